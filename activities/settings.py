@@ -1,0 +1,77 @@
+"""duban's settings: every knob an operator turns, read from ``DUBAN_*`` environment variables.
+
+One object, built once at the edge (CLI, worker, API) and passed down; nothing reads the
+environment anywhere else, so tests can build a ``Settings`` with exactly what they need.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="DUBAN_", env_file=None, extra="ignore")
+
+    database_url: str | None = Field(
+        default=None,
+        description=(
+            "SQLAlchemy URL of the PostgreSQL database (postgresql+psycopg2://...). "
+            "Unset: an embedded PostgreSQL is started under the data directory."
+        ),
+    )
+    database_app_role: str = Field(
+        default="duban_app",
+        description=(
+            "The role the running application switches to (SET ROLE) after connecting. "
+            "Migrations create it with INSERT and SELECT only on the event tables. "
+            "Empty: stay the connecting user (give that user only the app role's rights)."
+        ),
+        pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$",
+    )
+    data_dir: Path = Field(
+        default=Path(".duban"),
+        description="Where the embedded PostgreSQL, the Temporal dev server's file, keys and "
+        "checkpoints live.",
+    )
+    time_zone: str = Field(default="Asia/Shanghai", description="Time zone of deadlines.")
+    checkpoint_key_path: Path | None = Field(
+        default=None,
+        description="Ed25519 private key (PEM) that signs checkpoints; it must live outside "
+        "the database. Default: <data_dir>/keys/checkpoint-ed25519.pem",
+    )
+    checkpoint_dir: Path | None = Field(
+        default=None,
+        description="Directory where signed checkpoints are kept. Default: <data_dir>/checkpoints",
+    )
+    max_event_bytes: int = Field(
+        default=256 * 1024,
+        gt=0,
+        description="Largest serialised data + metadata of one event, in bytes.",
+    )
+    log_level: str = Field(default="INFO")
+    log_format: str = Field(default="json", pattern="^(json|console)$")
+
+    @field_validator("time_zone")
+    @classmethod
+    def _known_time_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"time_zone: unknown IANA time zone {value!r}") from exc
+        return value
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.time_zone)
+
+    @property
+    def resolved_checkpoint_key_path(self) -> Path:
+        return self.checkpoint_key_path or self.data_dir / "keys" / "checkpoint-ed25519.pem"
+
+    @property
+    def resolved_checkpoint_dir(self) -> Path:
+        return self.checkpoint_dir or self.data_dir / "checkpoints"
