@@ -84,16 +84,21 @@ def create_app_engine(url: str, app_role: str | None, *, pool_size: int = 5) -> 
     The role can INSERT and SELECT the event tables and nothing more there, so even a bug
     (or an attacker) in the application cannot rewrite history through this engine.
     """
+    # No pre-ping: it would cost a round trip on every checkout of the serialised append
+    # path. A connection broken by a server restart fails one call, which the caller (a
+    # Temporal activity, an HTTP client) retries; recycling bounds how stale one can get.
     engine = sa.create_engine(
-        normalise_url(url), pool_size=pool_size, max_overflow=10, pool_pre_ping=True
+        normalise_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800
     )
-    if app_role:
 
-        @sa.event.listens_for(engine, "connect")
-        def _assume_app_role(dbapi_connection, _record):  # type: ignore[no-untyped-def]
-            with dbapi_connection.cursor() as cursor:
+    @sa.event.listens_for(engine, "connect")
+    def _set_up_session(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        with dbapi_connection.cursor() as cursor:
+            # Timestamps come back in UTC whatever the server's default zone.
+            cursor.execute("SET TIME ZONE 'UTC'")
+            if app_role:
                 cursor.execute(f'SET ROLE "{app_role}"')
-            dbapi_connection.commit()
+        dbapi_connection.commit()
 
     return engine
 
