@@ -52,6 +52,25 @@ class Settings(BaseSettings):
         gt=0,
         description="Largest serialised data + metadata of one event, in bytes.",
     )
+    policy_file: Path | None = Field(
+        default=None,
+        description="The supervision policy (TOML). Unset: the shipped default policy.",
+    )
+    calendar_file: Path | None = Field(
+        default=None,
+        description="Administrator's working-day calendar (TOML) for years chinese-calendar "
+        "does not know.",
+    )
+    temporal_address: str | None = Field(
+        default=None,
+        description="host:port of the Temporal frontend. Unset: `duban up` starts a dev server.",
+    )
+    temporal_namespace: str = Field(default="default")
+    task_queue: str = Field(default="duban")
+    webhook_url: str | None = Field(
+        default=None, description="Where notifications are POSTed (JSON). Unset: kept queued."
+    )
+    webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="json", pattern="^(json|console)$")
 

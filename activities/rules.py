@@ -1,0 +1,62 @@
+"""Loads the supervision policy and the working-day calendar for workflows.
+
+Read once per case start through an activity, so the exact rules are captured in the case's
+history: a replay months later decides with the same numbers even if the file changed since.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from temporalio import activity
+from temporalio.exceptions import ApplicationError
+
+from activities.settings import Settings
+from domain.calendar import parse_calendar_toml
+from domain.errors import DomainError
+from domain.policy import Policy, load_default_policy, parse_policy
+from workflows.contracts import LoadRulesInput, RulesSnapshot
+
+
+class RulesActivities:
+    def __init__(self, settings: Settings) -> None:
+        self._settings = settings
+
+    def snapshot(self) -> RulesSnapshot:
+        """The rules as configured now; raises ``DomainError`` naming the key when invalid."""
+        policy, policy_source = self._policy()
+        calendar_text = None
+        calendar_source = None
+        if self._settings.calendar_file is not None:
+            calendar_text = _read(self._settings.calendar_file, "calendar_file")
+            parse_calendar_toml(calendar_text)  # refuse a broken file now, not at a deadline
+            calendar_source = str(self._settings.calendar_file)
+        data = policy.to_data()
+        if "time_zone" in self._settings.model_fields_set:
+            data["time_zone"] = self._settings.time_zone
+            Policy.from_data(data)
+        return RulesSnapshot(data, policy_source, calendar_text, calendar_source)
+
+    def _policy(self) -> tuple[Policy, str]:
+        if self._settings.policy_file is None:
+            return load_default_policy(), "domain/policies/default.toml"
+        text = _read(self._settings.policy_file, "policy_file")
+        return parse_policy(text), str(self._settings.policy_file)
+
+    @activity.defn(name="load_rules")
+    def load_rules(self, request: LoadRulesInput) -> RulesSnapshot:
+        try:
+            return self.snapshot()
+        except DomainError as exc:
+            raise ApplicationError(
+                f"the configured rules are invalid: {exc}", type="InvalidRules", non_retryable=False
+            ) from exc
+
+
+def _read(path: Path, setting: str) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise DomainError(
+            "settings.unreadable", f"cannot read {path}: {exc.strerror}", field=setting
+        ) from exc

@@ -1,0 +1,89 @@
+"""Builders and checks shared by the case-workflow tests."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio.client import WorkflowHandle
+
+from activities.eventstore import EventStore
+from domain.case import command_to_data, event_from_data, fold, state_to_data
+from domain.case_commands import (
+    Actor,
+    CaseCommand,
+    RegisterHazard,
+    ReportRectification,
+    Role,
+    VerifyRectification,
+)
+from tests.domain.domain_builders import PHOTO, register, register_major
+from tests.workflows.conftest import RunningWorker
+from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.ids import case_stream_id, case_workflow_id
+
+INSPECTOR = Actor("insp-1", Role.INSPECTOR)
+ENTERPRISE = Actor("ent-1", Role.ENTERPRISE)
+SUPERVISOR = Actor("sup-1", Role.SUPERVISOR)
+
+
+async def start_case(
+    worker: RunningWorker, hazard_id: str, *, major: bool = False, **overrides: Any
+) -> tuple[WorkflowHandle[Any, Any], RegisterHazard]:
+    now = await worker.env.get_current_time()
+    build = register_major if major else register
+    command = build(hazard_id=hazard_id, found_at=now - timedelta(hours=1), **overrides)
+    handle = await worker.client.start_workflow(
+        SupervisedCaseWorkflow.run,
+        CaseWorkflowInput(command_to_data(command), correlation_id=f"test-{hazard_id}"),
+        id=case_workflow_id(hazard_id),
+        task_queue=worker.task_queue,
+    )
+    await wait_for_version(handle, 1)
+    return handle, command
+
+
+async def wait_for_version(handle: WorkflowHandle[Any, Any], version: int) -> CaseView:
+    import asyncio
+
+    for _ in range(200):
+        view = await handle.query(SupervisedCaseWorkflow.state)
+        if view.version >= version:
+            return view
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"case never reached version {version}")
+
+
+def as_input(command: CaseCommand) -> CaseCommandInput:
+    return CaseCommandInput(command_to_data(command))
+
+
+def report(summary: str = "配电箱已更换, 线路已整理") -> CaseCommandInput:
+    return as_input(ReportRectification(actor=ENTERPRISE, summary=summary, evidence=(PHOTO,)))
+
+
+def verify(passed: bool, **fields: Any) -> CaseCommandInput:
+    return as_input(VerifyRectification(actor=SUPERVISOR, passed=passed, **fields))
+
+
+def stored_types(store: EventStore, hazard_id: str) -> list[str]:
+    return [e.event_type for e in store.read_stream(case_stream_id(hazard_id))]
+
+
+def assert_store_matches_workflow(store: EventStore, hazard_id: str, view: CaseView) -> None:
+    """The state the workflow holds is exactly the fold of the case's stored events."""
+    recorded = store.read_stream(case_stream_id(hazard_id))
+    state = fold(event_from_data(e.event_type, e.schema_version, e.data) for e in recorded)
+    assert state_to_data(state) == view.state
+    assert len(recorded) == view.version
+    versions = [e.stream_version for e in recorded]
+    assert versions == list(range(1, len(recorded) + 1))
+    assert len({e.event_id for e in recorded}) == len(recorded)
+
+
+def at(moment: datetime, **delta: float) -> datetime:
+    return moment + timedelta(**delta)
+
+
+__all__ = ["replace"]

@@ -1,0 +1,71 @@
+"""Workflow tests run on the real Temporal time-skipping test server (weeks pass in
+milliseconds) with the real activities over the real PostgreSQL of the test run."""
+
+from __future__ import annotations
+
+import sys
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+from temporalio.testing import WorkflowEnvironment
+
+from activities.eventstore import EventStore
+from activities.settings import Settings
+from worker import build_worker
+from workflows.search_attributes import register_search_attributes
+
+BIN = Path(sys.executable).parent
+FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
+TEST_CALENDAR = FIXTURES / "calendar-test-2027-2028.toml"
+
+
+@pytest.fixture(scope="session")
+async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    env = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    await register_search_attributes(env.client, "default")
+    yield env
+    await env.shutdown()
+
+
+@pytest.fixture(scope="session")
+def test_settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Settings:
+    return Settings(
+        database_url=database_url,
+        data_dir=tmp_path_factory.mktemp("duban-data"),
+        calendar_file=TEST_CALENDAR,
+        log_level="WARNING",
+    )
+
+
+@dataclass
+class RunningWorker:
+    env: WorkflowEnvironment
+    client: Client
+    task_queue: str
+    store: EventStore
+    engine: Engine
+
+
+@pytest.fixture()
+async def case_worker(
+    time_skipping_env: WorkflowEnvironment, test_settings: Settings, store: EventStore
+) -> AsyncIterator[RunningWorker]:
+    task_queue = f"cases-{uuid.uuid4().hex[:8]}"
+    parts = build_worker(time_skipping_env.client, test_settings, store, task_queue)
+    async with parts.worker:
+        yield RunningWorker(
+            time_skipping_env, time_skipping_env.client, task_queue, store, store.engine
+        )
+    parts.executor.shutdown(wait=False)
+
+
+@pytest.fixture()
+def unique_hazard_id() -> Iterator[str]:
+    yield f"H-{uuid.uuid4().hex[:12]}"

@@ -1,0 +1,102 @@
+"""The worker's composition root: settings → database → store → activities → Temporal worker.
+
+Nothing is built at import time (the workflow sandbox re-imports modules); ``duban worker``
+calls ``run_worker``; tests call ``build_worker`` with their own client and store.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import signal
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+import structlog
+from temporalio.client import Client
+from temporalio.worker import Worker
+from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
+
+from activities.credit_link import CreditLinkActivities
+from activities.events import EventStoreActivities
+from activities.eventstore import EventStore
+from activities.logging import configure_logging
+from activities.notifications import NotificationActivities, OutboxDispatcher
+from activities.rules import RulesActivities
+from activities.settings import Settings
+from workflows.case import SupervisedCaseWorkflow
+from workflows.credit import EnterpriseCreditWorkflow
+
+log = structlog.get_logger(__name__)
+
+WORKFLOWS = [SupervisedCaseWorkflow, EnterpriseCreditWorkflow]
+
+
+@dataclass
+class WorkerParts:
+    worker: Worker
+    executor: ThreadPoolExecutor
+
+
+def workflow_runner() -> SandboxedWorkflowRunner:
+    """The sandbox, with duban's pure domain passed through: it is deterministic by design
+    (no I/O, no clock), and re-importing it per workflow run would only cost time."""
+    return SandboxedWorkflowRunner(
+        restrictions=SandboxRestrictions.default.with_passthrough_modules(
+            "domain", "chinese_calendar", "workflows.contracts", "workflows.ids"
+        )
+    )
+
+
+def build_worker(
+    client: Client, settings: Settings, store: EventStore, task_queue: str | None = None
+) -> WorkerParts:
+    queue = task_queue or settings.task_queue
+    events = EventStoreActivities(store)
+    rules = RulesActivities(settings)
+    notifications = NotificationActivities(store.engine)
+    credit = CreditLinkActivities(client, queue)
+    # Database activities are synchronous (psycopg2): they run on this pool, not the event loop.
+    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="duban-activity")
+    worker = Worker(
+        client,
+        task_queue=queue,
+        workflows=WORKFLOWS,
+        activities=[
+            events.append_events,
+            events.read_stream,
+            rules.load_rules,
+            notifications.enqueue_notifications,
+            credit.signal_credit_workflow,
+        ],
+        activity_executor=executor,
+        workflow_runner=workflow_runner(),
+    )
+    return WorkerParts(worker, executor)
+
+
+async def run_worker(settings: Settings) -> None:
+    """Run until SIGINT/SIGTERM; then finish in-flight tasks and stop."""
+    from api.runtime import Runtime
+
+    configure_logging(settings.log_level, settings.log_format)
+    runtime = Runtime(settings)
+    address = settings.temporal_address or "127.0.0.1:7233"
+    client = await Client.connect(address, namespace=settings.temporal_namespace)
+    parts = build_worker(client, settings, runtime.store)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(sig, stop.set)
+    tasks = [asyncio.create_task(parts.worker.run())]
+    if settings.webhook_url:
+        dispatcher = OutboxDispatcher(
+            runtime.engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
+        )
+        tasks.append(asyncio.create_task(dispatcher.run(stop)))
+    log.info("worker.started", task_queue=settings.task_queue, temporal=address)
+    await stop.wait()
+    await parts.worker.shutdown()
+    await asyncio.gather(*tasks, return_exceptions=True)
+    parts.executor.shutdown(wait=True)
+    runtime.close()
+    log.info("worker.stopped")

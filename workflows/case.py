@@ -1,0 +1,423 @@
+"""The supervised-case workflow (督办案件): one per hazard, alive until it is written off.
+
+The workflow decides, the event store remembers, the domain explains. Each step is:
+
+    events = decide(state, command, now)      # pure domain rules
+    append(stream, expected_version, events)  # activity; ids from workflow.uuid4()
+    state  = fold(evolve, events)             # the same evolve an auditor replays
+
+Nobody runs a cron: the workflow waits for the earliest timer the domain says the state needs
+(reminder, deadline, review window) or for a person's update, whichever comes first, and
+re-reads the timers after every change (the updatable-timer pattern), so an approved extension
+or a new deadline moves them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeUpdate
+from temporalio.exceptions import ActivityError, ApplicationError
+
+with workflow.unsafe.imports_passed_through():
+    from domain.calendar import WorkingCalendar, parse_calendar_toml
+    from domain.case import (
+        CaseState,
+        command_from_data,
+        decide,
+        event_to_data,
+        evolve,
+        notifications_for,
+        pending_timers,
+        state_to_data,
+    )
+    from domain.case_commands import (
+        SYSTEM_ACTOR,
+        CaseCommand,
+        DecideExtension,
+        FireTimer,
+        ListHazard,
+        RecordRefusal,
+        RegisterHazard,
+        ReportRectification,
+        RequestExtension,
+        SubmitGovernancePlan,
+        VerifyRectification,
+        WithdrawCase,
+    )
+    from domain.case_events import CaseEvent, CreditTriggerRaised
+    from domain.errors import DomainError
+    from domain.policy import Policy
+    from workflows import search_attributes as sa
+    from workflows.contracts import (
+        AppendEventsInput,
+        CreditSignalInput,
+        EnqueueNotificationsInput,
+        EventToAppend,
+        LoadRulesInput,
+        NotificationToQueue,
+        RulesSnapshot,
+    )
+    from workflows.ids import case_stream_id
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+# Storage outages must not lose a decision: keep retrying (backing off to a minute) until the
+# database is back; only errors that no retry can fix are non-retryable (see activities/events).
+RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+
+@dataclass
+class CaseWorkflowInput:
+    """Start a case: the registration command as data (``command_to_data(RegisterHazard)``)."""
+
+    registration: dict[str, Any]
+    correlation_id: str | None = None
+
+
+@dataclass
+class CaseCommandInput:
+    """A person's command to a case: the command as data, including its actor."""
+
+    command: dict[str, Any]
+    correlation_id: str | None = None
+
+
+@dataclass
+class CaseView:
+    """What a query or an update returns: the state folded from the recorded events."""
+
+    hazard_id: str
+    status: str
+    version: int
+    deadline: str | None
+    escalation_index: int
+    grid_level: str
+    supervising_unit_code: str
+    listed_level: str | None
+    overdue: bool
+    pending_timers: list[dict[str, str]] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+
+
+@workflow.defn(name="SupervisedCase")
+class SupervisedCaseWorkflow:
+    @workflow.init
+    def __init__(self, request: CaseWorkflowInput) -> None:
+        self._state: CaseState | None = None
+        self._version = 0
+        self._policy: Policy | None = None
+        self._calendar = WorkingCalendar()
+        self._lock = asyncio.Lock()
+        self._changed = False
+        self._correlation_id = request.correlation_id
+
+    # ------------------------------------------------------------------ the life of a case
+
+    @workflow.run
+    async def run(self, request: CaseWorkflowInput) -> CaseView:
+        rules: RulesSnapshot = await workflow.execute_activity(
+            "load_rules",
+            LoadRulesInput("case"),
+            result_type=RulesSnapshot,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        self._policy = Policy.from_data(rules.policy)
+        if rules.calendar_text:
+            self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
+        registration = command_from_data(RegisterHazard.COMMAND_TYPE, 1, request.registration)
+        async with self._lock:
+            try:
+                await self._execute(registration, request.correlation_id)
+            except DomainError as exc:
+                # Validated by the starter; a refusal here means the rules changed in between.
+                raise ApplicationError(
+                    exc.message, {"rule": exc.rule, "field": exc.field}, type=exc.rule
+                ) from exc
+        while self._is_open():
+            self._changed = False
+            timers = pending_timers(self._state, self._policy)
+            if timers:
+                wait = timers[0].due_at - workflow.now()
+                if wait > timedelta(0):
+                    try:
+                        await workflow.wait_condition(lambda: self._changed, timeout=wait)
+                        continue  # a person acted: the timers may have moved
+                    except TimeoutError:
+                        pass
+            else:
+                await workflow.wait_condition(lambda: self._changed)
+                continue
+            async with self._lock:
+                await self._fire_due_timers()
+        # Let in-flight updates finish before the case's history closes.
+        await workflow.wait_condition(workflow.all_handlers_finished)
+        return self._view()
+
+    def _is_open(self) -> bool:
+        return self._state is not None and self._state.is_open
+
+    async def _fire_due_timers(self) -> None:
+        """Fire every timer that is due now, earliest first (each may change the next)."""
+        assert self._policy is not None
+        while self._is_open():
+            due = [
+                t for t in pending_timers(self._state, self._policy) if t.due_at <= workflow.now()
+            ]
+            if not due:
+                return
+            await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=due[0].key), None)
+
+    # ------------------------------------------------------------------ people act (updates)
+
+    @workflow.update(name="submit_governance_plan")
+    async def submit_governance_plan(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(SubmitGovernancePlan, request)
+
+    @submit_governance_plan.validator
+    def _validate_plan(self, request: CaseCommandInput) -> None:
+        self._validate(SubmitGovernancePlan, request)
+
+    @workflow.update(name="report_rectification")
+    async def report_rectification(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(ReportRectification, request)
+
+    @report_rectification.validator
+    def _validate_report(self, request: CaseCommandInput) -> None:
+        self._validate(ReportRectification, request)
+
+    @workflow.update(name="verify_rectification")
+    async def verify_rectification(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(VerifyRectification, request)
+
+    @verify_rectification.validator
+    def _validate_verify(self, request: CaseCommandInput) -> None:
+        self._validate(VerifyRectification, request)
+
+    @workflow.update(name="request_extension")
+    async def request_extension(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(RequestExtension, request)
+
+    @request_extension.validator
+    def _validate_extension_request(self, request: CaseCommandInput) -> None:
+        self._validate(RequestExtension, request)
+
+    @workflow.update(name="decide_extension")
+    async def decide_extension(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(DecideExtension, request)
+
+    @decide_extension.validator
+    def _validate_extension_decision(self, request: CaseCommandInput) -> None:
+        self._validate(DecideExtension, request)
+
+    @workflow.update(name="list_hazard")
+    async def list_hazard(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(ListHazard, request)
+
+    @list_hazard.validator
+    def _validate_listing(self, request: CaseCommandInput) -> None:
+        self._validate(ListHazard, request)
+
+    @workflow.update(name="record_refusal")
+    async def record_refusal(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(RecordRefusal, request)
+
+    @record_refusal.validator
+    def _validate_refusal(self, request: CaseCommandInput) -> None:
+        self._validate(RecordRefusal, request)
+
+    @workflow.update(name="withdraw_case")
+    async def withdraw_case(self, request: CaseCommandInput) -> CaseView:
+        return await self._handle(WithdrawCase, request)
+
+    @withdraw_case.validator
+    def _validate_withdrawal(self, request: CaseCommandInput) -> None:
+        self._validate(WithdrawCase, request)
+
+    @workflow.query(name="state")
+    def state(self) -> CaseView:
+        return self._view()
+
+    def _parse(self, kind: type[CaseCommand], request: CaseCommandInput) -> CaseCommand:
+        try:
+            return command_from_data(kind.COMMAND_TYPE, kind.SCHEMA_VERSION, request.command)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+
+    def _validate(self, kind: type[CaseCommand], request: CaseCommandInput) -> None:
+        """Refuse before anything reaches history: the domain says no, or the input is bad."""
+        command = self._parse(kind, request)
+        if self._policy is None or self._state is None:
+            return  # still starting; the handler waits and decides then
+        if command.actor.role.value == "system":
+            raise ApplicationError("people's commands cannot act as the system", type="forbidden")
+        try:
+            decide(self._state, command, workflow.now(), self._policy, self._calendar)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+
+    async def _handle(self, kind: type[CaseCommand], request: CaseCommandInput) -> CaseView:
+        command = self._parse(kind, request)
+        await workflow.wait_condition(lambda: self._state is not None)
+        async with self._lock:
+            # Timers that fell due before this command are decided first, so a report one
+            # second after the deadline always meets an already-escalated case, whatever order
+            # the server delivered the timer and the update in.
+            await self._fire_due_timers()
+            try:
+                await self._execute(command, request.correlation_id)
+            except DomainError as exc:
+                raise _refusal(exc) from exc
+        return self._view()
+
+    # ------------------------------------------------------------------ decide, record, evolve
+
+    async def _execute(self, command: CaseCommand, correlation_id: str | None) -> list[CaseEvent]:
+        assert self._policy is not None
+        now = workflow.now()
+        events = decide(self._state, command, now, self._policy, self._calendar)
+        if not events:
+            return events
+        event_ids = await self._record(command, events, now, correlation_id)
+        notices: list[NotificationToQueue] = []
+        state = self._state
+        for event in events:
+            notices += [
+                NotificationToQueue(
+                    step_key=n.step_key,
+                    recipient_kind=n.recipient_kind,
+                    recipient_id=n.recipient_id,
+                    reason=n.reason,
+                    event_type=event.EVENT_TYPE,
+                    payload={"event": event_to_data(event)},
+                )
+                for n in notifications_for(state, event)
+            ]
+            state = evolve(state, event)
+        self._state = state
+        self._version += len(events)
+        self._changed = True
+        self._upsert_search_attributes()
+        assert self._state is not None
+        if notices:
+            await workflow.execute_activity(
+                "enqueue_notifications",
+                EnqueueNotificationsInput(
+                    self._state.hazard_id, workflow.info().workflow_id, notices
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+        for event, event_id in zip(events, event_ids, strict=True):
+            if isinstance(event, CreditTriggerRaised):
+                await workflow.execute_activity(
+                    "signal_credit_workflow",
+                    CreditSignalInput(
+                        credit_code=self._state.credit_code,
+                        enterprise_name=self._state.enterprise_name,
+                        grid_code=self._state.grid_path[0].code,
+                        event_id=event_id,
+                        event_type=event.EVENT_TYPE,
+                        event={"case_id": self._state.hazard_id, **event_to_data(event)},
+                    ),
+                    start_to_close_timeout=RECORD_TIMEOUT,
+                    retry_policy=RECORD_RETRY,
+                )
+        return events
+
+    async def _record(
+        self,
+        command: CaseCommand,
+        events: list[CaseEvent],
+        now: datetime,
+        correlation_id: str | None,
+    ) -> list[str]:
+        """Append the events (ids from ``workflow.uuid4()``: a retry stores nothing twice)."""
+        info = workflow.info()
+        batch = [
+            EventToAppend(
+                event_id=str(workflow.uuid4()),
+                event_type=event.EVENT_TYPE,
+                schema_version=event.SCHEMA_VERSION,
+                data=event_to_data(event),
+                occurred_at=now.isoformat(),
+            )
+            for event in events
+        ]
+        hazard_id = self._state.hazard_id if self._state else getattr(command, "hazard_id", "")
+        try:
+            await workflow.execute_activity(
+                "append_events",
+                AppendEventsInput(
+                    stream_id=case_stream_id(hazard_id),
+                    expected_version=self._version,
+                    events=batch,
+                    actor_id=command.actor.id,
+                    actor_role=command.actor.role.value,
+                    correlation_id=correlation_id or self._correlation_id,
+                    causation_id=f"{command.COMMAND_TYPE}:{batch[0].event_id}",
+                    workflow_id=info.workflow_id,
+                    run_id=info.run_id,
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+        except ActivityError as exc:
+            # The record refused the batch for a reason no retry fixes (another writer on this
+            # case's stream, a reused id). Acting without recording would break "the state is
+            # the fold of the stored events", so stop this workflow task and let an operator
+            # look: the task is retried, the case is not failed, nothing is lost.
+            raise RuntimeError(f"could not record {command.COMMAND_TYPE}: {exc.cause}") from exc
+        return [event.event_id for event in batch]
+
+    def _upsert_search_attributes(self) -> None:
+        state = self._state
+        if state is None:
+            return
+        updates: list[SearchAttributeUpdate[Any]] = [
+            sa.CASE_STATUS.value_set(state.status.value),
+            sa.CASE_LEVEL.value_set(state.supervising_level.value),
+            sa.CASE_GRID.value_set(state.supervising_unit_code),
+            sa.CASE_ENTERPRISE.value_set(state.credit_code),
+            sa.CASE_LISTED.value_set(state.listing.level.value if state.listing else "none"),
+        ]
+        updates.append(
+            sa.CASE_DEADLINE.value_set(state.deadline)
+            if state.deadline is not None
+            else sa.CASE_DEADLINE.value_unset()
+        )
+        workflow.upsert_search_attributes(updates)
+
+    def _view(self) -> CaseView:
+        state = self._state
+        if state is None:
+            return CaseView("", "starting", 0, None, 0, "", "", None, False)
+        timers = pending_timers(state, self._policy) if self._policy else []
+        return CaseView(
+            hazard_id=state.hazard_id,
+            status=state.status.value,
+            version=self._version,
+            deadline=state.deadline.isoformat() if state.deadline else None,
+            escalation_index=state.escalation_index,
+            grid_level=state.supervising_level.value,
+            supervising_unit_code=state.supervising_unit_code,
+            listed_level=state.listing.level.value if state.listing else None,
+            overdue=state.is_overdue(workflow.now()),
+            pending_timers=[
+                {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
+            ],
+            state=state_to_data(state),
+        )
+
+
+def _refusal(exc: DomainError) -> ApplicationError:
+    return ApplicationError(
+        exc.message,
+        {"rule": exc.rule, "field": exc.field, "message": exc.message},
+        type=exc.rule,
+        non_retryable=True,
+    )
