@@ -142,3 +142,14 @@ def current_revision(url: str) -> str | None:
 def database_url_for_display(url: str) -> str:
     parsed: URL = make_url(url)
     return parsed.render_as_string(hide_password=True)
+
+
+def head_revision() -> str:
+    """The newest migration shipped with this code."""
+    from alembic.script import ScriptDirectory
+
+    head = ScriptDirectory.from_config(
+        alembic_config("postgresql://", "duban_app")
+    ).get_current_head()
+    assert head is not None
+    return head

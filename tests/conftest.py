@@ -120,3 +120,11 @@ def store(app_engine: Engine) -> Iterator[EventStore]:
 def fresh_database_url(databases: DatabaseFactory) -> str:
     """A database of this test's own, for tests that break the whole chain on purpose."""
     return databases.create("fresh")
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _quiet_logs() -> None:
+    """Keep test output readable: warnings and errors only, as people read them."""
+    from activities.logging import configure_logging
+
+    configure_logging("WARNING", "console")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
@@ -30,7 +31,7 @@ class CreditWorkflowInput:
 class CreditView:
     credit_code: str
     version: int
-    recorded: list[dict[str, object]]
+    recorded: list[dict[str, Any]]
 
 
 @workflow.defn(name="EnterpriseCredit")
@@ -41,7 +42,7 @@ class EnterpriseCreditWorkflow:
         self._version = request.version
         self._seen = set(request.seen_event_ids)
         self._inbox: list[CreditSignalInput] = []
-        self._recorded: list[dict[str, object]] = []
+        self._recorded: list[dict[str, Any]] = []
 
     @workflow.run
     async def run(self, request: CreditWorkflowInput) -> None:

@@ -32,7 +32,6 @@ async def register_search_attributes(client: Any, namespace: str) -> None:
         AddSearchAttributesRequest,
         ListSearchAttributesRequest,
     )
-
     from temporalio.service import RPCError, RPCStatusCode
 
     try:

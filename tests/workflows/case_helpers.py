@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from dataclasses import replace
 from datetime import datetime, timedelta
 from typing import Any
@@ -18,10 +19,12 @@ from domain.case_commands import (
     Role,
     VerifyRectification,
 )
+from domain.credit_code import make_credit_code
+from tests.domain.domain_builders import ENTERPRISE as ENTERPRISE_OF_TESTS
 from tests.domain.domain_builders import PHOTO, register, register_major
 from tests.workflows.conftest import RunningWorker
 from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
-from workflows.ids import case_stream_id, case_workflow_id
+from workflows.ids import case_stream_id, case_workflow_id, credit_workflow_id
 
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
 ENTERPRISE = Actor("ent-1", Role.ENTERPRISE)
@@ -33,7 +36,17 @@ async def start_case(
 ) -> tuple[WorkflowHandle[Any, Any], RegisterHazard]:
     now = await worker.env.get_current_time()
     build = register_major if major else register
+    # An enterprise of the test's own: its credit workflow must not outlive the test's worker.
+    enterprise = replace(
+        ENTERPRISE_OF_TESTS,
+        credit_code=make_credit_code("91370782" + uuid.uuid4().hex[:9].upper()),
+    )
+    overrides.setdefault("enterprise", enterprise)
     command = build(hazard_id=hazard_id, found_at=now - timedelta(hours=1), **overrides)
+    worker.started += [
+        case_workflow_id(hazard_id),
+        credit_workflow_id(command.enterprise.credit_code),
+    ]
     handle = await worker.client.start_workflow(
         SupervisedCaseWorkflow.run,
         CaseWorkflowInput(command_to_data(command), correlation_id=f"test-{hazard_id}"),
@@ -84,6 +97,3 @@ def assert_store_matches_workflow(store: EventStore, hazard_id: str, view: CaseV
 
 def at(moment: datetime, **delta: float) -> datetime:
     return moment + timedelta(**delta)
-
-
-__all__ = ["replace"]

@@ -3,15 +3,17 @@ milliseconds) with the real activities over the real PostgreSQL of the test run.
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
+from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
@@ -51,6 +53,14 @@ class RunningWorker:
     task_queue: str
     store: EventStore
     engine: Engine
+    started: list[str] = field(default_factory=list)
+
+    async def terminate_started(self) -> None:
+        """Workflows left running after their worker stops would hold the shared test
+        server's clock still (it waits for their tasks); end them with the test."""
+        for workflow_id in self.started:
+            with contextlib.suppress(RPCError):  # already closed
+                await self.client.get_workflow_handle(workflow_id).terminate("test finished")
 
 
 @pytest.fixture()
@@ -59,10 +69,12 @@ async def case_worker(
 ) -> AsyncIterator[RunningWorker]:
     task_queue = f"cases-{uuid.uuid4().hex[:8]}"
     parts = build_worker(time_skipping_env.client, test_settings, store, task_queue)
+    running = RunningWorker(
+        time_skipping_env, time_skipping_env.client, task_queue, store, store.engine
+    )
     async with parts.worker:
-        yield RunningWorker(
-            time_skipping_env, time_skipping_env.client, task_queue, store, store.engine
-        )
+        yield running
+        await running.terminate_started()
     parts.executor.shutdown(wait=False)
 
 

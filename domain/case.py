@@ -1,0 +1,1252 @@
+"""A hazard case (隐患督办案件): state, ``evolve``, ``decide``, timers and notifications.
+
+The workflow loop is: ``events = decide(state, command, now, policy, calendar)``; record
+them; ``state = evolve(state, e)`` for each; wait for ``min(t.due_at for t in
+pending_timers(state, policy))`` or the next human command; on a timer call ``decide`` with
+``FireTimer(key)`` and the system actor.
+
+Timer keys: ``deadline:<n>`` for the n-th deadline set in the case, ``reminder:<n>:<offset>``
+for a reminder before it (offset as in the policy, e.g. ``P3D``), ``review:<m>`` for the m-th
+rectification report awaiting verification. A fired key is recorded in the state and is never
+pending again; setting a new deadline gives new keys.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from enum import StrEnum
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from domain._codec import from_data, to_data
+from domain.calendar import WorkingCalendar
+from domain.case_commands import (
+    COMMAND_CLASSES,
+    Actor,
+    CaseCommand,
+    DecideExtension,
+    FireTimer,
+    ListHazard,
+    RecordRefusal,
+    RegisterHazard,
+    ReportRectification,
+    RequestExtension,
+    Role,
+    SubmitGovernancePlan,
+    VerifyRectification,
+    WithdrawCase,
+)
+from domain.case_events import (
+    EVENT_CLASSES,
+    CaseClosed,
+    CaseEscalated,
+    CaseEvent,
+    CaseWithdrawn,
+    CloseBasis,
+    CreditTriggerRaised,
+    DeadlineMissed,
+    DelistBasis,
+    EnforcementReferred,
+    ExtensionApproved,
+    ExtensionRejected,
+    ExtensionRequested,
+    GovernancePlanSubmitted,
+    HazardCategory,
+    HazardClass,
+    HazardDelisted,
+    HazardListed,
+    HazardRegistered,
+    HazardSource,
+    RectificationMode,
+    RectificationNoticeIssued,
+    RectificationReported,
+    ReferralGround,
+    RefusalRecorded,
+    ReminderDue,
+    VerificationFailed,
+    VerificationOverdue,
+    VerificationPassed,
+)
+from domain.errors import DomainError
+from domain.grid import GridLevel, GridUnit
+from domain.policy import CreditEventKind, ListingLevel, Policy, Step
+
+
+class CaseStatus(StrEnum):
+    RECTIFYING = "rectifying"  # 整改中
+    REPORTED = "reported"  # 已申请验收, awaiting verification
+    ESCALATED = "escalated"  # 整改中, after at least one escalation
+    REFERRED = "referred"  # 已移送执法, still open
+    CLOSED = "closed"  # 已销号
+    WITHDRAWN = "withdrawn"  # 已撤销
+
+
+@dataclass(frozen=True)
+class ListingRecord:
+    listing_no: str
+    level: ListingLevel
+    authority_unit_code: str
+    authority_person: str
+    listed_at: datetime
+
+
+@dataclass(frozen=True)
+class PendingExtension:
+    requested_deadline: datetime
+    decide_by: datetime
+    requested_at: datetime
+
+
+@dataclass(frozen=True)
+class CaseState:
+    hazard_id: str
+    credit_code: str
+    enterprise_name: str
+    grid_path: tuple[GridUnit, ...]
+    hazard_class: HazardClass
+    checklist_clause: str | None
+    category: HazardCategory
+    source: HazardSource
+    mode: RectificationMode
+    time_zone: str
+    policy_fingerprint: str
+    registered_at: datetime
+    supervising_unit_code: str
+    supervising_level: GridLevel
+    supervising_person: str
+    closed: bool = False
+    withdrawn: bool = False
+    deadline: datetime | None = None
+    deadline_no: int = 0
+    deadline_set_at: datetime | None = None
+    escalation_index: int = 0
+    listing: ListingRecord | None = None
+    plan_submitted: bool = False
+    reports: int = 0
+    reported_at: datetime | None = None
+    review_by: datetime | None = None
+    pending_extension: PendingExtension | None = None
+    extensions_granted: int = 0
+    verifications_failed: int = 0
+    refused: bool = False
+    referred: bool = False
+    fired_timers: tuple[str, ...] = ()
+    version: int = 0
+
+    @property
+    def is_open(self) -> bool:
+        return not (self.closed or self.withdrawn)
+
+    @property
+    def status(self) -> CaseStatus:
+        if self.closed:
+            return CaseStatus.CLOSED
+        if self.withdrawn:
+            return CaseStatus.WITHDRAWN
+        if self.reported_at is not None:
+            return CaseStatus.REPORTED
+        if self.referred:
+            return CaseStatus.REFERRED
+        if self.escalation_index > 0:
+            return CaseStatus.ESCALATED
+        return CaseStatus.RECTIFYING
+
+    @property
+    def current_deadline(self) -> datetime | None:
+        return self.deadline
+
+    @property
+    def escalation_grid_level(self) -> GridLevel:
+        return self.supervising_level
+
+    @property
+    def listed_level(self) -> ListingLevel | None:
+        return self.listing.level if self.listing else None
+
+    def is_overdue(self, now: datetime) -> bool:
+        """逾期: open, not awaiting verification, and the current deadline has passed."""
+        return (
+            self.is_open
+            and self.reported_at is None
+            and self.deadline is not None
+            and now >= self.deadline
+        )
+
+    def unit_at(self, level: GridLevel) -> GridUnit | None:
+        return next((u for u in self.grid_path if u.level is level), None)
+
+
+@dataclass(frozen=True)
+class Timer:
+    key: str
+    kind: str  # "reminder" | "deadline" | "review"
+    due_at: datetime
+
+
+@dataclass(frozen=True)
+class Notification:
+    recipient_kind: str  # "enterprise" | "grid_responsible" | "listing_authority" | "enforcement"
+    recipient_id: str
+    reason: str
+    step_key: str
+
+
+# ---------------------------------------------------------------------------------------------
+# evolve
+
+
+def _err(rule: str, message: str, field: str | None = None) -> DomainError:
+    return DomainError(rule, message, field)
+
+
+def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
+    """Apply one event. Total on the events ``decide`` produces; needs no policy."""
+    if state is None:
+        if not isinstance(event, HazardRegistered):
+            raise _err("case.evolve.not_registered", f"{event.EVENT_TYPE} before HazardRegistered")
+        lowest = event.grid_path[0]
+        return CaseState(
+            hazard_id=event.hazard_id,
+            credit_code=event.credit_code,
+            enterprise_name=event.enterprise_name,
+            grid_path=event.grid_path,
+            hazard_class=event.hazard_class,
+            checklist_clause=event.checklist_clause,
+            category=event.category,
+            source=event.source,
+            mode=event.mode,
+            time_zone=event.time_zone,
+            policy_fingerprint=event.policy_fingerprint,
+            registered_at=event.at,
+            supervising_unit_code=lowest.code,
+            supervising_level=lowest.level,
+            supervising_person=lowest.responsible_person,
+            version=1,
+        )
+    s = replace(state, version=state.version + 1)
+    match event:
+        case HazardRegistered():
+            raise _err("case.evolve.already_registered", "a case is registered once")
+        case RectificationNoticeIssued():
+            return _set_deadline(s, event.deadline, event.deadline_no, event.at)
+        case HazardListed():
+            s = replace(
+                s,
+                listing=ListingRecord(
+                    event.listing_no,
+                    event.level,
+                    event.authority_unit_code,
+                    event.authority_person,
+                    event.at,
+                ),
+            )
+            if event.level.grid_level.is_above(s.supervising_level):
+                s = replace(
+                    s,
+                    supervising_unit_code=event.authority_unit_code,
+                    supervising_level=event.level.grid_level,
+                    supervising_person=event.authority_person,
+                )
+            if event.deadline is not None and event.deadline_no is not None:
+                s = _set_deadline(s, event.deadline, event.deadline_no, event.at)
+            return s
+        case GovernancePlanSubmitted():
+            return replace(s, plan_submitted=True)
+        case RectificationReported():
+            return replace(
+                s,
+                reports=s.reports + 1,
+                reported_at=event.at,
+                review_by=event.review_by,
+                pending_extension=None,
+            )
+        case VerificationPassed():
+            return replace(s, reported_at=None, review_by=None)
+        case VerificationFailed():
+            s = replace(
+                s, reported_at=None, review_by=None, verifications_failed=s.verifications_failed + 1
+            )
+            return _set_deadline(s, event.deadline, event.deadline_no, event.at)
+        case ExtensionRequested():
+            return replace(
+                s,
+                pending_extension=PendingExtension(
+                    event.requested_deadline, event.decide_by, event.at
+                ),
+            )
+        case ExtensionApproved():
+            s = replace(s, pending_extension=None, extensions_granted=s.extensions_granted + 1)
+            return _set_deadline(s, event.deadline, event.deadline_no, event.at)
+        case ExtensionRejected():
+            return replace(s, pending_extension=None)
+        case RefusalRecorded():
+            return replace(s, refused=True)
+        case EnforcementReferred():
+            return replace(s, referred=True)
+        case CaseWithdrawn():
+            return replace(s, withdrawn=True, pending_extension=None)
+        case ReminderDue() | VerificationOverdue():
+            return replace(s, fired_timers=(*s.fired_timers, event.timer_key))
+        case DeadlineMissed():
+            return replace(
+                s, fired_timers=(*s.fired_timers, event.timer_key), pending_extension=None
+            )
+        case CaseEscalated():
+            s = replace(
+                s,
+                escalation_index=max(s.escalation_index, event.escalation_index),
+                supervising_unit_code=event.unit_code,
+                supervising_level=event.grid_level,
+                supervising_person=event.responsible_person,
+            )
+            return _set_deadline(s, event.deadline, event.deadline_no, event.at)
+        case HazardDelisted():
+            return replace(s, listing=None)
+        case CreditTriggerRaised():
+            return s
+        case CaseClosed():
+            return replace(s, closed=True, pending_extension=None)
+    raise _err("case.evolve.unknown_event", f"unknown event {type(event).__name__}")
+
+
+def _set_deadline(s: CaseState, deadline: datetime, number: int, at: datetime) -> CaseState:
+    return replace(s, deadline=deadline, deadline_no=number, deadline_set_at=at)
+
+
+def fold(events: Iterable[CaseEvent], state: CaseState | None = None) -> CaseState | None:
+    for event in events:
+        state = evolve(state, event)
+    return state
+
+
+# ---------------------------------------------------------------------------------------------
+# timers
+
+
+def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
+    """The timers this state waits for, earliest first."""
+    if state is None or not state.is_open:
+        return []
+    fired = set(state.fired_timers)
+    timers: list[Timer] = []
+    if state.reported_at is not None:
+        key = f"review:{state.reports}"
+        if key not in fired and state.review_by is not None:
+            timers.append(Timer(key, "review", state.review_by))
+    elif state.deadline is not None:
+        deadline_key = f"deadline:{state.deadline_no}"
+        if deadline_key not in fired:
+            tz = ZoneInfo(state.time_zone)
+            for offset in policy.reminders.before_deadline:
+                key = f"reminder:{state.deadline_no}:{offset}"
+                due = offset.subtract_calendar(state.deadline, tz)
+                set_at = state.deadline_set_at or state.registered_at
+                if key not in fired and due > set_at:
+                    timers.append(Timer(key, "reminder", due))
+            timers.append(Timer(deadline_key, "deadline", state.deadline))
+    return sorted(timers, key=lambda t: (t.due_at, t.key))
+
+
+# ---------------------------------------------------------------------------------------------
+# decide
+
+
+def _require_role(actor: Actor, roles: Sequence[Role], rule: str, what: str) -> None:
+    if actor.role not in roles:
+        allowed = ", ".join(r.value for r in roles)
+        raise _err(rule, f"only {allowed} may {what}; {actor.role.value} may not", "actor.role")
+
+
+def _require_text(value: str, rule: str, field: str, what: str) -> None:
+    if not value.strip():
+        raise _err(rule, f"{what} is required", field)
+
+
+def _future(deadline: datetime, now: datetime, field: str) -> datetime:
+    if deadline.tzinfo is None:
+        raise _err("time.aware_required", "deadlines must carry a time zone", field)
+    if deadline <= now:
+        raise _err(
+            "case.deadline.in_past", f"deadline {deadline.isoformat()} is not after now", field
+        )
+    return deadline.astimezone(UTC)
+
+
+def _short_hash(*parts: str) -> str:
+    return hashlib.sha256("|".join(parts).encode()).hexdigest()[:8].upper()
+
+
+def _listing_no(
+    hazard_id: str, level: ListingLevel, unit: GridUnit, now: datetime, tz: ZoneInfo
+) -> str:
+    """挂牌编号: level, authority unit, year and a hash of the hazard id — deterministic."""
+    year = now.astimezone(tz).year
+    return f"GP-{level.value.upper()}-{unit.code}-{year}-{_short_hash(hazard_id, level.value)}"
+
+
+def _check_listing_max(
+    deadline: datetime,
+    listed_at: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    field: str,
+) -> None:
+    limit = policy.listing.max_duration.add_to(listed_at, calendar, policy.tz)
+    if deadline > limit:
+        raise _err(
+            "case.listing.deadline_exceeds_max",
+            f"挂牌督办 lasts at most {policy.listing.max_duration}: deadline must be on or "
+            f"before {limit.isoformat()}",
+            field,
+        )
+
+
+def decide(
+    state: CaseState | None,
+    command: CaseCommand,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    """The events that ``command`` causes at ``now``, or a DomainError naming the broken rule."""
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise _err("time.aware_required", "now must carry a time zone", "now")
+    now = now.astimezone(UTC)
+    if command.actor.role is Role.AUDITOR:
+        raise _err("case.auditor.read_only", "an auditor reads and changes nothing", "actor.role")
+    if state is None:
+        if not isinstance(command, RegisterHazard):
+            raise _err("case.not_registered", "no case exists yet: register the hazard first")
+        return _register(command, now, policy, calendar)
+    if isinstance(command, RegisterHazard):
+        raise _err("case.register.already_registered", f"case {state.hazard_id} already exists")
+    if not state.is_open:
+        raise _err(
+            "case.closed.no_commands",
+            f"case {state.hazard_id} is {state.status.value}; it accepts no command",
+        )
+    match command:
+        case SubmitGovernancePlan():
+            return _submit_plan(state, command, now)
+        case ReportRectification():
+            return _report(state, command, now, policy, calendar)
+        case VerifyRectification():
+            return _verify(state, command, now, policy, calendar)
+        case RequestExtension():
+            return _request_extension(state, command, now, policy, calendar)
+        case DecideExtension():
+            return _decide_extension(state, command, now, policy, calendar)
+        case ListHazard():
+            return _list(state, command, now, policy, calendar)
+        case RecordRefusal():
+            return _refuse(state, command, now, policy)
+        case WithdrawCase():
+            return _withdraw(state, command, now, policy, calendar)
+        case FireTimer():
+            return _fire(state, command, now, policy, calendar)
+    raise _err("case.command.unknown", f"unknown command {type(command).__name__}")
+
+
+def _validate_path(cmd: RegisterHazard, policy: Policy, listing_level: ListingLevel | None) -> None:
+    path = cmd.grid_path
+    if not path:
+        raise _err(
+            "case.register.grid_path_required",
+            "the enterprise's grid path is required",
+            "grid_path",
+        )
+    if path[0].code != cmd.enterprise.grid_code or path[0].level is not GridLevel.VILLAGE:
+        raise _err(
+            "case.register.grid_path_starts_at_enterprise_unit",
+            "the grid path starts at the enterprise's own village-level unit (定格)",
+            "grid_path",
+        )
+    for child, parent in itertools.pairwise(path):
+        if child.parent_code != parent.code or not parent.level.is_above(child.level):
+            raise _err(
+                "case.register.grid_path_chain",
+                f"{parent.code} is not the parent of {child.code}",
+                "grid_path",
+            )
+    levels = {u.level for u in path}
+    needed = {r.grid_level for r in policy.escalation.ladder} | {
+        policy.escalation.enforcement_grid_level
+    }
+    if listing_level is not None:
+        needed.add(listing_level.grid_level)
+    missing = sorted((lv for lv in needed if lv not in levels), key=lambda lv: lv.rank)
+    if missing:
+        raise _err(
+            "case.register.grid_path_missing_level",
+            f"the grid path has no unit at {', '.join(lv.value for lv in missing)}, "
+            "which the policy escalates or lists to",
+            "grid_path",
+        )
+
+
+def _register(
+    cmd: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    actor = cmd.actor
+    if cmd.source is HazardSource.SELF_INSPECTION:
+        _require_role(
+            actor,
+            (Role.INSPECTOR, Role.SUPERVISOR, Role.ENTERPRISE),
+            "case.register.role",
+            "register a hazard",
+        )
+    else:
+        _require_role(
+            actor, (Role.INSPECTOR, Role.SUPERVISOR), "case.register.role", "register a hazard"
+        )
+    _require_text(cmd.hazard_id, "case.register.hazard_id_required", "hazard_id", "a hazard id")
+    _require_text(
+        cmd.description, "case.register.description_required", "description", "a description"
+    )
+    _require_text(cmd.location, "case.register.location_required", "location", "a location")
+    if cmd.found_at.tzinfo is None or cmd.found_at > now:
+        raise _err(
+            "case.register.found_at_not_future",
+            "found_at must be an aware instant not after now",
+            "found_at",
+        )
+    major = cmd.hazard_class is HazardClass.MAJOR
+    if major and not (cmd.checklist_clause or "").strip():
+        raise _err(
+            "case.register.major_requires_clause",
+            "a 重大事故隐患 cites the clause of the checklist (判定标准) that makes it major",
+            "checklist_clause",
+        )
+    if cmd.mode is RectificationMode.IMMEDIATE and major:
+        raise _err("case.register.major_not_immediate", "a major hazard cannot be 立改立销", "mode")
+    listing_level = cmd.listing_level
+    if major:
+        auto = policy.listing.major_level
+        listing_level = (
+            auto if listing_level is None or listing_level.rank < auto.rank else listing_level
+        )
+    elif cmd.mode is RectificationMode.LISTED:
+        if listing_level is None:
+            raise _err(
+                "case.register.listing_level_required",
+                "a listed hazard needs a listing level",
+                "listing_level",
+            )
+        _require_role(
+            actor, (Role.SUPERVISOR,), "case.list.supervisor_only", "list a hazard (挂牌督办)"
+        )
+    elif listing_level is not None:
+        raise _err(
+            "case.register.listing_level_needs_listed_mode",
+            "use mode listed to list a general hazard",
+            "listing_level",
+        )
+    if cmd.mode is RectificationMode.IMMEDIATE:
+        listing_level = None
+    _validate_path(cmd, policy, listing_level)
+    tz = policy.tz
+    registered = HazardRegistered(
+        hazard_id=cmd.hazard_id,
+        credit_code=cmd.enterprise.credit_code,
+        enterprise_name=cmd.enterprise.name,
+        industry=cmd.enterprise.industry,
+        grid_path=cmd.grid_path,
+        hazard_class=cmd.hazard_class,
+        checklist_clause=cmd.checklist_clause,
+        category=cmd.category,
+        source=cmd.source,
+        description=cmd.description,
+        location=cmd.location,
+        found_by=cmd.found_by,
+        found_at=cmd.found_at.astimezone(UTC),
+        evidence=cmd.evidence,
+        mode=cmd.mode,
+        registered_by=actor.id,
+        policy_name=policy.name,
+        policy_version=policy.version,
+        policy_fingerprint=policy.fingerprint,
+        time_zone=policy.time_zone,
+        at=now,
+    )
+    if cmd.mode is RectificationMode.IMMEDIATE:
+        return [registered, CaseClosed(basis=CloseBasis.IMMEDIATE, at=now)]
+    events: list[CaseEvent] = [registered]
+    if listing_level is not None:
+        authority = next(u for u in cmd.grid_path if u.level is listing_level.grid_level)
+        if cmd.deadline is not None:
+            deadline = _future(cmd.deadline, now, "deadline")
+            _check_listing_max(deadline, now, policy, calendar, "deadline")
+        else:
+            deadline = min(
+                policy.deadlines.listed.for_level(listing_level).add_to(now, calendar, tz),
+                policy.listing.max_duration.add_to(now, calendar, tz),
+            )
+        events.append(
+            HazardListed(
+                listing_no=_listing_no(cmd.hazard_id, listing_level, authority, now, tz),
+                level=listing_level,
+                authority_unit_code=authority.code,
+                authority_name=authority.name,
+                authority_person=authority.responsible_person,
+                measures=cmd.measures,
+                deadline=None,
+                deadline_no=None,
+                supersedes=None,
+                publish_by=policy.listing.publish_within.add_to(now, calendar, tz),
+                listed_by=actor.id,
+                at=now,
+            )
+        )
+    elif cmd.deadline is not None:
+        deadline = _future(cmd.deadline, now, "deadline")
+    else:
+        deadline = policy.deadlines.general.add_to(now, calendar, tz)
+    events.append(
+        RectificationNoticeIssued(
+            notice_no=f"ZG-{now.astimezone(tz).year}-{_short_hash(cmd.hazard_id, 'notice')}",
+            deadline=deadline,
+            deadline_no=1,
+            measures=cmd.measures,
+            responsible_person=cmd.responsible_person,
+            issued_by=actor.id,
+            at=now,
+        )
+    )
+    return events
+
+
+def _submit_plan(state: CaseState, cmd: SubmitGovernancePlan, now: datetime) -> list[CaseEvent]:
+    _require_role(cmd.actor, (Role.ENTERPRISE,), "case.plan.enterprise_only", "submit a 治理方案")
+    if state.hazard_class is not HazardClass.MAJOR:
+        raise _err("case.plan.major_only", "a 治理方案 is required for major hazards only", "plan")
+    if state.reported_at is not None:
+        raise _err("case.plan.report_pending", "the rectification is already reported", "plan")
+    return [GovernancePlanSubmitted(plan=cmd.plan, submitted_by=cmd.actor.id, at=now)]
+
+
+def _report(
+    state: CaseState,
+    cmd: ReportRectification,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    _require_role(
+        cmd.actor, (Role.ENTERPRISE,), "case.report.enterprise_only", "report a rectification"
+    )
+    if state.reported_at is not None:
+        raise _err("case.report.already_reported", "a report is already awaiting verification")
+    if state.hazard_class is HazardClass.MAJOR and not state.plan_submitted:
+        raise _err(
+            "case.report.requires_governance_plan",
+            "a major hazard's 治理方案 must be submitted before reporting the rectification",
+            "plan",
+        )
+    _require_text(cmd.summary, "case.report.summary_required", "summary", "a summary")
+    if not cmd.evidence:
+        raise _err(
+            "case.report.evidence_required",
+            "a report carries evidence of the rectification",
+            "evidence",
+        )
+    review_by = policy.verification.review_within.add_to(now, calendar, policy.tz)
+    return [
+        RectificationReported(
+            summary=cmd.summary,
+            evidence=cmd.evidence,
+            reported_by=cmd.actor.id,
+            review_by=review_by,
+            at=now,
+        )
+    ]
+
+
+def _verify(
+    state: CaseState,
+    cmd: VerifyRectification,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    _require_role(cmd.actor, (Role.SUPERVISOR,), "case.verify.supervisor_only", "verify (验收)")
+    if state.reported_at is None:
+        raise _err(
+            "case.verify.requires_report", "there is no rectification report to verify (验收)"
+        )
+    if not cmd.passed:
+        if cmd.new_deadline is not None:
+            deadline = _future(cmd.new_deadline, now, "new_deadline")
+            if state.listing is not None:
+                _check_listing_max(
+                    deadline, state.listing.listed_at, policy, calendar, "new_deadline"
+                )
+        else:
+            deadline = policy.verification.rework.add_to(now, calendar, policy.tz)
+        return [
+            VerificationFailed(
+                verified_by=cmd.actor.id,
+                comments=cmd.comments,
+                deadline=deadline,
+                deadline_no=state.deadline_no + 1,
+                at=now,
+            )
+        ]
+    events: list[CaseEvent] = [
+        VerificationPassed(verified_by=cmd.actor.id, comments=cmd.comments, at=now)
+    ]
+    if state.listing is not None:
+        if (
+            cmd.actor.unit_code is not None
+            and cmd.actor.unit_code != state.listing.authority_unit_code
+        ):
+            raise _err(
+                "case.delist.listing_authority_only",
+                f"摘牌 is done by the listing authority {state.listing.authority_unit_code}",
+                "actor.unit_code",
+            )
+        events.append(_delisted(state, DelistBasis.VERIFIED, cmd.actor, now, policy, calendar))
+    events.append(CaseClosed(basis=CloseBasis.VERIFIED, at=now))
+    return events
+
+
+def _delisted(
+    state: CaseState,
+    basis: DelistBasis,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> HazardDelisted:
+    assert state.listing is not None
+    return HazardDelisted(
+        listing_no=state.listing.listing_no,
+        level=state.listing.level,
+        authority_unit_code=state.listing.authority_unit_code,
+        basis=basis,
+        publish_by=policy.listing.publish_within.add_to(now, calendar, policy.tz),
+        delisted_by=actor.id,
+        at=now,
+    )
+
+
+def _request_extension(
+    state: CaseState,
+    cmd: RequestExtension,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    _require_role(
+        cmd.actor,
+        (Role.ENTERPRISE,),
+        "case.extension.enterprise_only",
+        "request an extension (延期)",
+    )
+    if state.reported_at is not None:
+        raise _err(
+            "case.extension.report_pending", "the rectification is reported; no deadline runs"
+        )
+    if state.pending_extension is not None:
+        raise _err("case.extension.already_pending", "an extension request is already pending")
+    if state.extensions_granted >= policy.extension.max_extensions:
+        raise _err(
+            "case.extension.limit_reached",
+            f"at most {policy.extension.max_extensions} extension(s) per case",
+        )
+    if state.deadline is None:
+        raise _err("case.extension.no_deadline", "the case has no deadline to extend")
+    latest = policy.extension.request_before.subtract_from(state.deadline, calendar, policy.tz)
+    if now >= latest:
+        raise _err(
+            "case.extension.too_late",
+            f"延期 must be requested at least {policy.extension.request_before} before the "
+            f"deadline, i.e. before {latest.isoformat()}",
+            "requested_deadline",
+        )
+    requested = _future(cmd.requested_deadline, now, "requested_deadline")
+    if requested <= state.deadline:
+        raise _err(
+            "case.extension.not_later",
+            "the requested deadline must be later than the current one",
+            "requested_deadline",
+        )
+    if state.listing is not None:
+        _check_listing_max(
+            requested, state.listing.listed_at, policy, calendar, "requested_deadline"
+        )
+    _require_text(cmd.reasons, "case.extension.reasons_required", "reasons", "reasons")
+    _require_text(
+        cmd.interim_safeguards,
+        "case.extension.safeguards_required",
+        "interim_safeguards",
+        "interim safeguards",
+    )
+    return [
+        ExtensionRequested(
+            requested_by=cmd.actor.id,
+            requested_deadline=requested,
+            reasons=cmd.reasons,
+            interim_safeguards=cmd.interim_safeguards,
+            decide_by=policy.extension.decide_within.add_to(now, calendar, policy.tz),
+            at=now,
+        )
+    ]
+
+
+def _decide_extension(
+    state: CaseState, cmd: DecideExtension, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    _require_role(
+        cmd.actor, (Role.SUPERVISOR,), "case.extension.supervisor_decides", "decide an extension"
+    )
+    pending = state.pending_extension
+    if pending is None:
+        raise _err("case.extension.none_pending", "no extension request is pending")
+    if not cmd.approve:
+        _require_text(
+            cmd.reason,
+            "case.extension.rejection_reason_required",
+            "reason",
+            "a reason for rejecting",
+        )
+        return [ExtensionRejected(decided_by=cmd.actor.id, reason=cmd.reason, at=now)]
+    deadline = _future(cmd.new_deadline or pending.requested_deadline, now, "new_deadline")
+    if state.deadline is not None and deadline <= state.deadline:
+        raise _err(
+            "case.extension.not_later",
+            "an approved extension moves the deadline later",
+            "new_deadline",
+        )
+    if state.listing is not None:
+        _check_listing_max(deadline, state.listing.listed_at, policy, calendar, "new_deadline")
+    return [
+        ExtensionApproved(
+            decided_by=cmd.actor.id,
+            reason=cmd.reason,
+            deadline=deadline,
+            deadline_no=state.deadline_no + 1,
+            at=now,
+        )
+    ]
+
+
+def _list(
+    state: CaseState, cmd: ListHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    _require_role(
+        cmd.actor, (Role.SUPERVISOR,), "case.list.supervisor_only", "list a hazard (挂牌督办)"
+    )
+    if state.listing is not None and cmd.level.rank <= state.listing.level.rank:
+        raise _err(
+            "case.list.level_not_higher",
+            f"already listed at {state.listing.level.value}; a new listing must be higher",
+            "level",
+        )
+    unit = state.unit_at(cmd.level.grid_level)
+    if unit is None:
+        raise _err(
+            "case.list.no_unit_at_level", f"the grid path has no {cmd.level.value} unit", "level"
+        )
+    deadline: datetime | None = None
+    if cmd.deadline is not None:
+        deadline = _future(cmd.deadline, now, "deadline")
+        _check_listing_max(deadline, now, policy, calendar, "deadline")
+    return [
+        _listed(state, cmd.level, unit, cmd.measures, deadline, cmd.actor, now, policy, calendar)
+    ]
+
+
+def _listed(
+    state: CaseState,
+    level: ListingLevel,
+    unit: GridUnit,
+    measures: str,
+    deadline: datetime | None,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> HazardListed:
+    return HazardListed(
+        listing_no=_listing_no(state.hazard_id, level, unit, now, policy.tz),
+        level=level,
+        authority_unit_code=unit.code,
+        authority_name=unit.name,
+        authority_person=unit.responsible_person,
+        measures=measures,
+        deadline=deadline,
+        deadline_no=state.deadline_no + 1 if deadline is not None else None,
+        supersedes=state.listing.listing_no if state.listing else None,
+        publish_by=policy.listing.publish_within.add_to(now, calendar, policy.tz),
+        listed_by=actor.id,
+        at=now,
+    )
+
+
+def _referral(
+    state: CaseState,
+    ground: ReferralGround,
+    kind: CreditEventKind,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+) -> list[CaseEvent]:
+    unit = state.unit_at(policy.escalation.enforcement_grid_level) or state.grid_path[-1]
+    return [
+        EnforcementReferred(
+            ground=ground,
+            authority_unit_code=unit.code,
+            authority_person=unit.responsible_person,
+            referred_by=actor.id,
+            at=now,
+        ),
+        CreditTriggerRaised(
+            credit_code=state.credit_code, kind=kind, hazard_class=state.hazard_class, at=now
+        ),
+    ]
+
+
+def _refuse(state: CaseState, cmd: RecordRefusal, now: datetime, policy: Policy) -> list[CaseEvent]:
+    _require_role(
+        cmd.actor, (Role.SUPERVISOR,), "case.refusal.supervisor_only", "record a refusal (拒不整改)"
+    )
+    _require_text(cmd.details, "case.refusal.details_required", "details", "details of the refusal")
+    return [
+        RefusalRecorded(recorded_by=cmd.actor.id, details=cmd.details, at=now),
+        *_referral(state, ReferralGround.REFUSAL, CreditEventKind.REFUSAL, cmd.actor, now, policy),
+    ]
+
+
+def _withdraw(
+    state: CaseState, cmd: WithdrawCase, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    _require_role(cmd.actor, (Role.SUPERVISOR,), "case.withdraw.supervisor_only", "withdraw a case")
+    _require_text(cmd.reason, "case.withdraw.reason_required", "reason", "a reason")
+    events: list[CaseEvent] = []
+    if state.listing is not None:
+        events.append(_delisted(state, DelistBasis.WITHDRAWN, cmd.actor, now, policy, calendar))
+    events.append(CaseWithdrawn(withdrawn_by=cmd.actor.id, reason=cmd.reason, at=now))
+    return events
+
+
+def _fire(
+    state: CaseState, cmd: FireTimer, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    _require_role(cmd.actor, (Role.SYSTEM,), "case.timer.system_only", "fire a timer")
+    timer = next((t for t in pending_timers(state, policy) if t.key == cmd.key), None)
+    if timer is None:
+        if cmd.key in state.fired_timers:
+            raise _err("case.timer.already_fired", f"timer {cmd.key} has already fired", "key")
+        raise _err("case.timer.not_pending", f"timer {cmd.key} is not pending", "key")
+    if now < timer.due_at:
+        raise _err(
+            "case.timer.not_due", f"timer {cmd.key} is due at {timer.due_at.isoformat()}", "key"
+        )
+    if timer.kind == "reminder":
+        assert state.deadline is not None
+        return [
+            ReminderDue(
+                timer_key=timer.key, deadline=state.deadline, before=timer.key.split(":")[2], at=now
+            )
+        ]
+    if timer.kind == "review":
+        return [VerificationOverdue(timer_key=timer.key, review_by=timer.due_at, at=now)]
+    return _deadline_missed(state, timer, cmd.actor, now, policy, calendar)
+
+
+def _deadline_missed(
+    state: CaseState,
+    timer: Timer,
+    actor: Actor,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    """逾期: move up to the next rung above the current supervising level, or refer at the top."""
+    events: list[CaseEvent] = [
+        DeadlineMissed(
+            timer_key=timer.key,
+            deadline=timer.due_at,
+            deadline_no=state.deadline_no,
+            escalation_index=state.escalation_index,
+            extension_lapsed=state.pending_extension is not None,
+            at=now,
+        )
+    ]
+    ladder = policy.escalation.ladder
+    nxt = next(
+        (
+            i
+            for i in range(state.escalation_index, len(ladder))
+            if ladder[i].grid_level.is_above(state.supervising_level)
+        ),
+        None,
+    )
+    if nxt is None:
+        kind = (
+            CreditEventKind.MAJOR_OVERDUE_AT_TOP
+            if state.hazard_class is HazardClass.MAJOR
+            else CreditEventKind.OVERDUE_AT_TOP
+        )
+        return events + _referral(state, ReferralGround.OVERDUE_AT_TOP, kind, actor, now, policy)
+    rung = ladder[nxt]
+    unit = state.unit_at(rung.grid_level)
+    if unit is None:  # registration checked the path; a changed policy may still lack the level
+        raise _err(
+            "case.escalate.no_unit_at_level", f"the grid path has no {rung.grid_level.value} unit"
+        )
+    deadline = rung.deadline.add_to(now, calendar, policy.tz)
+    events.append(
+        CaseEscalated(
+            escalation_index=nxt + 1,
+            grid_level=rung.grid_level,
+            unit_code=unit.code,
+            unit_name=unit.name,
+            responsible_person=unit.responsible_person,
+            steps=rung.steps,
+            deadline=deadline,
+            deadline_no=state.deadline_no + 1,
+            at=now,
+        )
+    )
+    events.append(
+        CreditTriggerRaised(
+            credit_code=state.credit_code,
+            kind=CreditEventKind.ESCALATION,
+            hazard_class=state.hazard_class,
+            at=now,
+        )
+    )
+    level = rung.listing_level
+    if level is not None and (state.listing is None or level.rank > state.listing.level.rank):
+        listing_unit = state.unit_at(level.grid_level)
+        if listing_unit is not None:
+            events.append(
+                _listed(state, level, listing_unit, "", None, actor, now, policy, calendar)
+            )
+    if Step.ENFORCEMENT_REFERRAL in rung.steps:
+        events += _referral(
+            state,
+            ReferralGround.LADDER_STEP,
+            CreditEventKind.ENFORCEMENT_REFERRAL,
+            actor,
+            now,
+            policy,
+        )
+    return events
+
+
+# ---------------------------------------------------------------------------------------------
+# notifications
+
+
+def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[Notification]:
+    """Who must be told about ``event`` (pure). ``step_key`` is unique per event and recipient."""
+    if isinstance(event, HazardRegistered):
+        hazard_id, seq, credit_code = event.hazard_id, 1, event.credit_code
+        supervisor = event.grid_path[0].responsible_person
+    elif state_before is None:
+        return []
+    else:
+        hazard_id, seq, credit_code = (
+            state_before.hazard_id,
+            state_before.version + 1,
+            state_before.credit_code,
+        )
+        supervisor = state_before.supervising_person
+    recipients: list[tuple[str, str, str]] = []
+    enterprise = ("enterprise", credit_code)
+    grid = ("grid_responsible", supervisor)
+    listing = (
+        ("listing_authority", state_before.listing.authority_person)
+        if state_before is not None and state_before.listing is not None
+        else None
+    )
+    match event:
+        case HazardRegistered():
+            recipients = [(*enterprise, "hazard_registered"), (*grid, "hazard_registered")]
+        case RectificationNoticeIssued():
+            recipients = [(*enterprise, "rectification_notice")]
+        case HazardListed():
+            recipients = [
+                (*enterprise, "hazard_listed"),
+                ("listing_authority", event.authority_person, "hazard_listed"),
+                (*grid, "hazard_listed"),
+            ]
+        case GovernancePlanSubmitted() | RectificationReported() | ExtensionRequested():
+            reason = {
+                GovernancePlanSubmitted: "governance_plan_submitted",
+                RectificationReported: "verification_requested",
+                ExtensionRequested: "extension_requested",
+            }[type(event)]
+            recipients = [(*grid, reason)]
+            if listing is not None:
+                recipients.append((*listing, reason))
+        case VerificationPassed() | VerificationFailed():
+            recipients = [
+                (
+                    *enterprise,
+                    "verification_passed"
+                    if isinstance(event, VerificationPassed)
+                    else "verification_failed",
+                )
+            ]
+        case ExtensionApproved() | ExtensionRejected():
+            recipients = [
+                (
+                    *enterprise,
+                    "extension_approved"
+                    if isinstance(event, ExtensionApproved)
+                    else "extension_rejected",
+                )
+            ]
+        case RefusalRecorded():
+            recipients = [(*grid, "refusal_recorded")]
+        case EnforcementReferred():
+            recipients = [
+                (
+                    "enforcement",
+                    event.authority_person,
+                    f"enforcement_referral:{event.ground.value}",
+                ),
+                (*enterprise, "enforcement_referral"),
+            ]
+        case CaseWithdrawn():
+            recipients = [(*enterprise, "case_withdrawn"), (*grid, "case_withdrawn")]
+        case ReminderDue():
+            recipients = [
+                (*enterprise, f"deadline_reminder:{event.before}"),
+                (*grid, f"deadline_reminder:{event.before}"),
+            ]
+        case DeadlineMissed():
+            recipients = [(*enterprise, "deadline_missed"), (*grid, "deadline_missed")]
+        case VerificationOverdue():
+            recipients = [(*grid, "verification_overdue")]
+            if state_before is not None:
+                above = [
+                    u
+                    for u in state_before.grid_path
+                    if u.level.is_above(state_before.supervising_level)
+                ]
+                if above:
+                    recipients.append(
+                        ("grid_responsible", above[0].responsible_person, "verification_overdue")
+                    )
+        case CaseEscalated():
+            steps = ",".join(s.value for s in event.steps)
+            recipients = [
+                ("grid_responsible", event.responsible_person, f"case_escalated:{steps}"),
+                (*enterprise, f"case_escalated:{steps}"),
+                (*grid, "case_escalated_from_you"),
+            ]
+        case HazardDelisted():
+            recipients = [(*enterprise, f"hazard_delisted:{event.basis.value}")]
+            if listing is not None:
+                recipients.append((*listing, f"hazard_delisted:{event.basis.value}"))
+        case CaseClosed():
+            recipients = [(*enterprise, "case_closed"), (*grid, "case_closed")]
+        case CreditTriggerRaised():
+            recipients = []
+    seen: set[tuple[str, str]] = set()
+    result: list[Notification] = []
+    for kind, rid, reason in recipients:
+        if (kind, rid) in seen:
+            continue
+        seen.add((kind, rid))
+        result.append(
+            Notification(kind, rid, reason, f"{hazard_id}:{seq}:{event.EVENT_TYPE}:{kind}:{rid}")
+        )
+    return result
+
+
+# ---------------------------------------------------------------------------------------------
+# data
+
+
+_EVENTS: dict[str, type[CaseEvent]] = {cls.EVENT_TYPE: cls for cls in EVENT_CLASSES}
+_COMMANDS: dict[str, type[CaseCommand]] = {cls.COMMAND_TYPE: cls for cls in COMMAND_CLASSES}
+
+
+def event_to_data(event: CaseEvent) -> dict[str, Any]:
+    """JSON-safe fields of ``event`` (type and version: ``EVENT_TYPE``, ``SCHEMA_VERSION``)."""
+    data: dict[str, Any] = to_data(event)
+    return data
+
+
+def event_from_data(event_type: str, schema_version: int, data: dict[str, Any]) -> CaseEvent:
+    cls = _EVENTS.get(event_type)
+    if cls is None:
+        raise _err(
+            "data.event_type_unknown", f"unknown case event type {event_type!r}", "event_type"
+        )
+    if schema_version != cls.SCHEMA_VERSION:
+        raise _err(
+            "data.schema_version_unknown",
+            f"{event_type} v{schema_version} is not known",
+            "schema_version",
+        )
+    event: CaseEvent = from_data(cls, data)
+    return event
+
+
+def command_to_data(command: CaseCommand) -> dict[str, Any]:
+    data: dict[str, Any] = to_data(command)
+    return data
+
+
+def command_from_data(command_type: str, schema_version: int, data: dict[str, Any]) -> CaseCommand:
+    cls = _COMMANDS.get(command_type)
+    if cls is None:
+        raise _err(
+            "data.command_type_unknown", f"unknown case command {command_type!r}", "command_type"
+        )
+    if schema_version != cls.SCHEMA_VERSION:
+        raise _err(
+            "data.schema_version_unknown",
+            f"{command_type} v{schema_version} is not known",
+            "schema_version",
+        )
+    command: CaseCommand = from_data(cls, data)
+    return command
+
+
+def state_to_data(state: CaseState | None) -> dict[str, Any] | None:
+    """The state as JSON-safe data, with the derived ``status``."""
+    if state is None:
+        return None
+    data: dict[str, Any] = to_data(state)
+    data["status"] = state.status.value
+    return data
+
+
+def state_from_data(data: dict[str, Any] | None) -> CaseState | None:
+    if data is None:
+        return None
+    fields = {k: v for k, v in data.items() if k != "status"}
+    state: CaseState = from_data(CaseState, fields)
+    return state
+
+
+__all__ = [
+    "CaseState",
+    "CaseStatus",
+    "ListingRecord",
+    "Notification",
+    "PendingExtension",
+    "Timer",
+    "command_from_data",
+    "command_to_data",
+    "decide",
+    "event_from_data",
+    "event_to_data",
+    "evolve",
+    "fold",
+    "notifications_for",
+    "pending_timers",
+    "state_from_data",
+    "state_to_data",
+]

@@ -1,0 +1,157 @@
+"""Commands to a hazard case: imperative, each with the acting person (``Actor``)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from domain.case_events import (
+    Evidence,
+    GovernancePlan,
+    HazardCategory,
+    HazardClass,
+    HazardSource,
+    RectificationMode,
+)
+from domain.grid import Enterprise, GridUnit
+from domain.policy import ListingLevel
+
+
+class Role(StrEnum):
+    INSPECTOR = "inspector"  # 检查员/网格员
+    ENTERPRISE = "enterprise"  # 生产经营单位
+    SUPERVISOR = "supervisor"  # 监管人员 at a grid unit
+    AUDITOR = "auditor"  # reads, changes nothing
+    ADMIN = "admin"
+    SYSTEM = "system"  # timers
+
+
+@dataclass(frozen=True)
+class Actor:
+    id: str
+    role: Role
+    unit_code: str | None = None  # the grid unit a supervisor acts for, when known
+
+
+SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM)
+
+
+class CaseCommand:
+    COMMAND_TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+    actor: Actor
+
+
+@dataclass(frozen=True)
+class RegisterHazard(CaseCommand):
+    """登记隐患. ``grid_path`` is the enterprise's path, lowest unit first."""
+
+    COMMAND_TYPE: ClassVar[str] = "RegisterHazard"
+    actor: Actor
+    hazard_id: str
+    enterprise: Enterprise
+    grid_path: tuple[GridUnit, ...]
+    hazard_class: HazardClass
+    category: HazardCategory
+    source: HazardSource
+    description: str
+    location: str
+    found_by: str
+    found_at: datetime
+    mode: RectificationMode
+    evidence: tuple[Evidence, ...] = ()
+    checklist_clause: str | None = None
+    deadline: datetime | None = None  # None: the policy's default for the class / listing
+    measures: str = ""
+    responsible_person: str = ""  # the enterprise's person responsible for the rectification
+    listing_level: ListingLevel | None = None
+
+
+@dataclass(frozen=True)
+class SubmitGovernancePlan(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "SubmitGovernancePlan"
+    actor: Actor
+    plan: GovernancePlan
+
+
+@dataclass(frozen=True)
+class ReportRectification(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "ReportRectification"
+    actor: Actor
+    summary: str
+    evidence: tuple[Evidence, ...]
+
+
+@dataclass(frozen=True)
+class VerifyRectification(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "VerifyRectification"
+    actor: Actor
+    passed: bool
+    comments: str = ""
+    new_deadline: datetime | None = None  # on failure; None: the policy's rework period
+
+
+@dataclass(frozen=True)
+class RequestExtension(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "RequestExtension"
+    actor: Actor
+    requested_deadline: datetime
+    reasons: str
+    interim_safeguards: str
+
+
+@dataclass(frozen=True)
+class DecideExtension(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "DecideExtension"
+    actor: Actor
+    approve: bool
+    reason: str = ""
+    new_deadline: datetime | None = None  # None: the requested deadline
+
+
+@dataclass(frozen=True)
+class ListHazard(CaseCommand):
+    """挂牌督办 (or raise the listing level) by a supervisor."""
+
+    COMMAND_TYPE: ClassVar[str] = "ListHazard"
+    actor: Actor
+    level: ListingLevel
+    measures: str = ""
+    deadline: datetime | None = None
+
+
+@dataclass(frozen=True)
+class RecordRefusal(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "RecordRefusal"
+    actor: Actor
+    details: str
+
+
+@dataclass(frozen=True)
+class WithdrawCase(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "WithdrawCase"
+    actor: Actor
+    reason: str
+
+
+@dataclass(frozen=True)
+class FireTimer(CaseCommand):
+    COMMAND_TYPE: ClassVar[str] = "FireTimer"
+    actor: Actor
+    key: str
+
+
+COMMAND_CLASSES: tuple[type[CaseCommand], ...] = (
+    RegisterHazard,
+    SubmitGovernancePlan,
+    ReportRectification,
+    VerifyRectification,
+    RequestExtension,
+    DecideExtension,
+    ListHazard,
+    RecordRefusal,
+    WithdrawCase,
+    FireTimer,
+)

@@ -1,0 +1,377 @@
+"""Value types and events of a hazard case (隐患督办案件).
+
+Events are past-tense facts. Each carries what later decisions need (resolved deadlines,
+grid units, listing numbers), so that ``evolve`` never needs the policy or a lookup. ``at`` is
+when the fact was recorded (UTC).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, fields
+from datetime import datetime
+from enum import StrEnum
+from typing import ClassVar
+
+from domain.errors import DomainError
+from domain.grid import GridLevel, GridUnit
+from domain.policy import CreditEventKind, ListingLevel, Step
+
+
+class HazardClass(StrEnum):
+    GENERAL = "general"  # 一般事故隐患
+    MAJOR = "major"  # 重大事故隐患
+
+
+class HazardCategory(StrEnum):
+    THING = "thing"  # 物的不安全状态
+    PERSON = "person"  # 人的不安全行为
+    MANAGEMENT = "management"  # 管理上的缺陷
+
+
+class HazardSource(StrEnum):
+    SELF_INSPECTION = "self_inspection"  # 企业自查
+    GRID_PATROL = "grid_patrol"  # 网格巡查
+    ENFORCEMENT_INSPECTION = "enforcement_inspection"  # 执法检查
+    UNANNOUNCED_INSPECTION = "unannounced_inspection"  # 四不两直
+    PUBLIC_REPORT = "public_report"  # 举报
+
+
+class RectificationMode(StrEnum):
+    IMMEDIATE = "immediate"  # 立改立销
+    DEADLINE = "deadline"  # 限期整改
+    LISTED = "listed"  # 挂牌督办
+
+
+class CloseBasis(StrEnum):
+    IMMEDIATE = "immediate"  # 立改立销
+    VERIFIED = "verified"  # 验收合格销号
+
+
+class DelistBasis(StrEnum):
+    VERIFIED = "verified"  # 验收合格摘牌
+    WITHDRAWN = "withdrawn"  # 撤销督办
+
+
+class ReferralGround(StrEnum):
+    REFUSAL = "refusal"  # 拒不整改
+    LADDER_STEP = "ladder_step"  # the rung names 移送执法
+    OVERDUE_AT_TOP = "overdue_at_top"  # 升级至顶仍逾期
+
+
+_SHA256 = re.compile(r"^[0-9a-f]{64}$")
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A photo or document reference (照片/文书) and its SHA-256."""
+
+    uri: str
+    sha256: str
+
+    def __post_init__(self) -> None:
+        digest = self.sha256.strip().lower()
+        if not _SHA256.match(digest):
+            raise DomainError(
+                "evidence.sha256_hex", "sha256 must be 64 hexadecimal characters", "sha256"
+            )
+        if not self.uri.strip():
+            raise DomainError("evidence.uri_required", "evidence needs a uri", "uri")
+        object.__setattr__(self, "sha256", digest)
+
+
+@dataclass(frozen=True)
+class GovernancePlan:
+    """The six-part governance plan (治理方案) of a major hazard (Order 16 Art 15, Hubei)."""
+
+    goal_and_tasks: str  # 治理的目标和任务
+    methods_and_measures: str  # 采取的方法和措施
+    funds_and_materials: str  # 经费和物资的落实
+    organisation_and_people: str  # 负责治理的机构和人员
+    time_limit_and_requirements: str  # 治理的时限和要求
+    safety_measures_and_emergency_plan: str  # 安全措施和应急预案
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not str(getattr(self, f.name)).strip():
+                raise DomainError(
+                    "case.plan.six_parts_required",
+                    "治理方案 needs all six parts; this one is empty",
+                    f"plan.{f.name}",
+                )
+
+
+class CaseEvent:
+    """Base of every case event."""
+
+    EVENT_TYPE: ClassVar[str]
+    SCHEMA_VERSION: ClassVar[int] = 1
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HazardRegistered(CaseEvent):
+    """A hazard was found and registered (隐患登记); the case begins."""
+
+    EVENT_TYPE: ClassVar[str] = "HazardRegistered"
+    hazard_id: str
+    credit_code: str
+    enterprise_name: str
+    industry: str
+    grid_path: tuple[GridUnit, ...]  # lowest unit (village) first, root last
+    hazard_class: HazardClass
+    checklist_clause: str | None  # 重大事故隐患判定标准 clause
+    category: HazardCategory
+    source: HazardSource
+    description: str
+    location: str
+    found_by: str
+    found_at: datetime
+    evidence: tuple[Evidence, ...]
+    mode: RectificationMode
+    registered_by: str
+    policy_name: str
+    policy_version: str
+    policy_fingerprint: str
+    time_zone: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RectificationNoticeIssued(CaseEvent):
+    """整改通知书: the deadline, the measures, the enterprise's responsible person."""
+
+    EVENT_TYPE: ClassVar[str] = "RectificationNoticeIssued"
+    notice_no: str
+    deadline: datetime
+    deadline_no: int
+    measures: str
+    responsible_person: str
+    issued_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HazardListed(CaseEvent):
+    """挂牌督办 at a level, by the grid unit at that level; ``deadline`` None keeps the current."""
+
+    EVENT_TYPE: ClassVar[str] = "HazardListed"
+    listing_no: str
+    level: ListingLevel
+    authority_unit_code: str
+    authority_name: str
+    authority_person: str
+    measures: str
+    deadline: datetime | None
+    deadline_no: int | None
+    supersedes: str | None  # the lower listing this one replaces (提级挂牌)
+    publish_by: datetime
+    listed_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class GovernancePlanSubmitted(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "GovernancePlanSubmitted"
+    plan: GovernancePlan
+    submitted_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RectificationReported(CaseEvent):
+    """The enterprise reports the rectification done and applies for 验收/复查."""
+
+    EVENT_TYPE: ClassVar[str] = "RectificationReported"
+    summary: str
+    evidence: tuple[Evidence, ...]
+    reported_by: str
+    review_by: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationPassed(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "VerificationPassed"
+    verified_by: str
+    comments: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationFailed(CaseEvent):
+    """验收不合格: back to rectification with a new deadline."""
+
+    EVENT_TYPE: ClassVar[str] = "VerificationFailed"
+    verified_by: str
+    comments: str
+    deadline: datetime
+    deadline_no: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtensionRequested(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "ExtensionRequested"
+    requested_by: str
+    requested_deadline: datetime
+    reasons: str
+    interim_safeguards: str  # 临时安全防范措施
+    decide_by: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtensionApproved(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "ExtensionApproved"
+    decided_by: str
+    reason: str
+    deadline: datetime
+    deadline_no: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtensionRejected(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "ExtensionRejected"
+    decided_by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class RefusalRecorded(CaseEvent):
+    """拒不整改, recorded by a supervisor."""
+
+    EVENT_TYPE: ClassVar[str] = "RefusalRecorded"
+    recorded_by: str
+    details: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class EnforcementReferred(CaseEvent):
+    """移送执法 to the enforcement team of the policy's grid level."""
+
+    EVENT_TYPE: ClassVar[str] = "EnforcementReferred"
+    ground: ReferralGround
+    authority_unit_code: str
+    authority_person: str
+    referred_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseWithdrawn(CaseEvent):
+    EVENT_TYPE: ClassVar[str] = "CaseWithdrawn"
+    withdrawn_by: str
+    reason: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ReminderDue(CaseEvent):
+    """A reminder timer fired before a deadline (到期提醒)."""
+
+    EVENT_TYPE: ClassVar[str] = "ReminderDue"
+    timer_key: str
+    deadline: datetime
+    before: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class DeadlineMissed(CaseEvent):
+    """The deadline passed with no rectification report (逾期未整改)."""
+
+    EVENT_TYPE: ClassVar[str] = "DeadlineMissed"
+    timer_key: str
+    deadline: datetime
+    deadline_no: int
+    escalation_index: int
+    extension_lapsed: bool
+    at: datetime
+
+
+@dataclass(frozen=True)
+class VerificationOverdue(CaseEvent):
+    """The review (复查/验收) was not done within the policy's window."""
+
+    EVENT_TYPE: ClassVar[str] = "VerificationOverdue"
+    timer_key: str
+    review_by: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseEscalated(CaseEvent):
+    """逐级督办: the case moved up to the grid unit of ladder rung ``escalation_index``."""
+
+    EVENT_TYPE: ClassVar[str] = "CaseEscalated"
+    escalation_index: int  # 1 = first rung of the ladder
+    grid_level: GridLevel
+    unit_code: str
+    unit_name: str
+    responsible_person: str
+    steps: tuple[Step, ...]
+    deadline: datetime
+    deadline_no: int
+    at: datetime
+
+
+@dataclass(frozen=True)
+class HazardDelisted(CaseEvent):
+    """摘牌 by the listing authority."""
+
+    EVENT_TYPE: ClassVar[str] = "HazardDelisted"
+    listing_no: str
+    level: ListingLevel
+    authority_unit_code: str
+    basis: DelistBasis
+    publish_by: datetime
+    delisted_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CreditTriggerRaised(CaseEvent):
+    """Something that counts on the enterprise's credit record; the workflow forwards it."""
+
+    EVENT_TYPE: ClassVar[str] = "CreditTriggerRaised"
+    credit_code: str
+    kind: CreditEventKind
+    hazard_class: HazardClass
+    at: datetime
+
+
+@dataclass(frozen=True)
+class CaseClosed(CaseEvent):
+    """销号."""
+
+    EVENT_TYPE: ClassVar[str] = "CaseClosed"
+    basis: CloseBasis
+    at: datetime
+
+
+EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
+    HazardRegistered,
+    RectificationNoticeIssued,
+    HazardListed,
+    GovernancePlanSubmitted,
+    RectificationReported,
+    VerificationPassed,
+    VerificationFailed,
+    ExtensionRequested,
+    ExtensionApproved,
+    ExtensionRejected,
+    RefusalRecorded,
+    EnforcementReferred,
+    CaseWithdrawn,
+    ReminderDue,
+    DeadlineMissed,
+    VerificationOverdue,
+    CaseEscalated,
+    HazardDelisted,
+    CreditTriggerRaised,
+    CaseClosed,
+)

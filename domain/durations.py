@@ -1,0 +1,128 @@
+"""Policy durations: ISO 8601 calendar durations and working-day durations.
+
+Syntax (used in every policy file):
+
+* ``P7D``, ``P2W``, ``P1M``, ``P1Y``, ``P1Y2M10DT2H30M``, ``PT1H30M``, ``PT30S`` — ISO 8601
+  calendar durations. They are added on the local wall clock of the policy's time zone:
+  ``P1M`` from 31 January is the last day of February, same clock time (China has no DST).
+* ``P20WD`` — 20 working days (工作日). This is the only non-ISO form and it stands alone (no
+  other components). It ends at 24:00 local of the 20th working day, see ``domain.calendar``.
+"""
+
+from __future__ import annotations
+
+import calendar as _stdcal
+import re
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+from domain.calendar import WorkingCalendar
+from domain.errors import DomainError
+
+_ISO = re.compile(
+    r"^P(?:(?P<y>\d+)Y)?(?:(?P<mo>\d+)M)?(?:(?P<w>\d+)W)?(?:(?P<d>\d+)D)?"
+    r"(?:T(?:(?P<h>\d+)H)?(?:(?P<mi>\d+)M)?(?:(?P<s>\d+)S)?)?$"
+)
+_WD = re.compile(r"^P(?P<n>\d+)WD$")
+
+
+@dataclass(frozen=True)
+class PolicyDuration:
+    """A duration from the policy. Either calendar parts or ``working_days`` (never both)."""
+
+    years: int = 0
+    months: int = 0
+    days: int = 0
+    seconds: int = 0
+    working_days: int = 0
+
+    @staticmethod
+    def parse(text: str, field: str = "duration") -> PolicyDuration:
+        raw = text.strip().upper()
+        wd = _WD.match(raw)
+        if wd:
+            n = int(wd["n"])
+            if n == 0:
+                raise DomainError("duration.positive", "P0WD is not a duration", field)
+            return PolicyDuration(working_days=n)
+        m = _ISO.match(raw)
+        if not m or raw in ("P", "PT") or raw.endswith("T"):
+            raise DomainError(
+                "duration.syntax",
+                f"{text!r} is not an ISO 8601 duration (P7D, PT30S, P1M, PT1H30M) "
+                "nor a working-day duration (P20WD)",
+                field,
+            )
+
+        def part(name: str) -> int:
+            value = m[name]
+            return int(value) if value else 0
+
+        result = PolicyDuration(
+            years=part("y"),
+            months=part("mo"),
+            days=part("w") * 7 + part("d"),
+            seconds=part("h") * 3600 + part("mi") * 60 + part("s"),
+        )
+        if result.is_zero:
+            raise DomainError("duration.positive", f"{text!r} is zero", field)
+        return result
+
+    @property
+    def is_zero(self) -> bool:
+        return not (self.years or self.months or self.days or self.seconds or self.working_days)
+
+    @property
+    def is_working_days(self) -> bool:
+        return self.working_days > 0
+
+    def __str__(self) -> str:
+        if self.working_days:
+            return f"P{self.working_days}WD"
+        date_part = "".join(
+            f"{v}{u}" for v, u in ((self.years, "Y"), (self.months, "M"), (self.days, "D")) if v
+        )
+        h, rest = divmod(self.seconds, 3600)
+        mi, s = divmod(rest, 60)
+        time_part = "".join(f"{v}{u}" for v, u in ((h, "H"), (mi, "M"), (s, "S")) if v)
+        return "P" + date_part + (f"T{time_part}" if time_part else "")
+
+    def _shift(self, instant: datetime, sign: int, tz: ZoneInfo) -> datetime:
+        local = instant.astimezone(tz)
+        month_index = local.year * 12 + (local.month - 1) + sign * (self.years * 12 + self.months)
+        year, month = divmod(month_index, 12)
+        month += 1
+        day = min(local.day, _stdcal.monthrange(year, month)[1])
+        moved = local.replace(year=year, month=month, day=day)
+        moved = moved + sign * timedelta(days=self.days, seconds=self.seconds)
+        # Re-attach the zone so that wall-clock arithmetic gives the right offset.
+        return moved.replace(tzinfo=tz).astimezone(UTC)
+
+    def add_to(self, instant: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
+        """The instant this duration after ``instant`` (UTC). Working days end at 24:00 local."""
+        _aware(instant)
+        if self.working_days:
+            return calendar.add_working_days(instant, self.working_days, tz)
+        return self._shift(instant, +1, tz)
+
+    def subtract_from(self, instant: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
+        """The instant this duration before ``instant`` (UTC)."""
+        _aware(instant)
+        if self.working_days:
+            return calendar.subtract_working_days(instant, self.working_days, tz)
+        return self._shift(instant, -1, tz)
+
+    def subtract_calendar(self, instant: datetime, tz: ZoneInfo) -> datetime:
+        """Subtract a calendar duration without a working calendar (reminder offsets)."""
+        if self.working_days:
+            raise DomainError(
+                "duration.calendar_only", f"{self} needs a working calendar", "duration"
+            )
+        _aware(instant)
+        return self._shift(instant, -1, tz)
+
+
+def _aware(instant: datetime) -> None:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise DomainError("time.aware_required", "datetimes must carry a time zone", "datetime")

@@ -1,0 +1,225 @@
+"""The policy file and the JSON data shapes of cases."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import replace
+from datetime import timedelta
+from importlib import resources
+
+import pytest
+
+from domain.case import (
+    command_from_data,
+    command_to_data,
+    event_from_data,
+    event_to_data,
+    state_from_data,
+    state_to_data,
+)
+from domain.case_commands import (
+    COMMAND_CLASSES,
+    CaseCommand,
+    DecideExtension,
+    FireTimer,
+    ListHazard,
+    RecordRefusal,
+    ReportRectification,
+    RequestExtension,
+    SubmitGovernancePlan,
+    VerifyRectification,
+    WithdrawCase,
+)
+from domain.case_events import EVENT_CLASSES, CaseEvent
+from domain.errors import DomainError, PolicyError
+from domain.policy import ListingLevel, Policy, parse_policy
+from tests.domain.domain_builders import (
+    CALENDAR,
+    DEFAULT,
+    DRILL,
+    ENTERPRISE_ACTOR,
+    NOW,
+    PHOTO,
+    PLAN,
+    SUPERVISOR,
+    SYSTEM,
+    register,
+    register_major,
+    run,
+)
+
+LADDER_2 = "escalation.ladder[2].deadline"
+DEFAULT_TEXT = resources.files("domain.policies").joinpath("default.toml").read_text("utf-8")
+
+
+def test_the_shipped_policies_load_and_differ():
+    assert DEFAULT.name == "default" and DRILL.name == "drill"
+    assert DEFAULT.fingerprint != DRILL.fingerprint
+    assert re.fullmatch(r"[0-9a-f]{64}", DEFAULT.fingerprint)
+
+
+def test_every_value_in_the_default_policy_cites_its_source():
+    sources = ("Order 16", "Order 11", "Qingdao", "Hubei", "Huzhou", "practice", "seed", "rule")
+    for number, line in enumerate(DEFAULT_TEXT.splitlines(), 1):
+        stripped = line.strip()
+        if "=" in stripped and not stripped.startswith("#") and not stripped.startswith("{"):
+            key = stripped.split("=")[0].strip()
+            if key in ("name", "version", "yearly_day", "grade", "grades"):
+                continue
+            assert any(s in line for s in sources), f"line {number} has no source: {line}"
+
+
+def test_the_drill_policy_has_no_working_day_durations_and_runs_in_seconds():
+    assert "WD" not in json.dumps(DRILL.to_data())
+    assert all(r.deadline.seconds and not r.deadline.days for r in DRILL.escalation.ladder)
+
+
+def test_a_policy_round_trips_through_json_with_the_same_fingerprint():
+    data = json.loads(json.dumps(DEFAULT.to_data()))
+    again = Policy.from_data(data)
+    assert again == DEFAULT and again.fingerprint == DEFAULT.fingerprint
+
+
+def test_changing_one_number_changes_the_fingerprint():
+    data = DEFAULT.to_data()
+    data["extension"]["max_extensions"] = 2
+    assert Policy.from_data(data).fingerprint != DEFAULT.fingerprint
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        (r'(grid_level = "city".*\n)deadline = "P10WD"', r'\1deadline = "ten days"', LADDER_2),
+        ('grid_level = "city"', 'grid_level = "township"', "escalation.ladder[2].grid_level"),
+        ("max_extensions = 1", 'max_extensions = "one"', "extension.max_extensions"),
+        (
+            "max_extensions = 1",
+            "max_extensions = 1\nmax_extensionz = 2",
+            "extension.max_extensionz",
+        ),
+        (
+            'before_deadline = ["P3D", "P1D"]',
+            'before_deadline = ["P3WD"]',
+            "reminders.before_deadline[0]",
+        ),
+        ('time_zone = "Asia/Shanghai"', 'time_zone = "Mars/Olympus"', "time_zone"),
+        ("refusal = 20", "refusal = 20\nsleeping = 3", "credit.rating.deductions.sleeping"),
+        (
+            '{ grade = "B", min_points = 75 }',
+            '{ grade = "B", min_points = 95 }',
+            "credit.rating.grades[1].min_points",
+        ),
+        ("monthly_day = 20", "monthly_day = 31", "reports.monthly_day"),
+        ('major_level = "county"', 'major_level = "town"', "listing.major_level"),
+    ],
+)
+def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
+    if old.startswith("("):  # a regular expression with a group
+        changed = re.sub(old, new, DEFAULT_TEXT, count=1)
+    else:
+        changed = DEFAULT_TEXT.replace(old, new, 1)
+    assert changed != DEFAULT_TEXT
+    with pytest.raises(PolicyError) as e:
+        parse_policy(changed)
+    assert e.value.key == key
+
+
+def test_a_missing_section_is_named():
+    with pytest.raises(PolicyError) as e:
+        parse_policy('name = "x"\nversion = "1"\ntime_zone = "Asia/Shanghai"\n')
+    assert e.value.key == "deadlines"
+
+
+def test_a_rung_that_raises_the_listing_must_say_to_which_level():
+    text = re.sub(r'listing_level = "city".*\n', "", DEFAULT_TEXT, count=1)
+    with pytest.raises(PolicyError) as e:
+        parse_policy(text)
+    assert e.value.key == "escalation.ladder[2].listing_level"
+
+
+def _all_case_events() -> list[CaseEvent]:
+    later = NOW + timedelta(days=1)
+    extend = RequestExtension(ENTERPRISE_ACTOR, NOW + timedelta(days=150), "r", "s")
+    report = ReportRectification(ENTERPRISE_ACTOR, "done", (PHOTO,))
+    _, a = run(
+        [
+            (register_major(), NOW),
+            (extend, NOW),
+            (DecideExtension(SUPERVISOR, True), NOW),
+            (SubmitGovernancePlan(ENTERPRISE_ACTOR, PLAN), NOW),
+            (report, NOW),
+            (VerifyRectification(SUPERVISOR, False), NOW),
+            (RecordRefusal(SUPERVISOR, "拒绝"), NOW),
+            (FireTimer(SYSTEM, "reminder:3:P3D"), NOW + timedelta(days=13)),
+            (FireTimer(SYSTEM, "reminder:3:P1D"), NOW + timedelta(days=15)),
+            (FireTimer(SYSTEM, "deadline:3"), NOW + timedelta(days=16)),
+            (report, later + timedelta(days=16)),
+            (FireTimer(SYSTEM, "review:2"), NOW + timedelta(days=30)),
+            (VerifyRectification(SUPERVISOR, True), NOW + timedelta(days=30)),
+        ]
+    )
+    _, b = run(
+        [(register_major(), NOW), (extend, NOW), (DecideExtension(SUPERVISOR, False, "no"), NOW)]
+    )
+    _, c = run([(register(), NOW), (WithdrawCase(SUPERVISOR, "错误"), NOW)])
+    return a + b + c
+
+
+def test_every_case_event_type_round_trips_through_json_data():
+    events = _all_case_events()
+    assert {type(e) for e in events} == set(EVENT_CLASSES)
+    for event in events:
+        data = json.loads(json.dumps(event_to_data(event), ensure_ascii=False))
+        assert event_from_data(event.EVENT_TYPE, event.SCHEMA_VERSION, data) == event
+
+
+def test_every_case_command_type_round_trips_through_json_data():
+    commands: list[CaseCommand] = [
+        register(),
+        register_major(deadline=NOW + timedelta(days=30), listing_level=ListingLevel.CITY),
+        SubmitGovernancePlan(ENTERPRISE_ACTOR, PLAN),
+        ReportRectification(ENTERPRISE_ACTOR, "done", (PHOTO,)),
+        VerifyRectification(SUPERVISOR, False, "x", NOW + timedelta(days=3)),
+        RequestExtension(ENTERPRISE_ACTOR, NOW, "r", "s"),
+        DecideExtension(SUPERVISOR, True, "ok"),
+        ListHazard(SUPERVISOR, ListingLevel.CITY, "m", NOW),
+        RecordRefusal(SUPERVISOR, "d"),
+        WithdrawCase(SUPERVISOR, "r"),
+        FireTimer(SYSTEM, "deadline:1"),
+    ]
+    assert {type(c) for c in commands} == set(COMMAND_CLASSES)
+    for command in commands:
+        data = json.loads(json.dumps(command_to_data(command)))
+        assert command_from_data(command.COMMAND_TYPE, 1, data) == command
+
+
+def test_the_state_round_trips_and_shows_its_status():
+    state, _ = run([(register_major(), NOW)])
+    data = json.loads(json.dumps(state_to_data(state)))
+    assert data["status"] == "rectifying" and data["deadline"].endswith("+00:00")
+    assert state_from_data(data) == state
+
+
+def test_corrupt_stored_data_fails_naming_the_field():
+    event = _all_case_events()[0]
+    data = event_to_data(event)
+    data["found_at"] = "2025-03-03T09:00:00"  # no offset
+    with pytest.raises(DomainError) as e:
+        event_from_data(event.EVENT_TYPE, 1, data)
+    assert e.value.field == "found_at"
+    bad_hash = event_to_data(event)
+    bad_hash["evidence"][0]["sha256"] = "xyz"
+    with pytest.raises(DomainError) as e:
+        event_from_data(event.EVENT_TYPE, 1, bad_hash)
+    assert e.value.rule == "evidence.sha256_hex"
+    with pytest.raises(DomainError) as e:
+        event_from_data(event.EVENT_TYPE, 2, event_to_data(event))
+    assert e.value.rule == "data.schema_version_unknown"
+
+
+def test_a_policy_from_data_rejects_a_smuggled_fingerprint():
+    with pytest.raises(PolicyError):
+        Policy.from_data({**DEFAULT.to_data(), "_fingerprint": "0" * 64})
+    assert replace(DEFAULT, version="x").fingerprint != DEFAULT.fingerprint
+    assert CALENDAR.has_year(2025)
