@@ -60,12 +60,28 @@ async def start_case(
 async def wait_for_version(handle: WorkflowHandle[Any, Any], version: int) -> CaseView:
     import asyncio
 
-    for _ in range(200):
+    for _ in range(600):  # up to 30 s: the machine may be busy
         view = await handle.query(SupervisedCaseWorkflow.state)
         if view.version >= version:
             return view
         await asyncio.sleep(0.05)
-    raise AssertionError(f"case never reached version {version}")
+    description = await handle.describe()
+    history = await handle.fetch_history()
+    failures = [
+        str(e.workflow_task_failed_event_attributes.failure.message)
+        for e in history.events
+        if e.HasField("workflow_task_failed_event_attributes")
+    ]
+    outcome = ""
+    if description.status is not None and description.status.name == "FAILED":
+        try:
+            await handle.result()
+        except Exception as exc:  # the workflow's failure, to show in the assertion
+            outcome = repr(getattr(exc, "cause", exc))
+    raise AssertionError(
+        f"case never reached version {version}: {description.status}, "
+        f"task failures {failures} {outcome}"
+    )
 
 
 def as_input(command: CaseCommand) -> CaseCommandInput:

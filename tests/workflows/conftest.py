@@ -26,8 +26,10 @@ FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
 TEST_CALENDAR = FIXTURES / "calendar-test-2027-2028.toml"
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture()
 async def time_skipping_env() -> AsyncIterator[WorkflowEnvironment]:
+    # One test server per test: its clock is global, so a test that skips months must not
+    # move the clock under another test's workflows (it starts in well under a second).
     env = await WorkflowEnvironment.start_time_skipping(
         test_server_existing_path=str(BIN / "temporal-test-server")
     )
