@@ -15,6 +15,7 @@ or a new deadline moves them.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -50,7 +51,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawCase,
     )
     from domain.case_events import CaseEvent, CreditTriggerRaised
-    from domain.errors import DomainError
+    from domain.errors import CalendarDataMissing, DomainError
     from domain.policy import Policy
     from workflows import search_attributes as sa
     from workflows.contracts import (
@@ -65,6 +66,7 @@ with workflow.unsafe.imports_passed_through():
     from workflows.ids import case_stream_id
 
 RECORD_TIMEOUT = timedelta(seconds=30)
+CALENDAR_RETRY = timedelta(hours=6)
 # Storage outages must not lose a decision: keep retrying (backing off to a minute) until the
 # database is back; only errors that no retry can fix are non-retryable (see activities/events).
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -101,6 +103,7 @@ class CaseView:
     overdue: bool
     pending_timers: list[dict[str, str]] = field(default_factory=list)
     state: dict[str, Any] | None = None
+    blocked: str | None = None  # why a due step cannot be decided yet (e.g. calendar data)
 
 
 @workflow.defn(name="SupervisedCase")
@@ -113,6 +116,7 @@ class SupervisedCaseWorkflow:
         self._calendar = WorkingCalendar()
         self._lock = asyncio.Lock()
         self._changed = False
+        self._blocked: str | None = None
         self._correlation_id = request.correlation_id
 
     # ------------------------------------------------------------------ the life of a case
@@ -153,13 +157,45 @@ class SupervisedCaseWorkflow:
                 await workflow.wait_condition(lambda: self._changed)
                 continue
             async with self._lock:
-                await self._fire_due_timers()
+                await self._fire_due_timers_or_wait_for_calendar()
         # Let in-flight updates finish before the case's history closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
 
     def _is_open(self) -> bool:
         return self._state is not None and self._state.is_open
+
+    async def _fire_due_timers_or_wait_for_calendar(self) -> None:
+        """Fire due timers; when a deadline needs a year the calendar has no data for, record
+        nothing, tell the operator (through the view and the log), re-read the calendar file
+        and try again a little later. Never guess a year's holidays."""
+        try:
+            await self._fire_due_timers()
+            self._blocked = None
+            return
+        except CalendarDataMissing:
+            await self._refresh_calendar()
+        try:
+            await self._fire_due_timers()
+            self._blocked = None
+        except CalendarDataMissing as exc:
+            self._blocked = f"{exc.rule}: {exc.message}"
+            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+
+    async def _refresh_calendar(self) -> None:
+        """Load the administrator's calendar file again (a newly published year). Only the
+        calendar is refreshed: the policy stays the one the case was registered under."""
+        rules: RulesSnapshot = await workflow.execute_activity(
+            "load_rules",
+            LoadRulesInput("calendar"),
+            result_type=RulesSnapshot,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        if rules.calendar_text:
+            self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
 
     async def _fire_due_timers(self) -> None:
         """Fire every timer that is due now, earliest first (each may change the next)."""
@@ -267,9 +303,15 @@ class SupervisedCaseWorkflow:
             # Timers that fell due before this command are decided first, so a report one
             # second after the deadline always meets an already-escalated case, whatever order
             # the server delivered the timer and the update in.
-            await self._fire_due_timers()
+            await self._fire_due_timers_or_wait_for_calendar()
             try:
                 await self._execute(command, request.correlation_id)
+            except CalendarDataMissing:
+                await self._refresh_calendar()
+                try:
+                    await self._execute(command, request.correlation_id)
+                except DomainError as exc:
+                    raise _refusal(exc) from exc
             except DomainError as exc:
                 raise _refusal(exc) from exc
         return self._view()
@@ -411,6 +453,7 @@ class SupervisedCaseWorkflow:
                 {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
             ],
             state=state_to_data(state),
+            blocked=self._blocked,
         )
 
 

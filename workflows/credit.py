@@ -1,37 +1,142 @@
-"""The enterprise credit workflow (企业信用): one per enterprise, fed by its cases.
+"""The enterprise credit workflow (企业安全生产信用): one per enterprise, for its whole life.
 
-This first version records every credit-relevant case event on the enterprise's credit stream
-exactly once (a case's retried signal carries the same event id) and stays open for more.
+Its state is the fold of the enterprise's credit stream (``credit-<code>``), and every step is
+the case workflow's: ``decide_credit`` → ``append_events`` (ids from ``workflow.uuid4()``) →
+``evolve_credit``. Cases feed it by signal-with-start (``record_credit_event``); a trigger of
+the policy opens a serious-dishonesty proceeding (严重失信主体名单, Order 11) whose notice (告知)
+goes to the notification outbox; the objection window (陈述申辩期) and the 3-year list period
+are durable timers (``pending_credit_timers``); supervisors and the enterprise act through
+Updates whose validators refuse, before anything reaches history, what the domain refuses.
+
+The workflow lives for years, so it continues-as-new before its history grows large. A new run
+re-reads the credit stream (the store is the memory, not the workflow's history), takes over
+any signal the old run had not handled, and rebuilds the set of case events already recorded,
+so a case's retried signal is still recorded once.
 """
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy
+from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
-    from workflows.contracts import AppendEventsInput, CreditSignalInput, EventToAppend
+    from domain.calendar import WorkingCalendar, parse_calendar_toml
+    from domain.case_commands import SYSTEM_ACTOR
+    from domain.credit import (
+        ApplyEarlyRemoval,
+        BlacklistExpired,
+        BlacklistPublished,
+        CreditCommand,
+        CreditEvent,
+        CreditEventRecorded,
+        CreditState,
+        DecideEarlyRemoval,
+        DecideListing,
+        EarlyRemovalApproved,
+        EarlyRemovalRejected,
+        EarlyRemovalRevoked,
+        FileObjection,
+        FireCreditTimer,
+        ListingDecided,
+        OpenCreditRecord,
+        OpenProceeding,
+        ProceedingNoticeIssued,
+        RecordCreditEvent,
+        RevokeEarlyRemoval,
+        credit_command_from_data,
+        credit_event_from_data,
+        credit_event_to_data,
+        credit_state_to_data,
+        decide_credit,
+        evolve_credit,
+        pending_credit_timers,
+        rating_of,
+        whitelist_eligible,
+    )
+    from domain.errors import DomainError
+    from domain.policy import CreditEventKind, Policy
+    from workflows.contracts import (
+        AppendEventsInput,
+        CreditSignalInput,
+        EnqueueNotificationsInput,
+        EventToAppend,
+        LoadRulesInput,
+        NotificationToQueue,
+        ReadStreamInput,
+        ReadStreamResult,
+        RulesSnapshot,
+    )
     from workflows.ids import credit_stream_id
+
+RECORD_TIMEOUT = timedelta(seconds=30)
+# As in the case workflow: a database outage must not lose a decision, so keep retrying.
+RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+DEFAULT_CONTINUE_AS_NEW_AFTER = 2000
 
 
 @dataclass
 class CreditWorkflowInput:
+    """Start (or continue) an enterprise's credit record.
+
+    ``pending_signals`` carries case signals a previous run received but had not handled when
+    it continued-as-new; ``continue_as_new_after_events`` is the history length that makes a
+    run hand over to the next (Temporal warns from 10,240 events; a run stays far below).
+    """
+
     credit_code: str
     enterprise_name: str = ""
     grid_code: str = ""
-    version: int = 0
-    seen_event_ids: list[str] = field(default_factory=list)
+    continue_as_new_after_events: int = DEFAULT_CONTINUE_AS_NEW_AFTER
+    pending_signals: list[CreditSignalInput] = field(default_factory=list)
+    runs: int = 1
+
+
+@dataclass
+class CreditCommandInput:
+    """A person's command on the credit record: the command as data, including its actor."""
+
+    command: dict[str, Any]
+    correlation_id: str | None = None
 
 
 @dataclass
 class CreditView:
+    """The credit record folded from the stored events, with the rating as of now."""
+
     credit_code: str
+    enterprise_name: str
+    grid_code: str
     version: int
-    recorded: list[dict[str, Any]]
+    runs: int
+    rating: str | None = None  # A–D under the local scheme, recomputed at the query's time
+    points: int | None = None
+    recorded_rating: str | None = None  # the grade of the last RatingChanged event
+    whitelist_eligible: bool = False
+    is_blacklisted: bool = False
+    proceeding: dict[str, Any] | None = None
+    blacklist: dict[str, Any] | None = None
+    recorded: list[dict[str, Any]] = field(default_factory=list)
+    pending_timers: list[dict[str, str]] = field(default_factory=list)
+    state: dict[str, Any] | None = None
+
+
+# The events that reach a person: who is told, and why (告知 is a legal step, Order 11).
+_TOLD: dict[type[CreditEvent], tuple[str, ...]] = {
+    ProceedingNoticeIssued: ("enterprise",),
+    ListingDecided: ("enterprise",),
+    BlacklistPublished: ("enterprise", "grid_unit"),
+    EarlyRemovalApproved: ("enterprise", "grid_unit"),
+    EarlyRemovalRejected: ("enterprise",),
+    EarlyRemovalRevoked: ("enterprise", "grid_unit"),
+    BlacklistExpired: ("enterprise", "grid_unit"),
+}
 
 
 @workflow.defn(name="EnterpriseCredit")
@@ -39,54 +144,426 @@ class EnterpriseCreditWorkflow:
     @workflow.init
     def __init__(self, request: CreditWorkflowInput) -> None:
         self._request = request
-        self._version = request.version
-        self._seen = set(request.seen_event_ids)
-        self._inbox: list[CreditSignalInput] = []
-        self._recorded: list[dict[str, Any]] = []
+        self._credit_code = request.credit_code
+        self._enterprise_name = request.enterprise_name
+        self._grid_code = request.grid_code
+        self._state: CreditState | None = None
+        self._version = 0
+        self._loaded = False
+        self._policy: Policy | None = None
+        self._calendar = WorkingCalendar()
+        self._lock = asyncio.Lock()
+        self._changed = False
+        # Signals can arrive before ``run`` starts (signal-with-start): they wait here.
+        self._inbox: list[CreditSignalInput] = list(request.pending_signals)
+        self._seen_case_events: set[str] = set()
+        self._steps = 0  # decisions recorded by this run
+
+    # ------------------------------------------------------------------ the life of a record
 
     @workflow.run
-    async def run(self, request: CreditWorkflowInput) -> None:
-        while True:
-            await workflow.wait_condition(lambda: bool(self._inbox))
-            signal = self._inbox.pop(0)
-            if signal.event_id in self._seen:
+    async def run(self, request: CreditWorkflowInput) -> CreditView:
+        await self._load()
+        async with self._lock:
+            if self._state is None:
+                try:
+                    await self._execute(
+                        OpenCreditRecord(SYSTEM_ACTOR, self._credit_code, self._enterprise_name)
+                    )
+                except DomainError as exc:  # e.g. a credit code whose check character fails
+                    raise _refusal(exc) from exc
+        while not self._should_continue_as_new():
+            async with self._lock:
+                await self._fire_due_timers()
+                await self._drain_inbox()
+            if self._should_continue_as_new():
+                break
+            self._changed = False
+            timers = pending_credit_timers(self._state, self._policy) if self._policy else []
+            wait = timers[0].due_at - workflow.now() if timers else None
+            if wait is not None and wait <= timedelta(0):
                 continue
-            data = {
-                "case_event_id": signal.event_id,
-                "case_event_type": signal.event_type,
-                **signal.event,
-            }
-            await workflow.execute_activity(
-                "append_events",
-                AppendEventsInput(
-                    stream_id=credit_stream_id(request.credit_code),
-                    expected_version=self._version,
-                    events=[
-                        EventToAppend(
-                            event_id=str(workflow.uuid4()),
-                            event_type="CreditEventRecorded",
-                            schema_version=1,
-                            data=data,
-                            occurred_at=workflow.now().isoformat(),
-                        )
-                    ],
-                    actor_id="system",
-                    actor_role="system",
-                    causation_id=signal.event_id,
-                    workflow_id=workflow.info().workflow_id,
-                    run_id=workflow.info().run_id,
-                ),
-                start_to_close_timeout=timedelta(seconds=30),
-                retry_policy=RetryPolicy(maximum_interval=timedelta(minutes=1)),
+            # A timeout means a timer fell due: it fires at the top of the loop.
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(
+                    lambda: self._changed or bool(self._inbox), timeout=wait
+                )
+        # Hand over without losing anything: let running updates finish, handle every signal
+        # that arrived meanwhile, and carry any left (none, unless one came in the last step).
+        while True:
+            await workflow.wait_condition(workflow.all_handlers_finished)
+            if not self._inbox:
+                break
+            async with self._lock:
+                await self._drain_inbox()
+        workflow.continue_as_new(
+            CreditWorkflowInput(
+                credit_code=self._credit_code,
+                enterprise_name=self._enterprise_name,
+                grid_code=self._grid_code,
+                continue_as_new_after_events=request.continue_as_new_after_events,
+                pending_signals=list(self._inbox),
+                runs=request.runs + 1,
             )
-            self._version += 1
-            self._seen.add(signal.event_id)
-            self._recorded.append(data)
+        )
+
+    async def _load(self) -> None:
+        """Rules in force now (captured in this run's history), then the fold of the stream."""
+        rules: RulesSnapshot = await workflow.execute_activity(
+            "load_rules",
+            LoadRulesInput("credit"),
+            result_type=RulesSnapshot,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        self._policy = Policy.from_data(rules.policy)
+        if rules.calendar_text:
+            self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
+        stored: ReadStreamResult = await workflow.execute_activity(
+            "read_stream",
+            ReadStreamInput(credit_stream_id(self._credit_code)),
+            result_type=ReadStreamResult,
+            start_to_close_timeout=RECORD_TIMEOUT,
+            retry_policy=RECORD_RETRY,
+        )
+        state = self._state
+        for recorded in stored.events:
+            event = credit_event_from_data(
+                recorded.event_type, recorded.schema_version, recorded.data
+            )
+            state = evolve_credit(state, event)
+            case_event_id = recorded.data.get("case_event_id")
+            if isinstance(case_event_id, str):
+                self._seen_case_events.add(case_event_id)
+        self._state = state
+        self._version = stored.events[-1].stream_version if stored.events else 0
+        if state is not None and not self._enterprise_name:
+            self._enterprise_name = state.enterprise_name
+        self._loaded = True
+
+    def _should_continue_as_new(self) -> bool:
+        # Only a run that has done something hands over: a threshold set below what loading
+        # costs must not make runs continue into each other for ever.
+        info = workflow.info()
+        return self._steps > 0 and (
+            info.get_current_history_length() >= self._request.continue_as_new_after_events
+            or info.is_continue_as_new_suggested()
+        )
+
+    async def _fire_due_timers(self) -> None:
+        """Fire every timer that is due now, earliest first (each may change the next)."""
+        assert self._policy is not None
+        while True:
+            due = [
+                t
+                for t in pending_credit_timers(self._state, self._policy)
+                if t.due_at <= workflow.now()
+            ]
+            if not due:
+                return
+            await self._execute(FireCreditTimer(actor=SYSTEM_ACTOR, key=due[0].key))
+
+    async def _drain_inbox(self) -> None:
+        while self._inbox:
+            signal = self._inbox.pop(0)
+            if signal.event_id in self._seen_case_events:
+                continue  # a retried signal of a case event already on the record
+            if signal.grid_code and not self._grid_code:
+                self._grid_code = signal.grid_code
+            try:
+                command = _record_command(signal)
+                await self._execute(command, case_event_id=signal.event_id)
+            except DomainError as exc:
+                # A signal cannot be refused to its sender; the refusal is logged, not recorded.
+                workflow.logger.warning(
+                    "credit signal refused: %s",
+                    exc,
+                    extra={
+                        "credit_code": self._credit_code,
+                        "case_event_id": signal.event_id,
+                        "rule": exc.rule,
+                    },
+                )
+
+    # ------------------------------------------------------------------ cases signal
 
     @workflow.signal(name="record_credit_event")
     def record_credit_event(self, signal: CreditSignalInput) -> None:
         self._inbox.append(signal)
 
+    # ------------------------------------------------------------------ people act (updates)
+
+    @workflow.update(name="open_proceeding")
+    async def open_proceeding(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(OpenProceeding, request)
+
+    @open_proceeding.validator
+    def _validate_open_proceeding(self, request: CreditCommandInput) -> None:
+        self._validate(OpenProceeding, request)
+
+    @workflow.update(name="file_objection")
+    async def file_objection(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(FileObjection, request)
+
+    @file_objection.validator
+    def _validate_objection(self, request: CreditCommandInput) -> None:
+        self._validate(FileObjection, request)
+
+    @workflow.update(name="decide_listing")
+    async def decide_listing(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(DecideListing, request)
+
+    @decide_listing.validator
+    def _validate_listing(self, request: CreditCommandInput) -> None:
+        self._validate(DecideListing, request)
+
+    @workflow.update(name="apply_early_removal")
+    async def apply_early_removal(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(ApplyEarlyRemoval, request)
+
+    @apply_early_removal.validator
+    def _validate_early_removal_application(self, request: CreditCommandInput) -> None:
+        self._validate(ApplyEarlyRemoval, request)
+
+    @workflow.update(name="decide_early_removal")
+    async def decide_early_removal(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(DecideEarlyRemoval, request)
+
+    @decide_early_removal.validator
+    def _validate_early_removal_decision(self, request: CreditCommandInput) -> None:
+        self._validate(DecideEarlyRemoval, request)
+
+    @workflow.update(name="revoke_early_removal")
+    async def revoke_early_removal(self, request: CreditCommandInput) -> CreditView:
+        return await self._handle(RevokeEarlyRemoval, request)
+
+    @revoke_early_removal.validator
+    def _validate_revocation(self, request: CreditCommandInput) -> None:
+        self._validate(RevokeEarlyRemoval, request)
+
     @workflow.query(name="credit")
     def credit(self) -> CreditView:
-        return CreditView(self._request.credit_code, self._version, list(self._recorded))
+        return self._view()
+
+    def _parse(self, kind: type[CreditCommand], request: CreditCommandInput) -> CreditCommand:
+        try:
+            return credit_command_from_data(kind.COMMAND_TYPE, kind.SCHEMA_VERSION, request.command)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+
+    def _validate(self, kind: type[CreditCommand], request: CreditCommandInput) -> None:
+        """Refuse before anything reaches history: the domain says no, or the input is bad."""
+        command = self._parse(kind, request)
+        if command.actor.role.value == "system":
+            raise ApplicationError("people's commands cannot act as the system", type="forbidden")
+        if self._policy is None or self._state is None:
+            return  # still starting; the handler waits and decides then
+        try:
+            # Decide against the state the handler will see: timers already due fire first.
+            state = self._state_with_due_timers()
+            decide_credit(state, command, workflow.now(), self._policy, self._calendar)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
+
+    def _state_with_due_timers(self) -> CreditState | None:
+        assert self._policy is not None
+        state = self._state
+        while True:
+            due = [
+                t for t in pending_credit_timers(state, self._policy) if t.due_at <= workflow.now()
+            ]
+            if not due:
+                return state
+            fire = FireCreditTimer(actor=SYSTEM_ACTOR, key=due[0].key)
+            for event in decide_credit(state, fire, workflow.now(), self._policy, self._calendar):
+                state = evolve_credit(state, event)
+
+    async def _handle(self, kind: type[CreditCommand], request: CreditCommandInput) -> CreditView:
+        command = self._parse(kind, request)
+        await workflow.wait_condition(lambda: self._loaded and self._state is not None)
+        async with self._lock:
+            await self._fire_due_timers()
+            try:
+                await self._execute(command, request.correlation_id)
+            except DomainError as exc:
+                raise _refusal(exc) from exc
+        return self._view()
+
+    # ------------------------------------------------------------------ decide, record, evolve
+
+    async def _execute(
+        self,
+        command: CreditCommand,
+        correlation_id: str | None = None,
+        *,
+        case_event_id: str | None = None,
+    ) -> list[CreditEvent]:
+        assert self._policy is not None
+        now = workflow.now()
+        events = decide_credit(self._state, command, now, self._policy, self._calendar)
+        if not events:
+            return events
+        event_ids = await self._record(command, events, now, correlation_id, case_event_id)
+        state = self._state
+        for event in events:
+            state = evolve_credit(state, event)
+        self._state = state
+        self._version += len(events)
+        self._steps += 1
+        self._changed = True
+        if case_event_id is not None:
+            self._seen_case_events.add(case_event_id)
+        notices = [
+            notice
+            for event, event_id in zip(events, event_ids, strict=True)
+            for notice in self._notices(event, event_id)
+        ]
+        if notices:
+            await workflow.execute_activity(
+                "enqueue_notifications",
+                EnqueueNotificationsInput(
+                    credit_stream_id(self._credit_code), workflow.info().workflow_id, notices
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+        return events
+
+    async def _record(
+        self,
+        command: CreditCommand,
+        events: list[CreditEvent],
+        now: datetime,
+        correlation_id: str | None,
+        case_event_id: str | None,
+    ) -> list[str]:
+        """Append the events (ids from ``workflow.uuid4()``: a retry stores nothing twice).
+
+        A case's event id travels in the recorded event's data (``case_event_id``, which the
+        domain's reader ignores) so that the next run knows which case events are on record.
+        """
+        info = workflow.info()
+        batch = []
+        for event in events:
+            data = credit_event_to_data(event)
+            if case_event_id is not None and isinstance(event, CreditEventRecorded):
+                data["case_event_id"] = case_event_id
+            batch.append(
+                EventToAppend(
+                    event_id=str(workflow.uuid4()),
+                    event_type=event.EVENT_TYPE,
+                    schema_version=event.SCHEMA_VERSION,
+                    data=data,
+                    occurred_at=now.isoformat(),
+                )
+            )
+        try:
+            await workflow.execute_activity(
+                "append_events",
+                AppendEventsInput(
+                    stream_id=credit_stream_id(self._credit_code),
+                    expected_version=self._version,
+                    events=batch,
+                    actor_id=command.actor.id,
+                    actor_role=command.actor.role.value,
+                    correlation_id=correlation_id,
+                    causation_id=case_event_id or f"{command.COMMAND_TYPE}:{batch[0].event_id}",
+                    workflow_id=info.workflow_id,
+                    run_id=info.run_id,
+                ),
+                start_to_close_timeout=RECORD_TIMEOUT,
+                retry_policy=RECORD_RETRY,
+            )
+        except ActivityError as exc:
+            # As in the case workflow: acting without recording would break "the state is the
+            # fold of the stored events"; fail the task (retried), never the record.
+            raise RuntimeError(f"could not record {command.COMMAND_TYPE}: {exc.cause}") from exc
+        return [event.event_id for event in batch]
+
+    def _notices(self, event: CreditEvent, event_id: str) -> list[NotificationToQueue]:
+        kinds = _TOLD.get(type(event), ())
+        recipients = {"enterprise": self._credit_code, "grid_unit": self._grid_code}
+        return [
+            NotificationToQueue(
+                step_key=f"{credit_stream_id(self._credit_code)}:{event_id}:{kind}",
+                recipient_kind=kind,
+                recipient_id=recipients[kind],
+                reason=_reason(event),
+                event_type=event.EVENT_TYPE,
+                payload={
+                    "credit_code": self._credit_code,
+                    "enterprise_name": self._enterprise_name,
+                    "event": credit_event_to_data(event),
+                },
+            )
+            for kind in kinds
+            if recipients[kind]
+        ]
+
+    def _view(self) -> CreditView:
+        state = self._state
+        view = CreditView(
+            credit_code=self._credit_code,
+            enterprise_name=self._enterprise_name,
+            grid_code=self._grid_code,
+            version=self._version,
+            runs=self._request.runs,
+        )
+        if state is None or self._policy is None:
+            return view
+        now = workflow.now()
+        try:
+            view.rating, view.points = rating_of(state, now, self._policy, self._calendar)
+            view.whitelist_eligible = whitelist_eligible(state, now, self._policy, self._calendar)
+        except DomainError:
+            pass  # a working-day window in a year without holiday data: the recorded grade stands
+        data = credit_state_to_data(state)
+        assert data is not None
+        view.recorded_rating = state.rating
+        view.is_blacklisted = state.is_blacklisted
+        view.proceeding = data["proceeding"]
+        view.blacklist = data["blacklist"]
+        view.recorded = list(data["entries"])
+        view.pending_timers = [
+            {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()}
+            for t in pending_credit_timers(state, self._policy)
+        ]
+        view.state = data
+        return view
+
+
+def _record_command(signal: CreditSignalInput) -> RecordCreditEvent:
+    """The case's ``CreditTriggerRaised`` (as data, with its case id) as a domain command."""
+    event = signal.event
+    try:
+        case_id = str(event["case_id"])
+        kind = CreditEventKind(event["kind"])
+        occurred_at = datetime.fromisoformat(str(event["at"]))
+    except (KeyError, ValueError) as exc:
+        raise DomainError(
+            "credit.signal.malformed", f"the case event cannot be read: {exc}", "event"
+        ) from exc
+    if occurred_at.tzinfo is None:
+        raise DomainError("credit.signal.malformed", "the case event's time has no offset", "at")
+    return RecordCreditEvent(
+        actor=SYSTEM_ACTOR,
+        credit_code=signal.credit_code,
+        enterprise_name=signal.enterprise_name,
+        case_id=case_id,
+        kind=kind,
+        occurred_at=occurred_at,
+    )
+
+
+def _reason(event: CreditEvent) -> str:
+    number = getattr(event, "proceeding_no", "")
+    return f"credit_{event.EVENT_TYPE}" + (f":{number}" if number else "")
+
+
+def _refusal(exc: DomainError) -> ApplicationError:
+    return ApplicationError(
+        exc.message,
+        {"rule": exc.rule, "field": exc.field, "message": exc.message},
+        type=exc.rule,
+        non_retryable=True,
+    )

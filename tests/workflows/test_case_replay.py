@@ -1,0 +1,84 @@
+"""Replay gate: histories recorded from real runs (committed under tests/histories/) must
+replay with the current workflow code. A change that running cases could not survive fails
+here and needs ``workflow.patched``. Record new histories with
+
+    DUBAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_case_replay.py
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+from temporalio.client import WorkflowHistory
+from temporalio.worker import Replayer
+
+from domain.case_commands import SubmitGovernancePlan
+from tests.domain.domain_builders import PLAN
+from tests.workflows.case_helpers import ENTERPRISE, as_input, report, start_case, verify
+from tests.workflows.conftest import RunningWorker
+from worker import WORKFLOWS, workflow_runner
+from workflows.case import SupervisedCaseWorkflow
+
+HISTORIES = Path(__file__).resolve().parent.parent / "histories"
+RECORDING = os.environ.get("DUBAN_RECORD_HISTORIES") == "1"
+
+
+def committed_histories() -> list[Path]:
+    return sorted(HISTORIES.glob("*.json"))
+
+
+def test_histories_are_committed_to_gate_workflow_changes():
+    names = {path.stem for path in committed_histories()}
+    assert {"case-rectified-on-time", "case-escalated-to-top", "case-major-listed"} <= names
+
+
+@pytest.mark.parametrize("path", committed_histories(), ids=lambda p: p.stem)
+async def test_a_committed_history_replays_with_the_current_code(path: Path):
+    history = WorkflowHistory.from_json(path.stem, json.loads(path.read_text()))
+    replayer = Replayer(workflows=WORKFLOWS, workflow_runner=workflow_runner())
+    result = await replayer.replay_workflow(history, raise_on_replay_failure=False)
+    assert result.replay_failure is None, f"{path.name}: {result.replay_failure}"
+
+
+@pytest.mark.skipif(not RECORDING, reason="set DUBAN_RECORD_HISTORIES=1 to record histories")
+async def test_record_histories_from_real_runs(case_worker: RunningWorker):
+    handle, _ = await start_case(case_worker, "H-hist-ontime")
+    await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report())
+    await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
+    # Not handle.result(): on the time-skipping server, waiting for a result lets it skip
+    # ahead to its next internal timer (years), which would move the next case's clock.
+    await save(handle, "case-rectified-on-time")
+
+    handle, _ = await start_case(case_worker, "H-hist-top")
+    for _ in range(6):
+        await case_worker.env.sleep(timedelta(days=40))
+    view = await handle.query(SupervisedCaseWorkflow.state)
+    assert view.status == "referred", view
+    await save(handle, "case-escalated-to-top")
+
+    handle, command = await start_case(case_worker, "H-hist-major", major=True)
+    await handle.execute_update(
+        SupervisedCaseWorkflow.submit_governance_plan,
+        as_input(SubmitGovernancePlan(actor=ENTERPRISE, plan=PLAN)),
+    )
+    await case_worker.env.sleep(timedelta(days=30))
+    await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report())
+    await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
+    await save(handle, "case-major-listed")
+
+
+async def save(handle, name: str) -> None:  # type: ignore[no-untyped-def]
+    for _ in range(100):  # a closed case's workflow completes once its handlers finish
+        if (await handle.describe()).status.name != "RUNNING" or name.endswith("top"):
+            break
+        await asyncio.sleep(0.05)
+    history = await handle.fetch_history()
+    HISTORIES.mkdir(exist_ok=True)
+    (HISTORIES / f"{name}.json").write_text(
+        json.dumps(json.loads(history.to_json()), indent=1, ensure_ascii=False) + "\n"
+    )
