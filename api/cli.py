@@ -63,6 +63,18 @@ def up() -> None:
     runtime.close()
 
 
+@app.command()
+def worker() -> None:
+    """Run a worker: the case and credit workflows and their activities, on the task queue
+    from settings, against DUBAN_TEMPORAL_ADDRESS (default 127.0.0.1:7233)."""
+    import asyncio
+
+    from worker import run_worker
+
+    settings = Settings()
+    asyncio.run(run_worker(settings))
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[
