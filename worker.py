@@ -21,14 +21,16 @@ from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
 from activities.logging import configure_logging
 from activities.notifications import NotificationActivities, OutboxDispatcher
+from activities.reports import ReportActivities
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
+from workflows.reports import ReportRunWorkflow, ReportWorkflow
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [SupervisedCaseWorkflow, EnterpriseCreditWorkflow]
+WORKFLOWS = [SupervisedCaseWorkflow, EnterpriseCreditWorkflow, ReportRunWorkflow, ReportWorkflow]
 
 
 @dataclass
@@ -55,6 +57,7 @@ def build_worker(
     rules = RulesActivities(settings)
     notifications = NotificationActivities(store.engine)
     credit = CreditLinkActivities(client, queue)
+    reports = ReportActivities(store, settings)
     # Database activities are synchronous (psycopg2): they run on this pool, not the event loop.
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="duban-activity")
     worker = Worker(
@@ -67,6 +70,8 @@ def build_worker(
             rules.load_rules,
             notifications.enqueue_notifications,
             credit.signal_credit_workflow,
+            reports.plan_reports,
+            reports.produce_report,
         ],
         activity_executor=executor,
         workflow_runner=workflow_runner(),

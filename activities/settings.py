@@ -73,6 +73,16 @@ class Settings(BaseSettings):
     webhook_timeout_seconds: float = Field(default=10.0, gt=0)
     log_level: str = Field(default="INFO")
     log_format: str = Field(default="json", pattern="^(json|console)$")
+    reports_dir: Path | None = Field(
+        default=None,
+        description="Where reports are written as JSON and CSV. Default: <data_dir>/reports",
+    )
+    report_catchup_days: int = Field(
+        default=366,
+        gt=0,
+        description="How far back the report schedules catch up runs missed while Temporal "
+        "was down (the schedules' catch-up window), in days.",
+    )
 
     @field_validator("time_zone")
     @classmethod

@@ -22,11 +22,13 @@ from activities.eventstore.checkpoint import (
 )
 from activities.logging import configure_logging
 from activities.settings import Settings
+from api.cli_projections import projections_app
 from api.runtime import Runtime
 
 app = typer.Typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
 audit_app = typer.Typer(help="Auditors' tools: verify the record, sign checkpoints.")
 app.add_typer(audit_app, name="audit")
+app.add_typer(projections_app, name="projections")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -183,6 +183,10 @@ class EnterpriseCreditWorkflow:
             wait = timers[0].due_at - workflow.now() if timers else None
             if wait is not None and wait <= timedelta(0):
                 continue
+            regrade = self._next_regrade()
+            if regrade is not None and (wait is None or regrade - workflow.now() < wait):
+                # Nothing to record then: waking moves the clock that queries grade with.
+                wait = regrade - workflow.now()
             # A timeout means a timer fell due: it fires at the top of the loop.
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(
@@ -240,6 +244,29 @@ class EnterpriseCreditWorkflow:
         if state is not None and not self._enterprise_name:
             self._enterprise_name = state.enterprise_name
         self._loaded = True
+
+    def _next_regrade(self) -> datetime | None:
+        """When the rating or whitelist eligibility next changes with time alone: an entry
+        leaves the rating's window or the clean period, or the clean period completes."""
+        state, policy = self._state, self._policy
+        if state is None or policy is None:
+            return None
+        scheme, clean = policy.credit.rating.window, policy.credit.whitelist.clean_period
+        starts = [(e.occurred_at, scheme) for e in state.entries]
+        starts += [(e.occurred_at, clean) for e in state.entries]
+        starts.append((state.opened_at, clean))
+        if state.last_listing_ended_at is not None:
+            starts.append((state.last_listing_ended_at, clean))
+        now = workflow.now()
+        moments = []
+        for start, period in starts:
+            try:
+                moment = period.add_to(start, self._calendar, policy.tz) + timedelta(seconds=1)
+            except DomainError:
+                continue  # a working-day period in a year without holiday data
+            if moment > now:
+                moments.append(moment)
+        return min(moments, default=None)
 
     def _should_continue_as_new(self) -> bool:
         # Only a run that has done something hands over: a threshold set below what loading

@@ -101,7 +101,7 @@ async def test_an_overdue_case_escalates_level_by_level_to_the_top_then_is_refer
     mine = [
         e.data
         for e in case_worker.store.read_stream(credit_stream_id(credit_code))
-        if e.data.get("case_id") == unique_hazard_id
+        if e.event_type == "CreditEventRecorded" and e.data.get("case_id") == unique_hazard_id
     ]
     assert [e["kind"] for e in mine].count("escalation") == 4
     assert mine[-1]["kind"] in {"overdue_at_top", "major_overdue_at_top"}

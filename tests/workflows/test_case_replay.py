@@ -61,7 +61,7 @@ async def test_record_histories_from_real_runs(case_worker: RunningWorker):
     assert view.status == "referred", view
     await save(handle, "case-escalated-to-top")
 
-    handle, command = await start_case(case_worker, "H-hist-major", major=True)
+    handle, _ = await start_case(case_worker, "H-hist-major", major=True)
     await handle.execute_update(
         SupervisedCaseWorkflow.submit_governance_plan,
         as_input(SubmitGovernancePlan(actor=ENTERPRISE, plan=PLAN)),

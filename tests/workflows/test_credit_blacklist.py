@@ -34,7 +34,9 @@ from tests.workflows.credit_helpers import (
 from workflows.credit import CreditCommandInput, EnterpriseCreditWorkflow
 
 
-async def refused(handle: WorkflowHandle[Any, Any], update: Any, request: CreditCommandInput) -> str:
+async def refused(
+    handle: WorkflowHandle[Any, Any], update: Any, request: CreditCommandInput
+) -> str:
     """Run an update that must be refused; return the domain rule it was refused by."""
     with pytest.raises(WorkflowUpdateFailedError) as info:
         await handle.execute_update(update, request)
@@ -55,7 +57,7 @@ async def test_a_trigger_opens_a_proceeding_and_a_listing_runs_its_whole_course(
         case_signal(code, "major_overdue_at_top", now),
     )
     view = await wait_for(handle, lambda v: v.proceeding is not None, what="(proceeding)")
-    assert stored(case_worker.store, code)[1:4] == [
+    assert stored(case_worker.store, code)[2:5] == [
         "CreditEventRecorded",
         "ProceedingOpened",
         "ProceedingNoticeIssued",

@@ -1,0 +1,378 @@
+"""The projector: follows the event store in global order and keeps the read tables.
+
+Each batch is one transaction on one connection:
+
+1. lock this projection's row in ``projection_positions`` (``FOR UPDATE``) and read the
+   position: two projectors (a follower and a ``rebuild``, two worker replicas) serialise
+   here, and each continues from what the other committed, so none applies an event twice;
+2. read the next events after that position (the store guarantees a gap-free prefix);
+3. load the rows those events touch with one query per table, apply the events in memory;
+4. write every changed row with one multi-row upsert per table, add the statistics deltas,
+   move the position, commit.
+
+The rows and the position commit together, so a crash anywhere leaves the tables exactly at
+the committed position and the next projector resumes from there. The projector never writes
+to ``events`` (the app role could only INSERT there anyway).
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import structlog
+from psycopg2.extras import execute_values
+from sqlalchemy.engine import Engine
+
+from activities.eventstore import EventStore, RecordedEvent
+from activities.projections.changes import (
+    CASE_COLUMNS,
+    CASE_STREAM_PREFIX,
+    CREDIT_STREAM_PREFIX,
+    ENTERPRISE_COLUMNS,
+    GRID_UNIT_COLUMNS,
+    METRICS,
+    REGISTER_COLUMNS,
+    BatchChanges,
+    Row,
+    row_values,
+)
+
+log = structlog.get_logger(__name__)
+
+READ_MODELS = "read_models"
+READ_TABLES: tuple[str, ...] = (
+    "case_view",
+    "enterprise_view",
+    "blacklist_register",
+    "case_statistics",
+    "grid_unit_view",
+)
+DEFAULT_BATCH_SIZE = 5000
+
+
+def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
+    updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
+        f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
+    )
+
+
+_CASE_UPSERT = _upsert_sql("case_view", CASE_COLUMNS, "hazard_id")
+_ENTERPRISE_UPSERT = _upsert_sql("enterprise_view", ENTERPRISE_COLUMNS, "credit_code")
+_REGISTER_UPSERT = _upsert_sql("blacklist_register", REGISTER_COLUMNS, "proceeding_no")
+_STATISTICS_UPSERT = (
+    f"INSERT INTO case_statistics (unit_code, period, {', '.join(METRICS)}) VALUES %s"
+    " ON CONFLICT (unit_code, period) DO UPDATE SET "
+    + ", ".join(f"{m} = case_statistics.{m} + EXCLUDED.{m}" for m in METRICS)
+)
+_GRID_UNIT_UPSERT = (
+    f"INSERT INTO grid_unit_view ({', '.join(GRID_UNIT_COLUMNS)}) VALUES %s"
+    " ON CONFLICT (code) DO UPDATE SET name = EXCLUDED.name, level = EXCLUDED.level,"
+    " parent_code = EXCLUDED.parent_code, responsible_person = EXCLUDED.responsible_person"
+    # Unchanged units are the rule: skip them rather than leave a dead row per registration.
+    " WHERE (grid_unit_view.name, grid_unit_view.level, grid_unit_view.parent_code,"
+    " grid_unit_view.responsible_person) IS DISTINCT FROM"
+    " (EXCLUDED.name, EXCLUDED.level, EXCLUDED.parent_code, EXCLUDED.responsible_person)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class BatchResult:
+    """One committed batch: how many events it read, applied and skipped, and where it ended."""
+
+    events: int
+    applied: int
+    skipped: int
+    position: int
+
+
+@dataclass(frozen=True, slots=True)
+class RebuildResult:
+    events: int
+    applied: int
+    skipped: int
+    position: int
+    seconds: float
+
+
+class Projector:
+    """Keeps the read models of one projection name up to date with the event store.
+
+    ``on_commit(position)`` is called after each committed batch (the benchmark measures the
+    append-to-visible lag with it). Not thread-safe: one projector per thread.
+    """
+
+    def __init__(
+        self,
+        store: EventStore,
+        *,
+        name: str = READ_MODELS,
+        batch_size: int = DEFAULT_BATCH_SIZE,
+        on_commit: Callable[[int], None] | None = None,
+    ) -> None:
+        if not 1 <= batch_size <= 100_000:
+            raise ValueError("batch_size: must be between 1 and 100000")
+        self._store = store
+        self._engine = store.engine
+        self._name = name
+        self._batch_size = batch_size
+        self._on_commit = on_commit
+        self.skipped_by_type: Counter[str] = Counter()
+
+    @property
+    def name(self) -> str:
+        return self._name
+
+    def position(self) -> int:
+        """The last position this projection has committed (0 before the first batch)."""
+        with self._engine.connect() as conn:
+            value = conn.exec_driver_sql(
+                "SELECT position FROM projection_positions WHERE name = %(n)s", {"n": self._name}
+            ).scalar()
+        return int(value or 0)
+
+    def catch_up(
+        self,
+        *,
+        max_events: int | None = None,
+        on_progress: Callable[[BatchResult], None] | None = None,
+    ) -> int:
+        """Apply batches until the store has nothing newer (or ``max_events`` were read);
+        return how many events were applied (skipped ones not included)."""
+        applied = 0
+        read = 0
+        while max_events is None or read < max_events:
+            limit = (
+                self._batch_size if max_events is None else min(self._batch_size, max_events - read)
+            )
+            result = self.step(limit)
+            if result.events == 0:
+                break
+            applied += result.applied
+            read += result.events
+            if on_progress is not None:
+                on_progress(result)
+        return applied
+
+    def run(self, stop_event: threading.Event, *, idle_wait: float = 1.0) -> None:
+        """Follow the store until ``stop_event`` is set: apply what is there, then wait for the
+        store's notification of new events (or ``idle_wait`` seconds, to look at the flag)."""
+        log.info("projection.following", projection=self._name)
+        position = self.position()
+        while not stop_event.is_set():
+            result = self.step(self._batch_size)
+            if result.events:
+                position = result.position
+                continue
+            position = result.position
+            self._store.wait_for_events(position, idle_wait)
+        log.info("projection.stopped", projection=self._name, position=position)
+
+    def step(self, limit: int | None = None) -> BatchResult:
+        """One batch in one transaction; ``events == 0`` when there was nothing to apply."""
+        raw = self._engine.raw_connection()
+        try:
+            cursor: Any = raw.cursor()
+            try:
+                position = self._lock_position(cursor)
+                events = self._store.read_all(position, limit or self._batch_size)
+                if not events:
+                    raw.rollback()
+                    return BatchResult(0, 0, 0, position)
+                changes = self._load(cursor, events)
+                for event in events:
+                    changes.apply(
+                        event.position,
+                        event.stream_id,
+                        event.event_type,
+                        event.schema_version,
+                        event.data,
+                    )
+                last = events[-1].position
+                skipped = sum(changes.skipped.values())
+                self._write(cursor, changes)
+                cursor.execute(
+                    "UPDATE projection_positions SET position = %s, skipped = skipped + %s,"
+                    " updated_at = clock_timestamp() WHERE name = %s",
+                    (last, skipped, self._name),
+                )
+                raw.commit()
+            finally:
+                cursor.close()
+        except BaseException:
+            raw.rollback()
+            raise
+        finally:
+            raw.close()
+        if changes.skipped:
+            self.skipped_by_type.update(changes.skipped)
+            log.warning(
+                "projection.events_skipped",
+                projection=self._name,
+                by_type=dict(changes.skipped),
+                without_stream_start=dict(changes.orphans),
+                up_to=last,
+            )
+        log.debug(
+            "projection.batch_committed",
+            projection=self._name,
+            position=last,
+            events=len(events),
+            applied=changes.applied,
+        )
+        if self._on_commit is not None:
+            self._on_commit(last)
+        return BatchResult(len(events), changes.applied, skipped, last)
+
+    # ------------------------------------------------------------------ internals
+
+    def _lock_position(self, cursor: Any) -> int:
+        cursor.execute(
+            "INSERT INTO projection_positions (name) VALUES (%(n)s) ON CONFLICT (name) DO NOTHING;"
+            " SELECT position FROM projection_positions WHERE name = %(n)s FOR UPDATE",
+            {"n": self._name},
+        )
+        return int(cursor.fetchone()[0])
+
+    @staticmethod
+    def _load(cursor: Any, events: Sequence[RecordedEvent]) -> BatchChanges:
+        hazard_ids: set[str] = set()
+        credit_codes: set[str] = set()
+        listed_codes: set[str] = set()
+        case_prefix = len(CASE_STREAM_PREFIX)
+        credit_prefix = len(CREDIT_STREAM_PREFIX)
+        for event in events:
+            stream_id = event.stream_id
+            if stream_id.startswith(CASE_STREAM_PREFIX):
+                hazard_ids.add(stream_id[case_prefix:])
+                if event.event_type == "HazardRegistered":
+                    code = event.data.get("credit_code")
+                    if isinstance(code, str):
+                        credit_codes.add(code)
+            elif stream_id.startswith(CREDIT_STREAM_PREFIX):
+                code = stream_id[credit_prefix:]
+                credit_codes.add(code)
+                listed_codes.add(code)
+        cases = _select(cursor, "case_view", CASE_COLUMNS, "hazard_id", hazard_ids)
+        enterprises = _select(
+            cursor, "enterprise_view", ENTERPRISE_COLUMNS, "credit_code", credit_codes
+        )
+        register = _select(
+            cursor, "blacklist_register", REGISTER_COLUMNS, "credit_code", listed_codes
+        )
+        return BatchChanges(
+            {row["hazard_id"]: row for row in cases},
+            {row["credit_code"]: row for row in enterprises},
+            {row["proceeding_no"]: row for row in register},
+        )
+
+    @staticmethod
+    def _write(cursor: Any, changes: BatchChanges) -> None:
+        if changes.dirty_cases:
+            rows = [row_values(changes.cases[h], CASE_COLUMNS) for h in sorted(changes.dirty_cases)]
+            execute_values(cursor, _CASE_UPSERT, rows, page_size=len(rows))
+        if changes.dirty_enterprises:
+            rows = [
+                row_values(changes.enterprises[c], ENTERPRISE_COLUMNS)
+                for c in sorted(changes.dirty_enterprises)
+            ]
+            execute_values(cursor, _ENTERPRISE_UPSERT, rows, page_size=len(rows))
+        if changes.dirty_register:
+            rows = [
+                row_values(changes.register[p], REGISTER_COLUMNS)
+                for p in sorted(changes.dirty_register)
+            ]
+            execute_values(cursor, _REGISTER_UPSERT, rows, page_size=len(rows))
+        if changes.statistics:
+            stats = [
+                (unit, period, *deltas)
+                for (unit, period), deltas in sorted(changes.statistics.items())
+            ]
+            execute_values(cursor, _STATISTICS_UPSERT, stats, page_size=len(stats))
+        if changes.grid_units:
+            units = [changes.grid_units[code] for code in sorted(changes.grid_units)]
+            execute_values(cursor, _GRID_UNIT_UPSERT, units, page_size=len(units))
+
+
+def _select(
+    cursor: Any, table: str, columns: tuple[str, ...], key: str, keys: set[str]
+) -> list[Row]:
+    if not keys:
+        return []
+    cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ANY(%s)", (list(keys),))
+    return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+
+def reset(engine: Engine, name: str = READ_MODELS) -> None:
+    """Empty every read table and put the projection back to position 0, in one transaction
+    (read tables are derived; the events they come from are never touched)."""
+    raw = engine.raw_connection()
+    try:
+        cursor: Any = raw.cursor()
+        # Take the position row first so a running follower waits instead of interleaving.
+        cursor.execute(
+            "INSERT INTO projection_positions (name) VALUES (%(n)s) ON CONFLICT (name) DO NOTHING;"
+            " SELECT position FROM projection_positions WHERE name = %(n)s FOR UPDATE",
+            {"n": name},
+        )
+        cursor.execute(f"TRUNCATE {', '.join(READ_TABLES)}")
+        cursor.execute(
+            "UPDATE projection_positions SET position = 0, skipped = 0,"
+            " updated_at = clock_timestamp() WHERE name = %s",
+            (name,),
+        )
+        raw.commit()
+        cursor.close()
+    except BaseException:
+        raw.rollback()
+        raise
+    finally:
+        raw.close()
+
+
+def rebuild(
+    engine: Engine,
+    *,
+    batch_size: int = DEFAULT_BATCH_SIZE,
+    on_progress: Callable[[BatchResult], None] | None = None,
+) -> RebuildResult:
+    """Empty every read table and replay the whole store from position 0.
+
+    ``engine`` acts as the application role (``create_app_engine``). Readers see the tables
+    fill up while it runs; a follower running meanwhile simply continues after it.
+    """
+    started = time.perf_counter()
+    store = EventStore(engine)
+    try:
+        reset(engine)
+        projector = Projector(store, batch_size=batch_size)
+        events = skipped = 0
+        position = 0
+
+        def progress(result: BatchResult) -> None:
+            nonlocal events, skipped, position
+            events += result.events
+            skipped += result.skipped
+            position = result.position
+            if on_progress is not None:
+                on_progress(result)
+
+        applied = projector.catch_up(on_progress=progress)
+    finally:
+        store.close()
+    seconds = time.perf_counter() - started
+    log.info(
+        "projection.rebuilt",
+        projection=READ_MODELS,
+        events=events,
+        applied=applied,
+        skipped=skipped,
+        seconds=round(seconds, 3),
+    )
+    return RebuildResult(events, applied, skipped, position, seconds)

@@ -1,0 +1,163 @@
+"""What the API and the reports read: filtered case lists, enterprises, the register, figures."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from activities.projections import Projector
+from activities.projections.queries import (
+    CaseFilter,
+    Period,
+    child_unit_statistics,
+    get_case,
+    get_enterprise,
+    list_blacklist,
+    list_cases,
+    unit_statistics,
+)
+from tests.domain.domain_builders import CALENDAR, COUNTY, DEFAULT, PROVINCE, TOWNSHIP, VILLAGE
+from tests.projections.conftest import ReadSide
+from tests.projections.scenario import (
+    ENTERPRISE,
+    ENTERPRISE_2,
+    TOWNSHIP_2,
+    build_history,
+    day,
+)
+
+
+@pytest.fixture()
+def projected(read_side: ReadSide) -> ReadSide:
+    build_history(read_side.store)
+    Projector(read_side.store).catch_up()
+    return read_side
+
+
+def ids(read_side: ReadSide, **filters: Any) -> list[str]:
+    page = list_cases(
+        read_side.engine,
+        now=day(30),
+        filters=CaseFilter(**filters),
+        limit=100,
+    )
+    return [item.hazard_id for item in page.items]
+
+
+def test_cases_are_filtered_by_grid_subtree(projected: ReadSide) -> None:
+    assert sorted(ids(projected, grid_unit=TOWNSHIP_2.code)) == ["H-C", "H-D", "H-E", "H-G"]
+    assert sorted(ids(projected, grid_unit=VILLAGE.code)) == ["H-A", "H-B", "H-F"]
+    assert len(ids(projected, grid_unit=COUNTY.code)) == 7
+    assert len(ids(projected, grid_unit=PROVINCE.code)) == 7
+    assert ids(projected, grid_unit="P99") == []
+
+
+def test_cases_are_filtered_by_status_class_listing_and_enterprise(projected: ReadSide) -> None:
+    assert sorted(ids(projected, statuses=("closed",))) == ["H-A", "H-D", "H-F"]
+    assert ids(projected, statuses=("escalated", "referred")) == ["H-B", "H-C"]
+    assert ids(projected, hazard_class="major") == ["H-C"]
+    assert ids(projected, listed=True) == ["H-C"]
+    assert ids(projected, listed_level="county") == ["H-C"]
+    assert "H-C" not in ids(projected, listed=False)
+    assert sorted(ids(projected, credit_code=ENTERPRISE.credit_code)) == ["H-A", "H-B", "H-F"]
+    assert sorted(ids(projected, open_only=True)) == ["H-B", "H-C", "H-G"]
+    assert ids(projected, grid_unit=TOWNSHIP.code, open_only=True, hazard_class="major") == []
+
+
+def test_cases_are_sorted_by_deadline_and_paged_with_the_total(projected: ReadSide) -> None:
+    everything = list_cases(projected.engine, now=day(30), limit=100)
+    deadlines = [i["deadline"] for i in everything.items if i["deadline"] is not None]
+    assert deadlines == sorted(deadlines)
+    assert everything.items[-1].hazard_id == "H-D"  # 立改立销: no deadline, listed last
+    page = list_cases(projected.engine, now=day(30), limit=2, offset=2)
+    assert page.total == 7
+    assert [i.hazard_id for i in page.items] == [i.hazard_id for i in everything.items[2:4]]
+
+
+def test_overdue_is_judged_at_the_instant_of_the_question(projected: ReadSide) -> None:
+    """No event happens when H-B's township deadline passes; the answer still changes."""
+    before = list_cases(projected.engine, now=day(25), filters=CaseFilter(overdue=True))
+    after = list_cases(projected.engine, now=day(31), filters=CaseFilter(overdue=True))
+    assert [i.hazard_id for i in before.items] == []
+    assert [i.hazard_id for i in after.items] == ["H-B"]
+    case = get_case(projected.engine, "H-B", now=day(31))
+    assert case is not None and case.overdue
+    not_overdue = list_cases(projected.engine, now=day(31), filters=CaseFilter(overdue=False))
+    assert "H-B" not in [i.hazard_id for i in not_overdue.items]
+
+
+def test_an_enterprise_comes_with_its_cases_credit_grade_and_whitelist(projected: ReadSide) -> None:
+    chemical = get_enterprise(
+        projected.engine, ENTERPRISE_2.credit_code, now=day(500), policy=DEFAULT, calendar=CALENDAR
+    )
+    assert chemical is not None
+    assert chemical.blacklisted
+    assert chemical.rating == "D" and chemical.rating_now == "D"
+    assert chemical.whitelist_eligible is False
+    assert chemical.open_cases == 2  # H-C, H-G
+    assert chemical.overdue_cases == 2
+    machinery = get_enterprise(projected.engine, ENTERPRISE.credit_code, now=day(30))
+    assert machinery is not None
+    assert machinery.whitelist_eligible is None  # asked without a policy
+    assert machinery.grid_code == VILLAGE.code
+    assert get_enterprise(projected.engine, "91000000000000000X", now=day(30)) is None
+
+
+def test_the_public_register_lists_entries_by_status_and_date(projected: ReadSide) -> None:
+    everything = list_blacklist(projected.engine)
+    assert everything.total == 2
+    on_list = list_blacklist(projected.engine, on_list_at=day(35 + 500))
+    assert [e["credit_code"] for e in on_list.items] == [ENTERPRISE_2.credit_code]
+    expired = list_blacklist(projected.engine, status="expired")
+    assert [e["credit_code"] for e in expired.items] == [ENTERPRISE.credit_code]
+    in_township = list_blacklist(projected.engine, grid_unit=TOWNSHIP.code)
+    assert [e["credit_code"] for e in in_township.items] == [ENTERPRISE.credit_code]
+
+
+def test_statistics_roll_up_from_townships_to_the_county(projected: ReadSide) -> None:
+    march = Period.month(2025, 3)
+    county = unit_statistics(projected.engine, COUNTY.code, march, now=day(30))
+    towns = child_unit_statistics(projected.engine, COUNTY.code, march, now=day(30))
+    assert [t.unit_code for t in towns] == [TOWNSHIP.code, TOWNSHIP_2.code]
+    for metric, value in county.figures.items():
+        assert value == sum(t.figures[metric] for t in towns), metric
+    assert county.unit_name == "诸城市" and county.unit_level == "county"
+    assert county.figures["found"] == 6
+    assert county.figures["found_major"] == 1
+    assert county.figures["rectified"] == 3
+    assert county.escalations_by_level == {"township": 2, "county": 0, "city": 0, "province": 0}
+    assert county.figures["listed"] == 1
+    assert county.figures["referred"] == 1
+    assert county.figures["withdrawn"] == 1
+
+
+def test_rates_are_rectified_over_found_and_rectified_by_the_deadline_over_due(
+    projected: ReadSide,
+) -> None:
+    march = Period.month(2025, 3)
+    machinery_town = unit_statistics(projected.engine, TOWNSHIP.code, march, now=day(30))
+    # H-A on time; H-B and H-F missed their deadlines: 1 of 3 due on time.
+    assert (machinery_town.figures["due"], machinery_town.figures["rectified_on_time"]) == (3, 1)
+    assert machinery_town.on_time_rate == pytest.approx(1 / 3)
+    # Found in March: H-A, H-B, H-F; closed by day 30: H-A, H-F.
+    assert machinery_town.rectification_rate == pytest.approx(2 / 3)
+    county = unit_statistics(projected.engine, COUNTY.code, march, now=day(30))
+    assert county.on_time_rate == pytest.approx(2 / 4)
+    assert county.rectification_rate == pytest.approx(3 / 6)
+    assert unit_statistics(projected.engine, COUNTY.code, march, now=day(31)).overdue_open == 1
+
+
+def test_a_quarter_adds_up_its_months(projected: ReadSide) -> None:
+    q1 = unit_statistics(projected.engine, COUNTY.code, Period.quarter(2025, 1), now=day(60))
+    q2 = unit_statistics(projected.engine, COUNTY.code, Period.quarter(2025, 2), now=day(60))
+    april = unit_statistics(projected.engine, COUNTY.code, Period.month(2025, 4), now=day(60))
+    assert q1.figures["found"] == 6
+    assert q2.figures == april.figures
+    assert q2.figures["found"] == 1
+    assert q2.figures["blacklist_listed"] == 2
+    assert q2.rectification_rate == 0.0
+    assert q2.on_time_rate is None  # nothing came due
+    assert Period.quarter(2025, 4).months()[-1].month == 12
+    with pytest.raises(ValueError, match="does not exist"):
+        Period.month(2025, 13)

@@ -1,0 +1,305 @@
+"""Reports on a Temporal Schedule: the monthly risk analysis (月度风险分析, due by the 20th) and
+the quarterly and yearly statistics (季度/年度统计, Order 16 Art 14), per grid unit.
+
+Nobody runs a cron. One Temporal Schedule per kind (``ensure_report_schedules``) starts a
+``ReportRun`` at the day, hour and time zone of ``policy.reports``; the run works out the period
+before its *scheduled* time (so a run caught up after downtime reports on the right period),
+asks which grid units need a report, and starts one ``Report`` workflow per unit whose id is
+derived from (kind, unit, period). Three locks keep a report from being produced twice: the
+schedule never overlaps runs (buffered, one after another), a report workflow id is refused
+while one is running or has succeeded, and the report's event is appended at expected version
+0 (a second writer finds it stored and only rewrites the files from it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import re
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
+from typing import TYPE_CHECKING, Any
+from zoneinfo import ZoneInfo
+
+from temporalio import workflow
+from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
+from temporalio.exceptions import WorkflowAlreadyStartedError
+
+if TYPE_CHECKING:
+    from temporalio.client import Client
+
+    from activities.settings import Settings
+
+REPORT_KINDS = ("monthly", "quarterly", "yearly")
+RUN_WORKFLOW = "ReportRun"
+REPORT_WORKFLOW = "Report"
+# Set by the Temporal scheduler on every workflow it starts: the nominal time of the action.
+SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+REPORT_TIMEOUT = timedelta(minutes=10)
+REPORT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+
+_PERIOD = {
+    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    "quarterly": re.compile(r"^(\d{4})-Q([1-4])$"),
+    "yearly": re.compile(r"^(\d{4})$"),
+}
+
+
+# --- the dataclasses that cross Temporal's boundary ------------------------------------------
+
+
+@dataclass
+class ReportRunInput:
+    """``period`` set: report on that period (a manual or repeated run); unset: the period
+    before the run's scheduled time."""
+
+    kind: str
+    period: str | None = None
+
+
+@dataclass
+class ReportRunResult:
+    kind: str
+    period: str
+    produced: list[str] = field(default_factory=list)  # report workflow ids started and done
+    already: list[str] = field(default_factory=list)  # ids another run had produced
+
+
+@dataclass
+class PlanReportsInput:
+    kind: str
+    period: str | None
+    scheduled_at: str  # ISO 8601: the run's nominal time, when ``period`` is unset
+
+
+@dataclass
+class ReportPlan:
+    kind: str
+    period: str
+    unit_codes: list[str]
+
+
+@dataclass
+class ReportInput:
+    kind: str
+    period: str
+    unit_code: str
+
+
+@dataclass
+class ProduceReportInput:
+    kind: str
+    period: str
+    unit_code: str
+    event_id: str
+    workflow_id: str | None = None
+    run_id: str | None = None
+
+
+@dataclass
+class ReportResult:
+    stream_id: str
+    content_sha256: str
+    json_path: str
+    csv_path: str
+    already_stored: bool
+    figures: dict[str, Any] = field(default_factory=dict)
+
+
+# --- ids and periods (pure, shared with the activities) --------------------------------------
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def report_key(kind: str, unit_code: str, period: str) -> str:
+    """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
+    check_period(kind, period)
+    return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"
+
+
+def check_period(kind: str, period: str) -> str:
+    pattern = _PERIOD.get(kind)
+    if pattern is None:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(REPORT_KINDS)}")
+    if not pattern.match(period):
+        raise ValueError(f"period: {period!r} is not a {kind} period (2025-03, 2025-Q1, 2025)")
+    return period
+
+
+def period_before(kind: str, moment: datetime, tz: ZoneInfo) -> str:
+    """The last whole period before ``moment`` (local time): the one a run at ``moment`` reports."""
+    local = moment.astimezone(tz)
+    if kind == "monthly":
+        year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
+        return f"{year:04d}-{month:02d}"
+    if kind == "quarterly":
+        quarter = (local.month - 1) // 3 + 1
+        year, quarter = (local.year, quarter - 1) if quarter > 1 else (local.year - 1, 4)
+        return f"{year:04d}-Q{quarter}"
+    if kind == "yearly":
+        return f"{local.year - 1:04d}"
+    raise ValueError(f"kind: {kind!r} is not one of {', '.join(REPORT_KINDS)}")
+
+
+def period_bounds(kind: str, period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[start, end) of the period, local midnight to local midnight."""
+    check_period(kind, period)
+    if kind == "monthly":
+        year, month = int(period[:4]), int(period[5:7])
+        start = date(year, month, 1)
+        end = date(year + month // 12, month % 12 + 1, 1)
+    elif kind == "quarterly":
+        year, quarter = int(period[:4]), int(period[6])
+        start = date(year, 3 * quarter - 2, 1)
+        end = date(year + quarter // 4, (3 * quarter) % 12 + 1, 1)
+    else:
+        start, end = date(int(period), 1, 1), date(int(period) + 1, 1, 1)
+    return (
+        datetime(start.year, start.month, start.day, tzinfo=tz),
+        datetime(end.year, end.month, end.day, tzinfo=tz),
+    )
+
+
+# --- workflows --------------------------------------------------------------------------------
+
+
+@workflow.defn(name=RUN_WORKFLOW)
+class ReportRunWorkflow:
+    """One scheduled run: every grid unit that needs a report of this kind for the period."""
+
+    @workflow.run
+    async def run(self, request: ReportRunInput) -> ReportRunResult:
+        scheduled = workflow.info().typed_search_attributes.get(SCHEDULED_START)
+        plan: ReportPlan = await workflow.execute_activity(
+            "plan_reports",
+            PlanReportsInput(
+                request.kind, request.period, (scheduled or workflow.now()).isoformat()
+            ),
+            result_type=ReportPlan,
+            start_to_close_timeout=REPORT_TIMEOUT,
+            retry_policy=REPORT_RETRY,
+        )
+        result = ReportRunResult(plan.kind, plan.period)
+        started = []
+        for unit_code in plan.unit_codes:
+            report_id = report_key(plan.kind, unit_code, plan.period)
+            try:
+                handle = await workflow.start_child_workflow(
+                    REPORT_WORKFLOW,
+                    ReportInput(plan.kind, plan.period, unit_code),
+                    id=report_id,
+                    result_type=ReportResult,
+                    # A failed report may be produced again; a running or done one may not.
+                    id_reuse_policy=WorkflowIDReusePolicy.ALLOW_DUPLICATE_FAILED_ONLY,
+                    parent_close_policy=workflow.ParentClosePolicy.ABANDON,
+                )
+            except WorkflowAlreadyStartedError:
+                result.already.append(report_id)
+                continue
+            started.append((report_id, handle))
+        await asyncio.gather(*(handle for _, handle in started))
+        result.produced = [report_id for report_id, _ in started]
+        return result
+
+
+@workflow.defn(name=REPORT_WORKFLOW)
+class ReportWorkflow:
+    """One report (kind, grid unit, period): computed, stored once as an event, written out."""
+
+    @workflow.run
+    async def run(self, request: ReportInput) -> ReportResult:
+        info = workflow.info()
+        result: ReportResult = await workflow.execute_activity(
+            "produce_report",
+            ProduceReportInput(
+                request.kind,
+                request.period,
+                request.unit_code,
+                event_id=str(workflow.uuid4()),
+                workflow_id=info.workflow_id,
+                run_id=info.run_id,
+            ),
+            result_type=ReportResult,
+            start_to_close_timeout=REPORT_TIMEOUT,
+            retry_policy=REPORT_RETRY,
+        )
+        return result
+
+
+# --- the schedules ----------------------------------------------------------------------------
+
+
+def schedule_id(kind: str) -> str:
+    return f"duban-report-{kind}"
+
+
+async def ensure_report_schedules(client: Client, settings: Settings, task_queue: str) -> list[str]:
+    """Create or update the report schedules from the policy in force; returns their ids.
+
+    Idempotent: an existing schedule gets the new spec and policies and keeps its state (a
+    schedule an operator paused stays paused).
+    """
+    from temporalio.client import (
+        Schedule,
+        ScheduleActionStartWorkflow,
+        ScheduleAlreadyRunningError,
+        ScheduleCalendarSpec,
+        ScheduleOverlapPolicy,
+        SchedulePolicy,
+        ScheduleRange,
+        ScheduleSpec,
+        ScheduleUpdate,
+        ScheduleUpdateInput,
+    )
+
+    from activities.rules import RulesActivities
+    from domain.policy import Policy
+
+    policy = Policy.from_data(RulesActivities(settings).snapshot().policy)
+    r = policy.reports
+    when = {
+        # 月度风险分析: by the 20th of each month, on the previous month.
+        "monthly": ScheduleCalendarSpec(
+            day_of_month=[ScheduleRange(r.monthly_day)], hour=[ScheduleRange(r.hour)]
+        ),
+        # 季度统计: by the 15th of the first month of the next quarter.
+        "quarterly": ScheduleCalendarSpec(
+            month=[ScheduleRange(1, 10, 3)],
+            day_of_month=[ScheduleRange(r.quarterly_day)],
+            hour=[ScheduleRange(r.hour)],
+        ),
+        # 年度统计: by 31 January.
+        "yearly": ScheduleCalendarSpec(
+            month=[ScheduleRange(r.yearly_month)],
+            day_of_month=[ScheduleRange(r.yearly_day)],
+            hour=[ScheduleRange(r.hour)],
+        ),
+    }
+    ids = []
+    for kind in REPORT_KINDS:
+        schedule = Schedule(
+            action=ScheduleActionStartWorkflow(
+                RUN_WORKFLOW, ReportRunInput(kind), id=f"report-run-{kind}", task_queue=task_queue
+            ),
+            spec=ScheduleSpec(calendars=[when[kind]], time_zone_name=policy.time_zone),
+            policy=SchedulePolicy(
+                # Missed runs are queued and run one after another, never side by side, and
+                # none is dropped (SKIP would drop all but one of a catch-up's runs).
+                overlap=ScheduleOverlapPolicy.BUFFER_ALL,
+                catchup_window=timedelta(days=settings.report_catchup_days),
+            ),
+        )
+        sid = schedule_id(kind)
+        try:
+            await client.create_schedule(sid, schedule)
+        except ScheduleAlreadyRunningError:
+
+            def keep_state(
+                existing: ScheduleUpdateInput, new: Schedule = schedule
+            ) -> ScheduleUpdate:
+                return ScheduleUpdate(
+                    schedule=replace(new, state=existing.description.schedule.state)
+                )
+
+            await client.get_schedule_handle(sid).update(keep_state)
+        ids.append(sid)
+    return ids
