@@ -1,0 +1,79 @@
+"""Bearer tokens: issued by ``duban token create``, stored as SHA-256 hashes only.
+
+A token carries a role and a scope: a grid unit code for inspectors and supervisors (their
+subtree), an enterprise's credit code for the enterprise, nothing for auditors and admins.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Engine
+
+from activities.reference_data import ReferenceData, ReferenceDataError
+
+ROLES = ("inspector", "enterprise", "supervisor", "auditor", "admin")
+GRID_SCOPED = ("inspector", "supervisor")
+TOKEN_PREFIX = "dbn_"
+
+
+@dataclass(frozen=True)
+class Principal:
+    token_id: str
+    actor_id: str
+    role: str
+    scope: str | None
+
+
+def _hash(secret: str) -> bytes:
+    return hashlib.sha256(secret.encode()).digest()
+
+
+def create_token(
+    engine: Engine, reference: ReferenceData, role: str, scope: str | None, actor_id: str
+) -> tuple[Principal, str]:
+    """Issue a token; returns the principal and the secret (shown once, never stored)."""
+    if role not in ROLES:
+        raise ReferenceDataError("role", "token.role.unknown", "one of " + ", ".join(ROLES))
+    if role in GRID_SCOPED:
+        if not scope or reference.grid_unit(scope) is None:
+            raise ReferenceDataError(
+                "scope", "token.scope.grid_unit", f"a {role} is scoped to an existing grid unit"
+            )
+    elif role == "enterprise":
+        if not scope or reference.enterprise(scope) is None:
+            raise ReferenceDataError(
+                "scope", "token.scope.enterprise", "an enterprise token names its credit code"
+            )
+    elif scope:
+        raise ReferenceDataError("scope", "token.scope.none", f"a {role} token has no scope")
+    if not actor_id.strip() or len(actor_id) > 200:
+        raise ReferenceDataError("actor_id", "token.actor.required", "1-200 characters")
+    token_id = secrets.token_hex(6)
+    secret = f"{TOKEN_PREFIX}{token_id}_{secrets.token_urlsafe(32)}"
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "INSERT INTO api_tokens (token_id, token_hash, role, scope, actor_id)"
+                " VALUES (:i, :h, :r, :s, :a)"
+            ),
+            {"i": token_id, "h": _hash(secret), "r": role, "s": scope or None, "a": actor_id},
+        )
+    return Principal(token_id, actor_id, role, scope or None), secret
+
+
+def authenticate(engine: Engine, secret: str) -> Principal | None:
+    if not secret.startswith(TOKEN_PREFIX) or len(secret) > 200:
+        return None
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text(
+                "SELECT token_id, actor_id, role, scope FROM api_tokens"
+                " WHERE token_hash = :h AND revoked_at IS NULL"
+            ),
+            {"h": _hash(secret)},
+        ).first()
+    return Principal(row[0], row[1], row[2], row[3]) if row else None

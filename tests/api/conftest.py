@@ -1,0 +1,122 @@
+"""API tests: the real FastAPI app over HTTP (ASGI), the real worker on the time-skipping
+Temporal server, the real PostgreSQL; a small grid with two townships and tokens per role."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from temporalio.testing import WorkflowEnvironment
+
+from activities.eventstore import EventStore
+from activities.reference_data import ReferenceData
+from activities.rules import RulesActivities
+from activities.settings import Settings
+from api.app import create_app
+from api.auth import create_token
+from api.services import Services
+from domain.calendar import WorkingCalendar, parse_calendar_toml
+from domain.credit_code import make_credit_code
+from domain.grid import Enterprise, GridLevel, GridUnit
+from domain.policy import Policy
+from tests.workflows.conftest import test_settings, time_skipping_env
+from worker import build_worker
+
+__all__ = ["test_settings", "time_skipping_env"]  # fixtures shared with the workflow tests
+
+
+@dataclass
+class Grid:
+    """One county with two townships (A, B), a village each, an enterprise in each village."""
+
+    suffix: str
+    county: str = ""
+    township_a: str = ""
+    township_b: str = ""
+    village_a: str = ""
+    village_b: str = ""
+    enterprise_a: str = ""
+    enterprise_b: str = ""
+    tokens: dict[str, str] = field(default_factory=dict)
+
+    def headers(self, who: str) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.tokens[who]}"}
+
+
+def build_grid(reference: ReferenceData, engine) -> Grid:  # type: ignore[no-untyped-def]
+    s = uuid.uuid4().hex[:6].upper()
+    grid = Grid(s)
+    province, city = f"P{s}", f"P{s}-C1"
+    grid.county, grid.township_a, grid.township_b = f"{city}-X1", f"{city}-X1-TA", f"{city}-X1-TB"
+    grid.village_a, grid.village_b = f"{grid.township_a}-V1", f"{grid.township_b}-V1"
+    units = [
+        GridUnit(province, "山东省", GridLevel.PROVINCE, None, "王厅长"),
+        GridUnit(city, "潍坊市", GridLevel.CITY, province, "李局长"),
+        GridUnit(grid.county, "诸城市", GridLevel.COUNTY, city, "赵局长"),
+        GridUnit(grid.township_a, "密州街道", GridLevel.TOWNSHIP, grid.county, "孙站长"),
+        GridUnit(grid.township_b, "龙都街道", GridLevel.TOWNSHIP, grid.county, "钱站长"),
+        GridUnit(grid.village_a, "东关社区", GridLevel.VILLAGE, grid.township_a, "周网格员"),
+        GridUnit(grid.village_b, "西关社区", GridLevel.VILLAGE, grid.township_b, "吴网格员"),
+    ]
+    for unit in units:
+        reference.add_grid_unit(unit, "admin-setup")
+    grid.enterprise_a = make_credit_code("91370782" + uuid.uuid4().hex[:9].upper())
+    grid.enterprise_b = make_credit_code("91370782" + uuid.uuid4().hex[:9].upper())
+    reference.add_enterprise(
+        Enterprise(grid.enterprise_a, "诸城某机械有限公司", "机械", grid.village_a), "admin-setup"
+    )
+    reference.add_enterprise(
+        Enterprise(grid.enterprise_b, "诸城某化工有限公司", "化工", grid.village_b), "admin-setup"
+    )
+    for name, role, scope in [
+        ("inspector_a", "inspector", grid.township_a),
+        ("inspector_b", "inspector", grid.township_b),
+        ("supervisor_a", "supervisor", grid.township_a),
+        ("supervisor_b", "supervisor", grid.township_b),
+        ("supervisor_county", "supervisor", grid.county),
+        ("enterprise_a", "enterprise", grid.enterprise_a),
+        ("enterprise_b", "enterprise", grid.enterprise_b),
+        ("auditor", "auditor", None),
+        ("admin", "admin", None),
+    ]:
+        grid.tokens[name] = create_token(engine, reference, role, scope, f"{name}-{s}")[1]
+    return grid
+
+
+@dataclass
+class ApiHarness:
+    client: httpx.AsyncClient
+    services: Services
+    grid: Grid
+    env: WorkflowEnvironment
+
+
+@pytest.fixture()
+async def api(
+    time_skipping_env: WorkflowEnvironment, test_settings: Settings, store: EventStore
+) -> AsyncIterator[ApiHarness]:
+    queue = f"api-{uuid.uuid4().hex[:8]}"
+    parts = build_worker(time_skipping_env.client, test_settings, store, queue)
+    snapshot = RulesActivities(test_settings).snapshot()
+    services = Services(
+        engine=store.engine,
+        store=store,
+        reference=ReferenceData(store.engine, store),
+        temporal=time_skipping_env.client,
+        task_queue=queue,
+        policy=Policy.from_data(snapshot.policy),
+        calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
+    )
+    grid = build_grid(services.reference, store.engine)
+    app = create_app(services=services)
+    async with (
+        parts.worker,
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
+        ) as client,
+    ):
+        yield ApiHarness(client, services, grid, time_skipping_env)
+    parts.executor.shutdown(wait=False)
