@@ -16,7 +16,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
 
-from activities.projections.queries import CaseFilter, get_enterprise, list_blacklist, list_cases
+from activities.projections.queries import get_enterprise, list_blacklist
 from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
 from api.auth import Principal, authenticate
@@ -37,7 +37,7 @@ from api.schemas import (
     VerificationIn,
     WithdrawalIn,
 )
-from api.services import Refused, Services, actor_of, forbidden, not_found
+from api.services import Refused, Services, actor_of, forbidden, jsonable, not_found
 from domain.case_commands import (
     Actor,
     DecideExtension,
@@ -227,41 +227,19 @@ def _hazard_routes(api: APIRouter) -> None:
     ) -> dict[str, Any]:
         """The case list (read model): filter by grid subtree, status, level, class, listing,
         overdue (as of now), enterprise; sorted by deadline."""
-        if principal.role == "enterprise":
-            if enterprise not in (None, principal.scope):
-                raise forbidden("an enterprise sees only its own hazards")
-            enterprise = principal.scope
-        elif principal.role in ("inspector", "supervisor"):
-            assert principal.scope is not None
-            if grid_unit is None:
-                grid_unit = principal.scope
-            elif not services.reference.is_within(grid_unit, principal.scope):
-                raise forbidden(f"grid unit {grid_unit} is outside your grid")
-        page = list_cases(
-            services.engine,
-            now=datetime.now(UTC),
-            filters=CaseFilter(
-                grid_unit=grid_unit,
-                statuses=tuple(status) if status else None,
-                listed_level=level,
-                hazard_class=hazard_class,
-                listed=listed,
-                overdue=overdue,
-                credit_code=enterprise,
-                open_only=open_only,
-            ),
+        return services.list_hazards(
+            principal,
+            grid_unit=grid_unit,
+            statuses=status,
+            listed_level=level,
+            hazard_class=hazard_class,
+            listed=listed,
+            overdue=overdue,
+            enterprise=enterprise,
+            open_only=open_only,
             limit=limit,
             offset=offset,
         )
-        return {
-            "total": page.total,
-            "limit": page.limit,
-            "offset": page.offset,
-            "items": [
-                {"hazard_id": item.hazard_id, "overdue": item.overdue, **_jsonable(item.fields)}
-                for item in page.items
-            ],
-        }
 
     @api.get("/hazards/{hazard_id}", tags=["hazards"])
     async def get_hazard(hazard_id: str, services: ServicesDep, principal: PrincipalDep) -> Any:
@@ -406,21 +384,7 @@ def _hazard_routes(api: APIRouter) -> None:
         from activities.audit.replay import replay_case
 
         replay = replay_case(services.store, facts.hazard_id, as_of=instant)
-        return _jsonable(replay.to_data())
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=_default, ensure_ascii=False))
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime):
-        return value.isoformat()
-    if isinstance(value, bytes):
-        return value.hex()
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    return str(value)
+        return jsonable(replay.to_data())
 
 
 def _remembered(
@@ -460,7 +424,7 @@ def _remember(
                 "t": principal.token_id,
                 "k": key,
                 "h": request_hash,
-                "r": json.dumps(_jsonable(result)),
+                "r": json.dumps(jsonable(result)),
             },
         )
 
@@ -579,7 +543,7 @@ def _credit_routes(api: APIRouter) -> None:
         )
         if item is None:
             return {"credit_code": credit_code, "record": None}
-        return _jsonable(item.__dict__)
+        return jsonable(item.__dict__)
 
     @api.post("/enterprises/{credit_code}/credit/objection", tags=["credit"])
     async def objection(
@@ -587,7 +551,7 @@ def _credit_routes(api: APIRouter) -> None:
     ) -> Any:
         """陈述申辩/异议: the enterprise's objection within the window."""
         services.require_enterprise_access(principal, credit_code, ("enterprise",))
-        return _jsonable(
+        return jsonable(
             await services.credit_update(
                 principal,
                 credit_code,
@@ -602,7 +566,7 @@ def _credit_routes(api: APIRouter) -> None:
     ) -> Any:
         """列入或不列入严重失信主体名单: a supervisor's decision after the objection window."""
         services.require_enterprise_access(principal, credit_code, ("supervisor",))
-        return _jsonable(
+        return jsonable(
             await services.credit_update(
                 principal,
                 credit_code,
@@ -625,7 +589,7 @@ def _credit_routes(api: APIRouter) -> None:
         page = list_blacklist(
             services.engine, status=status, grid_unit=grid_unit, limit=limit, offset=offset
         )
-        return _jsonable(page.__dict__)
+        return jsonable(page.__dict__)
 
 
 def _actor(principal: Principal) -> Actor:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+import json
 import secrets
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -20,6 +21,7 @@ from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
+from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
 from api.auth import Principal
 from domain.calendar import WorkingCalendar
@@ -262,6 +264,58 @@ class Services:
             raise
         return _view(view)
 
+    def list_hazards(
+        self,
+        principal: Principal,
+        *,
+        grid_unit: str | None = None,
+        statuses: list[str] | None = None,
+        listed_level: str | None = None,
+        hazard_class: str | None = None,
+        listed: bool | None = None,
+        overdue: bool | None = None,
+        enterprise: str | None = None,
+        open_only: bool = False,
+        limit: int = 50,
+        offset: int = 0,
+    ) -> dict[str, Any]:
+        """The case list of the read model, narrowed to what ``principal`` may see."""
+        if principal.role == "enterprise":
+            if enterprise not in (None, principal.scope):
+                raise forbidden("an enterprise sees only its own hazards")
+            enterprise = principal.scope
+        elif principal.role in ("inspector", "supervisor"):
+            scope = principal.scope or ""
+            if grid_unit is None:
+                grid_unit = scope
+            elif not self.reference.is_within(grid_unit, scope):
+                raise forbidden(f"grid unit {grid_unit} is outside your grid")
+        page = list_cases(
+            self.engine,
+            now=datetime.now(UTC),
+            filters=CaseFilter(
+                grid_unit=grid_unit,
+                statuses=tuple(statuses) if statuses else None,
+                listed_level=listed_level,
+                hazard_class=hazard_class,
+                listed=listed,
+                overdue=overdue,
+                credit_code=enterprise,
+                open_only=open_only,
+            ),
+            limit=limit,
+            offset=offset,
+        )
+        return {
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "items": [
+                jsonable({"hazard_id": item.hazard_id, "overdue": item.overdue, **item.fields})
+                for item in page.items
+            ],
+        }
+
     # ------------------------------------------------------------------ credit
 
     async def credit_update(
@@ -295,6 +349,19 @@ def _update_refusal(exc: WorkflowUpdateFailedError) -> Refused:
             return Refused(403, "access.forbidden", cause.message)
         return Refused(422 if field else 409, rule, cause.message, field)
     return Refused(409, "refused", str(cause or exc))
+
+
+def jsonable(value: Any) -> Any:
+    """Plain JSON values (datetimes as ISO 8601, bytes as hex) for an HTTP or CLI answer."""
+    return json.loads(json.dumps(value, default=_json_default, ensure_ascii=False))
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, bytes):
+        return value.hex()
+    if hasattr(value, "isoformat"):
+        return value.isoformat()
+    return str(value)
 
 
 def _view(view: CaseView) -> dict[str, Any]:
