@@ -210,6 +210,9 @@ class BatchChanges:
         self.applied = 0
         self.skipped: Counter[str] = Counter()
         self.orphans: Counter[str] = Counter()
+        # Events of streams these read models do not cover (grid and enterprise reference
+        # data, reports, exported histories): expected, so counted without a warning.
+        self.ignored: Counter[str] = Counter()
 
     # ------------------------------------------------------------------ dispatch
 
@@ -271,7 +274,7 @@ class BatchChanges:
             self.dirty_enterprises.add(code)
             self.applied += 1
             return True
-        self.skipped[event_type] += 1
+        self.ignored[event_type] += 1
         return False
 
     def count(

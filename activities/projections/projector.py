@@ -124,6 +124,7 @@ class Projector:
         self._batch_size = batch_size
         self._on_commit = on_commit
         self.skipped_by_type: Counter[str] = Counter()
+        self.ignored_by_type: Counter[str] = Counter()
 
     @property
     def name(self) -> str:
@@ -195,7 +196,7 @@ class Projector:
                         event.data,
                     )
                 last = events[-1].position
-                skipped = sum(changes.skipped.values())
+                skipped = sum(changes.skipped.values()) + sum(changes.ignored.values())
                 self._write(cursor, changes)
                 cursor.execute(
                     "UPDATE projection_positions SET position = %s, skipped = skipped + %s,"
@@ -210,6 +211,7 @@ class Projector:
             raise
         finally:
             raw.close()
+        self.ignored_by_type.update(changes.ignored)
         if changes.skipped:
             self.skipped_by_type.update(changes.skipped)
             log.warning(

@@ -32,10 +32,12 @@ async def dev_server() -> AsyncIterator[WorkflowEnvironment]:
 class WorkerProcess:
     """A `duban worker` in its own process, killable like a crashed machine."""
 
-    def __init__(self, env: dict[str, str], log_path: Path) -> None:
+    def __init__(
+        self, env: dict[str, str], log_path: Path, command: tuple[str, ...] = ("worker",)
+    ) -> None:
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "duban"), "worker"],
+            [str(BIN / "duban"), *command],
             env={**os.environ, **env},
             stdout=self._log,
             stderr=subprocess.STDOUT,
