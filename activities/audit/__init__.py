@@ -1,0 +1,1 @@
+"""Auditors' tools over the event store: replay, reconcile, dossiers."""
