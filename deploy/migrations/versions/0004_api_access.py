@@ -77,7 +77,7 @@ def upgrade() -> None:
         """
     )
     op.execute(
-        f'GRANT SELECT, INSERT, UPDATE ON grid_units, enterprises, api_tokens, api_idempotency'
+        f"GRANT SELECT, INSERT, UPDATE ON grid_units, enterprises, api_tokens, api_idempotency"
         f' TO "{role}"'
     )
 
