@@ -353,6 +353,121 @@ def _print_case(view: dict[str, Any], as_json: bool, title: str) -> None:
     console.print(table)
 
 
+@audit_app.command("history")
+def audit_history(hazard_id: str, as_json: JsonOption = False) -> None:
+    """Every stored event of a case: position, time, actor, type, hashes."""
+    from workflows.ids import case_stream_id
+
+    runtime = _runtime()
+    try:
+        events = runtime.store.read_stream(case_stream_id(hazard_id))
+    except ValueError as exc:
+        err_console.print(f"[red]refused[/red] {exc}")
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    if not events:
+        err_console.print(f"[red]not found[/red] no events for hazard {hazard_id}")
+        raise typer.Exit(1)
+    if as_json:
+        for e in events:
+            sys.stdout.write(
+                json.dumps(
+                    {
+                        "position": e.position,
+                        "stream_version": e.stream_version,
+                        "event_id": str(e.event_id),
+                        "event_type": e.event_type,
+                        "schema_version": e.schema_version,
+                        "data": e.data,
+                        "metadata": e.metadata,
+                        "occurred_at": e.occurred_at.isoformat(),
+                        "recorded_at": e.recorded_at.isoformat(),
+                        "prev_hash": e.prev_hash.hex(),
+                        "hash": e.hash.hex(),
+                    },
+                    ensure_ascii=False,
+                )
+                + "\n"
+            )
+        return
+    table = Table("#", "position", "recorded at", "actor", "event", "hash", title=hazard_id)
+    for e in events:
+        table.add_row(
+            str(e.stream_version),
+            str(e.position),
+            e.recorded_at.isoformat(),
+            f"{e.metadata.get('actor_id')} ({e.metadata.get('actor_role')})",
+            e.event_type,
+            e.hash.hex()[:16],
+        )
+    console.print(table)
+
+
+@audit_app.command("replay")
+def audit_replay(
+    hazard_id: str,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="ISO 8601 instant with offset")
+    ] = None,
+    by: Annotated[str, typer.Option(help="recorded (what duban knew) or occurred")] = "recorded",
+    as_json: JsonOption = False,
+) -> None:
+    """Rebuild a case's state from stored events only (the domain's evolve), as of an
+    instant, and print its timeline: who, what, when, which rule and deadline."""
+    from activities.audit.replay import replay_case
+
+    instant = None
+    if as_of is not None:
+        try:
+            instant = datetime.fromisoformat(as_of)
+        except ValueError:
+            err_console.print(f"[red]refused[/red] --as-of: {as_of!r} is not an ISO 8601 instant")
+            raise typer.Exit(2) from None
+        if instant.tzinfo is None:
+            err_console.print("[red]refused[/red] --as-of: the instant needs a time zone offset")
+            raise typer.Exit(2)
+    if by not in ("recorded", "occurred"):
+        err_console.print("[red]refused[/red] --by: recorded or occurred")
+        raise typer.Exit(2)
+    runtime = _runtime()
+    try:
+        replay = replay_case(runtime.store, hazard_id, instant, by)  # type: ignore[arg-type]
+    finally:
+        runtime.close()
+    if replay.events_total == 0:
+        err_console.print(f"[red]not found[/red] no events for hazard {hazard_id}")
+        raise typer.Exit(1)
+    if as_json:
+        sys.stdout.write(json.dumps(replay.to_data(), ensure_ascii=False, default=str) + "\n")
+        return
+    table = Table(
+        "#",
+        "when (recorded)",
+        "who",
+        "what",
+        "rule / deadline",
+        title=f"{hazard_id} as of {as_of or 'now'}",
+    )
+    for entry in replay.timeline:
+        details = ", ".join(f"{k}={v}" for k, v in entry.details.items())
+        table.add_row(
+            str(entry.stream_version),
+            entry.recorded_at,
+            f"{entry.actor_id} ({entry.actor_role})",
+            f"{entry.label} {entry.event_type}",
+            details[:120],
+        )
+    console.print(table)
+    state = replay.state
+    if state is not None:
+        console.print(
+            f"state: {state.status.value}, deadline {state.deadline}, "
+            f"level {state.supervising_level.value}, "
+            f"listed {state.listing.level.value if state.listing else '-'}"
+        )
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[
