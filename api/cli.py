@@ -468,6 +468,53 @@ def audit_replay(
         )
 
 
+@audit_app.command("reconcile")
+def audit_reconcile(as_json: JsonOption = False) -> None:
+    """Compare, for every open case, the state folded from the store with its live workflow's
+    state; exit 1 on any difference."""
+    import asyncio
+
+    from activities.audit.reconcile import reconcile
+    from activities.temporal_client import connect_temporal
+
+    runtime = _runtime()
+
+    async def run() -> tuple[int, list[Any]]:
+        client = await connect_temporal(runtime.settings)
+        return await reconcile(runtime.store, client)
+
+    try:
+        compared, found = asyncio.run(run())
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "compared": compared,
+                    "differences": [
+                        {
+                            "hazard_id": d.hazard_id,
+                            "path": d.path,
+                            "stored": d.stored,
+                            "live": d.live,
+                        }
+                        for d in found
+                    ],
+                },
+                ensure_ascii=False,
+                default=str,
+            )
+            + "\n"
+        )
+    else:
+        console.print(f"compared {compared} open case(s): {len(found)} difference(s)")
+        for difference in found:
+            console.print(f"[red]DIFFERENT[/red] {difference}")
+    if found:
+        raise typer.Exit(1)
+
+
 @audit_app.command("verify")
 def audit_verify(
     checkpoint: Annotated[
