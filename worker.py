@@ -80,28 +80,65 @@ def build_worker(
 
 
 async def run_worker(settings: Settings) -> None:
-    """Run until SIGINT/SIGTERM; then finish in-flight tasks and stop."""
+    """Run until SIGINT/SIGTERM; then finish in-flight tasks and stop.
+
+    Alongside the worker: /healthz, /readyz and /metrics on ``worker_metrics_port`` (duban's
+    metrics, the append timings of this process's store), the Temporal SDK's metrics on
+    ``temporal_metrics_port``, and a sampler of the read-model gauges.
+    """
+    from activities.metrics import (
+        DubanMetrics,
+        MeasuredEventStore,
+        MetricsServer,
+        ReadModelSampler,
+        readiness,
+        temporal_check_on_loop,
+    )
+    from activities.temporal_client import connect_temporal, sdk_runtime, temporal_address
     from api.runtime import Runtime
 
     configure_logging(settings.log_level, settings.log_format)
     runtime = Runtime(settings)
-    address = settings.temporal_address or "127.0.0.1:7233"
-    client = await Client.connect(address, namespace=settings.temporal_namespace)
-    parts = build_worker(client, settings, runtime.store)
+    metrics = DubanMetrics()
+    store = MeasuredEventStore(runtime.engine, metrics, max_event_bytes=settings.max_event_bytes)
+    client = await connect_temporal(settings, runtime=sdk_runtime(settings))
+    parts = build_worker(client, settings, store)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
+    sampler = ReadModelSampler(runtime.engine, metrics, settings.metrics_refresh_seconds)
+    sampler.start()
+    server: MetricsServer | None = None
+    if settings.worker_metrics_port:
+        temporal_check = temporal_check_on_loop(client, loop)
+        server = MetricsServer(
+            settings.worker_metrics_host,
+            settings.worker_metrics_port,
+            ready=lambda: readiness(settings, engine=runtime.engine, temporal=temporal_check),
+            metrics=metrics,
+        )
+        server.start()
     tasks = [asyncio.create_task(parts.worker.run())]
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
             runtime.engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
         )
         tasks.append(asyncio.create_task(dispatcher.run(stop)))
-    log.info("worker.started", task_queue=settings.task_queue, temporal=address)
+    log.info(
+        "worker.started",
+        task_queue=settings.task_queue,
+        temporal=temporal_address(settings),
+        identity=client.identity,
+        health_port=server.port if server else None,
+    )
     await stop.wait()
     await parts.worker.shutdown()
     await asyncio.gather(*tasks, return_exceptions=True)
+    if server is not None:
+        server.stop()
+    sampler.stop()
     parts.executor.shutdown(wait=True)
+    store.close()
     runtime.close()
     log.info("worker.stopped")

@@ -9,7 +9,7 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -83,6 +83,72 @@ class Settings(BaseSettings):
         description="How far back the report schedules catch up runs missed while Temporal "
         "was down (the schedules' catch-up window), in days.",
     )
+
+    # ---- deploy: connections to a Temporal cluster, health and metrics (issue [deploy]) ----
+    # The database's TLS rides on database_url (…?sslmode=verify-full&sslrootcert=/path/ca.pem).
+    temporal_tls: bool | None = Field(
+        default=None,
+        description="Speak TLS to the Temporal frontend. Unset: on when any temporal_tls_* "
+        "path or temporal_api_key is set, off otherwise.",
+    )
+    temporal_tls_client_cert_path: Path | None = Field(
+        default=None,
+        description="Client certificate (PEM) for mutual TLS to Temporal; with "
+        "temporal_tls_client_key_path.",
+    )
+    temporal_tls_client_key_path: Path | None = Field(
+        default=None, description="Private key (PEM) of the mutual-TLS client certificate."
+    )
+    temporal_tls_server_ca_path: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) that signed the Temporal frontend's certificate. "
+        "Unset: the system's trusted roots.",
+    )
+    temporal_tls_server_name: str | None = Field(
+        default=None,
+        description="Name to verify in the frontend's certificate when it differs from the "
+        "host in temporal_address (e.g. behind a load balancer).",
+    )
+    temporal_api_key: SecretStr | None = Field(
+        default=None,
+        description="API key of a managed Temporal service (sent as a bearer token; implies "
+        "TLS). Prefer mutual TLS or the API key, not both.",
+    )
+    worker_metrics_host: str = Field(
+        default="0.0.0.0",
+        description="Interface of the worker's /healthz, /readyz and /metrics server.",
+    )
+    worker_metrics_port: int = Field(
+        default=9464,
+        ge=0,
+        le=65535,
+        description="Port of the worker's /healthz, /readyz and /metrics (duban's own "
+        "metrics). 0: no server.",
+    )
+    temporal_metrics_port: int = Field(
+        default=9465,
+        ge=0,
+        le=65535,
+        description="Port where the worker's Temporal SDK runtime serves its Prometheus "
+        "metrics (/metrics; polls, task latencies, slots). 0: not exported.",
+    )
+    metrics_refresh_seconds: float = Field(
+        default=15.0,
+        gt=0,
+        description="How often the worker samples the read model for the open-case, overdue "
+        "and projector-lag gauges, in seconds.",
+    )
+
+    @model_validator(mode="after")
+    def _client_certificate_in_pairs(self) -> Settings:
+        if (self.temporal_tls_client_cert_path is None) != (
+            self.temporal_tls_client_key_path is None
+        ):
+            raise ValueError(
+                "temporal_tls_client_cert_path and temporal_tls_client_key_path: set both "
+                "or neither"
+            )
+        return self
 
     @field_validator("time_zone")
     @classmethod

@@ -59,7 +59,8 @@ def migrate() -> None:
     runtime.migrate()
     console.print(
         f"database {database_url_for_display(runtime.database_url)} at revision "
-        f"{current_revision(runtime.database_url)}"
+        f"{current_revision(runtime.database_url)}",
+        soft_wrap=True,
     )
 
 
@@ -513,6 +514,57 @@ def audit_reconcile(as_json: JsonOption = False) -> None:
             console.print(f"[red]DIFFERENT[/red] {difference}")
     if found:
         raise typer.Exit(1)
+
+
+@audit_app.command("export")
+def audit_export(
+    hazard_id: str,
+    out: Annotated[Path | None, typer.Option(help="the archive to write")] = None,
+    as_json: JsonOption = False,
+) -> None:
+    """一案一档: write the case's self-contained dossier (events, hash links, signed
+    checkpoint, workflow history, printable timeline), verifiable offline."""
+    from activities.audit.dossier import DossierError, export_dossier
+
+    runtime = _runtime()
+    settings = runtime.settings
+    key = load_or_create_signing_key(settings.resolved_checkpoint_key_path)
+    target = out or settings.data_dir / "dossiers" / f"case-{hazard_id}.zip"
+    try:
+        result = export_dossier(
+            runtime.store,
+            hazard_id,
+            target,
+            key,
+            history_file=settings.data_dir / "histories" / f"{hazard_id}.json",
+            time_zone=settings.time_zone,
+        )
+    except (DossierError, ValueError) as exc:
+        err_console.print(f"[red]refused[/red] {exc}")
+        raise typer.Exit(1) from exc
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
+    else:
+        console.print(
+            f"dossier of {hazard_id}: {result['events']} events, chain to position "
+            f"{result['checkpoint']}, written to {result['path']}"
+        )
+
+
+@audit_app.command("verify-dossier")
+def audit_verify_dossier(archive: Path) -> None:
+    """Check an exported dossier offline (no database): signatures, file hashes, the case's
+    hash links and the chain up to the signed checkpoint. Exit 1 when anything fails."""
+    from deploy.verify_dossier import DossierInvalid, verify_dossier
+
+    try:
+        verify_dossier(str(archive), out=sys.stdout)
+    except DossierInvalid as exc:
+        console.print(f"[red]INVALID[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    console.print("[green]OK[/green]: the dossier is intact")
 
 
 @audit_app.command("verify")

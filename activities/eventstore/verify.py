@@ -71,6 +71,7 @@ def verify_store(
     expected_position = 1
     raw = engine.raw_connection()
     try:
+        # One consistent snapshot; the pooled connection gets its defaults back below.
         raw.set_session(isolation_level="REPEATABLE READ", readonly=True)
         cursor: Any = raw.cursor(name="duban_verify")  # psycopg2 named (server-side) cursor
         cursor.itersize = batch_size
@@ -154,6 +155,8 @@ def verify_store(
         cursor.close()
         raw.rollback()
     finally:
+        raw.rollback()
+        raw.set_session(isolation_level="DEFAULT", readonly="DEFAULT")
         raw.close()
     report.streams = len(stream_versions)
     if report.first_break is None:

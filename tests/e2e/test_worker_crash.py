@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-from temporalio.client import WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError, WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
@@ -45,7 +45,7 @@ async def drive(handle, update, command) -> None:  # type: ignore[no-untyped-def
             if rule in {"case.report.already_reported", "case.closed.no_commands"}:
                 return
             raise
-        except RPCError:
+        except (RPCError, WorkflowUpdateRPCTimeoutOrCancelledError):
             await asyncio.sleep(0.5)  # no worker right now; try again
     raise AssertionError("update never went through")
 

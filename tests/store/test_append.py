@@ -201,3 +201,12 @@ def test_read_stream_returns_a_version_range(store: EventStore):
     assert [e.stream_version for e in store.read_stream(stream, 3)] == [3, 4, 5, 6]
     assert [e.stream_version for e in store.read_stream(stream, 2, 4)] == [2, 3, 4]
     assert store.read_stream(unique_stream()) == []
+
+
+def test_verification_leaves_the_pooled_connections_writable(store: EventStore):
+    from activities.eventstore import verify_store
+
+    for _ in range(12):  # more than the pool holds, so every connection has been used
+        assert verify_store(store.engine).ok
+    stream = unique_stream()
+    assert store.append(stream, 0, [new_event()]).stream_version == 1

@@ -1,0 +1,439 @@
+"""Health and Prometheus metrics for duban's processes (健康检查与监控指标).
+
+- ``/healthz``: the process is up and serving (a liveness probe: restart it if not).
+- ``/readyz``: the process can do its work: Temporal answers and the database is reachable
+  (a readiness probe: send it no work if not). JSON body, 200 or 503.
+- ``/metrics``: duban's own metrics in Prometheus text format.
+
+duban's metrics:
+
+- ``duban_open_cases{level}``, ``duban_overdue_cases{level}``: open and overdue (逾期) cases by
+  the grid level supervising them, sampled from the read model ``case_view`` every
+  ``metrics_refresh_seconds``. Every worker reports the same figures: aggregate with
+  ``max by (level)``, not ``sum``.
+- ``duban_escalations_total{level}``: escalations (逐级督办) this process recorded;
+  ``duban_events_appended_total{event_type}`` and ``duban_event_append_seconds`` (histogram):
+  what this process appended and how long each append took. Sum these over processes.
+- ``duban_event_store_head_position``, ``duban_projector_position``,
+  ``duban_projector_lag_events``: the store's head, the projector's committed position and the
+  difference (read models that far behind the record).
+
+The Temporal SDK's own metrics (task slots, poll and schedule-to-start latencies) are served
+by the SDK runtime on ``temporal_metrics_port`` (see ``activities.temporal_client``).
+
+Nothing is created at import time. The API reuses ``render_metrics`` and ``readiness``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import functools
+import json
+import threading
+import time
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from concurrent.futures import TimeoutError as FutureTimeout
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+
+import sqlalchemy as sa
+import structlog
+from prometheus_client import (
+    CONTENT_TYPE_LATEST,
+    CollectorRegistry,
+    Counter,
+    Histogram,
+    generate_latest,
+)
+from prometheus_client.core import GaugeMetricFamily, Metric
+from prometheus_client.platform_collector import PlatformCollector
+from prometheus_client.process_collector import ProcessCollector
+from prometheus_client.registry import Collector
+from sqlalchemy.engine import Engine
+from temporalio.client import Client
+
+from activities.eventstore import AppendResult, EventStore, NewEvent
+from activities.projections import READ_MODELS
+from activities.settings import Settings
+
+log = structlog.get_logger(__name__)
+
+# Appends are serialised by one advisory lock: most take a few milliseconds, a queue behind
+# the lock shows up in the upper buckets.
+APPEND_BUCKETS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+CHECK_TIMEOUT_SECONDS = 3.0
+
+_READ_MODEL_SQL = """
+SELECT supervising_level,
+       count(*) AS open_cases,
+       count(*) FILTER (WHERE reported_at IS NULL AND deadline IS NOT NULL
+                        AND deadline <= %(now)s) AS overdue_cases
+FROM case_view WHERE is_open GROUP BY supervising_level
+"""
+_LAG_SQL = """
+SELECT (SELECT position FROM events ORDER BY position DESC LIMIT 1),
+       (SELECT position FROM projection_positions WHERE name = %(name)s)
+"""
+
+
+@dataclass(frozen=True, slots=True)
+class ReadModelSample:
+    """The read-model figures at one instant (overdue is judged at ``sampled_at``)."""
+
+    sampled_at: datetime
+    open_by_level: Mapping[str, int] = field(default_factory=dict)
+    overdue_by_level: Mapping[str, int] = field(default_factory=dict)
+    head_position: int = 0
+    projector_position: int = 0
+
+    @property
+    def projector_lag(self) -> int:
+        return max(0, self.head_position - self.projector_position)
+
+
+def sample_read_model(
+    engine: Engine, now: datetime, projection: str = READ_MODELS
+) -> ReadModelSample:
+    """Count open and overdue cases by supervising level and the projector's lag, in one
+    read-only transaction (so the counts and the positions belong to one snapshot)."""
+    with engine.connect() as conn:
+        conn.exec_driver_sql("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        rows = conn.exec_driver_sql(_READ_MODEL_SQL, {"now": now}).all()
+        head, position = conn.exec_driver_sql(_LAG_SQL, {"name": projection}).one()
+        conn.rollback()
+    return ReadModelSample(
+        sampled_at=now,
+        open_by_level={level: int(open_) for level, open_, _ in rows},
+        overdue_by_level={level: int(overdue) for level, _, overdue in rows},
+        head_position=int(head or 0),
+        projector_position=int(position or 0),
+    )
+
+
+class _ReadModelCollector(Collector):
+    """Exposes the latest sample as it was taken: a level that has no open case any more
+    disappears from the output instead of keeping its last count."""
+
+    def __init__(self, metrics: DubanMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        sample = self._metrics.read_model
+        if sample is None:
+            return
+        open_cases = GaugeMetricFamily(
+            "duban_open_cases",
+            "Open cases by supervising grid level (case_view).",
+            labels=["level"],
+        )
+        overdue = GaugeMetricFamily(
+            "duban_overdue_cases",
+            "Open cases past their deadline with no rectification report (逾期), by level.",
+            labels=["level"],
+        )
+        for level, count in sorted(sample.open_by_level.items()):
+            open_cases.add_metric([level], count)
+            overdue.add_metric([level], sample.overdue_by_level.get(level, 0))
+        yield open_cases
+        yield overdue
+        yield GaugeMetricFamily(
+            "duban_event_store_head_position",
+            "Global position of the newest stored event.",
+            value=sample.head_position,
+        )
+        yield GaugeMetricFamily(
+            "duban_projector_position",
+            "Last position the read-model projector committed.",
+            value=sample.projector_position,
+        )
+        yield GaugeMetricFamily(
+            "duban_projector_lag_events",
+            "Stored events the read models do not reflect yet (head - projector position).",
+            value=sample.projector_lag,
+        )
+        yield GaugeMetricFamily(
+            "duban_read_model_sampled_timestamp_seconds",
+            "When the read-model figures above were sampled (Unix time).",
+            value=sample.sampled_at.timestamp(),
+        )
+
+
+class DubanMetrics:
+    """duban's metrics on a registry of their own (the process's CPU and memory included)."""
+
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        ProcessCollector(registry=self.registry)
+        PlatformCollector(registry=self.registry)
+        self.read_model: ReadModelSample | None = None
+        self.escalations = Counter(
+            "duban_escalations",
+            "Escalations up the grid (逐级督办, CaseEscalated) recorded by this process.",
+            ["level"],
+            registry=self.registry,
+        )
+        self.events_appended = Counter(
+            "duban_events_appended",
+            "Events this process appended to the event store (retries already stored excluded).",
+            ["event_type"],
+            registry=self.registry,
+        )
+        self.append_seconds = Histogram(
+            "duban_event_append_seconds",
+            "Duration of one append to the event store (lock wait included).",
+            buckets=APPEND_BUCKETS,
+            registry=self.registry,
+        )
+        self.registry.register(_ReadModelCollector(self))
+
+    def observe_append(
+        self, events: Sequence[NewEvent], result: AppendResult | None, seconds: float
+    ) -> None:
+        self.append_seconds.observe(seconds)
+        if result is None or result.already_stored:
+            return
+        for event in events:
+            self.events_appended.labels(event.event_type).inc()
+            if event.event_type == "CaseEscalated":
+                level = event.data.get("grid_level")
+                self.escalations.labels(level if isinstance(level, str) else "unknown").inc()
+
+    def refresh_read_model(self, engine: Engine, now: datetime | None = None) -> ReadModelSample:
+        sample = sample_read_model(engine, now or datetime.now(UTC))
+        self.read_model = sample
+        return sample
+
+
+@functools.cache
+def default_metrics() -> DubanMetrics:
+    """The process's metrics, created on first use (never at import)."""
+    return DubanMetrics()
+
+
+def render_metrics(metrics: DubanMetrics | None = None) -> bytes:
+    """The Prometheus text exposition of ``metrics`` (default: the process's)."""
+    return generate_latest((metrics or default_metrics()).registry)
+
+
+class MeasuredEventStore(EventStore):
+    """The event store, timing every append and counting what it records into ``metrics``.
+
+    A subclass rather than a hook: the activities keep calling ``append`` as they always have.
+    """
+
+    def __init__(
+        self, engine: Engine, metrics: DubanMetrics, *, max_event_bytes: int = 256 * 1024
+    ) -> None:
+        super().__init__(engine, max_event_bytes=max_event_bytes)
+        self._metrics = metrics
+
+    def append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> AppendResult:
+        started = time.perf_counter()
+        result: AppendResult | None = None
+        try:
+            result = super().append(stream_id, expected_version, events)
+            return result
+        finally:
+            self._metrics.observe_append(events, result, time.perf_counter() - started)
+
+
+class ReadModelSampler:
+    """Samples the read model into ``metrics`` every ``interval`` seconds on its own thread
+    until stopped. A failed sample is logged and the previous one kept."""
+
+    def __init__(self, engine: Engine, metrics: DubanMetrics, interval: float) -> None:
+        self._engine = engine
+        self._metrics = metrics
+        self._interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="duban-metrics", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def _run(self) -> None:
+        while not self._stop.is_set():
+            try:
+                self._metrics.refresh_read_model(self._engine)
+            except sa.exc.SQLAlchemyError as exc:
+                log.warning("metrics.read_model_unavailable", error=str(exc))
+            self._stop.wait(self._interval)
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._thread.is_alive():
+            self._thread.join(timeout=CHECK_TIMEOUT_SECONDS + 1)
+
+
+# ---------------------------------------------------------------------- readiness
+
+
+def database_reachable(engine: Engine) -> tuple[bool, str]:
+    try:
+        with engine.connect() as conn:
+            conn.exec_driver_sql("SELECT 1").scalar()
+            conn.rollback()
+    except sa.exc.SQLAlchemyError as exc:
+        cause = getattr(exc, "orig", None) or exc
+        return False, (str(cause).strip().splitlines() or [type(exc).__name__])[0]
+    return True, "ok"
+
+
+async def temporal_reachable(client: Client) -> tuple[bool, str]:
+    try:
+        healthy = await client.service_client.check_health(
+            timeout=timedelta(seconds=CHECK_TIMEOUT_SECONDS)
+        )
+    except Exception as exc:  # any RPC or transport failure means "not ready"
+        return False, str(exc) or type(exc).__name__
+    return (True, "ok") if healthy else (False, "frontend reports NOT_SERVING")
+
+
+TemporalCheck = Callable[[], tuple[bool, str]]
+
+
+def temporal_check_on_loop(client: Client, loop: asyncio.AbstractEventLoop) -> TemporalCheck:
+    """A Temporal health check callable from any thread, run on the loop that owns ``client``
+    (the worker's): the probe server's threads must not touch the client directly."""
+
+    def check() -> tuple[bool, str]:
+        future = asyncio.run_coroutine_threadsafe(temporal_reachable(client), loop)
+        try:
+            return future.result(timeout=CHECK_TIMEOUT_SECONDS + 1)
+        except FutureTimeout:
+            future.cancel()
+            return False, "no answer in time"
+
+    return check
+
+
+def _temporal_check_by_connecting(settings: Settings) -> tuple[bool, str]:
+    from activities.temporal_client import connect_temporal
+
+    async def probe() -> tuple[bool, str]:
+        try:
+            client = await asyncio.wait_for(connect_temporal(settings), CHECK_TIMEOUT_SECONDS)
+        except Exception as exc:  # unreachable, refused TLS, bad key: all mean "not ready"
+            return False, str(exc) or type(exc).__name__
+        return await temporal_reachable(client)
+
+    return asyncio.run(probe())
+
+
+def readiness(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    temporal: TemporalCheck | None = None,
+) -> dict[str, Any]:
+    """``{"ready": bool, "checks": {"database": {...}, "temporal": {...}}}``.
+
+    Pass the process's own ``engine`` and a ``temporal`` check (``temporal_check_on_loop``)
+    to test the connections it really uses; without them a short-lived connection is made
+    from ``settings``. Blocking: call it from a thread, not on an event loop (in FastAPI, a
+    plain ``def`` endpoint or ``run_in_threadpool``).
+    """
+    checks: dict[str, dict[str, Any]] = {}
+    if engine is not None:
+        ok, detail = database_reachable(engine)
+    else:
+        ok, detail = database_check(settings)
+    checks["database"] = {"ok": ok, "detail": detail}
+    ok, detail = temporal() if temporal is not None else _temporal_check_by_connecting(settings)
+    checks["temporal"] = {"ok": ok, "detail": detail}
+    return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+
+
+def database_check(settings: Settings) -> tuple[bool, str]:
+    """Connect once to ``database_url`` (no pool) and run ``SELECT 1``."""
+    from activities.database import normalise_url
+
+    if not settings.database_url:
+        return False, "database_url is not set"
+    engine = sa.create_engine(
+        normalise_url(settings.database_url),
+        poolclass=sa.pool.NullPool,
+        connect_args={"connect_timeout": int(CHECK_TIMEOUT_SECONDS)},
+    )
+    try:
+        return database_reachable(engine)
+    finally:
+        engine.dispose()
+
+
+# ---------------------------------------------------------------------- the HTTP server
+
+
+class MetricsServer:
+    """``/healthz``, ``/readyz`` and ``/metrics`` on a small threaded stdlib HTTP server.
+
+    ``ready`` is called per ``/readyz`` request (from a server thread). Port 0 binds a free
+    port (see ``port``).
+    """
+
+    def __init__(
+        self,
+        host: str,
+        port: int,
+        *,
+        ready: Callable[[], dict[str, Any]],
+        metrics: DubanMetrics | None = None,
+    ) -> None:
+        render = functools.partial(render_metrics, metrics)
+        self._server = ThreadingHTTPServer((host, port), _handler(ready, render))
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, name="duban-health", daemon=True
+        )
+
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def stop(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        if self._thread.is_alive():
+            self._thread.join(timeout=5)
+
+
+def _handler(
+    ready: Callable[[], dict[str, Any]], render: Callable[[], bytes]
+) -> type[BaseHTTPRequestHandler]:
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            path = self.path.split("?", 1)[0]
+            if path == "/healthz":
+                self._send(200, b'{"status":"ok"}', "application/json")
+            elif path == "/readyz":
+                try:
+                    report = ready()
+                except Exception as exc:  # a failing check must answer 503, not hang up
+                    report = {"ready": False, "error": str(exc)}
+                body = json.dumps(report, ensure_ascii=False).encode()
+                self._send(200 if report.get("ready") else 503, body, "application/json")
+            elif path == "/metrics":
+                self._send(200, render(), CONTENT_TYPE_LATEST)
+            else:
+                self._send(404, b'{"error":"not found"}', "application/json")
+
+        def _send(self, status: int, body: bytes, content_type: str) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            with contextlib.suppress(BrokenPipeError, ConnectionResetError):
+                self.wfile.write(body)
+
+        def log_message(self, format: str, *args: Any) -> None:
+            """Probes arrive every few seconds: keep them out of the logs."""
+
+    return Handler
