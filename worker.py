@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
+from activities.audit.maintenance import AuditActivities
 from activities.credit_link import CreditLinkActivities
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
@@ -24,13 +25,20 @@ from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
 from activities.rules import RulesActivities
 from activities.settings import Settings
+from workflows.audit import AuditMaintenanceWorkflow, ensure_audit_schedule
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
-from workflows.reports import ReportRunWorkflow, ReportWorkflow
+from workflows.reports import ReportRunWorkflow, ReportWorkflow, ensure_report_schedules
 
 log = structlog.get_logger(__name__)
 
-WORKFLOWS = [SupervisedCaseWorkflow, EnterpriseCreditWorkflow, ReportRunWorkflow, ReportWorkflow]
+WORKFLOWS = [
+    SupervisedCaseWorkflow,
+    EnterpriseCreditWorkflow,
+    ReportRunWorkflow,
+    ReportWorkflow,
+    AuditMaintenanceWorkflow,
+]
 
 
 @dataclass
@@ -58,6 +66,7 @@ def build_worker(
     notifications = NotificationActivities(store.engine)
     credit = CreditLinkActivities(client, queue)
     reports = ReportActivities(store, settings)
+    audit = AuditActivities(store, settings, client)
     # Database activities are synchronous (psycopg2): they run on this pool, not the event loop.
     executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="duban-activity")
     worker = Worker(
@@ -72,6 +81,8 @@ def build_worker(
             credit.signal_credit_workflow,
             reports.plan_reports,
             reports.produce_report,
+            audit.write_signed_checkpoint,
+            audit.export_closed_case_histories,
         ],
         activity_executor=executor,
         workflow_runner=workflow_runner(),
@@ -119,6 +130,10 @@ async def run_worker(settings: Settings) -> None:
             metrics=metrics,
         )
         server.start()
+    # The schedules (reports, hourly audit) are created or updated idempotently by every
+    # worker that starts: a fresh cluster needs no separate step, a paused one stays paused.
+    await ensure_report_schedules(client, settings, settings.task_queue)
+    await ensure_audit_schedule(client, settings, settings.task_queue)
     tasks = [asyncio.create_task(parts.worker.run())]
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(

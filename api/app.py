@@ -12,10 +12,13 @@ from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
+from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 
+from activities.metrics import database_reachable, render_metrics, temporal_reachable
 from activities.projections.queries import get_enterprise, list_blacklist
 from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
@@ -94,7 +97,28 @@ def create_app(
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
+        """The process is up."""
         return {"status": "ok"}
+
+    @app.get("/readyz", include_in_schema=False)
+    async def readyz(request: Request) -> JSONResponse:
+        """Ready to serve: the database and Temporal both answer."""
+        services = services_of(request)
+        database = await run_in_threadpool(database_reachable, services.engine)
+        temporal = await temporal_reachable(services.temporal)
+        checks = {
+            "database": {"ok": database[0], "detail": database[1]},
+            "temporal": {"ok": temporal[0], "detail": temporal[1]},
+        }
+        ready = database[0] and temporal[0]
+        return JSONResponse(
+            status_code=200 if ready else 503, content={"ready": ready, "checks": checks}
+        )
+
+    @app.get("/metrics", include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus text: this process's duban metrics."""
+        return Response(render_metrics(), media_type=CONTENT_TYPE_LATEST)
 
     return app
 

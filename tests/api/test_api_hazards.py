@@ -132,3 +132,11 @@ async def test_the_public_register_needs_no_token_but_everything_else_does(api: 
     assert (await api.client.get("/api/v1/hazards")).status_code == 401
     bad = await api.client.get("/api/v1/hazards", headers={"Authorization": "Bearer dbn_x_y"})
     assert bad.status_code == 401 and bad.json()["error"]["rule"] == "auth.invalid"
+
+
+async def test_health_readiness_and_metrics_answer_for_probes(api: ApiHarness):
+    assert (await api.client.get("/healthz")).json() == {"status": "ok"}
+    ready = await api.client.get("/readyz")
+    assert ready.status_code == 200 and ready.json()["ready"] is True
+    metrics = await api.client.get("/metrics")
+    assert metrics.status_code == 200 and "process_" in metrics.text
