@@ -25,17 +25,26 @@ class RulesActivities:
     def snapshot(self) -> RulesSnapshot:
         """The rules as configured now; raises ``DomainError`` naming the key when invalid."""
         policy, policy_source = self._policy()
-        calendar_text = None
-        calendar_source = None
-        if self._settings.calendar_file is not None:
-            calendar_text = _read(self._settings.calendar_file, "calendar_file")
-            parse_calendar_toml(calendar_text)  # refuse a broken file now, not at a deadline
-            calendar_source = str(self._settings.calendar_file)
+        calendar_text, calendar_source = self._calendar()
         data = policy.to_data()
         if "time_zone" in self._settings.model_fields_set:
             data["time_zone"] = self._settings.time_zone
             Policy.from_data(data)
         return RulesSnapshot(data, policy_source, calendar_text, calendar_source)
+
+    def calendar_snapshot(self) -> RulesSnapshot:
+        """Only the calendar: a running case re-reads it when a year's holidays are missing,
+        and keeps the policy it was registered under — so a policy file broken meanwhile must
+        not stop the calendar from reaching it. ``policy`` is empty in this snapshot."""
+        calendar_text, calendar_source = self._calendar()
+        return RulesSnapshot({}, "", calendar_text, calendar_source)
+
+    def _calendar(self) -> tuple[str | None, str | None]:
+        if self._settings.calendar_file is None:
+            return None, None
+        calendar_text = _read(self._settings.calendar_file, "calendar_file")
+        parse_calendar_toml(calendar_text)  # refuse a broken file now, not at a deadline
+        return calendar_text, str(self._settings.calendar_file)
 
     def _policy(self) -> tuple[Policy, str]:
         if self._settings.policy_file is None:
@@ -46,7 +55,7 @@ class RulesActivities:
     @activity.defn(name="load_rules")
     def load_rules(self, request: LoadRulesInput) -> RulesSnapshot:
         try:
-            return self.snapshot()
+            return self.calendar_snapshot() if request.purpose == "calendar" else self.snapshot()
         except DomainError as exc:
             raise ApplicationError(
                 f"the configured rules are invalid: {exc}", type="InvalidRules", non_retryable=False

@@ -67,6 +67,8 @@ with workflow.unsafe.imports_passed_through():
 
 RECORD_TIMEOUT = timedelta(seconds=30)
 CALENDAR_RETRY = timedelta(hours=6)
+# workflow.patched ids: cases that ran under the earlier code replay along the earlier path.
+CALENDAR_BLOCK_RELEASES_LOCK = "calendar-block-releases-lock"
 # Storage outages must not lose a decision: keep retrying (backing off to a minute) until the
 # database is back; only errors that no retry can fix are non-retryable (see activities/events).
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -156,8 +158,17 @@ class SupervisedCaseWorkflow:
             else:
                 await workflow.wait_condition(lambda: self._changed)
                 continue
-            async with self._lock:
-                await self._fire_due_timers_or_wait_for_calendar()
+            if workflow.patched(CALENDAR_BLOCK_RELEASES_LOCK):
+                async with self._lock:
+                    blocked = await self._fire_due_timers_or_note_block()
+                if blocked:
+                    # Wait with the lock released: people's updates are answered (and refused
+                    # with the reason) instead of hanging for hours behind the blocked step.
+                    with contextlib.suppress(TimeoutError):
+                        await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+            else:
+                async with self._lock:
+                    await self._fire_due_timers_or_wait_for_calendar()
         # Let in-flight updates finish before the case's history closes.
         await workflow.wait_condition(workflow.all_handlers_finished)
         return self._view()
@@ -165,10 +176,29 @@ class SupervisedCaseWorkflow:
     def _is_open(self) -> bool:
         return self._state is not None and self._state.is_open
 
+    async def _fire_due_timers_or_note_block(self) -> bool:
+        """Fire due timers; when a deadline needs a year the calendar has no data for, re-read
+        the calendar file once, and if the year is still missing record nothing, tell the
+        operator (through the view and the log) and return True: the caller waits a little
+        and tries again. Never guess a year's holidays."""
+        try:
+            await self._fire_due_timers()
+            self._blocked = None
+            return False
+        except CalendarDataMissing:
+            await self._refresh_calendar()
+        try:
+            await self._fire_due_timers()
+            self._blocked = None
+            return False
+        except CalendarDataMissing as exc:
+            self._blocked = f"{exc.rule}: {exc.message}"
+            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
+            return True
+
     async def _fire_due_timers_or_wait_for_calendar(self) -> None:
-        """Fire due timers; when a deadline needs a year the calendar has no data for, record
-        nothing, tell the operator (through the view and the log), re-read the calendar file
-        and try again a little later. Never guess a year's holidays."""
+        """Before CALENDAR_BLOCK_RELEASES_LOCK: the same, but waiting inside the caller's lock.
+        Kept so that cases blocked under the earlier code replay exactly."""
         try:
             await self._fire_due_timers()
             self._blocked = None
@@ -287,14 +317,32 @@ class SupervisedCaseWorkflow:
     def _validate(self, kind: type[CaseCommand], request: CaseCommandInput) -> None:
         """Refuse before anything reaches history: the domain says no, or the input is bad."""
         command = self._parse(kind, request)
-        if self._policy is None or self._state is None:
-            return  # still starting; the handler waits and decides then
         if command.actor.role.value == "system":
             raise ApplicationError("people's commands cannot act as the system", type="forbidden")
+        if self._policy is None or self._state is None:
+            return  # still starting; the handler waits and decides then
         try:
-            decide(self._state, command, workflow.now(), self._policy, self._calendar)
+            # Decide against the state the handler will see: timers already due fire first,
+            # so a report a second after the deadline is judged against the escalated case.
+            state = self._state_with_due_timers()
+            decide(state, command, workflow.now(), self._policy, self._calendar)
+        except CalendarDataMissing as exc:
+            raise _blocked_refusal(exc) from exc
         except DomainError as exc:
             raise _refusal(exc) from exc
+
+    def _state_with_due_timers(self) -> CaseState | None:
+        """The state after the timers due now have fired — computed, not recorded."""
+        assert self._policy is not None
+        state = self._state
+        while state is not None and state.is_open:
+            due = [t for t in pending_timers(state, self._policy) if t.due_at <= workflow.now()]
+            if not due:
+                break
+            fire = FireTimer(actor=SYSTEM_ACTOR, key=due[0].key)
+            for event in decide(state, fire, workflow.now(), self._policy, self._calendar):
+                state = evolve(state, event)
+        return state
 
     async def _handle(self, kind: type[CaseCommand], request: CaseCommandInput) -> CaseView:
         command = self._parse(kind, request)
@@ -303,7 +351,19 @@ class SupervisedCaseWorkflow:
             # Timers that fell due before this command are decided first, so a report one
             # second after the deadline always meets an already-escalated case, whatever order
             # the server delivered the timer and the update in.
-            await self._fire_due_timers_or_wait_for_calendar()
+            if workflow.patched(CALENDAR_BLOCK_RELEASES_LOCK):
+                if await self._fire_due_timers_or_note_block():
+                    # A due step cannot be decided yet; deciding this command first would
+                    # judge it against a state that skipped the step. Refuse, record nothing.
+                    raise ApplicationError(
+                        f"the case is waiting for calendar data before its next step: "
+                        f"{self._blocked}",
+                        {"rule": "case.blocked.calendar", "field": "calendar"},
+                        type="case.blocked.calendar",
+                        non_retryable=True,
+                    )
+            else:
+                await self._fire_due_timers_or_wait_for_calendar()
             try:
                 await self._execute(command, request.correlation_id)
             except CalendarDataMissing:
@@ -455,6 +515,15 @@ class SupervisedCaseWorkflow:
             state=state_to_data(state),
             blocked=self._blocked,
         )
+
+
+def _blocked_refusal(exc: CalendarDataMissing) -> ApplicationError:
+    return ApplicationError(
+        f"the case is waiting for calendar data before its next step: {exc.message}",
+        {"rule": "case.blocked.calendar", "field": exc.field, "message": exc.message},
+        type="case.blocked.calendar",
+        non_retryable=True,
+    )
 
 
 def _refusal(exc: DomainError) -> ApplicationError:

@@ -79,6 +79,8 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 # As in the case workflow: a database outage must not lose a decision, so keep retrying.
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 DEFAULT_CONTINUE_AS_NEW_AFTER = 2000
+# workflow.patched ids: records that ran under the earlier code replay along the earlier path.
+HANDOVER_CARRIES_SIGNALS = "handover-carries-signals"
 
 
 @dataclass
@@ -192,14 +194,18 @@ class EnterpriseCreditWorkflow:
                 await workflow.wait_condition(
                     lambda: self._changed or bool(self._inbox), timeout=wait
                 )
-        # Hand over without losing anything: let running updates finish, handle every signal
-        # that arrived meanwhile, and carry any left (none, unless one came in the last step).
-        while True:
+        # Hand over without losing anything: let running updates finish, then carry every
+        # signal not yet handled to the next run (which handles them first). Handling them
+        # here instead would let a burst of signals grow this history past the threshold.
+        if workflow.patched(HANDOVER_CARRIES_SIGNALS):
             await workflow.wait_condition(workflow.all_handlers_finished)
-            if not self._inbox:
-                break
-            async with self._lock:
-                await self._drain_inbox()
+        else:
+            while True:
+                await workflow.wait_condition(workflow.all_handlers_finished)
+                if not self._inbox:
+                    break
+                async with self._lock:
+                    await self._drain_inbox()
         workflow.continue_as_new(
             CreditWorkflowInput(
                 credit_code=self._credit_code,
@@ -291,7 +297,9 @@ class EnterpriseCreditWorkflow:
             await self._execute(FireCreditTimer(actor=SYSTEM_ACTOR, key=due[0].key))
 
     async def _drain_inbox(self) -> None:
-        while self._inbox:
+        # Under the patch, stop at the history threshold: what is left is carried over.
+        bounded = workflow.patched(HANDOVER_CARRIES_SIGNALS)
+        while self._inbox and not (bounded and self._should_continue_as_new()):
             signal = self._inbox.pop(0)
             if signal.event_id in self._seen_case_events:
                 continue  # a retried signal of a case event already on the record
