@@ -78,27 +78,64 @@ def create_database_if_missing(admin_url: str, name: str) -> None:
         engine.dispose()
 
 
-def create_app_engine(url: str, app_role: str | None, *, pool_size: int = 5) -> Engine:
-    """An engine whose every connection acts as the application role.
+def app_database_url(url: str, app_role: str | None, app_url: str | None = None) -> str:
+    """The URL the application connects with: ``app_url`` when given, else ``url`` with the
+    user swapped for the app role (and the owner's password dropped: it is not the role's).
+
+    The swap suits trust and peer authentication (the embedded server, CI); with passwords,
+    give the app role's own URL (``DUBAN_DATABASE_APP_URL``).
+    """
+    if app_url:
+        return normalise_url(app_url)
+    normalised = normalise_url(url)
+    if not app_role:
+        return normalised
+    owner = make_url(normalised)
+    as_app = URL.create(
+        owner.drivername,
+        username=app_role,
+        host=owner.host,
+        port=owner.port,
+        database=owner.database,
+        query=owner.query,
+    )
+    return as_app.render_as_string(hide_password=False)
+
+
+def create_app_engine(
+    url: str, app_role: str | None, *, pool_size: int = 5, app_url: str | None = None
+) -> Engine:
+    """An engine whose every connection logs in as the application role.
 
     The role can INSERT and SELECT the event tables and nothing more there, so even a bug
-    (or an attacker) in the application cannot rewrite history through this engine.
+    (or an attacker) in the application cannot rewrite history through this engine. It logs
+    in as that role rather than switching to it with SET ROLE, so RESET ROLE has nothing to
+    go back to. ``url`` is the configured (owner's) URL; ``app_url`` overrides the swap
+    described in ``app_database_url``. Every new connection checks it really is the app role.
     """
     # No pre-ping: it would cost a round trip on every checkout of the serialised append
     # path. A connection broken by a server restart fails one call, which the caller (a
     # Temporal activity, an HTTP client) retries; recycling bounds how stale one can get.
     engine = sa.create_engine(
-        normalise_url(url), pool_size=pool_size, max_overflow=10, pool_recycle=1800
+        app_database_url(url, app_role, app_url),
+        pool_size=pool_size,
+        max_overflow=10,
+        pool_recycle=1800,
     )
 
     @sa.event.listens_for(engine, "connect")
     def _set_up_session(dbapi_connection, _record):  # type: ignore[no-untyped-def]
         with dbapi_connection.cursor() as cursor:
             # Timestamps come back in UTC whatever the server's default zone.
-            cursor.execute("SET TIME ZONE 'UTC'")
-            if app_role:
-                cursor.execute(f'SET ROLE "{app_role}"')
+            cursor.execute("SET TIME ZONE 'UTC'; SELECT current_user")
+            (user,) = cursor.fetchone()
         dbapi_connection.commit()
+        if app_role and user != app_role:
+            dbapi_connection.close()
+            raise ValueError(
+                f"database_app_url: connects as {user!r}, not as the app role {app_role!r} "
+                "(database_app_role); the application must log in as the app role"
+            )
 
     return engine
 

@@ -26,11 +26,20 @@ class Settings(BaseSettings):
     database_app_role: str = Field(
         default="duban_app",
         description=(
-            "The role the running application switches to (SET ROLE) after connecting. "
-            "Migrations create it with INSERT and SELECT only on the event tables. "
-            "Empty: stay the connecting user (give that user only the app role's rights)."
+            "The login role the running application connects as (migrations make it, with "
+            "INSERT and SELECT only on the event tables). Its URL is database_app_url, or "
+            "database_url with the user swapped for this role (trust/peer authentication). "
+            "Empty: connect as database_url's user (give that user only the app role's rights)."
         ),
         pattern=r"^[a-z_][a-z0-9_]{0,62}$|^$",
+    )
+    database_app_url: str | None = Field(
+        default=None,
+        description=(
+            "URL the running application connects with, as the app role (with its password "
+            "when the server asks for one). Unset: database_url with the user swapped for "
+            "database_app_role. database_url (the owner) is then used by migrations only."
+        ),
     )
     data_dir: Path = Field(
         default=Path(".duban"),

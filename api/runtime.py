@@ -26,7 +26,11 @@ class Runtime:
 
     @cached_property
     def engine(self) -> Engine:
-        return create_app_engine(self.database_url, self.settings.database_app_role or None)
+        return create_app_engine(
+            self.database_url,
+            self.settings.database_app_role or None,
+            app_url=self.settings.database_app_url,
+        )
 
     @cached_property
     def store(self) -> EventStore:

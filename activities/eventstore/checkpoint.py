@@ -8,6 +8,7 @@ that the chain still passes through every checkpoint it is given.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 from dataclasses import dataclass
@@ -93,13 +94,24 @@ class Checkpoint:
     def verify_signature(self, pinned_public_key: bytes | None = None) -> None:
         """Raise ``CheckpointInvalid`` unless the signature is good (and by the pinned key)."""
         if pinned_public_key is not None and pinned_public_key != self.public_key:
-            raise CheckpointInvalid("signed by a different key than the one pinned")
+            raise CheckpointInvalid(
+                f"checkpoint at position {self.position} is signed by a different key "
+                f"({key_fingerprint(self.public_key)}) than the trusted one "
+                f"({key_fingerprint(pinned_public_key)})"
+            )
         try:
             Ed25519PublicKey.from_public_bytes(self.public_key).verify(
                 self.signature, self.signed_payload()
             )
         except (InvalidSignature, ValueError) as exc:
-            raise CheckpointInvalid("signature does not verify") from exc
+            raise CheckpointInvalid(
+                f"checkpoint at position {self.position}: signature does not verify"
+            ) from exc
+
+
+def key_fingerprint(public_key: bytes) -> str:
+    """Short, stable name of a public key for messages: the first 16 hex digits of SHA-256."""
+    return "key " + hashlib.sha256(public_key).hexdigest()[:16]
 
 
 def load_or_create_signing_key(path: Path) -> Ed25519PrivateKey:
@@ -129,19 +141,24 @@ def public_key_bytes(key: Ed25519PrivateKey | Ed25519PublicKey) -> bytes:
 
 def load_public_key(path: Path) -> bytes:
     """A pinned public key: a PEM public key, a PEM private key, or 64 hex characters."""
-    data = path.read_bytes()
+    try:
+        data = path.read_bytes()
+    except OSError as exc:
+        raise CheckpointInvalid(f"{path}: {exc.strerror}") from exc
     text = data.decode("ascii", errors="replace").strip()
     if len(text) == 64 and all(c in "0123456789abcdefABCDEF" for c in text):
         return bytes.fromhex(text)
-    if b"PRIVATE KEY" in data:
-        private = serialization.load_pem_private_key(data, password=None)
-        if not isinstance(private, Ed25519PrivateKey):
-            raise CheckpointInvalid(f"{path}: not an Ed25519 key")
-        return public_key_bytes(private)
-    public = serialization.load_pem_public_key(data)
-    if not isinstance(public, Ed25519PublicKey):
+    try:
+        key: object = (
+            serialization.load_pem_private_key(data, password=None)
+            if b"PRIVATE KEY" in data
+            else serialization.load_pem_public_key(data)
+        )
+    except (ValueError, TypeError) as exc:
+        raise CheckpointInvalid(f"{path}: not a PEM key or 64 hex digits ({exc})") from exc
+    if not isinstance(key, Ed25519PrivateKey | Ed25519PublicKey):
         raise CheckpointInvalid(f"{path}: not an Ed25519 key")
-    return public_key_bytes(public)
+    return public_key_bytes(key)
 
 
 def sign_checkpoint(

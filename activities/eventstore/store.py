@@ -20,13 +20,22 @@ chain needs anyway (each hash covers the previous one). Readers never take the l
 We use ``pg_advisory_xact_lock`` rather than ``LOCK TABLE events IN EXCLUSIVE MODE`` (the
 eventsourcing library's choice) because EXCLUSIVE mode requires UPDATE/DELETE privileges, and
 the application role must have only INSERT and SELECT on the event table.
+
+The steps above run in the database in one round trip (see ``_PREPARE_APPEND``), at READ
+COMMITTED: step 2 needs the statement after the lock to take a fresh snapshot, which REPEATABLE
+READ or SERIALIZABLE (a server's possible default) would not. Appends are serialised, so the
+round trips and the work under the lock are what bound the append rate. Even if the lock were
+skipped the order could not break, only appends fail: a stale head gives a position that is
+already taken, which the primary key refuses.
 """
 
 from __future__ import annotations
 
 import contextlib
 import gc
+import re
 import select
+import threading
 import time
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -39,48 +48,64 @@ import orjson
 import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
-import psycopg2.extras
 import structlog
 from sqlalchemy.engine import Engine
 
-from activities.eventstore.chain import (
-    GENESIS_HASH,
-    NotCanonicalisable,
-    canonical_event_bytes,
-    canonical_instant,
-    canonical_json,
-    link_hash,
-)
+from activities.eventstore.chain import GENESIS_HASH, NotCanonicalisable, canonical_json
 from activities.eventstore.errors import EventIdReused, InvalidAppend, WrongExpectedVersion
 
 log = structlog.get_logger(__name__)
 
-APPEND_LOCK_KEY = 0x64756261_6E  # "duban": one advisory lock serialises every append
+# "duban": one advisory lock serialises every append. duban_append (migration 0005) takes it.
+APPEND_LOCK_KEY = 0x64756261_6E
 NOTIFY_CHANNEL = "duban_events"
+LISTENER_APPLICATION_NAME = "duban-listener"
 MAX_STREAM_ID_LENGTH = 200
 MAX_EVENT_TYPE_LENGTH = 200
 MAX_BATCH_SIZE = 1000
+MAX_SQL_INTEGER = 2**31 - 1
 POLL_FALLBACK_SECONDS = 1.0
 
-_INSERT_PREFIX = (
-    b"INSERT INTO events (position, stream_id, stream_version, event_id, event_type,"
-    b" schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash) VALUES "
+# Both forms are sent in one message with SET TRANSACTION, so that they form one implicit
+# transaction, committed when the message is done: one round trip, at READ COMMITTED whatever
+# the server's default. A batch is one call of duban_append (migration 0005), which takes the
+# lock itself. A single event, the common case, skips PL/pgSQL's per-call costs: the lock is
+# the message's first statement, and the second reads the head in a snapshot taken after it.
+_PREPARE_APPEND = (
+    f"PREPARE duban_append_lock AS SELECT pg_advisory_xact_lock({APPEND_LOCK_KEY});"
+    "PREPARE duban_append_one(text, integer, uuid, text, integer, text, text, timestamptz) AS"
+    " WITH stream AS ("
+    "   SELECT coalesce(max(e.stream_version), 0) AS version FROM events e"
+    "   WHERE e.stream_id = $1),"
+    " head AS (SELECT e.position, e.hash FROM events e ORDER BY e.position DESC LIMIT 1),"
+    " next AS ("
+    "   SELECT coalesce(head.position, 0) + 1 AS position, stream.version + 1 AS version,"
+    "          coalesce(head.hash, decode(repeat('00', 32), 'hex')) AS prev_hash,"
+    "          clock_timestamp() AS recorded_at"
+    "   FROM stream LEFT JOIN head ON true WHERE $2 IS NULL OR $2 = stream.version),"
+    " appended AS ("
+    "   INSERT INTO events (position, stream_id, stream_version, event_id, event_type,"
+    "     schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)"
+    "   SELECT n.position, $1, n.version, $3, $4, $5, $6::json, $7::json, $8, n.recorded_at,"
+    "     n.prev_hash, sha256(n.prev_hash || duban_event_content(n.position, $1, n.version,"
+    "       $3, $4, $5, $8, n.recorded_at, $6, $7))"
+    "   FROM next n"
+    f"   RETURNING position, stream_version, pg_notify('{NOTIFY_CHANNEL}', position::text))"
+    " SELECT CASE WHEN a.position IS NULL THEN 'conflict' ELSE 'appended' END,"
+    "   coalesce(a.stream_version, (SELECT version FROM stream)), a.position"
+    " FROM (SELECT) AS one LEFT JOIN appended a ON true;"
+    "PREPARE duban_append_batch(text, integer, uuid[], text[], integer[], text[], text[],"
+    " timestamptz[]) AS SELECT outcome, current_version, last_position"
+    " FROM duban_append($1, $2, $3, $4, $5, $6, $7, $8)"
 )
-_ROW_TEMPLATE = "(%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s,%s)"
-_PREPARE_HEAD = (
-    "PREPARE duban_append_head(text) AS"
-    " SELECT stream.version, head.position, head.hash, clock_timestamp()"
-    " FROM (SELECT coalesce(max(stream_version), 0) AS version FROM events"
-    "       WHERE stream_id = $1) AS stream"
-    " LEFT JOIN LATERAL (SELECT position, hash FROM events ORDER BY position DESC LIMIT 1)"
-    "   AS head ON true"
+_APPEND_ONE = (
+    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED; EXECUTE duban_append_lock;"
+    " EXECUTE duban_append_one(%s, %s, %s, %s, %s, %s, %s, %s)"
 )
-_PREPARE_INSERT_ONE = (
-    "PREPARE duban_append_one(bigint, text, integer, uuid, text, integer, json, json,"
-    " timestamptz, timestamptz, bytea, bytea) AS"
-    " INSERT INTO events (position, stream_id, stream_version, event_id, event_type,"
-    " schema_version, data, metadata, occurred_at, recorded_at, prev_hash, hash)"
-    " VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)"
+_APPEND_BATCH = (
+    "SET TRANSACTION ISOLATION LEVEL READ COMMITTED;"
+    " EXECUTE duban_append_batch(%s, %s, %s::uuid[], %s::text[], %s::integer[], %s::text[],"
+    " %s::text[], %s::timestamptz[])"
 )
 _COLUMNS = (
     "position, stream_id, stream_version, event_id::text, event_type, schema_version, "
@@ -164,7 +189,6 @@ class _Prepared:
     data_text: str
     metadata_text: str
     occurred_at: datetime
-    occurred_at_text: str
 
 
 @contextmanager
@@ -181,16 +205,73 @@ def _collector_paused(pause: bool) -> Iterator[None]:
         gc.enable()
 
 
-class EventStore:
-    """Append and read events. Thread-safe: every call takes its own pooled connection."""
+_CONTROL_CHARACTER = re.compile("[\x00-\x1f\x7f]")
 
-    def __init__(self, engine: Engine, *, max_event_bytes: int = 256 * 1024) -> None:
+
+def _check_name(field_name: str, value: object, max_length: int) -> None:
+    """Stream ids and event types: printable text, as PostgreSQL and the hash header keep it."""
+    if not isinstance(value, str):
+        raise InvalidAppend(field_name, f"must be a string, not {type(value).__name__}")
+    if not value.strip():
+        raise InvalidAppend(field_name, "must be a non-empty string")
+    if len(value) > max_length:
+        raise InvalidAppend(field_name, f"must be at most {max_length} characters")
+    if _CONTROL_CHARACTER.search(value):
+        raise InvalidAppend(field_name, "must not contain control characters (NUL included)")
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        raise InvalidAppend(
+            field_name, "must be valid Unicode text (it contains a lone surrogate)"
+        ) from exc
+
+
+def _canonical(value: dict[str, Any], field_name: str) -> str:
+    try:
+        return canonical_json(value)
+    except NotCanonicalisable as exc:
+        raise InvalidAppend(
+            field_name + exc.path, f"is not serialisable as JSON: {exc.reason}"
+        ) from exc
+
+
+class EventStore:
+    """Append and read events. Thread-safe: every call takes its own pooled connection, and
+    concurrent waiters share one listening connection (see ``wait_for_events``).
+
+    ``poll_interval``: how often a waiter re-reads the head when no notification came (the
+    fallback if notifications are lost or unavailable). ``listen=False`` never LISTENs, only
+    polls: for a connection pooler in transaction mode, which cannot carry LISTEN.
+    """
+
+    def __init__(
+        self,
+        engine: Engine,
+        *,
+        max_event_bytes: int = 256 * 1024,
+        poll_interval: float = POLL_FALLBACK_SECONDS,
+        listen: bool = True,
+    ) -> None:
+        if not poll_interval > 0:
+            raise ValueError("poll_interval: must be a positive number of seconds")
         self._engine = engine
         self._max_event_bytes = max_event_bytes
+        self._poll_interval = poll_interval
+        self._listen = listen
+        self._listen_connection: psycopg2.extensions.connection | None = None
+        self._listen_lock = threading.Lock()  # creating and closing the listening connection
+        self._listen_failure_logged = False
+        self._wake = threading.Condition()
+        self._wakeups = 0  # bumped each time the listener saw a notification (or failed)
+        self._pumping = False  # one waiter at a time reads the listening connection
 
     @property
     def engine(self) -> Engine:
         return self._engine
+
+    @property
+    def poll_interval(self) -> float:
+        return self._poll_interval
 
     # ------------------------------------------------------------------ append
 
@@ -205,88 +286,80 @@ class EventStore:
         stored with the same content returns their stored positions and writes nothing.
         """
         prepared = self._validate(stream_id, expected_version, events)
+        if len(prepared) == 1:
+            (one,) = prepared
+            statement = _APPEND_ONE
+            params: tuple[Any, ...] = (
+                stream_id,
+                expected_version,
+                str(one.event_id),
+                one.event_type,
+                one.schema_version,
+                one.data_text,
+                one.metadata_text,
+                one.occurred_at,
+            )
+        else:
+            statement = _APPEND_BATCH
+            params = (
+                stream_id,
+                expected_version,
+                [str(event.event_id) for event in prepared],
+                [event.event_type for event in prepared],
+                [event.schema_version for event in prepared],
+                [event.data_text for event in prepared],
+                [event.metadata_text for event in prepared],
+                [event.occurred_at for event in prepared],
+            )
+        duplicate: psycopg2.errors.UniqueViolation | None = None
         raw = self._engine.raw_connection()
         connection: Any = raw.driver_connection
-        # Autocommit mode with explicit BEGIN/COMMIT lets one round trip take the lock and read
-        # the head, and a second insert and commit: half the round trips of the driver's own
-        # transaction handling, which matters because appends are serialised.
+        # Autocommit, so that the driver sends no BEGIN of its own: the call is the whole
+        # transaction, and a failed call leaves nothing behind to roll back.
         connection.autocommit = True
-        cursor = connection.cursor()
-        in_transaction = False
         try:
-            self._prepare_statements(raw.info, cursor)
-            cursor.execute(
-                "BEGIN; SELECT pg_advisory_xact_lock(%(lock)s); EXECUTE duban_append_head(%(s)s)",
-                {"lock": APPEND_LOCK_KEY, "s": stream_id},
-            )
-            in_transaction = True
-            current_version, head_position, head_hash, now = cursor.fetchone()
-            if expected_version is not None and expected_version != current_version:
-                cursor.execute("ROLLBACK")
-                in_transaction = False
-                stored = self._already_stored(stream_id, prepared)
-                if stored is not None:
-                    return stored
-                raise WrongExpectedVersion(stream_id, expected_version, current_version)
-            rows = self._chain(
-                stream_id,
-                current_version,
-                head_position or 0,
-                bytes(head_hash) if head_hash is not None else GENESIS_HASH,
-                now,
-                prepared,
-            )
-            if len(rows) == 1:
-                insert = b"EXECUTE duban_append_one" + cursor.mogrify(_ROW_TEMPLATE, rows[0])
-            else:
-                insert = _INSERT_PREFIX + b",".join(cursor.mogrify(_ROW_TEMPLATE, r) for r in rows)
-            try:
-                cursor.execute(insert + b";COMMIT")
-                in_transaction = False
-            except psycopg2.errors.UniqueViolation as exc:
-                cursor.execute("ROLLBACK")
-                in_transaction = False
-                if exc.diag.constraint_name != "events_event_id_key":
-                    raise
-                stored = self._already_stored(stream_id, prepared)
-                if stored is not None:
-                    return stored
-                raise
+            with connection.cursor() as cursor:
+                if not raw.info.get("duban_append_prepared"):
+                    # Planned once per connection: planning on every append would cost as
+                    # much as the append's own work.
+                    cursor.execute(_PREPARE_APPEND)
+                    raw.info["duban_append_prepared"] = True
+                try:
+                    cursor.execute(statement, params)
+                    outcome, current_version, last_position = cursor.fetchone()
+                except psycopg2.errors.UniqueViolation as exc:
+                    if exc.diag.constraint_name != "events_event_id_key":
+                        raise
+                    duplicate = exc
         finally:
-            if in_transaction and not connection.closed:
-                cursor.execute("ROLLBACK")
-            cursor.close()
             if not connection.closed:
                 connection.autocommit = False
             raw.close()
-        positions = tuple(row[0] for row in rows)
+        if duplicate is not None or outcome == "conflict":
+            stored = self._already_stored(stream_id, prepared)
+            if stored is not None:
+                return stored
+            if duplicate is not None:
+                raise duplicate
+            assert expected_version is not None  # only an expected version can conflict
+            raise WrongExpectedVersion(stream_id, expected_version, current_version)
+        positions = tuple(range(last_position - len(prepared) + 1, last_position + 1))
         log.debug("events.appended", stream_id=stream_id, positions=positions)
-        return AppendResult(stream_id, positions, rows[-1][2])
-
-    @staticmethod
-    def _prepare_statements(info: dict[Any, Any], cursor: Any) -> None:
-        """Prepare the hot statements once per connection: planning them on every append
-        would cost more than the work itself."""
-        if info.get("duban_append_prepared"):
-            return
-        cursor.execute(_PREPARE_HEAD + ";" + _PREPARE_INSERT_ONE)
-        info["duban_append_prepared"] = True
+        return AppendResult(stream_id, positions, current_version)
 
     def _validate(
         self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
     ) -> list[_Prepared]:
-        if not isinstance(stream_id, str) or not stream_id.strip():
-            raise InvalidAppend("stream_id", "must be a non-empty string")
-        if len(stream_id) > MAX_STREAM_ID_LENGTH:
-            raise InvalidAppend("stream_id", f"must be at most {MAX_STREAM_ID_LENGTH} characters")
-        if any(ord(ch) < 32 for ch in stream_id):
-            raise InvalidAppend("stream_id", "must not contain control characters")
+        _check_name("stream_id", stream_id, MAX_STREAM_ID_LENGTH)
         if expected_version is not None and (
             not isinstance(expected_version, int)
             or isinstance(expected_version, bool)
-            or expected_version < 0
+            or not 0 <= expected_version <= MAX_SQL_INTEGER
         ):
-            raise InvalidAppend("expected_version", "must be an integer >= 0 (or None for any)")
+            raise InvalidAppend(
+                "expected_version",
+                f"must be an integer from 0 to {MAX_SQL_INTEGER} (or None for any)",
+            )
         if not events:
             raise InvalidAppend("events", "must contain at least one event")
         if len(events) > MAX_BATCH_SIZE:
@@ -300,16 +373,15 @@ class EventStore:
             if event.event_id in seen:
                 raise InvalidAppend(f"{where}.event_id", "appears twice in one append")
             seen.add(event.event_id)
-            if not event.event_type or len(event.event_type) > MAX_EVENT_TYPE_LENGTH:
-                raise InvalidAppend(
-                    f"{where}.event_type", f"must be 1..{MAX_EVENT_TYPE_LENGTH} characters"
-                )
+            _check_name(f"{where}.event_type", event.event_type, MAX_EVENT_TYPE_LENGTH)
             if (
                 not isinstance(event.schema_version, int)
                 or isinstance(event.schema_version, bool)
-                or event.schema_version < 1
+                or not 1 <= event.schema_version <= MAX_SQL_INTEGER
             ):
-                raise InvalidAppend(f"{where}.schema_version", "must be an integer >= 1")
+                raise InvalidAppend(
+                    f"{where}.schema_version", f"must be an integer from 1 to {MAX_SQL_INTEGER}"
+                )
             if not isinstance(event.data, Mapping):
                 raise InvalidAppend(f"{where}.data", "must be a JSON object")
             if not isinstance(event.metadata, EventMetadata):
@@ -319,15 +391,13 @@ class EventStore:
             if not isinstance(event.occurred_at, datetime) or event.occurred_at.tzinfo is None:
                 raise InvalidAppend(f"{where}.occurred_at", "must be a datetime with a time zone")
             try:
-                data_text = canonical_json(dict(event.data))
-            except NotCanonicalisable as exc:
-                raise InvalidAppend(f"{where}.data", f"is not serialisable as JSON: {exc}") from exc
-            try:
-                metadata_text = canonical_json(event.metadata.to_data())
-            except NotCanonicalisable as exc:
+                occurred_at = event.occurred_at.astimezone(UTC)
+            except OverflowError as exc:
                 raise InvalidAppend(
-                    f"{where}.metadata", f"is not serialisable as JSON: {exc}"
+                    f"{where}.occurred_at", "must fall within the years 1..9999 in UTC"
                 ) from exc
+            data_text = _canonical(dict(event.data), f"{where}.data")
+            metadata_text = _canonical(event.metadata.to_data(), f"{where}.metadata")
             size = len(data_text.encode()) + len(metadata_text.encode())
             if size > self._max_event_bytes:
                 raise InvalidAppend(
@@ -341,59 +411,10 @@ class EventStore:
                     event.schema_version,
                     data_text,
                     metadata_text,
-                    event.occurred_at.astimezone(UTC),
-                    canonical_instant(event.occurred_at),
+                    occurred_at,
                 )
             )
         return prepared
-
-    @staticmethod
-    def _chain(
-        stream_id: str,
-        current_version: int,
-        head_position: int,
-        head_hash: bytes,
-        now: datetime,
-        prepared: Sequence[_Prepared],
-    ) -> list[tuple[Any, ...]]:
-        recorded_at = now.astimezone(UTC)
-        recorded_at_text = canonical_instant(recorded_at)
-        rows: list[tuple[Any, ...]] = []
-        prev_hash = head_hash
-        for offset, event in enumerate(prepared, start=1):
-            position = head_position + offset
-            version = current_version + offset
-            content = canonical_event_bytes(
-                position=position,
-                stream_id=stream_id,
-                stream_version=version,
-                event_id=str(event.event_id),
-                event_type=event.event_type,
-                schema_version=event.schema_version,
-                occurred_at=event.occurred_at_text,
-                recorded_at=recorded_at_text,
-                data_text=event.data_text,
-                metadata_text=event.metadata_text,
-            )
-            digest = link_hash(prev_hash, content)
-            rows.append(
-                (
-                    position,
-                    stream_id,
-                    version,
-                    str(event.event_id),
-                    event.event_type,
-                    event.schema_version,
-                    event.data_text,
-                    event.metadata_text,
-                    event.occurred_at,
-                    recorded_at,
-                    psycopg2.Binary(prev_hash),
-                    psycopg2.Binary(digest),
-                )
-            )
-            prev_hash = digest
-        return rows
 
     def _already_stored(self, stream_id: str, prepared: Sequence[_Prepared]) -> AppendResult | None:
         """A retried append: every id stored with identical content → the stored result.
@@ -548,55 +569,116 @@ class EventStore:
     def wait_for_events(self, after: int, timeout: float) -> bool:
         """Block until an event with position > ``after`` exists or ``timeout`` seconds pass.
 
-        Listens on the channel the insert trigger notifies at commit; if the listening
-        connection fails it falls back to polling the head every second.
+        Listens on the channel the insert trigger notifies at commit, so a commit wakes the
+        waiter at once; the head is re-read at least every ``poll_interval`` seconds too, and
+        only that polling remains when the listening connection is unavailable. Any number of
+        threads may wait at once: they share one listening connection, one of them reads it
+        at a time, and every notification wakes them all.
         """
         deadline = time.monotonic() + timeout
-        listener = self._listener()
         while True:
-            # Check *after* LISTEN is in place, so a commit between the check and the wait
-            # still wakes us.
+            listening = self._ensure_listener()
+            with self._wake:
+                wakeups_seen = self._wakeups
+            # Check *after* LISTEN is in place and the wake-up count is noted, so a commit
+            # between the check and the wait still wakes us.
             if self.head().position > after:
                 return True
             remaining = deadline - time.monotonic()
             if remaining <= 0:
                 return False
-            wait = min(remaining, POLL_FALLBACK_SECONDS)
-            if listener is None:
+            wait = min(remaining, self._poll_interval)
+            if listening:
+                self._await_wakeup(wakeups_seen, wait)
+            else:
                 time.sleep(wait)
-                continue
-            try:
-                select.select([listener], [], [], wait)
-                listener.poll()
-                listener.notifies.clear()
-            except (psycopg2.Error, OSError, ValueError) as exc:
-                log.warning("events.listen_failed", error=str(exc))
-                self._close_listener()
-                listener = None
 
-    _listen_connection: psycopg2.extensions.connection | None = None
+    def _await_wakeup(self, wakeups_seen: int, wait: float) -> None:
+        """Return on a notification seen after ``wakeups_seen``, or after ``wait`` seconds.
 
-    def _listener(self) -> psycopg2.extensions.connection | None:
-        if self._listen_connection is not None and not self._listen_connection.closed:
-            return self._listen_connection
+        Whoever finds nobody reading the listening connection reads it; the others sleep on
+        the condition. The reader bumps the count and wakes everyone on a notification, and
+        wakes them as well when it stops, so that another takes over the reading.
+        """
+        until = time.monotonic() + wait
+        with self._wake:
+            while True:
+                if self._wakeups != wakeups_seen:
+                    return
+                left = until - time.monotonic()
+                if left <= 0:
+                    return
+                if not self._pumping:
+                    self._pumping = True
+                    break
+                self._wake.wait(left)
+        notified = False
         try:
-            params = self._engine.url.translate_connect_args(username="user", database="dbname")
-            params.update(self._engine.url.query)
-            connection = psycopg2.connect(**params)
-            connection.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
-            with connection.cursor() as cursor:
-                cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
-        except psycopg2.Error as exc:
-            log.warning("events.listen_unavailable", error=str(exc))
-            return None
-        self._listen_connection = connection
-        return connection
+            notified = self._read_notifications(left)
+        finally:
+            with self._wake:
+                self._pumping = False
+                if notified:
+                    self._wakeups += 1
+                self._wake.notify_all()
+
+    def _read_notifications(self, wait: float) -> bool:
+        """True on a notification, or when the listener failed (so that waiters re-check)."""
+        connection = self._listen_connection
+        if connection is None or connection.closed:
+            return True
+        try:
+            ready, _, _ = select.select([connection], [], [], wait)
+            if not ready:
+                return False
+            connection.poll()
+            notified = bool(connection.notifies)
+            connection.notifies.clear()
+            return notified
+        except (psycopg2.Error, OSError, ValueError) as exc:
+            log.warning("events.listen_failed", error=str(exc))
+            self._close_listener()
+            return True
+
+    def _ensure_listener(self) -> bool:
+        """Whether a listening connection is in place, opening one if needed."""
+        if not self._listen:
+            return False
+        with self._listen_lock:
+            current = self._listen_connection
+            if current is not None and not current.closed:
+                return True
+            self._listen_connection = None
+            try:
+                params: dict[str, Any] = self._engine.url.translate_connect_args(
+                    username="user", database="dbname"
+                )
+                params.update(self._engine.url.query)
+                params.setdefault("application_name", LISTENER_APPLICATION_NAME)
+                connection = psycopg2.connect(**params)
+            except psycopg2.Error as exc:
+                if not self._listen_failure_logged:
+                    log.warning("events.listen_unavailable", error=str(exc))
+                    self._listen_failure_logged = True
+                return False
+            try:
+                connection.set_isolation_level(psycopg2.extensions.ISOLATION_LEVEL_AUTOCOMMIT)
+                with connection.cursor() as cursor:
+                    cursor.execute(f"LISTEN {NOTIFY_CHANNEL}")
+            except psycopg2.Error as exc:
+                connection.close()
+                log.warning("events.listen_unavailable", error=str(exc))
+                return False
+            self._listen_connection = connection
+            self._listen_failure_logged = False
+            return True
 
     def _close_listener(self) -> None:
-        if self._listen_connection is not None:
-            with contextlib.suppress(psycopg2.Error):
-                self._listen_connection.close()
-        self._listen_connection = None
+        with self._listen_lock:
+            if self._listen_connection is not None:
+                with contextlib.suppress(psycopg2.Error):
+                    self._listen_connection.close()
+            self._listen_connection = None
 
     def close(self) -> None:
         self._close_listener()

@@ -54,6 +54,7 @@ def verify_store(
     engine: Engine,
     checkpoints: Sequence[Checkpoint] = (),
     *,
+    trusted_public_key: bytes | None = None,
     batch_size: int = 20_000,
     on_progress: Callable[[int], None] | None = None,
 ) -> VerificationReport:
@@ -63,7 +64,14 @@ def verify_store(
     previous event's hash; its hash matches its content; its stream version follows the
     stream's previous one. Then: the chain passes through every checkpoint's (position, hash),
     and does not end before any checkpoint's position.
+
+    Every checkpoint's signature is checked first; with ``trusted_public_key`` (the public half
+    of the configured signing key, or an auditor's pinned copy) it must also be that key's,
+    since anyone can sign a checkpoint of a rewritten chain with a key of their own.
+    ``CheckpointInvalid`` otherwise, before anything is read.
     """
+    for given in checkpoints:
+        given.verify_signature(trusted_public_key)
     report = VerificationReport(scope="store")
     expected_at = {cp.position: cp for cp in checkpoints}
     stream_versions: dict[str, int] = {}
@@ -91,11 +99,14 @@ def verify_store(
             stored_hash,
         ) in cursor:
             if position != expected_position:
+                # The missing row's stream is unknowable from what remains: name the row found
+                # instead as what it is, not as the stream of the gap.
                 report.first_break = ChainBreak(
                     expected_position,
-                    stream_id,
-                    f"event at position {expected_position} is missing: the chain jumps to "
-                    f"{position} (an event was deleted or renumbered)",
+                    None,
+                    f"event at position {expected_position} is missing (its stream is unknown: "
+                    f"the row is gone); the chain jumps to position {position}, version "
+                    f"{stream_version} of stream {stream_id} (an event was deleted or renumbered)",
                 )
                 break
             if bytes(prev_hash) != running_hash:

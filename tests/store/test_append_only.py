@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import pytest
 import sqlalchemy as sa
-from sqlalchemy.engine import Engine
+from sqlalchemy.engine import Engine, make_url
 
+from activities.database import app_database_url, create_app_engine
 from activities.eventstore import EventStore
+from tests.conftest import APP_ROLE
 from tests.store.helpers import new_event, unique_stream
 
 CHANGES = [
@@ -53,3 +55,101 @@ def test_the_application_role_really_is_in_use(app_engine: Engine):
             " WHERE table_name = 'events' AND grantee = 'duban_app' ORDER BY 1"
         ).scalars()
         assert list(privileges) == ["INSERT", "SELECT"]
+
+
+def _owner_of_events(owner_engine: Engine) -> str:
+    with owner_engine.connect() as conn:
+        return conn.exec_driver_sql(
+            "SELECT tableowner FROM pg_tables WHERE schemaname = 'public' AND tablename = 'events'"
+        ).scalar_one()
+
+
+def test_the_application_logs_in_as_its_role_so_reset_role_gains_nothing(
+    app_engine: Engine, store: EventStore, stream: str
+):
+    with app_engine.connect() as conn:
+        assert conn.exec_driver_sql("SELECT session_user, current_user").one() == (
+            APP_ROLE,
+            APP_ROLE,
+        )
+        conn.exec_driver_sql("RESET ROLE")
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == APP_ROLE
+        conn.exec_driver_sql("SET SESSION AUTHORIZATION DEFAULT")
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == APP_ROLE
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.execute(sa.text(CHANGES[0]), {"s": stream})
+        conn.rollback()
+    assert len(store.read_stream(stream)) == 1
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        'SET ROLE "{owner}"',
+        'SET SESSION AUTHORIZATION "{owner}"',
+        "SET session_replication_role = replica",
+        "ALTER TABLE events DISABLE TRIGGER events_no_update_or_delete",
+        "ALTER TABLE events DISABLE TRIGGER ALL",
+        "DROP TRIGGER events_no_update_or_delete ON events",
+        "CREATE ROLE duban_escape SUPERUSER",
+    ],
+)
+def test_the_application_role_cannot_climb_out_of_its_rights(
+    app_engine: Engine, owner_engine: Engine, store: EventStore, stream: str, statement: str
+):
+    sql = statement.format(owner=_owner_of_events(owner_engine))
+    with app_engine.connect() as conn:
+        with pytest.raises(
+            sa.exc.DBAPIError, match=r"permission denied|must be owner|must be superuser"
+        ):
+            conn.exec_driver_sql(sql)
+        conn.rollback()
+        assert conn.exec_driver_sql("SELECT current_user").scalar() == APP_ROLE
+        with pytest.raises(sa.exc.ProgrammingError, match="permission denied"):
+            conn.execute(sa.text(CHANGES[0]), {"s": stream})
+        conn.rollback()
+    assert len(store.read_stream(stream)) == 1
+
+
+def test_the_application_role_is_a_plain_login_that_belongs_to_no_other_role(
+    owner_engine: Engine,
+):
+    with owner_engine.connect() as conn:
+        attributes = conn.exec_driver_sql(
+            "SELECT rolcanlogin, rolsuper, rolcreaterole, rolcreatedb, rolreplication,"
+            " rolbypassrls FROM pg_roles WHERE rolname = %(r)s",
+            {"r": APP_ROLE},
+        ).one()
+        memberships = conn.exec_driver_sql(
+            "SELECT count(*) FROM pg_auth_members m JOIN pg_roles a ON a.oid = m.member"
+            " WHERE a.rolname = %(r)s",
+            {"r": APP_ROLE},
+        ).scalar_one()
+    assert tuple(attributes) == (True, False, False, False, False, False)
+    assert memberships == 0
+
+
+def test_an_app_url_that_logs_in_as_another_user_is_refused(database_url: str):
+    engine = create_app_engine(database_url, APP_ROLE, app_url=database_url)
+    try:
+        with pytest.raises(ValueError, match="database_app_url: connects as"), engine.connect():
+            pass
+    finally:
+        engine.dispose()
+
+
+def test_the_app_url_is_the_configured_url_with_the_app_role_as_user():
+    owner = "postgresql://owner:secret@db.example:5432/duban?sslmode=verify-full"
+    assert app_database_url(owner, "duban_app") == (
+        "postgresql+psycopg2://duban_app@db.example:5432/duban?sslmode=verify-full"
+    )
+    socket = "postgresql+psycopg2://postgres@/duban?host=%2Ftmp%2Fpg"
+    assert make_url(app_database_url(socket, "duban_app")).username == "duban_app"
+    assert make_url(app_database_url(socket, "duban_app")).query["host"] == "/tmp/pg"
+    explicit = "postgresql://duban_app:app-secret@db.example/duban"
+    assert app_database_url(owner, "duban_app", explicit) == (
+        "postgresql+psycopg2://duban_app:app-secret@db.example/duban"
+    )
+    assert app_database_url(owner, None) == (
+        "postgresql+psycopg2://owner:secret@db.example:5432/duban?sslmode=verify-full"
+    )

@@ -19,7 +19,11 @@ from sqlalchemy.engine import Engine
 from activities.database import create_app_engine, create_owner_engine
 from activities.eventstore import Checkpoint, CheckpointInvalid, EventStore, verify_store
 from activities.eventstore.chain import canonical_event_bytes, link_hash
-from activities.eventstore.checkpoint import sign_checkpoint
+from activities.eventstore.checkpoint import (
+    load_public_key,
+    public_key_bytes,
+    sign_checkpoint,
+)
 from activities.eventstore.verify import verify_stream
 from tests.conftest import APP_ROLE
 from tests.store.helpers import new_event
@@ -112,9 +116,14 @@ def test_a_modified_business_time_is_caught(scene: Scene):
     assert_broken_at(verify_store(scene.app), 3, "case-C", "content does not match")
 
 
-def test_a_deleted_row_is_caught_where_it_is_missing(scene: Scene):
-    scene.tamper("DELETE FROM events WHERE position = 6")
-    assert_broken_at(verify_store(scene.app), 6, "case-A", "position 6 is missing")
+def test_a_deleted_row_is_caught_where_it_is_missing_without_blaming_another_stream(
+    scene: Scene,
+):
+    scene.tamper("DELETE FROM events WHERE position = 6")  # case-C's second event
+    report = verify_store(scene.app)
+    assert_broken_at(report, 6, None, "position 6 is missing (its stream is unknown")
+    assert "the chain jumps to position 7, version 3 of stream case-A" in report.first_break.reason
+    assert str(report.first_break).startswith("position 6: event at position 6 is missing")
     assert not verify_stream(scene.app, "case-C").ok
 
 
@@ -125,6 +134,19 @@ def test_two_swapped_rows_are_caught_at_the_first_of_them(scene: Scene):
         "UPDATE events SET position = 7 WHERE position = 1004",
     )
     assert_broken_at(verify_store(scene.app), 4, scene.stream_at(4), "")
+
+
+def test_two_rows_of_different_streams_swapped_are_caught_at_the_first_of_them(scene: Scene):
+    assert (scene.stream_at(4), scene.stream_at(5)) == ("case-A", "case-B")
+    scene.tamper(
+        "UPDATE events SET position = 1004 WHERE position = 4",
+        "UPDATE events SET position = 4 WHERE position = 5",
+        "UPDATE events SET position = 5 WHERE position = 1004",
+    )
+    report = verify_store(scene.app)
+    assert_broken_at(report, 4, "case-B", "prev_hash does not continue the chain")
+    assert not verify_stream(scene.app, "case-A").ok
+    assert not verify_stream(scene.app, "case-B").ok
 
 
 def test_a_forged_row_inserted_in_the_middle_is_caught(scene: Scene):
@@ -218,3 +240,46 @@ def rewrite_from(scene: Scene, position: int, new_data: dict) -> None:
             )
             prev = digest
     assert hashlib.sha256(b"").digest() != prev
+
+
+def test_verification_trusts_only_checkpoints_signed_by_the_trusted_key(scene: Scene):
+    trusted = public_key_bytes(KEY)
+    checkpoint = scene.checkpoint()
+    report = verify_store(scene.app, [checkpoint], trusted_public_key=trusted)
+    assert report.ok and report.checkpoints_checked == [12]
+    # An attacker who rewrote the chain signs a checkpoint of it with a key of their own.
+    rewrite_from(scene, 5, {"round": 1, "stream": "case-B", "rectified": True})
+    impostor_key = Ed25519PrivateKey.generate()
+    head = scene.store.head()
+    impostor = sign_checkpoint(impostor_key, head.position, head.hash, datetime.now(UTC))
+    assert verify_store(scene.app, [impostor]).ok, "without pinning the impostor passes"
+    with pytest.raises(CheckpointInvalid, match="position 12 is signed by a different key"):
+        verify_store(scene.app, [impostor], trusted_public_key=trusted)
+    with pytest.raises(CheckpointInvalid, match="different key"):
+        verify_store(scene.app, [checkpoint, impostor], trusted_public_key=trusted)
+
+
+def test_verification_refuses_a_checkpoint_whose_signature_does_not_verify(scene: Scene):
+    checkpoint = scene.checkpoint()
+    moved = Checkpoint(
+        checkpoint.position - 1,
+        checkpoint.hash,
+        checkpoint.signed_at,
+        checkpoint.public_key,
+        checkpoint.signature,
+    )
+    with pytest.raises(CheckpointInvalid, match="position 11: signature does not verify"):
+        verify_store(scene.app, [moved])
+
+
+def test_an_unusable_pinned_key_file_is_refused_naming_it(tmp_path):
+    missing = tmp_path / "missing.pem"
+    with pytest.raises(CheckpointInvalid, match=r"missing\.pem"):
+        load_public_key(missing)
+    garbage = tmp_path / "garbage.pem"
+    garbage.write_text("not a key")
+    with pytest.raises(CheckpointInvalid, match=r"garbage\.pem: not a PEM key"):
+        load_public_key(garbage)
+    hex_key = tmp_path / "key.hex"
+    hex_key.write_text(public_key_bytes(KEY).hex())
+    assert load_public_key(hex_key) == public_key_bytes(KEY)
