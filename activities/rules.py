@@ -6,6 +6,7 @@ history: a replay months later decides with the same numbers even if the file ch
 
 from __future__ import annotations
 
+from importlib import resources
 from pathlib import Path
 
 from temporalio import activity
@@ -14,8 +15,19 @@ from temporalio.exceptions import ApplicationError
 from activities.settings import Settings
 from domain.calendar import parse_calendar_toml
 from domain.errors import DomainError
-from domain.policy import Policy, load_default_policy, parse_policy
+from domain.policy import Policy, parse_policy
 from workflows.contracts import LoadRulesInput, RulesSnapshot
+
+# The policies shipped as package data beside the domain (domain/policies/*.toml); the domain
+# parses policy text, reading the file is this side's I/O.
+DEFAULT_POLICY = "default.toml"
+DRILL_POLICY = "drill.toml"  # every duration in seconds: a whole ladder runs in a minute
+
+
+def shipped_policy(name: str) -> Policy:
+    """A policy shipped with duban (``DEFAULT_POLICY``, ``DRILL_POLICY``), parsed."""
+    text = resources.files("domain.policies").joinpath(name).read_text(encoding="utf-8")
+    return parse_policy(text)
 
 
 class RulesActivities:
@@ -48,7 +60,7 @@ class RulesActivities:
 
     def _policy(self) -> tuple[Policy, str]:
         if self._settings.policy_file is None:
-            return load_default_policy(), "domain/policies/default.toml"
+            return shipped_policy(DEFAULT_POLICY), "domain/policies/default.toml"
         text = _read(self._settings.policy_file, "policy_file")
         return parse_policy(text), str(self._settings.policy_file)
 

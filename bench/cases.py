@@ -36,7 +36,7 @@ from domain.case import command_to_data
 from domain.case_commands import Actor, ReportRectification, Role, VerifyRectification
 from domain.case_events import Evidence
 from domain.credit_code import make_credit_code
-from tests.domain.domain_builders import ENTERPRISE, register
+from tests.domain.domain_builders import ENTERPRISE, SUPERVISOR, register
 from worker import build_worker, workflow_runner
 from workflows import search_attributes
 from workflows.case import CaseCommandInput, CaseWorkflowInput, SupervisedCaseWorkflow
@@ -86,9 +86,7 @@ async def lifecycle(client, queue: str, hazard_id: str) -> None:  # type: ignore
     )
     await handle.execute_update(
         SupervisedCaseWorkflow.verify_rectification,
-        CaseCommandInput(
-            command_to_data(VerifyRectification(actor=Actor("sup", Role.SUPERVISOR), passed=True))
-        ),
+        CaseCommandInput(command_to_data(VerifyRectification(actor=SUPERVISOR, passed=True))),
     )
     await handle.result()
 

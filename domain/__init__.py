@@ -9,7 +9,7 @@ from domain.credit_code import is_valid_credit_code, make_credit_code, validate_
 from domain.durations import PolicyDuration
 from domain.errors import CalendarDataMissing, DomainError, PolicyError
 from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
-from domain.policy import Policy, load_default_policy, load_drill_policy, parse_policy
+from domain.policy import Policy, parse_policy
 
 __all__ = [
     "CalendarDataMissing",
@@ -24,8 +24,6 @@ __all__ = [
     "WorkingCalendar",
     "YearCalendar",
     "is_valid_credit_code",
-    "load_default_policy",
-    "load_drill_policy",
     "make_credit_code",
     "parse_calendar_toml",
     "parse_policy",

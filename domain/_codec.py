@@ -3,6 +3,10 @@
 Datetimes become ISO 8601 strings with an offset, dates ISO dates, enums their values,
 durations their policy text, tuples lists. The reverse direction checks every type so that a
 corrupted stored event fails loudly with the field that is wrong.
+
+A field declared with ``field(default=..., metadata=OMIT_IF_DEFAULT)`` is left out of the data
+while it holds its default: a policy key added later keeps the data (and the fingerprint) of
+a policy written before it exactly as they were recorded.
 """
 
 from __future__ import annotations
@@ -18,12 +22,22 @@ from typing import Any
 from domain.durations import PolicyDuration
 from domain.errors import DomainError
 
+OMIT_IF_DEFAULT = types.MappingProxyType({"omit_if_default": True})
+
+
+def _omitted(f: dataclasses.Field[Any], value: object) -> bool:
+    return bool(f.metadata.get("omit_if_default")) and value == f.default
+
 
 def to_data(value: object) -> Any:
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         if isinstance(value, PolicyDuration):
             return str(value)
-        return {f.name: to_data(getattr(value, f.name)) for f in dataclasses.fields(value)}
+        return {
+            f.name: to_data(getattr(value, f.name))
+            for f in dataclasses.fields(value)
+            if not _omitted(f, getattr(value, f.name))
+        }
     if isinstance(value, datetime):
         if value.tzinfo is None:
             raise DomainError("data.naive_datetime", "datetimes must carry a time zone")

@@ -8,8 +8,17 @@ file adds later years (and may correct a known one). A day in a year with no dat
 Deadline convention (期限届满): following Civil Code Art. 201/203, the day something happens is
 not counted and a period counted in days ends at 24:00 of its last day. "N working days after X"
 is therefore 24:00 local time of the N-th working day after X's local date, represented as
-00:00 of the following calendar day; a deadline is missed at that instant. "N working days
-before D" is 24:00 of the N-th working day before the day that ends at D.
+00:00 of the following calendar day; a deadline is missed at that instant. A legal period
+counted in calendar days, months or years (``end_of_legal_period``) ends at 24:00 of its last
+day, and when that day is not a working day, at 24:00 of the next working day (Art. 203).
+"N working days before D" is the cut-off that leaves N working days between it and the end
+of the day D closes: the closing day counts when it is a working day (a Saturday deadline is
+preceded by Friday, its first working day).
+
+The administrator's calendar file states each year it adds with the State Council's holidays
+(a year always has some, so an empty list is refused rather than read as "no holidays"). A
+year that chinese-calendar already knows is replaced only when the table says
+``replace_package_data = true``; the table then is that year's whole schedule.
 """
 
 from __future__ import annotations
@@ -46,6 +55,10 @@ def parse_calendar_toml(text: str) -> dict[int, YearCalendar]:
     [2027]
     holidays = ["2027-01-01", "2027-02-05"]
     workdays = ["2027-02-07"]
+
+    [2025]                          # a year chinese-calendar knows: replaced only explicitly
+    replace_package_data = true
+    holidays = [...]
     """
     try:
         raw = tomllib.loads(text)
@@ -56,10 +69,31 @@ def parse_calendar_toml(text: str) -> dict[int, YearCalendar]:
         if not key.isdigit() or not isinstance(table, dict):
             raise DomainError("calendar.file_invalid", f"[{key}] is not a year table", key)
         year = int(key)
-        unknown = set(table) - {"holidays", "workdays"}
+        unknown = set(table) - {"holidays", "workdays", "replace_package_data"}
         if unknown:
             raise DomainError(
-                "calendar.file_invalid", f"unknown keys {sorted(unknown)}", f"{key}.{unknown.pop()}"
+                "calendar.file_invalid",
+                f"unknown keys {sorted(unknown)}",
+                f"{key}.{sorted(unknown)[0]}",
+            )
+        replace = table.get("replace_package_data", False)
+        if not isinstance(replace, bool):
+            raise DomainError(
+                "calendar.file_invalid", "must be true or false", f"{key}.replace_package_data"
+            )
+        if year in PACKAGE_YEARS and not replace:
+            raise DomainError(
+                "calendar.package_year_override",
+                f"chinese-calendar already has {year}'s holidays; a table for {year} replaces "
+                "them all, so it must say replace_package_data = true and list the whole year",
+                key,
+            )
+        if "holidays" not in table or table["holidays"] == []:
+            raise DomainError(
+                "calendar.holidays_required",
+                f"[{key}] must list {year}'s statutory holidays (节假日安排); an empty or "
+                "missing list would count every weekday as a working day",
+                f"{key}.holidays",
             )
         days: dict[str, frozenset[date]] = {}
         for name in ("holidays", "workdays"):
@@ -138,11 +172,30 @@ class WorkingCalendar:
             raise DomainError("calendar.working_days_positive", "n must be at least 1", "n")
         return end_of_day(self.nth_working_day(start.astimezone(tz).date(), n), tz)
 
-    def subtract_working_days(self, end: datetime, n: int, tz: ZoneInfo) -> datetime:
-        """24:00 local of the n-th working day before the local day that ``end`` closes."""
+    def subtract_working_days(
+        self, end: datetime, n: int, tz: ZoneInfo, *, closing_day_must_work: bool = False
+    ) -> datetime:
+        """The cut-off n working days before ``end`` (24:00 local of a working day), in UTC.
+
+        With ``closing_day_must_work`` the day that ``end`` closes counts as one of the n only
+        when it is a working day, so exactly n working days lie between the cut-off and the end
+        of that day. Without it (the rules of policy edition 1, kept so that recorded cases
+        replay) a closing day off work is counted too, which leaves n - 1.
+        """
         _require_aware(end)
         if n < 1:
             raise DomainError("calendar.working_days_positive", "n must be at least 1", "n")
         # The day that an instant closes: a 24:00 deadline closes the day before its date.
         closed_day = (end.astimezone(tz) - timedelta(microseconds=1)).date()
+        if closing_day_must_work:
+            while not self.is_working_day(closed_day):
+                closed_day -= timedelta(days=1)
         return end_of_day(self.nth_working_day(closed_day, -n), tz)
+
+    def end_of_legal_period(self, last_day: date, tz: ZoneInfo) -> datetime:
+        """24:00 local of ``last_day``, or of the next working day when ``last_day`` is not one
+        (Civil Code Art. 203: a period whose last day is a holiday ends on the day after it)."""
+        day = last_day
+        while not self.is_working_day(day):
+            day += timedelta(days=1)
+        return end_of_day(day, tz)

@@ -3,12 +3,17 @@
 The workflow loop is: ``events = decide(state, command, now, policy, calendar)``; record
 them; ``state = evolve(state, e)`` for each; wait for ``min(t.due_at for t in
 pending_timers(state, policy))`` or the next human command; on a timer call ``decide`` with
-``FireTimer(key)`` and the system actor.
+``FireTimer(key)`` and the system actor. ``catch_up`` gives the events of every timer already
+due, so that a command is decided against the state the clock has reached.
 
 Timer keys: ``deadline:<n>`` for the n-th deadline set in the case, ``reminder:<n>:<offset>``
 for a reminder before it (offset as in the policy, e.g. ``P3D``), ``review:<m>`` for the m-th
-rectification report awaiting verification. A fired key is recorded in the state and is never
-pending again; setting a new deadline gives new keys.
+rectification report awaiting verification, ``decision:<k>`` for the k-th extension request
+awaiting the authority's decision (edition 2). A fired key is recorded in the state and is
+never pending again; setting a new deadline gives new keys.
+
+Rules that came with policy edition 2 are marked so in their function's docstring; under an
+edition-1 policy the case decides exactly as it did when it was recorded.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from domain._codec import from_data, to_data
 from domain.calendar import WorkingCalendar
 from domain.case_commands import (
     COMMAND_CLASSES,
+    SYSTEM_ACTOR,
     Actor,
     CaseCommand,
     DecideExtension,
@@ -52,6 +58,7 @@ from domain.case_events import (
     DelistBasis,
     EnforcementReferred,
     ExtensionApproved,
+    ExtensionDecisionOverdue,
     ExtensionRejected,
     ExtensionRequested,
     GovernancePlanSubmitted,
@@ -61,6 +68,9 @@ from domain.case_events import (
     HazardListed,
     HazardRegistered,
     HazardSource,
+    ListingMeasures,
+    ListingPublished,
+    PublicationKind,
     RectificationMode,
     RectificationNoticeIssued,
     RectificationReported,
@@ -71,9 +81,10 @@ from domain.case_events import (
     VerificationOverdue,
     VerificationPassed,
 )
+from domain.durations import PolicyDuration
 from domain.errors import DomainError
 from domain.grid import GridLevel, GridUnit
-from domain.policy import CreditEventKind, ListingLevel, Policy, Step
+from domain.policy import CreditEventKind, ListingLevel, Policy, Rung, Step
 
 
 class CaseStatus(StrEnum):
@@ -92,6 +103,13 @@ class ListingRecord:
     authority_unit_code: str
     authority_person: str
     listed_at: datetime
+    # When the hazard was first listed: a raised listing keeps the original 1-year limit.
+    first_listed_at: datetime | None = None
+    measures: ListingMeasures | None = None  # 五落实
+
+    @property
+    def period_start(self) -> datetime:
+        return self.first_listed_at or self.listed_at
 
 
 @dataclass(frozen=True)
@@ -136,6 +154,8 @@ class CaseState:
     referred: bool = False
     fired_timers: tuple[str, ...] = ()
     version: int = 0
+    extension_requests: int = 0
+    raised_credit_kinds: tuple[CreditEventKind, ...] = ()
 
     @property
     def is_open(self) -> bool:
@@ -167,6 +187,13 @@ class CaseState:
     def listed_level(self) -> ListingLevel | None:
         return self.listing.level if self.listing else None
 
+    @property
+    def deadline_running(self) -> bool:
+        """A deadline is in force and has not been missed yet (its timer has not fired)."""
+        return self.deadline is not None and f"deadline:{self.deadline_no}" not in set(
+            self.fired_timers
+        )
+
     def is_overdue(self, now: datetime) -> bool:
         """逾期: open, not awaiting verification, and the current deadline has passed."""
         return (
@@ -179,17 +206,29 @@ class CaseState:
     def unit_at(self, level: GridLevel) -> GridUnit | None:
         return next((u for u in self.grid_path if u.level is level), None)
 
+    def unit(self, code: str) -> GridUnit | None:
+        return next((u for u in self.grid_path if u.code == code), None)
+
+    def unit_above(self, code: str) -> GridUnit | None:
+        """The next unit up the grid path from ``code``."""
+        codes = [u.code for u in self.grid_path]
+        if code not in codes:
+            return None
+        i = codes.index(code)
+        return self.grid_path[i + 1] if i + 1 < len(self.grid_path) else None
+
 
 @dataclass(frozen=True)
 class Timer:
     key: str
-    kind: str  # "reminder" | "deadline" | "review"
+    kind: str  # "reminder" | "deadline" | "review" | "extension_decision"
     due_at: datetime
 
 
 @dataclass(frozen=True)
 class Notification:
     recipient_kind: str  # "enterprise" | "grid_responsible" | "listing_authority" | "enforcement"
+    # | "public_register"
     recipient_id: str
     reason: str
     step_key: str
@@ -234,6 +273,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
         case RectificationNoticeIssued():
             return _set_deadline(s, event.deadline, event.deadline_no, event.at)
         case HazardListed():
+            before = s.listing
             s = replace(
                 s,
                 listing=ListingRecord(
@@ -242,6 +282,8 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
                     event.authority_unit_code,
                     event.authority_person,
                     event.at,
+                    first_listed_at=before.period_start if before else event.at,
+                    measures=event.listing_measures or (before.measures if before else None),
                 ),
             )
             if event.level.grid_level.is_above(s.supervising_level):
@@ -277,6 +319,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
                 pending_extension=PendingExtension(
                     event.requested_deadline, event.decide_by, event.at
                 ),
+                extension_requests=s.extension_requests + 1,
             )
         case ExtensionApproved():
             s = replace(s, pending_extension=None, extensions_granted=s.extensions_granted + 1)
@@ -289,7 +332,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
             return replace(s, referred=True)
         case CaseWithdrawn():
             return replace(s, withdrawn=True, pending_extension=None)
-        case ReminderDue() | VerificationOverdue():
+        case ReminderDue() | VerificationOverdue() | ExtensionDecisionOverdue():
             return replace(s, fired_timers=(*s.fired_timers, event.timer_key))
         case DeadlineMissed():
             return replace(
@@ -306,8 +349,12 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
             return _set_deadline(s, event.deadline, event.deadline_no, event.at)
         case HazardDelisted():
             return replace(s, listing=None)
-        case CreditTriggerRaised():
+        case ListingPublished():
             return s
+        case CreditTriggerRaised():
+            if event.kind in s.raised_credit_kinds:
+                return s
+            return replace(s, raised_credit_kinds=(*s.raised_credit_kinds, event.kind))
         case CaseClosed():
             return replace(s, closed=True, pending_extension=None)
     raise _err("case.evolve.unknown_event", f"unknown event {type(event).__name__}")
@@ -327,12 +374,22 @@ def fold(events: Iterable[CaseEvent], state: CaseState | None = None) -> CaseSta
 # timers
 
 
+def _edition_2(policy: Policy) -> bool:
+    return policy.edition >= 2
+
+
 def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
-    """The timers this state waits for, earliest first."""
+    """The timers this state waits for, earliest first.
+
+    Edition 2: while an extension request awaits its decision the deadline does not fall due
+    (the enterprise asked in time; a late authority must not cost it the extension), and the
+    decision itself has a timer at ``decide_by``.
+    """
     if state is None or not state.is_open:
         return []
     fired = set(state.fired_timers)
     timers: list[Timer] = []
+    waiting_for_decision = _edition_2(policy) and state.pending_extension is not None
     if state.reported_at is not None:
         key = f"review:{state.reports}"
         if key not in fired and state.review_by is not None:
@@ -347,12 +404,39 @@ def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
                 set_at = state.deadline_set_at or state.registered_at
                 if key not in fired and due > set_at:
                     timers.append(Timer(key, "reminder", due))
-            timers.append(Timer(deadline_key, "deadline", state.deadline))
+            if not waiting_for_decision:
+                timers.append(Timer(deadline_key, "deadline", state.deadline))
+    if waiting_for_decision and state.pending_extension is not None:
+        key = f"decision:{state.extension_requests}"
+        if key not in fired:
+            timers.append(Timer(key, "extension_decision", state.pending_extension.decide_by))
     return sorted(timers, key=lambda t: (t.due_at, t.key))
 
 
+def due_timers(state: CaseState | None, now: datetime, policy: Policy) -> list[Timer]:
+    """The pending timers whose time has come at ``now``."""
+    return [t for t in pending_timers(state, policy) if t.due_at <= now]
+
+
+def catch_up(
+    state: CaseState | None, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> tuple[CaseState | None, list[CaseEvent]]:
+    """Fire every timer due at ``now``, earliest first, as the system would; the state after
+    them and their events. A command's validation runs against this state, so that a report
+    one second after a deadline meets the escalated case whatever the order of delivery."""
+    events: list[CaseEvent] = []
+    while state is not None and state.is_open:
+        due = due_timers(state, now, policy)
+        if not due:
+            break
+        fired = decide(state, FireTimer(SYSTEM_ACTOR, due[0].key), now, policy, calendar)
+        events += fired
+        state = fold(fired, state)
+    return state, events
+
+
 # ---------------------------------------------------------------------------------------------
-# decide
+# decide: helpers
 
 
 def _require_role(actor: Actor, roles: Sequence[Role], rule: str, what: str) -> None:
@@ -388,6 +472,30 @@ def _listing_no(
     return f"GP-{level.value.upper()}-{unit.code}-{year}-{_short_hash(hazard_id, level.value)}"
 
 
+def _period(
+    duration: PolicyDuration, start: datetime, policy: Policy, calendar: WorkingCalendar
+) -> datetime:
+    """A rectification period (整改期限) from ``start``. Edition 2 reads it as a legal period:
+    a period in days, months or years ends at 24:00 of its last day, rolled to the next
+    working day when that day is off work (Civil Code Art. 201–203); edition 1 added exactly."""
+    if _edition_2(policy):
+        return duration.add_as_period(start, calendar, policy.tz)
+    return duration.add_to(start, calendar, policy.tz)
+
+
+def _listing_limit(start: datetime, policy: Policy, calendar: WorkingCalendar) -> datetime:
+    """The latest deadline a listing that began at ``start`` allows (挂牌督办期限)."""
+    return _period(policy.listing.max_duration, start, policy, calendar)
+
+
+def _limit_start(state: CaseState, policy: Policy) -> datetime | None:
+    """Where the listing maximum counts from: the first listing (edition 2) — a raised level
+    does not start the year again — or the current listing (edition 1)."""
+    if state.listing is None:
+        return None
+    return state.listing.period_start if _edition_2(policy) else state.listing.listed_at
+
+
 def _check_listing_max(
     deadline: datetime,
     listed_at: datetime,
@@ -395,7 +503,7 @@ def _check_listing_max(
     calendar: WorkingCalendar,
     field: str,
 ) -> None:
-    limit = policy.listing.max_duration.add_to(listed_at, calendar, policy.tz)
+    limit = _listing_limit(listed_at, policy, calendar)
     if deadline > limit:
         raise _err(
             "case.listing.deadline_exceeds_max",
@@ -405,6 +513,99 @@ def _check_listing_max(
         )
 
 
+def _capped(
+    deadline: datetime,
+    state: CaseState,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> datetime:
+    """A deadline the policy computed, bounded by the listing maximum (edition 2)."""
+    start = _limit_start(state, policy)
+    if not _edition_2(policy) or start is None:
+        return deadline
+    limit = _listing_limit(start, policy, calendar)
+    if limit <= now:
+        raise _err(
+            "case.listing.period_ended",
+            f"the 挂牌督办 period ended at {limit.isoformat()}; no deadline can be set within it",
+        )
+    return min(deadline, limit)
+
+
+# --- authority (edition 2) ----------------------------------------------------------------------
+
+
+def _acting_unit(state_path: Sequence[GridUnit], actor: Actor) -> GridUnit:
+    """The actor's grid unit on the case's grid path (a supervisor acts only inside the subtree
+    of their unit: 定格、定责、定人)."""
+    if actor.unit_code is None:
+        raise _err(
+            "case.authority.unit_required",
+            "a supervisor's command names the grid unit the supervisor acts for",
+            "actor.unit_code",
+        )
+    unit = next((u for u in state_path if u.code == actor.unit_code), None)
+    if unit is None:
+        path = " → ".join(u.code for u in state_path)
+        raise _err(
+            "case.authority.outside_grid",
+            f"grid unit {actor.unit_code} is not on this case's grid path ({path})",
+            "actor.unit_code",
+        )
+    return unit
+
+
+def _require_supervising_or_above(
+    state: CaseState, actor: Actor, policy: Policy, what: str
+) -> None:
+    """The supervising unit (督办单位) or a unit above it on the grid path acts."""
+    if not _edition_2(policy):
+        return
+    unit = _acting_unit(state.grid_path, actor)
+    if unit.level.is_above(state.supervising_level) or unit.code == state.supervising_unit_code:
+        return
+    raise _err(
+        "case.authority.below_supervising_unit",
+        f"{what} is for the supervising unit {state.supervising_unit_code} "
+        f"({state.supervising_level.value}) or above; {unit.code} is {unit.level.value}",
+        "actor.unit_code",
+    )
+
+
+def _require_listing_rank(
+    path: Sequence[GridUnit], actor: Actor, level: ListingLevel, policy: Policy
+) -> None:
+    """A listing at a level is made by a unit at that level or above (edition 2)."""
+    if not _edition_2(policy):
+        return
+    unit = _acting_unit(path, actor)
+    if unit.level.rank > level.grid_level.rank:
+        raise _err(
+            "case.list.level_above_actor",
+            f"a {level.value} listing is made at the {level.value} level or above; "
+            f"{unit.code} is {unit.level.value}",
+            "level",
+        )
+
+
+def _require_listing_measures(
+    measures: ListingMeasures | None, policy: Policy
+) -> ListingMeasures | None:
+    if _edition_2(policy) and measures is None:
+        raise _err(
+            "case.list.five_implementations_required",
+            "挂牌督办 states its 五落实: responsibility, measures, funds, time limit and "
+            "emergency plan",
+            "listing_measures",
+        )
+    return measures
+
+
+# ---------------------------------------------------------------------------------------------
+# decide
+
+
 def decide(
     state: CaseState | None,
     command: CaseCommand,
@@ -412,7 +613,13 @@ def decide(
     policy: Policy,
     calendar: WorkingCalendar,
 ) -> list[CaseEvent]:
-    """The events that ``command`` causes at ``now``, or a DomainError naming the broken rule."""
+    """The events that ``command`` causes at ``now``, or a DomainError naming the broken rule.
+
+    Edition 2: a person's command is refused while a timer of the state is due and not yet
+    fired (``case.timer.due_first``) — a report a second after the deadline must meet the
+    escalated case, never the one the clock has left behind. Fire the due timers first (the
+    workflow does; ``catch_up`` computes them for a validator).
+    """
     if now.tzinfo is None or now.utcoffset() is None:
         raise _err("time.aware_required", "now must carry a time zone", "now")
     now = now.astimezone(UTC)
@@ -429,6 +636,15 @@ def decide(
             "case.closed.no_commands",
             f"case {state.hazard_id} is {state.status.value}; it accepts no command",
         )
+    if _edition_2(policy) and not isinstance(command, FireTimer):
+        due = due_timers(state, now, policy)
+        if due:
+            raise _err(
+                "case.timer.due_first",
+                f"timer {due[0].key} fell due at {due[0].due_at.isoformat()}; it is decided "
+                "before any command",
+                "now",
+            )
     match command:
         case SubmitGovernancePlan():
             return _submit_plan(state, command, now)
@@ -488,6 +704,27 @@ def _validate_path(cmd: RegisterHazard, policy: Policy, listing_level: ListingLe
         )
 
 
+def _check_notice_contents(cmd: RegisterHazard, policy: Policy) -> None:
+    """整改通知书 states the measures and the enterprise's responsible person (policy.notice)."""
+    rules = policy.notice
+    if rules is None or cmd.mode is RectificationMode.IMMEDIATE:
+        return
+    if rules.require_measures:
+        _require_text(
+            cmd.measures,
+            "case.notice.measures_required",
+            "measures",
+            "the rectification measures (整改措施) of the notice",
+        )
+    if rules.require_responsible_person:
+        _require_text(
+            cmd.responsible_person,
+            "case.notice.responsible_person_required",
+            "responsible_person",
+            "the enterprise's person responsible for the rectification (整改责任人)",
+        )
+
+
 def _register(
     cmd: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
@@ -524,8 +761,10 @@ def _register(
     if cmd.mode is RectificationMode.IMMEDIATE and major:
         raise _err("case.register.major_not_immediate", "a major hazard cannot be 立改立销", "mode")
     listing_level = cmd.listing_level
+    listed_by_person = False
     if major:
         auto = policy.listing.major_level
+        listed_by_person = listing_level is not None and listing_level.rank > auto.rank
         listing_level = (
             auto if listing_level is None or listing_level.rank < auto.rank else listing_level
         )
@@ -539,6 +778,7 @@ def _register(
         _require_role(
             actor, (Role.SUPERVISOR,), "case.list.supervisor_only", "list a hazard (挂牌督办)"
         )
+        listed_by_person = True
     elif listing_level is not None:
         raise _err(
             "case.register.listing_level_needs_listed_mode",
@@ -548,6 +788,16 @@ def _register(
     if cmd.mode is RectificationMode.IMMEDIATE:
         listing_level = None
     _validate_path(cmd, policy, listing_level)
+    if _edition_2(policy):
+        if actor.role is Role.SUPERVISOR or actor.unit_code is not None:
+            _acting_unit(cmd.grid_path, actor)
+        if listed_by_person and listing_level is not None:
+            _require_role(
+                actor, (Role.SUPERVISOR,), "case.list.supervisor_only", "list a hazard (挂牌督办)"
+            )
+            _require_listing_rank(cmd.grid_path, actor, listing_level, policy)
+            _require_listing_measures(cmd.listing_measures, policy)
+    _check_notice_contents(cmd, policy)
     tz = policy.tz
     registered = HazardRegistered(
         hazard_id=cmd.hazard_id,
@@ -582,29 +832,29 @@ def _register(
             _check_listing_max(deadline, now, policy, calendar, "deadline")
         else:
             deadline = min(
-                policy.deadlines.listed.for_level(listing_level).add_to(now, calendar, tz),
-                policy.listing.max_duration.add_to(now, calendar, tz),
+                _period(policy.deadlines.listed.for_level(listing_level), now, policy, calendar),
+                _listing_limit(now, policy, calendar),
             )
-        events.append(
-            HazardListed(
-                listing_no=_listing_no(cmd.hazard_id, listing_level, authority, now, tz),
-                level=listing_level,
-                authority_unit_code=authority.code,
-                authority_name=authority.name,
-                authority_person=authority.responsible_person,
-                measures=cmd.measures,
-                deadline=None,
-                deadline_no=None,
-                supersedes=None,
-                publish_by=policy.listing.publish_within.add_to(now, calendar, tz),
-                listed_by=actor.id,
-                at=now,
-            )
+        listed = HazardListed(
+            listing_no=_listing_no(cmd.hazard_id, listing_level, authority, now, tz),
+            level=listing_level,
+            authority_unit_code=authority.code,
+            authority_name=authority.name,
+            authority_person=authority.responsible_person,
+            measures=cmd.measures,
+            deadline=None,
+            deadline_no=None,
+            supersedes=None,
+            publish_by=policy.listing.publish_within.add_to(now, calendar, tz),
+            listed_by=actor.id,
+            at=now,
+            listing_measures=cmd.listing_measures,
         )
+        events += _with_publication(listed, policy)
     elif cmd.deadline is not None:
         deadline = _future(cmd.deadline, now, "deadline")
     else:
-        deadline = policy.deadlines.general.add_to(now, calendar, tz)
+        deadline = _period(policy.deadlines.general, now, policy, calendar)
     events.append(
         RectificationNoticeIssued(
             notice_no=f"ZG-{now.astimezone(tz).year}-{_short_hash(cmd.hazard_id, 'notice')}",
@@ -617,6 +867,25 @@ def _register(
         )
     )
     return events
+
+
+def _with_publication(event: HazardListed | HazardDelisted, policy: Policy) -> list[CaseEvent]:
+    """A listing or de-listing and, from edition 2, its publication on duban's public register
+    of listed hazards (挂牌/摘牌公告), which is immediate and so within ``publish_by``."""
+    if not _edition_2(policy):
+        return [event]
+    kind = PublicationKind.LISTING if isinstance(event, HazardListed) else PublicationKind.DELISTING
+    return [
+        event,
+        ListingPublished(
+            listing_no=event.listing_no,
+            kind=kind,
+            level=event.level,
+            authority_unit_code=event.authority_unit_code,
+            publish_by=event.publish_by,
+            at=event.at,
+        ),
+    ]
 
 
 def _submit_plan(state: CaseState, cmd: SubmitGovernancePlan, now: datetime) -> list[CaseEvent]:
@@ -665,6 +934,41 @@ def _report(
     ]
 
 
+def _require_verifier(state: CaseState, cmd: VerifyRectification, policy: Policy) -> None:
+    """验收 by the listing authority of a listed hazard, otherwise by the supervising unit or a
+    unit above it (edition 2). Edition 1 checked the listing authority only when the actor
+    named a unit."""
+    if not _edition_2(policy):
+        if (
+            cmd.passed
+            and state.listing is not None
+            and cmd.actor.unit_code is not None
+            and cmd.actor.unit_code != state.listing.authority_unit_code
+        ):
+            raise _err(
+                "case.delist.listing_authority_only",
+                f"摘牌 is done by the listing authority {state.listing.authority_unit_code}",
+                "actor.unit_code",
+            )
+        return
+    if state.listing is None:
+        _require_supervising_or_above(state, cmd.actor, policy, "验收")
+        return
+    unit = _acting_unit(state.grid_path, cmd.actor)
+    if unit.code != state.listing.authority_unit_code:
+        rule = (
+            "case.delist.listing_authority_only"
+            if cmd.passed
+            else "case.verify.listing_authority_only"
+        )
+        raise _err(
+            rule,
+            f"a listed hazard is verified and 摘牌 by its listing authority "
+            f"{state.listing.authority_unit_code}",
+            "actor.unit_code",
+        )
+
+
 def _verify(
     state: CaseState,
     cmd: VerifyRectification,
@@ -677,40 +981,72 @@ def _verify(
         raise _err(
             "case.verify.requires_report", "there is no rectification report to verify (验收)"
         )
+    _require_verifier(state, cmd, policy)
     if not cmd.passed:
-        if cmd.new_deadline is not None:
-            deadline = _future(cmd.new_deadline, now, "new_deadline")
-            if state.listing is not None:
-                _check_listing_max(
-                    deadline, state.listing.listed_at, policy, calendar, "new_deadline"
-                )
-        else:
-            deadline = policy.verification.rework.add_to(now, calendar, policy.tz)
-        return [
-            VerificationFailed(
-                verified_by=cmd.actor.id,
-                comments=cmd.comments,
-                deadline=deadline,
-                deadline_no=state.deadline_no + 1,
-                at=now,
-            )
-        ]
+        return _verification_failed(state, cmd, now, policy, calendar)
     events: list[CaseEvent] = [
         VerificationPassed(verified_by=cmd.actor.id, comments=cmd.comments, at=now)
     ]
     if state.listing is not None:
-        if (
-            cmd.actor.unit_code is not None
-            and cmd.actor.unit_code != state.listing.authority_unit_code
-        ):
-            raise _err(
-                "case.delist.listing_authority_only",
-                f"摘牌 is done by the listing authority {state.listing.authority_unit_code}",
-                "actor.unit_code",
-            )
-        events.append(_delisted(state, DelistBasis.VERIFIED, cmd.actor, now, policy, calendar))
+        events += _with_publication(
+            _delisted(state, DelistBasis.VERIFIED, cmd.actor, now, policy, calendar), policy
+        )
     events.append(CaseClosed(basis=CloseBasis.VERIFIED, at=now))
     return events
+
+
+def _verification_failed(
+    state: CaseState,
+    cmd: VerifyRectification,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> list[CaseEvent]:
+    """验收不合格. Edition 2: a failure at or after the deadline that the report stopped counts
+    as that deadline missed — the case takes the ladder's next rung exactly as the deadline
+    timer would have — so that report-then-fail cycles cannot hold escalation off for ever.
+    Before that deadline the case goes back to rectification with a new deadline (the
+    supervisor's, or the rework period), within the listing maximum."""
+    missed = state.deadline if _edition_2(policy) and state.deadline_running else None
+    if missed is not None and now >= missed:
+        if cmd.new_deadline is not None:
+            raise _err(
+                "case.verify.late_failure_follows_ladder",
+                f"the deadline {missed.isoformat()} passed while the report awaited "
+                "验收: the failure counts as that deadline missed and the escalation ladder "
+                "sets the next deadline; leave new_deadline empty",
+                "new_deadline",
+            )
+        failed = VerificationFailed(
+            verified_by=cmd.actor.id,
+            comments=cmd.comments,
+            deadline=missed,
+            deadline_no=state.deadline_no,
+            at=now,
+            counts_as_missed=True,
+        )
+        timer = Timer(f"deadline:{state.deadline_no}", "deadline", missed)
+        return [
+            failed,
+            *_deadline_missed(evolve(state, failed), timer, cmd.actor, now, policy, calendar),
+        ]
+    if cmd.new_deadline is not None:
+        deadline = _future(cmd.new_deadline, now, "new_deadline")
+        start = _limit_start(state, policy)
+        if start is not None:
+            _check_listing_max(deadline, start, policy, calendar, "new_deadline")
+    else:
+        rework = _period(policy.verification.rework, now, policy, calendar)
+        deadline = _capped(rework, state, now, policy, calendar)
+    return [
+        VerificationFailed(
+            verified_by=cmd.actor.id,
+            comments=cmd.comments,
+            deadline=deadline,
+            deadline_no=state.deadline_no + 1,
+            at=now,
+        )
+    ]
 
 
 def _delisted(
@@ -740,6 +1076,9 @@ def _request_extension(
     policy: Policy,
     calendar: WorkingCalendar,
 ) -> list[CaseEvent]:
+    """延期申请. Edition 2: the cut-off and the decision time depend on the case — listed
+    supervision keeps the Qingdao limits, other cases use ``extension.unlisted`` — and a
+    working-day cut-off leaves exactly that many working days before the deadline's day."""
     _require_role(
         cmd.actor,
         (Role.ENTERPRISE,),
@@ -759,12 +1098,17 @@ def _request_extension(
         )
     if state.deadline is None:
         raise _err("case.extension.no_deadline", "the case has no deadline to extend")
-    latest = policy.extension.request_before.subtract_from(state.deadline, calendar, policy.tz)
+    edition_2 = _edition_2(policy)
+    limits = policy.extension.limits(listed=state.listing is not None or not edition_2)
+    latest = limits.request_before.subtract_from(
+        state.deadline, calendar, policy.tz, closing_day_must_work=edition_2
+    )
     if now >= latest:
+        which = "" if not edition_2 else (" (listed)" if state.listing else " (not listed)")
         raise _err(
             "case.extension.too_late",
-            f"延期 must be requested at least {policy.extension.request_before} before the "
-            f"deadline, i.e. before {latest.isoformat()}",
+            f"延期 must be requested at least {limits.request_before} before the "
+            f"deadline{which}, i.e. before {latest.isoformat()}",
             "requested_deadline",
         )
     requested = _future(cmd.requested_deadline, now, "requested_deadline")
@@ -774,10 +1118,9 @@ def _request_extension(
             "the requested deadline must be later than the current one",
             "requested_deadline",
         )
-    if state.listing is not None:
-        _check_listing_max(
-            requested, state.listing.listed_at, policy, calendar, "requested_deadline"
-        )
+    start = _limit_start(state, policy)
+    if start is not None:
+        _check_listing_max(requested, start, policy, calendar, "requested_deadline")
     _require_text(cmd.reasons, "case.extension.reasons_required", "reasons", "reasons")
     _require_text(
         cmd.interim_safeguards,
@@ -791,7 +1134,7 @@ def _request_extension(
             requested_deadline=requested,
             reasons=cmd.reasons,
             interim_safeguards=cmd.interim_safeguards,
-            decide_by=policy.extension.decide_within.add_to(now, calendar, policy.tz),
+            decide_by=limits.decide_within.add_to(now, calendar, policy.tz),
             at=now,
         )
     ]
@@ -800,12 +1143,16 @@ def _request_extension(
 def _decide_extension(
     state: CaseState, cmd: DecideExtension, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
+    """延期审批, also after ``decide_by`` (the authority being late costs the enterprise
+    nothing). Edition 2: a rejection after the deadline has passed counts as the deadline
+    missed at that moment, exactly as the deadline timer would have."""
     _require_role(
         cmd.actor, (Role.SUPERVISOR,), "case.extension.supervisor_decides", "decide an extension"
     )
     pending = state.pending_extension
     if pending is None:
         raise _err("case.extension.none_pending", "no extension request is pending")
+    _require_supervising_or_above(state, cmd.actor, policy, "延期审批")
     if not cmd.approve:
         _require_text(
             cmd.reason,
@@ -813,7 +1160,12 @@ def _decide_extension(
             "reason",
             "a reason for rejecting",
         )
-        return [ExtensionRejected(decided_by=cmd.actor.id, reason=cmd.reason, at=now)]
+        rejected = ExtensionRejected(decided_by=cmd.actor.id, reason=cmd.reason, at=now)
+        if _edition_2(policy) and state.deadline is not None and now >= state.deadline:
+            timer = Timer(f"deadline:{state.deadline_no}", "deadline", state.deadline)
+            after = evolve(state, rejected)
+            return [rejected, *_deadline_missed(after, timer, cmd.actor, now, policy, calendar)]
+        return [rejected]
     deadline = _future(cmd.new_deadline or pending.requested_deadline, now, "new_deadline")
     if state.deadline is not None and deadline <= state.deadline:
         raise _err(
@@ -821,8 +1173,9 @@ def _decide_extension(
             "an approved extension moves the deadline later",
             "new_deadline",
         )
-    if state.listing is not None:
-        _check_listing_max(deadline, state.listing.listed_at, policy, calendar, "new_deadline")
+    start = _limit_start(state, policy)
+    if start is not None:
+        _check_listing_max(deadline, start, policy, calendar, "new_deadline")
     return [
         ExtensionApproved(
             decided_by=cmd.actor.id,
@@ -851,13 +1204,33 @@ def _list(
         raise _err(
             "case.list.no_unit_at_level", f"the grid path has no {cmd.level.value} unit", "level"
         )
+    _require_listing_rank(state.grid_path, cmd.actor, cmd.level, policy)
+    measures = _require_listing_measures(cmd.listing_measures, policy)
+    # Edition 1 counted the maximum from this listing; edition 2 from the first one.
+    start = (_limit_start(state, policy) if _edition_2(policy) else None) or now
     deadline: datetime | None = None
     if cmd.deadline is not None:
         deadline = _future(cmd.deadline, now, "deadline")
-        _check_listing_max(deadline, now, policy, calendar, "deadline")
-    return [
-        _listed(state, cmd.level, unit, cmd.measures, deadline, cmd.actor, now, policy, calendar)
-    ]
+        _check_listing_max(deadline, start, policy, calendar, "deadline")
+    elif _edition_2(policy) and state.deadline is not None:
+        limit = _listing_limit(start, policy, calendar)
+        if state.deadline > limit and limit > now:
+            deadline = limit  # a deadline set before the listing is brought within its maximum
+    return _with_publication(
+        _listed(
+            state,
+            cmd.level,
+            unit,
+            cmd.measures,
+            deadline,
+            cmd.actor,
+            now,
+            policy,
+            calendar,
+            measures,
+        ),
+        policy,
+    )
 
 
 def _listed(
@@ -870,6 +1243,7 @@ def _listed(
     now: datetime,
     policy: Policy,
     calendar: WorkingCalendar,
+    listing_measures: ListingMeasures | None = None,
 ) -> HazardListed:
     return HazardListed(
         listing_no=_listing_no(state.hazard_id, level, unit, now, policy.tz),
@@ -884,6 +1258,7 @@ def _listed(
         publish_by=policy.listing.publish_within.add_to(now, calendar, policy.tz),
         listed_by=actor.id,
         at=now,
+        listing_measures=listing_measures,
     )
 
 
@@ -895,25 +1270,43 @@ def _referral(
     now: datetime,
     policy: Policy,
 ) -> list[CaseEvent]:
+    """移送执法 and what it counts on the credit record.
+
+    Edition 2: a case is referred once (a second refusal or a later overdue at the top is
+    recorded, not referred again); every referral counts as ``enforcement_referral``, whatever
+    its ground, and the ground's own kind (refusal, overdue at the top) counts once per case.
+    """
     unit = state.unit_at(policy.escalation.enforcement_grid_level) or state.grid_path[-1]
-    return [
-        EnforcementReferred(
-            ground=ground,
-            authority_unit_code=unit.code,
-            authority_person=unit.responsible_person,
-            referred_by=actor.id,
-            at=now,
-        ),
-        CreditTriggerRaised(
-            credit_code=state.credit_code, kind=kind, hazard_class=state.hazard_class, at=now
-        ),
-    ]
+    referred = EnforcementReferred(
+        ground=ground,
+        authority_unit_code=unit.code,
+        authority_person=unit.responsible_person,
+        referred_by=actor.id,
+        at=now,
+    )
+
+    def trigger(k: CreditEventKind) -> CreditTriggerRaised:
+        return CreditTriggerRaised(
+            credit_code=state.credit_code, kind=k, hazard_class=state.hazard_class, at=now
+        )
+
+    if not _edition_2(policy):
+        return [referred, trigger(kind)]
+    events: list[CaseEvent] = []
+    if not state.referred:
+        events.append(referred)
+    if kind is not CreditEventKind.ENFORCEMENT_REFERRAL and kind not in state.raised_credit_kinds:
+        events.append(trigger(kind))
+    if not state.referred:
+        events.append(trigger(CreditEventKind.ENFORCEMENT_REFERRAL))
+    return events
 
 
 def _refuse(state: CaseState, cmd: RecordRefusal, now: datetime, policy: Policy) -> list[CaseEvent]:
     _require_role(
         cmd.actor, (Role.SUPERVISOR,), "case.refusal.supervisor_only", "record a refusal (拒不整改)"
     )
+    _require_supervising_or_above(state, cmd.actor, policy, "拒不整改的认定")
     _require_text(cmd.details, "case.refusal.details_required", "details", "details of the refusal")
     return [
         RefusalRecorded(recorded_by=cmd.actor.id, details=cmd.details, at=now),
@@ -924,11 +1317,16 @@ def _refuse(state: CaseState, cmd: RecordRefusal, now: datetime, policy: Policy)
 def _withdraw(
     state: CaseState, cmd: WithdrawCase, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
+    """撤销督办 by a supervisor whose unit is on the case's grid path (edition 2)."""
     _require_role(cmd.actor, (Role.SUPERVISOR,), "case.withdraw.supervisor_only", "withdraw a case")
+    if _edition_2(policy):
+        _acting_unit(state.grid_path, cmd.actor)
     _require_text(cmd.reason, "case.withdraw.reason_required", "reason", "a reason")
     events: list[CaseEvent] = []
     if state.listing is not None:
-        events.append(_delisted(state, DelistBasis.WITHDRAWN, cmd.actor, now, policy, calendar))
+        events += _with_publication(
+            _delisted(state, DelistBasis.WITHDRAWN, cmd.actor, now, policy, calendar), policy
+        )
     events.append(CaseWithdrawn(withdrawn_by=cmd.actor.id, reason=cmd.reason, at=now))
     return events
 
@@ -955,7 +1353,46 @@ def _fire(
         ]
     if timer.kind == "review":
         return [VerificationOverdue(timer_key=timer.key, review_by=timer.due_at, at=now)]
+    if timer.kind == "extension_decision":
+        return [
+            ExtensionDecisionOverdue(
+                timer_key=timer.key,
+                decide_by=timer.due_at,
+                deciding_unit_code=state.supervising_unit_code,
+                at=now,
+            )
+        ]
     return _deadline_missed(state, timer, cmd.actor, now, policy, calendar)
+
+
+_STEP_TEXT = {
+    Step.SUPERVISION_LETTER: "督办函",
+    Step.PUBLIC_CRITICISM: "通报",
+    Step.SUMMONS: "约谈",
+    Step.LISTING_LEVEL_RAISE: "提级挂牌",
+    Step.SUSPENSION_ORDER: "停产整顿",
+    Step.ENFORCEMENT_REFERRAL: "移送执法",
+}
+_LEVEL_TEXT = {
+    ListingLevel.COUNTY: "县级",
+    ListingLevel.CITY: "市级",
+    ListingLevel.PROVINCE: "省级",
+}
+
+
+def rung_measures(index: int, rung: Rung) -> str:
+    """The measures a listing made by escalation states: the rung's steps (逐级督办)."""
+    level = f"({_LEVEL_TEXT[rung.listing_level]})" if rung.listing_level else ""
+    steps = [_STEP_TEXT[s] + (level if s is Step.LISTING_LEVEL_RAISE else "") for s in rung.steps]
+    return f"逐级督办第{index}级: " + "、".join(steps)
+
+
+def _overdue_kind(state: CaseState) -> CreditEventKind:
+    return (
+        CreditEventKind.MAJOR_OVERDUE_AT_TOP
+        if state.hazard_class is HazardClass.MAJOR
+        else CreditEventKind.OVERDUE_AT_TOP
+    )
 
 
 def _deadline_missed(
@@ -966,7 +1403,12 @@ def _deadline_missed(
     policy: Policy,
     calendar: WorkingCalendar,
 ) -> list[CaseEvent]:
-    """逾期: move up to the next rung above the current supervising level, or refer at the top."""
+    """逾期: move up to the next rung above the current supervising level, or refer at the top.
+
+    Edition 2: the rung's deadline is a legal period within the listing maximum; when the
+    listing's maximum has already ended, the case is referred (挂牌督办期满仍未整改) instead
+    of taking a rung that could have no deadline.
+    """
     events: list[CaseEvent] = [
         DeadlineMissed(
             timer_key=timer.key,
@@ -977,6 +1419,7 @@ def _deadline_missed(
             at=now,
         )
     ]
+    after_missed = evolve(state, events[0])
     ladder = policy.escalation.ladder
     nxt = next(
         (
@@ -987,19 +1430,34 @@ def _deadline_missed(
         None,
     )
     if nxt is None:
-        kind = (
-            CreditEventKind.MAJOR_OVERDUE_AT_TOP
-            if state.hazard_class is HazardClass.MAJOR
-            else CreditEventKind.OVERDUE_AT_TOP
+        return events + _referral(
+            after_missed, ReferralGround.OVERDUE_AT_TOP, _overdue_kind(state), actor, now, policy
         )
-        return events + _referral(state, ReferralGround.OVERDUE_AT_TOP, kind, actor, now, policy)
     rung = ladder[nxt]
     unit = state.unit_at(rung.grid_level)
     if unit is None:  # registration checked the path; a changed policy may still lack the level
         raise _err(
             "case.escalate.no_unit_at_level", f"the grid path has no {rung.grid_level.value} unit"
         )
-    deadline = rung.deadline.add_to(now, calendar, policy.tz)
+    level = rung.listing_level
+    lists_now = level is not None and (
+        state.listing is None or level.rank > state.listing.level.rank
+    )
+    deadline = _period(rung.deadline, now, policy, calendar)
+    if _edition_2(policy):
+        start = _limit_start(state, policy) or (now if lists_now else None)
+        if start is not None:
+            limit = _listing_limit(start, policy, calendar)
+            if limit <= now:
+                return events + _referral(
+                    after_missed,
+                    ReferralGround.LISTING_PERIOD_ENDED,
+                    _overdue_kind(state),
+                    actor,
+                    now,
+                    policy,
+                )
+            deadline = min(deadline, limit)
     events.append(
         CaseEscalated(
             escalation_index=nxt + 1,
@@ -1021,16 +1479,17 @@ def _deadline_missed(
             at=now,
         )
     )
-    level = rung.listing_level
-    if level is not None and (state.listing is None or level.rank > state.listing.level.rank):
+    if level is not None and lists_now:
         listing_unit = state.unit_at(level.grid_level)
         if listing_unit is not None:
-            events.append(
-                _listed(state, level, listing_unit, "", None, actor, now, policy, calendar)
+            text = rung_measures(nxt + 1, rung) if _edition_2(policy) else ""
+            events += _with_publication(
+                _listed(state, level, listing_unit, text, None, actor, now, policy, calendar),
+                policy,
             )
     if Step.ENFORCEMENT_REFERRAL in rung.steps:
         events += _referral(
-            state,
+            after_missed,
             ReferralGround.LADDER_STEP,
             CreditEventKind.ENFORCEMENT_REFERRAL,
             actor,
@@ -1104,6 +1563,18 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
                     else "extension_rejected",
                 )
             ]
+        case ExtensionDecisionOverdue():
+            recipients = [(*grid, "extension_decision_overdue")]
+            if state_before is not None:
+                next_up = state_before.unit_above(event.deciding_unit_code)
+                if next_up is not None:
+                    recipients.append(
+                        (
+                            "grid_responsible",
+                            next_up.responsible_person,
+                            "extension_decision_overdue",
+                        )
+                    )
         case RefusalRecorded():
             recipients = [(*grid, "refusal_recorded")]
         case EnforcementReferred():
@@ -1147,6 +1618,10 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
             recipients = [(*enterprise, f"hazard_delisted:{event.basis.value}")]
             if listing is not None:
                 recipients.append((*listing, f"hazard_delisted:{event.basis.value}"))
+        case ListingPublished():
+            recipients = [
+                ("public_register", "listed_hazards", f"listing_published:{event.kind.value}")
+            ]
         case CaseClosed():
             recipients = [(*enterprise, "case_closed"), (*grid, "case_closed")]
         case CreditTriggerRaised():
@@ -1238,15 +1713,18 @@ __all__ = [
     "Notification",
     "PendingExtension",
     "Timer",
+    "catch_up",
     "command_from_data",
     "command_to_data",
     "decide",
+    "due_timers",
     "event_from_data",
     "event_to_data",
     "evolve",
     "fold",
     "notifications_for",
     "pending_timers",
+    "rung_measures",
     "state_from_data",
     "state_to_data",
 ]

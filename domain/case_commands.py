@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from domain._codec import OMIT_IF_DEFAULT
 from domain.case_events import (
     Evidence,
     GovernancePlan,
     HazardCategory,
     HazardClass,
     HazardSource,
+    ListingMeasures,
     RectificationMode,
 )
 from domain.grid import Enterprise, GridUnit
@@ -32,7 +34,8 @@ class Role(StrEnum):
 class Actor:
     id: str
     role: Role
-    unit_code: str | None = None  # the grid unit a supervisor acts for, when known
+    # The grid unit the person acts for; a supervisor's commands carry it (edition 2).
+    unit_code: str | None = None
 
 
 SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM)
@@ -67,6 +70,8 @@ class RegisterHazard(CaseCommand):
     measures: str = ""
     responsible_person: str = ""  # the enterprise's person responsible for the rectification
     listing_level: ListingLevel | None = None
+    # 五落实 when a supervisor lists (left out of the data while unset, as in older commands)
+    listing_measures: ListingMeasures | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -120,6 +125,8 @@ class ListHazard(CaseCommand):
     level: ListingLevel
     measures: str = ""
     deadline: datetime | None = None
+    # 五落实 (required from edition 2; left out of the data while unset)
+    listing_measures: ListingMeasures | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)

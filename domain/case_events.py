@@ -8,11 +8,12 @@ when the fact was recorded (UTC).
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, field, fields
 from datetime import datetime
 from enum import StrEnum
 from typing import ClassVar
 
+from domain._codec import OMIT_IF_DEFAULT
 from domain.errors import DomainError
 from domain.grid import GridLevel, GridUnit
 from domain.policy import CreditEventKind, ListingLevel, Step
@@ -57,6 +58,12 @@ class ReferralGround(StrEnum):
     REFUSAL = "refusal"  # 拒不整改
     LADDER_STEP = "ladder_step"  # the rung names 移送执法
     OVERDUE_AT_TOP = "overdue_at_top"  # 升级至顶仍逾期
+    LISTING_PERIOD_ENDED = "listing_period_ended"  # 挂牌督办期满仍未整改
+
+
+class PublicationKind(StrEnum):
+    LISTING = "listing"  # 挂牌公告
+    DELISTING = "delisting"  # 摘牌公告
 
 
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
@@ -98,6 +105,27 @@ class GovernancePlan:
                     "case.plan.six_parts_required",
                     "治理方案 needs all six parts; this one is empty",
                     f"plan.{f.name}",
+                )
+
+
+@dataclass(frozen=True)
+class ListingMeasures:
+    """The 五落实 of a listing (挂牌督办): responsibility, measures, funds, time limit and
+    emergency plan, each stated (Qingdao)."""
+
+    responsibility: str  # 责任落实: who answers for the rectification
+    measures: str  # 措施落实
+    funds: str  # 资金落实
+    time_limit: str  # 时限落实
+    emergency_plan: str  # 应急预案落实
+
+    def __post_init__(self) -> None:
+        for f in fields(self):
+            if not str(getattr(self, f.name)).strip():
+                raise DomainError(
+                    "case.list.five_implementations_required",
+                    "挂牌督办 states all five of 五落实; this one is empty",
+                    f"listing_measures.{f.name}",
                 )
 
 
@@ -168,6 +196,9 @@ class HazardListed(CaseEvent):
     publish_by: datetime
     listed_by: str
     at: datetime
+    # 五落实 (edition 2: when a person lists). Fields added after edition 1 are left out of
+    # the data while they hold their default, so that recorded events stay byte-identical.
+    listing_measures: ListingMeasures | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -200,7 +231,12 @@ class VerificationPassed(CaseEvent):
 
 @dataclass(frozen=True)
 class VerificationFailed(CaseEvent):
-    """验收不合格: back to rectification with a new deadline."""
+    """验收不合格: back to rectification with a new deadline.
+
+    ``counts_as_missed``: the failure came at or after the deadline that the report stopped;
+    ``deadline`` is then that deadline, and the DeadlineMissed and escalation that follow in
+    the same batch set the next one (edition 2).
+    """
 
     EVENT_TYPE: ClassVar[str] = "VerificationFailed"
     verified_by: str
@@ -208,6 +244,7 @@ class VerificationFailed(CaseEvent):
     deadline: datetime
     deadline_no: int
     at: datetime
+    counts_as_missed: bool = field(default=False, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -258,6 +295,31 @@ class EnforcementReferred(CaseEvent):
     authority_unit_code: str
     authority_person: str
     referred_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ExtensionDecisionOverdue(CaseEvent):
+    """The authority has not decided an extension request by ``decide_by`` (延期审批超时)."""
+
+    EVENT_TYPE: ClassVar[str] = "ExtensionDecisionOverdue"
+    timer_key: str
+    decide_by: datetime
+    deciding_unit_code: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class ListingPublished(CaseEvent):
+    """挂牌/摘牌公告: the listing or de-listing entered on duban's public register of listed
+    hazards, which is its publication; ``publish_by`` is the legal deadline it meets."""
+
+    EVENT_TYPE: ClassVar[str] = "ListingPublished"
+    listing_no: str
+    kind: PublicationKind
+    level: ListingLevel
+    authority_unit_code: str
+    publish_by: datetime
     at: datetime
 
 
@@ -374,4 +436,6 @@ EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     HazardDelisted,
     CreditTriggerRaised,
     CaseClosed,
+    ExtensionDecisionOverdue,
+    ListingPublished,
 )

@@ -14,11 +14,11 @@ Timer keys: ``objection:<proceeding_no>`` (window end), ``expiry:<proceeding_no>
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from domain._codec import from_data, to_data
+from domain._codec import OMIT_IF_DEFAULT, from_data, to_data
 from domain.calendar import WorkingCalendar
 from domain.case_commands import Actor, Role
 from domain.credit_code import validate_credit_code
@@ -68,12 +68,17 @@ class ProceedingOpened(CreditEvent):
 
 @dataclass(frozen=True)
 class ProceedingNoticeIssued(CreditEvent):
-    """告知: reasons, basis and rights; objections until ``objection_until``."""
+    """告知 (Order 11): the reasons for the intended listing, its legal basis and the
+    enterprise's right to state its case and object (陈述申辩) until ``objection_until``."""
 
     EVENT_TYPE: ClassVar[str] = "ProceedingNoticeIssued"
     proceeding_no: str
     objection_until: datetime
     at: datetime
+    # Stated from policy edition 2; left out of the data while empty (older notices).
+    reasons: str = field(default="", metadata=OMIT_IF_DEFAULT)  # 事实和理由
+    basis: str = field(default="", metadata=OMIT_IF_DEFAULT)  # 依据
+    rights: str = field(default="", metadata=OMIT_IF_DEFAULT)  # 陈述、申辩的权利
 
 
 @dataclass(frozen=True)
@@ -106,13 +111,21 @@ class ListingDecided(CreditEvent):
 @dataclass(frozen=True)
 class BlacklistPublished(CreditEvent):
     """公示: on the list until ``expires_at``; early removal may be applied for from
-    ``early_removal_from``."""
+    ``early_removal_from``.
+
+    Publication is duban's public register of serious-dishonesty entries, which shows the entry
+    as soon as the listing decision (``decided_at``) is recorded; ``publish_by`` is the legal
+    deadline (``credit.publish_within`` after the decision) that this publication meets.
+    """
 
     EVENT_TYPE: ClassVar[str] = "BlacklistPublished"
     proceeding_no: str
     expires_at: datetime
     early_removal_from: datetime
     at: datetime
+    # Recorded from policy edition 2; left out of the data while unset (older entries).
+    decided_at: datetime | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    publish_by: datetime | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -453,6 +466,17 @@ def rating_of(
     return grade, points
 
 
+def inspections_per_year(
+    state: CreditState, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> int | None:
+    """检查频次: routine inspections a year for the enterprise's grade at ``now`` (e.g. a D
+    enterprise at least 4), or None when the policy's scheme gives no frequencies."""
+    grade, _ = rating_of(state, now, policy, calendar)
+    return next(
+        (g.inspections_per_year for g in policy.credit.rating.grades if g.grade == grade), None
+    )
+
+
 def whitelist_eligible(
     state: CreditState | None, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> bool:
@@ -512,6 +536,23 @@ def _trigger_for(
     return None
 
 
+_TRIGGER_REASONS = {
+    CreditEventKind.MAJOR_OVERDUE_AT_TOP.value: "重大事故隐患经逐级督办至最高层级仍逾期未整改",
+    CreditEventKind.OVERDUE_AT_TOP.value: "事故隐患经逐级督办至最高层级仍逾期未整改",
+    CreditEventKind.REFUSAL.value: "拒不执行事故隐患整改要求 (拒不整改)",
+    CreditEventKind.ENFORCEMENT_REFERRAL.value: "事故隐患整改不力, 已移送执法",
+}
+
+
+def trigger_reasons(trigger: str, case_id: str | None, policy: Policy) -> str:
+    """The facts and reasons (事实和理由) a notice states for a trigger of the policy."""
+    where = f" (案件 {case_id})" if case_id else ""
+    if trigger in _TRIGGER_REASONS:
+        return _TRIGGER_REASONS[trigger] + where
+    t = policy.credit.triggers
+    return f"{t.escalations_within} 内事故隐患逾期升级 {t.escalations_count} 次" + where
+
+
 def _open(
     state: CreditState,
     trigger: str,
@@ -521,13 +562,23 @@ def _open(
     now: datetime,
     policy: Policy,
     calendar: WorkingCalendar,
+    *,
+    reasons: str,
+    basis: str,
 ) -> list[CreditEvent]:
     digest = hashlib.sha256(f"{state.credit_code}|{state.proceedings + 1}".encode()).hexdigest()
     number = f"SX-{now.astimezone(policy.tz).year}-{digest[:8].upper()}"
+    notice = policy.credit.notice
+    window_end = policy.credit.objection_window.add_to(now, calendar, policy.tz)
+    if policy.edition < 2:  # edition 1 notices carried the window only; recorded ones stay so
+        reasons = basis = rights = ""
+    else:
+        until = window_end.astimezone(policy.tz).isoformat()
+        rights = f"{notice.rights} (截止 {until})" if notice is not None else ""
     return [
         ProceedingOpened(number, trigger, rule, case_id, actor.id, now),
         ProceedingNoticeIssued(
-            number, policy.credit.objection_window.add_to(now, calendar, policy.tz), now
+            number, window_end, now, reasons=reasons, basis=basis, rights=rights
         ),
     ]
 
@@ -600,6 +651,7 @@ def _decide(
             after = evolve_credit(state, recorded)
             trigger = _trigger_for(after, command.kind, now, policy, cal)
             if trigger is not None and after.proceeding is None and not after.is_blacklisted:
+                notice = policy.credit.notice
                 events += _open(
                     after,
                     trigger,
@@ -609,6 +661,8 @@ def _decide(
                     now,
                     policy,
                     cal,
+                    reasons=trigger_reasons(trigger, command.case_id, policy),
+                    basis=notice.basis if notice is not None else "",
                 )
             return events
         case OpenProceeding():
@@ -621,7 +675,18 @@ def _decide(
                 raise _err("credit.proceeding.already_open", "a proceeding is already open")
             if state.is_blacklisted:
                 raise _err("credit.proceeding.already_listed", "the enterprise is on the list")
-            return _open(state, command.ground, command.basis, None, actor, now, policy, cal)
+            return _open(
+                state,
+                command.ground,
+                command.basis,
+                None,
+                actor,
+                now,
+                policy,
+                cal,
+                reasons=command.ground,
+                basis=command.basis,
+            )
         case FileObjection():
             _require_role(
                 actor, (Role.ENTERPRISE,), "credit.objection.enterprise_only", "file an objection"
@@ -660,6 +725,11 @@ def _decide(
                     c.list_period.add_to(now, cal, policy.tz),
                     c.early_removal_after.add_to(now, cal, policy.tz),
                     now,
+                    # Edition 1 recorded neither (and computed no working-day deadline here).
+                    decided_at=now if policy.edition >= 2 else None,
+                    publish_by=c.publish_within.add_to(now, cal, policy.tz)
+                    if policy.edition >= 2
+                    else None,
                 ),
             ]
         case ApplyEarlyRemoval():

@@ -7,6 +7,11 @@ Syntax (used in every policy file):
   ``P1M`` from 31 January is the last day of February, same clock time (China has no DST).
 * ``P20WD`` — 20 working days (工作日). This is the only non-ISO form and it stands alone (no
   other components). It ends at 24:00 local of the 20th working day, see ``domain.calendar``.
+
+``add_to`` adds exactly (wall clock). ``add_as_period`` reads the duration as a legal period
+(期间, Civil Code Art. 201–203): days, months and years end at 24:00 of the last day, rolled to
+the next working day's end when that day is off work; a duration with a time part (``PT30S``)
+stays an exact instant, so drills and tests run in seconds.
 """
 
 from __future__ import annotations
@@ -106,12 +111,55 @@ class PolicyDuration:
             return calendar.add_working_days(instant, self.working_days, tz)
         return self._shift(instant, +1, tz)
 
-    def subtract_from(self, instant: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
-        """The instant this duration before ``instant`` (UTC)."""
+    def add_as_period(self, instant: datetime, calendar: WorkingCalendar, tz: ZoneInfo) -> datetime:
+        """The end of the legal period this duration long that starts at ``instant`` (UTC)."""
+        _aware(instant)
+        if self.working_days or self.seconds:
+            return self.add_to(instant, calendar, tz)
+        last_day = self._shift(instant, +1, tz).astimezone(tz).date()
+        return calendar.end_of_legal_period(last_day, tz)
+
+    def subtract_from(
+        self,
+        instant: datetime,
+        calendar: WorkingCalendar,
+        tz: ZoneInfo,
+        *,
+        closing_day_must_work: bool = False,
+    ) -> datetime:
+        """The instant this duration before ``instant`` (UTC); working days as a cut-off, see
+        ``WorkingCalendar.subtract_working_days``."""
         _aware(instant)
         if self.working_days:
-            return calendar.subtract_working_days(instant, self.working_days, tz)
+            return calendar.subtract_working_days(
+                instant, self.working_days, tz, closing_day_must_work=closing_day_must_work
+            )
         return self._shift(instant, -1, tz)
+
+    def bounds_in_seconds(self) -> tuple[int, int]:
+        """The shortest and longest this duration can be, in seconds, wherever it starts.
+
+        Months run 28–31 days, years 365–366; n working days take at least n days and at
+        most n weeks plus the longest run of holidays (the Spring Festival week with its
+        adjacent weekend, 9 days). Used to check one policy value against another.
+        """
+        day = 86400
+        if self.working_days:
+            n = self.working_days
+            return n * day, (n * 7 + 9) * day
+        shortest = (self.years * 365 + self.months * 28 + self.days) * day + self.seconds
+        longest = (self.years * 366 + self.months * 31 + self.days) * day + self.seconds
+        return shortest, longest
+
+    def surely_at_most(self, other: PolicyDuration) -> bool:
+        """True when this duration can never be longer than ``other``."""
+        if self.working_days and other.working_days:
+            return self.working_days <= other.working_days
+        if not (self.working_days or other.working_days) and (
+            self.years * 12 + self.months == other.years * 12 + other.months
+        ):
+            return self.days * 86400 + self.seconds <= other.days * 86400 + other.seconds
+        return self.bounds_in_seconds()[1] <= other.bounds_in_seconds()[0]
 
     def subtract_calendar(self, instant: datetime, tz: ZoneInfo) -> datetime:
         """Subtract a calendar duration without a working calendar (reminder offsets)."""

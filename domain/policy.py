@@ -2,6 +2,19 @@
 edits. ``parse_policy`` validates a TOML text and names the exact key path of any error;
 ``Policy.to_data``/``Policy.from_data`` give the JSON shape a workflow carries (the same shape
 as the TOML file), and ``fingerprint`` identifies the exact policy a case runs under.
+
+Editions. A case decides for months under the policy captured when it started, and a recorded
+case must replay with the same outcome. Rules added later therefore switch on with the
+policy's ``edition`` (absent = 1) or with keys that older policies do not have; a policy
+without them parses as it always did and keeps its fingerprint. Edition 2 adds: authority
+checks on the actor's grid unit, a failed verification after the deadline counting as the
+missed deadline, the listing maximum bounding every deadline of a listed case, deadlines in
+days as legal periods, the extension decision alert (and no lapse while the authority is
+late), one enforcement referral per case, publication records, the 五落实 of a listing, and
+the stricter cross-checks of the policy itself.
+
+The domain parses text (``parse_policy``); reading a file is the caller's I/O. The two loaders
+of the shipped files at the end of this module remain only until their callers read the text.
 """
 
 from __future__ import annotations
@@ -11,11 +24,10 @@ import json
 import tomllib
 from dataclasses import dataclass, field
 from enum import StrEnum
-from importlib import resources
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from domain._codec import from_data, to_data
+from domain._codec import OMIT_IF_DEFAULT, from_data, to_data
 from domain.durations import PolicyDuration
 from domain.errors import DomainError, PolicyError
 from domain.grid import GridLevel
@@ -93,10 +105,25 @@ class Verification:
 
 
 @dataclass(frozen=True)
-class Extension:
+class ExtensionLimits:
+    """When an extension must be asked for and how fast it is decided."""
+
     request_before: PolicyDuration  # 延期申请 at least this long before the deadline
+    decide_within: PolicyDuration  # the authority decides within this after the request
+
+
+@dataclass(frozen=True)
+class Extension:
+    request_before: PolicyDuration  # listed supervision (挂牌督办); every case without unlisted
     decide_within: PolicyDuration
     max_extensions: int
+    # Cases not under listed supervision; None: request_before/decide_within apply to all.
+    unlisted: ExtensionLimits | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+
+    def limits(self, listed: bool) -> ExtensionLimits:
+        if listed or self.unlisted is None:
+            return ExtensionLimits(self.request_before, self.decide_within)
+        return self.unlisted
 
 
 @dataclass(frozen=True)
@@ -136,6 +163,8 @@ class CreditTriggers:
 class Grade:
     grade: str
     min_points: int
+    # 检查频次: routine inspections a year of an enterprise with this grade (edition 2).
+    inspections_per_year: int | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -154,6 +183,14 @@ class Whitelist:
 
 
 @dataclass(frozen=True)
+class CreditNotice:
+    """What the written notice (告知书) of a listing proceeding tells the enterprise."""
+
+    basis: str  # 依据: the legal basis
+    rights: str  # 权利: the right to state its case and object (陈述申辩), where and by when
+
+
+@dataclass(frozen=True)
 class Credit:
     objection_window: PolicyDuration  # 陈述申辩/异议期
     list_period: PolicyDuration  # 列入期限 (automatic removal after)
@@ -162,6 +199,15 @@ class Credit:
     triggers: CreditTriggers
     rating: Rating
     whitelist: Whitelist
+    notice: CreditNotice | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+
+
+@dataclass(frozen=True)
+class Notice:
+    """What a rectification notice (整改通知书) must state besides the deadline."""
+
+    require_measures: bool  # 整改措施/要求
+    require_responsible_person: bool  # the enterprise's 整改责任人
 
 
 @dataclass(frozen=True)
@@ -186,6 +232,8 @@ class Policy:
     escalation: Escalation
     credit: Credit
     reports: Reports
+    edition: int = field(default=1, metadata=OMIT_IF_DEFAULT)
+    notice: Notice | None = field(default=None, metadata=OMIT_IF_DEFAULT)
     _fingerprint: str = field(default="", init=False, compare=False, repr=False)
 
     @property
@@ -235,8 +283,17 @@ def _check(ok: bool, key: str, message: str, rule: str) -> None:
         raise PolicyError(key, message, rule)
 
 
+EDITIONS = (1, 2)
+
+
 def _validate(p: Policy) -> Policy:
     _check(bool(p.name.strip()), "name", "must not be empty", "policy.name_required")
+    _check(
+        p.edition in EDITIONS,
+        "edition",
+        f"must be one of {list(EDITIONS)} (the rules edition this policy is written for)",
+        "policy.edition",
+    )
     try:
         ZoneInfo(p.time_zone)
     except (ZoneInfoNotFoundError, ValueError):
@@ -340,19 +397,82 @@ def _validate(p: Policy) -> Policy:
         "policy.range",
     )
     _check(0 <= rep.hour <= 23, "reports.hour", "must be 0..23", "policy.range")
+    if p.notice is not None:
+        _check(
+            p.edition >= 2,
+            "notice",
+            "the notice requirements need edition = 2",
+            "policy.edition_required",
+        )
+    if p.credit.notice is not None:
+        for name in ("basis", "rights"):
+            _check(
+                bool(getattr(p.credit.notice, name).strip()),
+                f"credit.notice.{name}",
+                "must not be empty: the 告知书 states it",
+                "policy.notice_text",
+            )
+    if p.edition >= 2:
+        _validate_edition_2(p)
     return p
 
 
-def _load(name: str) -> Policy:
-    text = resources.files("domain.policies").joinpath(name).read_text(encoding="utf-8")
-    return parse_policy(text)
+def _check_at_most(
+    shorter: PolicyDuration, key: str, longer: PolicyDuration, longer_key: str, rule: str
+) -> None:
+    _check(
+        shorter.surely_at_most(longer),
+        key,
+        f"{shorter} can be longer than {longer_key} = {longer}",
+        rule,
+    )
 
 
-def load_default_policy() -> Policy:
-    """The shipped default policy, each value with its source."""
-    return _load("default.toml")
-
-
-def load_drill_policy() -> Policy:
-    """A drill policy in seconds: a whole ladder runs in about a minute."""
-    return _load("drill.toml")
+def _validate_edition_2(p: Policy) -> None:
+    """Cross-checks between values: each one alone may be fine and still contradict another."""
+    for level in ListingLevel:
+        _check_at_most(
+            p.deadlines.listed.for_level(level),
+            f"deadlines.listed.{level.value}",
+            p.listing.max_duration,
+            "listing.max_duration",
+            "policy.listed_deadline_exceeds_max",
+        )
+    limit_sets = [("extension", p.extension.limits(listed=True))]
+    if p.extension.unlisted is not None:
+        limit_sets.append(("extension.unlisted", p.extension.unlisted))
+    for key, limits in limit_sets:
+        decide, request = limits.decide_within, limits.request_before
+        _check(
+            decide.is_working_days == request.is_working_days,
+            f"{key}.decide_within",
+            f"use the same unit as {key}.request_before ({request}) so that the two compare",
+            "policy.extension_units",
+        )
+        _check(
+            decide.surely_at_most(request) and decide != request,
+            f"{key}.decide_within",
+            f"{decide} must be shorter than {key}.request_before = {request}: a request made "
+            "at the cut-off must be decided before the deadline",
+            "policy.extension_decision_fits",
+        )
+    grades = p.credit.rating.grades
+    for i, g in enumerate(grades):
+        key = f"credit.rating.grades[{i}].inspections_per_year"
+        _check(
+            g.inspections_per_year is not None,
+            key,
+            "edition 2 gives every grade its inspection frequency (检查频次)",
+            "policy.inspections_required",
+        )
+        assert g.inspections_per_year is not None
+        _check(g.inspections_per_year >= 0, key, "must be ≥ 0", "policy.non_negative")
+        if i:
+            before = grades[i - 1].inspections_per_year
+            assert before is not None
+            _check(
+                g.inspections_per_year >= before,
+                key,
+                "a worse grade is inspected at least as often as a better one",
+                "policy.inspections_order",
+            )

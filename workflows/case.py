@@ -28,6 +28,7 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
     from domain.case import (
         CaseState,
+        catch_up,
         command_from_data,
         decide,
         event_to_data,
@@ -334,14 +335,7 @@ class SupervisedCaseWorkflow:
     def _state_with_due_timers(self) -> CaseState | None:
         """The state after the timers due now have fired — computed, not recorded."""
         assert self._policy is not None
-        state = self._state
-        while state is not None and state.is_open:
-            due = [t for t in pending_timers(state, self._policy) if t.due_at <= workflow.now()]
-            if not due:
-                break
-            fire = FireTimer(actor=SYSTEM_ACTOR, key=due[0].key)
-            for event in decide(state, fire, workflow.now(), self._policy, self._calendar):
-                state = evolve(state, event)
+        state, _ = catch_up(self._state, workflow.now(), self._policy, self._calendar)
         return state
 
     async def _handle(self, kind: type[CaseCommand], request: CaseCommandInput) -> CaseView:

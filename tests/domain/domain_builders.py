@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -18,18 +19,37 @@ from domain.case_events import (
     HazardCategory,
     HazardClass,
     HazardSource,
+    ListingMeasures,
     RectificationMode,
 )
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
-from domain.policy import Policy, load_default_policy, load_drill_policy
+from domain.policy import Policy, parse_policy
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # Monday 3 March 2025, 09:00 in Shanghai: an ordinary working week.
 NOW = datetime(2025, 3, 3, 9, 0, tzinfo=SHANGHAI)
-DEFAULT = load_default_policy()
-DRILL = load_drill_policy()
+POLICIES = Path(__file__).resolve().parents[2] / "domain" / "policies"
+DEFAULT_TEXT = (POLICIES / "default.toml").read_text(encoding="utf-8")
+DEFAULT = parse_policy(DEFAULT_TEXT)
+DRILL = parse_policy((POLICIES / "drill.toml").read_text(encoding="utf-8"))
 CALENDAR = WorkingCalendar()
+
+
+def edition_1(policy: Policy) -> Policy:
+    """``policy`` as a policy written before edition 2: the keys edition 2 added removed, the
+    way the policies captured in running cases' histories look."""
+    data = policy.to_data()
+    for key in ("edition", "notice"):
+        data.pop(key, None)
+    data["extension"].pop("unlisted", None)
+    data["credit"].pop("notice", None)
+    for grade in data["credit"]["rating"]["grades"]:
+        grade.pop("inspections_per_year", None)
+    return Policy.from_data(data)
+
+
+LEGACY = edition_1(DEFAULT)
 
 PROVINCE = GridUnit("P37", "山东省", GridLevel.PROVINCE, None, "省厅 王厅长")
 CITY = GridUnit("P37-C07", "潍坊市", GridLevel.CITY, "P37", "市局 李局长")
@@ -47,10 +67,18 @@ ENTERPRISE = Enterprise(
     grid_code=VILLAGE.code,
 )
 
+OTHER_TOWNSHIP = GridUnit("P37-C07-X82-T04", "龙都街道", GridLevel.TOWNSHIP, COUNTY.code, "站长 钱")
+
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
-SUPERVISOR = Actor("sup-1", Role.SUPERVISOR)
+# The county bureau's supervisor: on every case's path, above the village and the township.
+SUPERVISOR = Actor("sup-1", Role.SUPERVISOR, unit_code=COUNTY.code)
 COUNTY_SUPERVISOR = Actor("sup-county", Role.SUPERVISOR, unit_code=COUNTY.code)
 TOWNSHIP_SUPERVISOR = Actor("sup-town", Role.SUPERVISOR, unit_code=TOWNSHIP.code)
+VILLAGE_SUPERVISOR = Actor("sup-village", Role.SUPERVISOR, unit_code=VILLAGE.code)
+CITY_SUPERVISOR = Actor("sup-city", Role.SUPERVISOR, unit_code=CITY.code)
+PROVINCE_SUPERVISOR = Actor("sup-province", Role.SUPERVISOR, unit_code=PROVINCE.code)
+OUTSIDE_SUPERVISOR = Actor("sup-other", Role.SUPERVISOR, unit_code=OTHER_TOWNSHIP.code)
+UNITLESS_SUPERVISOR = Actor("sup-nounit", Role.SUPERVISOR)
 ENTERPRISE_ACTOR = Actor("ent-1", Role.ENTERPRISE)
 AUDITOR = Actor("aud-1", Role.AUDITOR)
 SYSTEM = Actor("system", Role.SYSTEM)
@@ -63,6 +91,13 @@ PLAN = GovernancePlan(
     organisation_and_people="设备部 张三",
     time_limit_and_requirements="三个月内完成",
     safety_measures_and_emergency_plan="停用打磨工位, 应急预案已演练",
+)
+FIVE = ListingMeasures(
+    responsibility="企业主要负责人 王某",
+    measures="更换除尘系统, 加装锁气卸灰装置",
+    funds="企业自筹 20 万元",
+    time_limit="挂牌期限内完成",
+    emergency_plan="粉尘爆炸专项应急预案, 每季度演练",
 )
 
 

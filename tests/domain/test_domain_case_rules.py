@@ -27,7 +27,6 @@ from domain.case_events import (
     DeadlineMissed,
     EnforcementReferred,
     ExtensionApproved,
-    GovernancePlan,
     HazardDelisted,
     HazardListed,
     HazardSource,
@@ -43,12 +42,15 @@ from domain.policy import CreditEventKind, ListingLevel, Step
 from tests.domain.domain_builders import (
     AUDITOR,
     CALENDAR,
+    CITY_SUPERVISOR,
     COUNTY,
     COUNTY_SUPERVISOR,
     DEFAULT,
     DRILL,
     ENTERPRISE_ACTOR,
+    FIVE,
     INSPECTOR,
+    LEGACY,
     NOW,
     PATH,
     PHOTO,
@@ -91,9 +93,16 @@ def test_a_general_hazard_with_a_deadline_gets_a_rectification_notice_with_the_p
     assert types(events) == ["HazardRegistered", "RectificationNoticeIssued"]
     notice = events[1]
     assert isinstance(notice, RectificationNoticeIssued)
-    assert notice.deadline == datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)  # P15D
+    # P15D as a legal period: days from 4 March, the 15th (Tuesday 18 March) ends at 24:00.
+    assert notice.deadline == datetime(2025, 3, 19, tzinfo=SHANGHAI)
+    assert (notice.measures, notice.responsible_person) == ("更换配电箱, 整理线路", "车间主任 刘")
     assert state is not None and state.status is CaseStatus.RECTIFYING
     assert events[0].policy_fingerprint == DEFAULT.fingerprint  # type: ignore[attr-defined]
+
+
+def test_an_edition_1_policy_keeps_the_exact_fifteen_days_of_recorded_cases():
+    _, events = run([(register(), NOW)], policy=LEGACY)
+    assert events[1].deadline == datetime(2025, 3, 18, 9, 0, tzinfo=SHANGHAI)  # type: ignore[attr-defined]
 
 
 def test_an_immediate_hazard_is_registered_and_closed_at_once():
@@ -118,7 +127,12 @@ def test_a_major_hazard_must_cite_its_checklist_clause():
 
 def test_a_major_hazard_is_listed_at_the_county_by_the_county_unit_at_registration():
     state, events = run([(register_major(), NOW)])
-    assert types(events) == ["HazardRegistered", "HazardListed", "RectificationNoticeIssued"]
+    assert types(events) == [
+        "HazardRegistered",
+        "HazardListed",
+        "ListingPublished",
+        "RectificationNoticeIssued",
+    ]
     listed = events[1]
     assert isinstance(listed, HazardListed)
     assert listed.level is ListingLevel.COUNTY
@@ -126,7 +140,7 @@ def test_a_major_hazard_is_listed_at_the_county_by_the_county_unit_at_registrati
     assert listed.listing_no == f"GP-COUNTY-{COUNTY.code}-2025-" + listed.listing_no[-8:]
     assert listed.publish_by == datetime(2025, 3, 11, tzinfo=SHANGHAI)  # 5 working days, 24:00
     assert state is not None and state.supervising_level is GridLevel.COUNTY
-    assert state.deadline == datetime(2025, 6, 3, 9, 0, tzinfo=SHANGHAI)  # P3M
+    assert state.deadline == datetime(2025, 6, 4, tzinfo=SHANGHAI)  # P3M: 24:00 on 3 June
 
 
 def test_the_listing_number_is_the_same_for_the_same_hazard_and_differs_for_another():
@@ -138,12 +152,15 @@ def test_the_listing_number_is_the_same_for_the_same_hazard_and_differs_for_anot
 
 
 def test_a_supervisor_may_list_a_general_hazard_at_registration_but_an_inspector_may_not():
-    cmd = register(mode=RectificationMode.LISTED, listing_level=ListingLevel.CITY)
+    cmd = register(
+        mode=RectificationMode.LISTED, listing_level=ListingLevel.CITY, listing_measures=FIVE
+    )
     with pytest.raises(DomainError) as e:
         run([(cmd, NOW)])
     assert rule_of(e) == "case.list.supervisor_only"
-    state, _events = run([(replace(cmd, actor=SUPERVISOR), NOW)])
+    state, _events = run([(replace(cmd, actor=CITY_SUPERVISOR), NOW)])
     assert state is not None and state.listed_level is ListingLevel.CITY
+    assert state.listing is not None and state.listing.measures == FIVE
 
 
 def test_a_listed_deadline_beyond_the_listing_maximum_is_refused():
@@ -274,8 +291,13 @@ def test_a_passed_verification_of_a_listed_hazard_delists_it_then_closes_it():
             (VerifyRectification(COUNTY_SUPERVISOR, True), NOW),
         ]
     )
-    assert types(events)[-3:] == ["VerificationPassed", "HazardDelisted", "CaseClosed"]
-    assert isinstance(events[-2], HazardDelisted) and events[-2].authority_unit_code == COUNTY.code
+    assert types(events)[-4:] == [
+        "VerificationPassed",
+        "HazardDelisted",
+        "ListingPublished",
+        "CaseClosed",
+    ]
+    assert isinstance(events[-3], HazardDelisted) and events[-3].authority_unit_code == COUNTY.code
     assert state is not None and state.listing is None
 
 
@@ -301,8 +323,8 @@ def test_a_failed_verification_sends_the_case_back_with_the_policy_rework_deadli
         ]
     )
     failed = events[-1]
-    assert isinstance(failed, VerificationFailed)
-    assert failed.deadline == NOW + timedelta(days=15)
+    assert isinstance(failed, VerificationFailed) and not failed.counts_as_missed
+    assert failed.deadline == datetime(2025, 3, 19, tzinfo=SHANGHAI)  # P15D, 24:00 on 18 March
     assert failed.deadline_no == 2
     assert state is not None and state.status is CaseStatus.RECTIFYING
     assert [t.key for t in pending_timers(state, DEFAULT)][-1] == "deadline:2"
@@ -416,22 +438,30 @@ def test_a_deadline_in_a_year_without_holiday_data_is_an_error_not_a_guess():
 
 def test_a_supervisor_raises_a_listing_but_never_lowers_it():
     state, _ = run([(register_major(), NOW)])
-    events = decide(state, ListHazard(SUPERVISOR, ListingLevel.CITY), NOW, DEFAULT, CALENDAR)
+    city = ListHazard(CITY_SUPERVISOR, ListingLevel.CITY, listing_measures=FIVE)
+    events = decide(state, city, NOW, DEFAULT, CALENDAR)
     assert isinstance(events[0], HazardListed) and events[0].supersedes is not None
     raised = fold(events, state)
     assert raised is not None and raised.supervising_level is GridLevel.CITY
+    lower = ListHazard(CITY_SUPERVISOR, ListingLevel.COUNTY, listing_measures=FIVE)
     with pytest.raises(DomainError) as e:
-        decide(raised, ListHazard(SUPERVISOR, ListingLevel.COUNTY), NOW, DEFAULT, CALENDAR)
+        decide(raised, lower, NOW, DEFAULT, CALENDAR)
     assert rule_of(e) == "case.list.level_not_higher"
 
 
 def test_a_refusal_is_recorded_referred_to_enforcement_and_raised_to_credit():
     state, events = run([(register(), NOW), (RecordRefusal(SUPERVISOR, "拒绝签收整改通知书"), NOW)])
-    assert types(events)[-3:] == ["RefusalRecorded", "EnforcementReferred", "CreditTriggerRaised"]
-    referred = events[-2]
+    assert types(events)[-4:] == [
+        "RefusalRecorded",
+        "EnforcementReferred",
+        "CreditTriggerRaised",
+        "CreditTriggerRaised",
+    ]
+    referred = events[-3]
     assert isinstance(referred, EnforcementReferred) and referred.authority_unit_code == COUNTY.code
-    trigger = events[-1]
-    assert isinstance(trigger, CreditTriggerRaised) and trigger.kind is CreditEventKind.REFUSAL
+    kinds = [e.kind for e in events[-2:] if isinstance(e, CreditTriggerRaised)]
+    # The refusal counts, and so does the referral it causes (the enforcement_referral trigger).
+    assert kinds == [CreditEventKind.REFUSAL, CreditEventKind.ENFORCEMENT_REFERRAL]
     assert state is not None and state.status is CaseStatus.REFERRED
 
 
@@ -444,7 +474,7 @@ def test_a_withdrawal_needs_a_supervisor_and_a_reason_and_revokes_the_listing():
         decide(state, WithdrawCase(SUPERVISOR, " "), NOW, DEFAULT, CALENDAR)
     assert rule_of(e) == "case.withdraw.reason_required"
     events = decide(state, WithdrawCase(SUPERVISOR, "登记错误"), NOW, DEFAULT, CALENDAR)
-    assert types(events) == ["HazardDelisted", "CaseWithdrawn"]
+    assert types(events) == ["HazardDelisted", "ListingPublished", "CaseWithdrawn"]
     assert fold(events, state).status is CaseStatus.WITHDRAWN  # type: ignore[union-attr]
 
 
@@ -493,8 +523,8 @@ def test_a_missed_deadline_escalates_to_the_township_with_a_supervision_letter()
     assert isinstance(escalated, CaseEscalated)
     assert (escalated.grid_level, escalated.unit_code) == (GridLevel.TOWNSHIP, TOWNSHIP.code)
     assert escalated.steps == (Step.SUPERVISION_LETTER,)
-    # 18 March 09:00 + 10 working days → 24:00 Tuesday 1 April.
-    assert escalated.deadline == datetime(2025, 4, 2, tzinfo=SHANGHAI)
+    # Missed at 00:00 on 19 March; 10 working days from 19 March → 24:00 Wednesday 2 April.
+    assert escalated.deadline == datetime(2025, 4, 3, tzinfo=SHANGHAI)
     after = fold(events, state)
     assert after is not None and after.status is CaseStatus.ESCALATED
     assert after.escalation_index == 1
@@ -542,16 +572,19 @@ def test_a_drill_runs_the_whole_ladder_to_enforcement_and_credit_in_about_a_minu
     referral = [e for e in history if isinstance(e, EnforcementReferred)]
     assert [r.ground for r in referral] == [ReferralGround.OVERDUE_AT_TOP]
     kinds = [e.kind for e in history if isinstance(e, CreditTriggerRaised)]
-    assert kinds[-1] is CreditEventKind.MAJOR_OVERDUE_AT_TOP
+    assert kinds[-2:] == [
+        CreditEventKind.MAJOR_OVERDUE_AT_TOP,
+        CreditEventKind.ENFORCEMENT_REFERRAL,
+    ]
     assert state is not None and state.status is CaseStatus.REFERRED
     assert state.listed_level is ListingLevel.PROVINCE
     assert [t.key for t in pending_timers(state, DRILL)] == []
 
 
-def test_a_pending_extension_lapses_when_the_deadline_is_missed():
-    state, _ = run([(register_major(), NOW), (EXTEND, NOW)])
+def test_under_edition_1_a_pending_extension_lapses_when_the_deadline_is_missed():
+    state, _ = run([(register_major(), NOW), (EXTEND, NOW)], policy=LEGACY)
     assert state is not None and state.deadline is not None
-    events = decide(state, FireTimer(SYSTEM, "deadline:1"), state.deadline, DEFAULT, CALENDAR)
+    events = decide(state, FireTimer(SYSTEM, "deadline:1"), state.deadline, LEGACY, CALENDAR)
     missed = events[0]
     assert isinstance(missed, DeadlineMissed) and missed.extension_lapsed
     assert fold(events, state).pending_extension is None  # type: ignore[union-attr]
@@ -592,5 +625,6 @@ def test_only_a_supervisor_records_a_refusal():
 def test_a_governance_plan_with_every_part_is_accepted():
     state, _ = run([(register_major(), NOW)])
     events = decide(state, SubmitGovernancePlan(ENTERPRISE_ACTOR, PLAN), NOW, DEFAULT, CALENDAR)
+    assert types(events) == ["GovernancePlanSubmitted"]
+    assert events[0].plan == PLAN  # type: ignore[attr-defined]
     assert fold(events, state).plan_submitted  # type: ignore[union-attr]
-    assert isinstance(PLAN, GovernancePlan)

@@ -30,6 +30,7 @@ from domain.credit import (
     credit_state_to_data,
     decide_credit,
     fold_credit,
+    inspections_per_year,
     pending_credit_timers,
     whitelist_eligible,
 )
@@ -40,6 +41,7 @@ from tests.domain.domain_builders import (
     DEFAULT,
     ENTERPRISE,
     ENTERPRISE_ACTOR,
+    LEGACY,
     NOW,
     SHANGHAI,
     SUPERVISOR,
@@ -273,3 +275,64 @@ def test_every_credit_event_and_command_round_trips_through_json_data():
     for e in history:
         assert credit_event_from_data(e.EVENT_TYPE, 1, credit_event_to_data(e)) == e
     assert credit_state_to_data(fold_credit(history)) == credit_state_to_data(state)
+
+
+# --- notice, publication, inspection frequency (policy edition 2) -----------------------------
+
+
+def test_the_notice_states_the_reasons_from_the_trigger_the_legal_basis_and_the_right_to_object():
+    _, events = run([(record(CreditEventKind.MAJOR_OVERDUE_AT_TOP, "H-7"), NOW)])
+    notice = next(e for e in events if isinstance(e, ProceedingNoticeIssued))
+    assert notice.reasons == "重大事故隐患经逐级督办至最高层级仍逾期未整改 (案件 H-7)"
+    assert DEFAULT.credit.notice is not None
+    assert notice.basis == DEFAULT.credit.notice.basis and "应急管理部令第11号" in notice.basis
+    assert notice.rights.startswith(DEFAULT.credit.notice.rights)
+    assert notice.objection_until.astimezone(SHANGHAI).isoformat() in notice.rights  # by when
+    # The notice travels with the notification: its data carries all three.
+    data = credit_event_to_data(notice)
+    assert {"reasons", "basis", "rights"} <= set(data)
+
+
+def test_a_notice_for_three_escalations_and_for_a_supervisors_ground_states_its_reasons():
+    steps = [
+        (record(CreditEventKind.ESCALATION, f"H-{i}"), NOW + timedelta(days=i)) for i in range(3)
+    ]
+    _, events = run(steps)
+    notice = next(e for e in events if isinstance(e, ProceedingNoticeIssued))
+    assert notice.reasons == "P12M 内事故隐患逾期升级 3 次 (案件 H-2)"
+    opened = decide_credit(
+        fold_credit(run([(OpenCreditRecord(SUPERVISOR, ENTERPRISE.credit_code, "x"), NOW)])[1]),
+        OpenProceeding(SUPERVISOR, "发生较大生产安全事故", "令11号 第六条第(二)项"),
+        NOW,
+        DEFAULT,
+        CALENDAR,
+    )
+    notice = next(e for e in opened if isinstance(e, ProceedingNoticeIssued))
+    assert (notice.reasons, notice.basis) == ("发生较大生产安全事故", "令11号 第六条第(二)项")
+
+
+def test_an_edition_1_notice_carries_the_window_only_as_recorded_ones_do():
+    state = None
+    events = decide_credit(state, record(CreditEventKind.REFUSAL), NOW, LEGACY, CALENDAR)
+    notice = next(e for e in events if isinstance(e, ProceedingNoticeIssued))
+    assert (notice.reasons, notice.basis, notice.rights) == ("", "", "")
+    assert set(credit_event_to_data(notice)) == {"proceeding_no", "objection_until", "at"}
+
+
+def test_the_blacklist_is_published_with_the_decision_it_publishes_and_its_legal_deadline():
+    _, history, decided_at = listed_state()
+    published = next(e for e in history if isinstance(e, BlacklistPublished))
+    assert published.decided_at == decided_at == published.at
+    # 7 working days after the decision at 00:00 on Tuesday 11 March (12–14, 17–20 March):
+    # 24:00 on Thursday 20 March.
+    assert published.publish_by == datetime(2025, 3, 21, tzinfo=SHANGHAI)
+    assert published.at <= published.publish_by
+
+
+def test_the_inspection_frequency_follows_the_grade_and_a_d_enterprise_is_inspected_four_times():
+    clean, _ = run([(OpenCreditRecord(SUPERVISOR, ENTERPRISE.credit_code, ENTERPRISE.name), NOW)])
+    assert clean is not None
+    assert inspections_per_year(clean, NOW, DEFAULT, CALENDAR) == 1  # A
+    state, _, at = listed_state()
+    assert inspections_per_year(state, at, DEFAULT, CALENDAR) == 4  # on the list: D
+    assert inspections_per_year(state, at, LEGACY, CALENDAR) is None  # no frequencies in it

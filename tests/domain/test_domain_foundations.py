@@ -150,6 +150,79 @@ def test_a_bad_calendar_file_names_the_key(text: str, field: str):
     assert e.value.field == field
 
 
+@pytest.mark.parametrize(
+    ("text", "field", "rule"),
+    [
+        ("[2027]\n", "2027.holidays", "calendar.holidays_required"),
+        ("[2027]\nholidays = []\n", "2027.holidays", "calendar.holidays_required"),
+        ('[2027]\nworkdays = ["2027-02-07"]\n', "2027.holidays", "calendar.holidays_required"),
+        ('[2025]\nholidays = ["2025-01-01"]\n', "2025", "calendar.package_year_override"),
+        (
+            '[2027]\nreplace_package_data = "yes"\nholidays = ["2027-01-01"]\n',
+            "2027.replace_package_data",
+            "calendar.file_invalid",
+        ),
+        ('[2027]\nholidays = ["2027-01-01"]\nextra = 1\n', "2027.extra", "calendar.file_invalid"),
+        ("[next]\nholidays = []\n", "next", "calendar.file_invalid"),
+        ("[2027", "calendar", "calendar.file_invalid"),
+        (
+            '[2027]\nholidays = ["2027-01-01"]\nworkdays = ["2027-01-01"]\n',
+            "2027",
+            "calendar.file_invalid",
+        ),
+    ],
+)
+def test_a_calendar_file_that_would_make_duban_guess_is_refused_naming_the_key(
+    text: str, field: str, rule: str
+):
+    with pytest.raises(DomainError) as e:
+        parse_calendar_toml(text)
+    assert (e.value.rule, e.value.field) == (rule, field)
+
+
+def test_a_year_chinese_calendar_knows_is_replaced_whole_and_only_when_the_file_says_so():
+    text = '[2025]\nreplace_package_data = true\nholidays = ["2025-01-01"]\n'
+    cal = WorkingCalendar(parse_calendar_toml(text))
+    assert not cal.is_working_day(date(2025, 1, 1))
+    # The table is the whole year: National Day is no holiday in it, the package's is gone.
+    assert cal.is_working_day(date(2025, 10, 1)) and not CAL.is_working_day(date(2025, 10, 1))
+
+
+def test_working_day_arithmetic_needs_a_positive_count():
+    for operation in (CAL.add_working_days, CAL.subtract_working_days):
+        with pytest.raises(DomainError) as e:
+            operation(datetime(2025, 3, 3, tzinfo=SHANGHAI), 0, SHANGHAI)
+        assert e.value.rule == "calendar.working_days_positive"
+
+
+def test_a_cut_off_before_a_deadline_on_a_day_off_leaves_the_full_count_of_working_days():
+    saturday_end = datetime(2025, 3, 16, tzinfo=SHANGHAI)  # 24:00 Saturday 15 March
+    fixed = CAL.subtract_working_days(saturday_end, 1, SHANGHAI, closing_day_must_work=True)
+    assert fixed == datetime(2025, 3, 14, tzinfo=SHANGHAI)  # 24:00 Thursday: Friday remains
+    legacy = CAL.subtract_working_days(saturday_end, 1, SHANGHAI)
+    assert legacy == datetime(2025, 3, 15, tzinfo=SHANGHAI)  # edition 1: 24:00 Friday
+
+
+@given(
+    st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2026, 11, 30)),
+    st.integers(1, 25),
+)
+def test_a_working_day_cut_off_leaves_exactly_n_working_days_up_to_the_deadlines_day(
+    deadline: datetime, n: int
+):
+    end = deadline.replace(tzinfo=SHANGHAI)
+    cut_off = CAL.subtract_working_days(end, n, SHANGHAI, closing_day_must_work=True)
+    local = cut_off.astimezone(SHANGHAI)
+    assert (local.hour, local.minute, local.microsecond) == (0, 0, 0)  # 24:00 of a day
+    closed_day = (end - timedelta(microseconds=1)).date()
+    day, between = local.date(), 0  # the first day after the cut-off
+    while day <= closed_day:
+        between += CAL.is_working_day(day)
+        day += timedelta(days=1)
+    assert between == n
+    assert CAL.is_working_day(local.date() - timedelta(days=1))  # it ends a working day
+
+
 @given(
     st.datetimes(min_value=datetime(2005, 1, 1), max_value=datetime(2026, 11, 30)),
     st.integers(1, 25),
@@ -163,6 +236,66 @@ def test_adding_working_days_lands_after_a_working_day_and_subtracting_returns_t
     assert end > instant and CAL.is_working_day(last_day)
     back = CAL.subtract_working_days(end, n, SHANGHAI).astimezone(SHANGHAI)
     assert back.date() - timedelta(days=1) <= instant.date()
+
+
+# --- legal periods (Civil Code Art. 201–203) --------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("start", "text", "end"),
+    [
+        # 15 days from Monday 3 March: the 15th is Tuesday 18 March, ending at 24:00.
+        (datetime(2025, 3, 3, 9), "P15D", datetime(2025, 3, 19)),
+        # 15 days from Friday 7 March end on Saturday 22: rolled to Monday 24 March.
+        (datetime(2025, 3, 7, 9), "P15D", datetime(2025, 3, 25)),
+        # 15 days from 16 September end on 1 October (National Day): rolled to Thursday 9 Oct.
+        (datetime(2025, 9, 16, 9), "P15D", datetime(2025, 10, 10)),
+        # 3 months from 3 March: 3 June (Tuesday), 24:00.
+        (datetime(2025, 3, 3, 9), "P3M", datetime(2025, 6, 4)),
+        # A month from 31 January: the last day of February (Friday 28), 24:00.
+        (datetime(2025, 1, 31, 9), "P1M", datetime(2025, 3, 1)),
+        # Working days are already periods; a time part stays exact (drills).
+        (datetime(2025, 3, 3, 9), "P2WD", datetime(2025, 3, 6)),
+        (datetime(2025, 3, 3, 9), "PT30S", datetime(2025, 3, 3, 9, 0, 30)),
+    ],
+)
+def test_a_legal_period_ends_at_the_end_of_its_last_day_rolled_past_days_off(
+    start: datetime, text: str, end: datetime
+):
+    got = PolicyDuration.parse(text).add_as_period(start.replace(tzinfo=SHANGHAI), CAL, SHANGHAI)
+    assert got == end.replace(tzinfo=SHANGHAI)
+
+
+def test_a_legal_period_into_a_year_without_data_is_an_error_not_a_guess():
+    with pytest.raises(CalendarDataMissing):
+        PolicyDuration.parse("P15D").add_as_period(
+            datetime(2026, 12, 20, tzinfo=SHANGHAI), CAL, SHANGHAI
+        )
+
+
+@pytest.mark.parametrize(
+    ("shorter", "longer", "surely"),
+    [
+        ("P3M", "P1Y", True),
+        ("P1Y", "P1Y", True),
+        ("P12M", "P1Y", True),
+        ("P365D", "P1Y", True),
+        ("P13M", "P1Y", False),
+        ("P367D", "P1Y", False),
+        ("P1Y", "P366D", True),
+        ("P2WD", "P3WD", True),
+        ("P3WD", "P3WD", True),
+        ("P4WD", "P3WD", False),
+        ("P10WD", "P1Y", True),
+        ("P10WD", "P14D", False),  # 10 working days can span the Spring Festival week
+        ("PT4S", "PT5S", True),
+        ("P1DT1H", "P1D", False),
+    ],
+)
+def test_one_duration_is_surely_at_most_another_only_when_no_start_makes_it_longer(
+    shorter: str, longer: str, surely: bool
+):
+    assert PolicyDuration.parse(shorter).surely_at_most(PolicyDuration.parse(longer)) is surely
 
 
 # --- durations --------------------------------------------------------------------------------

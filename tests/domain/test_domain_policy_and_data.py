@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import base64
 import json
 import re
 from dataclasses import replace
 from datetime import timedelta
-from importlib import resources
+from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -32,13 +34,17 @@ from domain.case_commands import (
     WithdrawCase,
 )
 from domain.case_events import EVENT_CLASSES, CaseEvent
+from domain.durations import PolicyDuration
 from domain.errors import DomainError, PolicyError
 from domain.policy import ListingLevel, Policy, parse_policy
 from tests.domain.domain_builders import (
     CALENDAR,
+    CITY_SUPERVISOR,
     DEFAULT,
+    DEFAULT_TEXT,
     DRILL,
     ENTERPRISE_ACTOR,
+    LEGACY,
     NOW,
     PHOTO,
     PLAN,
@@ -50,7 +56,7 @@ from tests.domain.domain_builders import (
 )
 
 LADDER_2 = "escalation.ladder[2].deadline"
-DEFAULT_TEXT = resources.files("domain.policies").joinpath("default.toml").read_text("utf-8")
+HISTORIES = Path(__file__).resolve().parents[1] / "histories"
 
 
 def test_the_shipped_policies_load_and_differ():
@@ -59,15 +65,45 @@ def test_the_shipped_policies_load_and_differ():
     assert re.fullmatch(r"[0-9a-f]{64}", DEFAULT.fingerprint)
 
 
-def test_every_value_in_the_default_policy_cites_its_source():
-    sources = ("Order 16", "Order 11", "Qingdao", "Hubei", "Huzhou", "practice", "seed", "rule")
+SOURCES = (
+    "Order 16",
+    "Order 11",
+    "Civil Code",
+    "Safety Law",
+    "Qingdao",
+    "Hubei",
+    "Huzhou",
+    "provincial rule",
+    "seed 003",
+    "seed 004",
+    "seeds 003/004",
+    "practice",
+    "duban:",  # a setting of the program (name, version, edition), not a rule of supervision
+)
+
+
+def cited_source(line: str) -> str | None:
+    """The recognised source a policy line's comment names, if any."""
+    _, _, comment = line.partition("#")
+    return next((s for s in SOURCES if s in comment), None)
+
+
+def test_every_value_in_the_default_policy_cites_a_recognised_source_on_its_line():
+    values = 0
     for number, line in enumerate(DEFAULT_TEXT.splitlines(), 1):
-        stripped = line.strip()
-        if "=" in stripped and not stripped.startswith("#") and not stripped.startswith("{"):
-            key = stripped.split("=")[0].strip()
-            if key in ("name", "version", "yearly_day", "grade", "grades"):
-                continue
-            assert any(s in line for s in sources), f"line {number} has no source: {line}"
+        code = line.partition("#")[0].strip()
+        if "=" not in code or code.startswith("["):
+            continue  # comments, blank lines, table headers
+        values += 1
+        assert cited_source(line), f"line {number} cites no recognised source: {line}"
+    assert values >= 60  # every key = value and every grade of the rating scheme was checked
+
+
+def test_the_source_check_refuses_a_value_without_a_source_or_with_an_unknown_one():
+    assert cited_source('general = "P15D"  # practice: 7–30 days') == "practice"
+    assert cited_source('general = "P15D"') is None
+    assert cited_source('general = "P15D"  # what the director said') is None
+    assert cited_source('note = "see Qingdao"  # no source here') is None
 
 
 def test_the_drill_policy_has_no_working_day_durations_and_runs_in_seconds():
@@ -106,8 +142,8 @@ def test_changing_one_number_changes_the_fingerprint():
         ('time_zone = "Asia/Shanghai"', 'time_zone = "Mars/Olympus"', "time_zone"),
         ("refusal = 20", "refusal = 20\nsleeping = 3", "credit.rating.deductions.sleeping"),
         (
-            '{ grade = "B", min_points = 75 }',
-            '{ grade = "B", min_points = 95 }',
+            '{ grade = "B", min_points = 75,',
+            '{ grade = "B", min_points = 95,',
             "credit.rating.grades[1].min_points",
         ),
         ("monthly_day = 20", "monthly_day = 31", "reports.monthly_day"),
@@ -123,6 +159,97 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
     with pytest.raises(PolicyError) as e:
         parse_policy(changed)
     assert e.value.key == key
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key", "rule"),
+    [
+        ("edition = 2", "edition = 3", "edition", "policy.edition"),
+        (
+            'city = "P6M"',
+            'city = "P13M"',
+            "deadlines.listed.city",
+            "policy.listed_deadline_exceeds_max",
+        ),
+        (
+            'decide_within = "P2WD"',
+            'decide_within = "P3WD"',
+            "extension.unlisted.decide_within",
+            "policy.extension_decision_fits",
+        ),
+        (
+            'decide_within = "P10WD"',
+            'decide_within = "P25WD"',
+            "extension.decide_within",
+            "policy.extension_decision_fits",
+        ),
+        (
+            'decide_within = "P2WD"',
+            'decide_within = "P2D"',
+            "extension.unlisted.decide_within",
+            "policy.extension_units",
+        ),
+        (
+            '{ grade = "A", min_points = 90, inspections_per_year = 1 }',
+            '{ grade = "A", min_points = 90 }',
+            "credit.rating.grades[0].inspections_per_year",
+            "policy.inspections_required",
+        ),
+        (
+            "min_points = 0, inspections_per_year = 4",
+            "min_points = 0, inspections_per_year = 2",
+            "credit.rating.grades[3].inspections_per_year",
+            "policy.inspections_order",
+        ),
+        (
+            "min_points = 90, inspections_per_year = 1",
+            "min_points = 90, inspections_per_year = -1",
+            "credit.rating.grades[0].inspections_per_year",
+            "policy.non_negative",
+        ),
+        ("edition = 2", "edition = 1", "notice", "policy.edition_required"),
+        ('basis = "《', 'basis = " " #《', "credit.notice.basis", "policy.notice_text"),
+    ],
+)
+def test_an_edition_2_policy_is_cross_checked_and_names_the_key(
+    old: str, new: str, key: str, rule: str
+):
+    changed = DEFAULT_TEXT.replace(old, new, 1)
+    assert changed != DEFAULT_TEXT
+    with pytest.raises(PolicyError) as e:
+        parse_policy(changed)
+    assert (e.value.key, e.value.rule) == (key, rule)
+
+
+def test_an_edition_1_policy_is_not_held_to_the_edition_2_cross_checks():
+    data = LEGACY.to_data()
+    data["extension"]["decide_within"] = "P30WD"  # longer than request_before: let through
+    assert Policy.from_data(data).extension.decide_within == PolicyDuration.parse("P30WD")
+
+
+def test_the_policy_captured_in_a_running_case_parses_with_the_fingerprint_it_recorded():
+    history = json.loads((HISTORIES / "case-rectified-on-time.json").read_text())
+    snapshot = recorded_payload(history, "ACTIVITY_TASK_COMPLETED", "result")
+    appended = recorded_payload(history, "ACTIVITY_TASK_SCHEDULED", "input", "append_events")
+    policy = Policy.from_data(snapshot["policy"])
+    assert policy.edition == 1 and policy.extension.unlisted is None and policy.notice is None
+    assert policy.fingerprint == appended["events"][0]["data"]["policy_fingerprint"]
+    assert policy.to_data() == snapshot["policy"]  # nothing added to what was recorded
+
+
+def recorded_payload(
+    history: dict[str, Any], event_type: str, part: str, activity: str | None = None
+) -> dict[str, Any]:
+    """The first payload of the first ``event_type`` in a recorded workflow history."""
+    for event in history["events"]:
+        if event["eventType"] != f"EVENT_TYPE_{event_type}":
+            continue
+        attributes = next(v for k, v in event.items() if k.endswith("Attributes"))
+        if activity is not None and attributes["activityType"]["name"] != activity:
+            continue
+        data: dict[str, Any] = json.loads(base64.b64decode(attributes[part]["payloads"][0]["data"]))
+        return data
+    raise AssertionError(f"no {event_type} in the history")
 
 
 def test_a_missing_section_is_named():
@@ -156,11 +283,16 @@ def _all_case_events() -> list[CaseEvent]:
             (FireTimer(SYSTEM, "deadline:3"), NOW + timedelta(days=16)),
             (report, later + timedelta(days=16)),
             (FireTimer(SYSTEM, "review:2"), NOW + timedelta(days=30)),
-            (VerifyRectification(SUPERVISOR, True), NOW + timedelta(days=30)),
+            (VerifyRectification(CITY_SUPERVISOR, True), NOW + timedelta(days=30)),
         ]
     )
     _, b = run(
-        [(register_major(), NOW), (extend, NOW), (DecideExtension(SUPERVISOR, False, "no"), NOW)]
+        [
+            (register_major(), NOW),
+            (extend, NOW),
+            (FireTimer(SYSTEM, "decision:1"), NOW + timedelta(days=20)),
+            (DecideExtension(SUPERVISOR, False, "no"), NOW + timedelta(days=20)),
+        ]
     )
     _, c = run([(register(), NOW), (WithdrawCase(SUPERVISOR, "错误"), NOW)])
     return a + b + c

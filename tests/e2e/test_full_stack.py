@@ -21,10 +21,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
 from activities.reference_data import ReferenceData
+from activities.rules import DRILL_POLICY, shipped_policy
 from api.auth import create_token
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
-from domain.policy import load_drill_policy
 from tests.e2e.conftest import WorkerProcess
 
 pytestmark = pytest.mark.slow
@@ -70,7 +70,7 @@ async def stack(
     database_url: str,
     tmp_path: Path,
 ) -> Stack:
-    assert load_drill_policy().deadlines.general  # the drill policy ships with duban
+    assert shipped_policy(DRILL_POLICY).deadlines.general  # the drill policy ships with duban
     s = uuid.uuid4().hex[:6].upper()
     reference = ReferenceData(store.engine, store)
     county, town, village = f"E{s}-C-X", f"E{s}-C-X-T", f"E{s}-C-X-T-V"

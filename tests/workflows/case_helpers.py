@@ -20,15 +20,16 @@ from domain.case_commands import (
     VerifyRectification,
 )
 from domain.credit_code import make_credit_code
+from tests.domain.domain_builders import COUNTY, PHOTO, register, register_major
 from tests.domain.domain_builders import ENTERPRISE as ENTERPRISE_OF_TESTS
-from tests.domain.domain_builders import PHOTO, register, register_major
 from tests.workflows.conftest import RunningWorker
 from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id, credit_workflow_id
 
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
 ENTERPRISE = Actor("ent-1", Role.ENTERPRISE)
-SUPERVISOR = Actor("sup-1", Role.SUPERVISOR)
+# The county bureau's supervisor (on the path of every case the builders register).
+SUPERVISOR = Actor("sup-1", Role.SUPERVISOR, unit_code=COUNTY.code)
 
 
 async def start_case(

@@ -21,7 +21,8 @@ async def test_a_case_waits_for_missing_calendar_data_and_resumes_when_it_is_loa
     time_skipping_env: WorkflowEnvironment, database_url: str, store: EventStore, tmp_path: Path
 ):
     calendar = tmp_path / "calendar.toml"
-    calendar.write_text("[2035]\nholidays = []\n")  # knows nothing about the years ahead
+    # A valid file that knows nothing about the years ahead (a year always lists its holidays).
+    calendar.write_text('[2035]\nholidays = ["2035-01-01"]\n')
     settings = Settings(database_url=database_url, data_dir=tmp_path, calendar_file=calendar)
     queue = f"calendar-{uuid.uuid4().hex[:8]}"
     parts = build_worker(time_skipping_env.client, settings, store, queue)

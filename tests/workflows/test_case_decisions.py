@@ -87,17 +87,66 @@ async def test_an_extension_approved_at_day_20_moves_the_deadline_and_its_timers
 async def test_an_extension_asked_later_than_the_policy_allows_is_rejected(
     case_worker: RunningWorker, unique_hazard_id: str
 ):
-    handle, _ = await start_case(case_worker, unique_hazard_id)  # 15-day deadline
-    before = stored_types(case_worker.store, unique_hazard_id)
+    handle, _ = await start_case(case_worker, unique_hazard_id)  # 15-day deadline, not listed
     deadline = datetime.fromisoformat((await handle.query(SupervisedCaseWorkflow.state)).deadline)
+    now = await case_worker.env.get_current_time()
+    # A general case may ask until 3 working days before its deadline; 20 hours before (both
+    # reminders sent: registration, notice and two reminders recorded) is too late.
+    await case_worker.env.sleep(deadline - now - timedelta(hours=20))
+    view = await wait_for_version(handle, 4)
+    before = stored_types(case_worker.store, unique_hazard_id)
     with pytest.raises(WorkflowUpdateFailedError) as caught:
         await handle.execute_update(
             SupervisedCaseWorkflow.request_extension,
             extension_request(deadline + timedelta(days=10)),
         )
     assert caught.value.cause.type == "case.extension.too_late"
-    assert "20WD" in str(caught.value.cause)
+    assert "P3WD" in str(caught.value.cause) and "not listed" in str(caught.value.cause)
     assert stored_types(case_worker.store, unique_hazard_id) == before
+    assert (await handle.query(SupervisedCaseWorkflow.state)).version == view.version
+
+
+async def test_a_general_case_asks_early_and_the_late_decision_alerts_the_level_above(
+    case_worker: RunningWorker, unique_hazard_id: str
+):
+    """The request is in time; the authority does not decide by decide_by: the alert is
+    recorded and sent to the deciding unit and the unit above; the deadline waits for the
+    decision, and a late approval still moves it."""
+    handle, command = await start_case(case_worker, unique_hazard_id)
+    deadline = datetime.fromisoformat((await handle.query(SupervisedCaseWorkflow.state)).deadline)
+    view = await handle.execute_update(
+        SupervisedCaseWorkflow.request_extension,
+        extension_request(deadline + timedelta(days=20)),
+    )
+    assert {t["kind"] for t in view.pending_timers} == {"reminder", "extension_decision"}
+    await case_worker.env.sleep(deadline - await case_worker.env.get_current_time())
+    await case_worker.env.sleep(timedelta(days=1))  # past the original deadline
+    view = await handle.query(SupervisedCaseWorkflow.state)
+    types = stored_types(case_worker.store, unique_hazard_id)
+    assert "ExtensionDecisionOverdue" in types and "DeadlineMissed" not in types
+    view = await handle.execute_update(
+        SupervisedCaseWorkflow.decide_extension,
+        as_input(DecideExtension(actor=SUPERVISOR, approve=True, reason="同意 (审批超时)")),
+    )
+    assert datetime.fromisoformat(view.deadline) == deadline + timedelta(days=20)
+    assert view.escalation_index == 0
+    told = recipients(case_worker, unique_hazard_id, "extension_decision_overdue")
+    village, township = command.grid_path[0], command.grid_path[1]
+    assert set(told) == {village.responsible_person, township.responsible_person}
+    assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
+
+
+def recipients(worker: RunningWorker, hazard_id: str, reason: str) -> list[str]:
+    import sqlalchemy as sa
+
+    with worker.store.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT recipient_id FROM notification_outbox WHERE case_id = :c AND reason = :r"
+            ),
+            {"c": hazard_id, "r": reason},
+        ).all()
+    return [r[0] for r in rows]
 
 
 async def test_a_failed_verification_sends_the_case_back_with_a_new_deadline(
@@ -162,7 +211,7 @@ async def test_a_major_hazard_is_listed_on_registration_and_delisted_by_its_auth
     assert view.status == "closed" and view.listed_level is None
     types = stored_types(case_worker.store, unique_hazard_id)
     assert types[:2] == ["HazardRegistered", "RectificationNoticeIssued"] or "HazardListed" in types
-    assert types[-3:] == ["VerificationPassed", "HazardDelisted", "CaseClosed"]
+    assert types[-4:] == ["VerificationPassed", "HazardDelisted", "ListingPublished", "CaseClosed"]
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, await handle.result())
 
 

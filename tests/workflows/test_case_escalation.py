@@ -95,7 +95,7 @@ async def test_an_overdue_case_escalates_level_by_level_to_the_top_then_is_refer
     credit = case_worker.client.get_workflow_handle(credit_workflow_id(credit_code))
     for _ in range(100):
         recorded = await credit.query(EnterpriseCreditWorkflow.credit)
-        if len([r for r in recorded.recorded if r.get("case_id") == unique_hazard_id]) >= 5:
+        if len([r for r in recorded.recorded if r.get("case_id") == unique_hazard_id]) >= 6:
             break
         await asyncio.sleep(0.1)
     mine = [
@@ -104,7 +104,8 @@ async def test_an_overdue_case_escalates_level_by_level_to_the_top_then_is_refer
         if e.event_type == "CreditEventRecorded" and e.data.get("case_id") == unique_hazard_id
     ]
     assert [e["kind"] for e in mine].count("escalation") == 4
-    assert mine[-1]["kind"] in {"overdue_at_top", "major_overdue_at_top"}
+    # Overdue at the top, and the referral it causes (the enforcement_referral trigger).
+    assert [e["kind"] for e in mine[-2:]] == ["overdue_at_top", "enforcement_referral"]
     assert len({e["case_event_id"] for e in mine}) == len(mine)
 
 
@@ -115,7 +116,11 @@ async def test_reminders_go_out_at_the_policy_offsets_before_the_deadline(
     view = await handle.query(SupervisedCaseWorkflow.state)
     reminder_timers = [t for t in view.pending_timers if t["kind"] == "reminder"]
     assert [t["key"].split(":")[-1] for t in reminder_timers] == ["P3D", "P1D"]
-    await settle(case_worker, 14.5)  # past both reminders of the 15-day deadline, before it
+    # Past both reminders of the 15-day deadline (24:00 of its 15th day), an hour before it.
+    until_deadline = (
+        datetime.fromisoformat(view.deadline) - await case_worker.env.get_current_time()
+    )
+    await settle(case_worker, (until_deadline - timedelta(hours=1)) / timedelta(days=1))
     view = await handle.query(SupervisedCaseWorkflow.state)
     assert view.escalation_index == 0
     reminders = [
