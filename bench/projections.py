@@ -7,9 +7,11 @@
    major hazard, 立改立销, withdrawal) over twelve months, spread over 200 villages and 20,000
    enterprises, plus their credit streams; appended through ``EventStore.append``.
 2. Catch-up: one projector from position 0 to the head (target >= 10,000 events/s).
-3. Lag: one thread appends a case step at a fixed rate while the projector follows; the
-   append-to-visible lag is the time from an append's return to the commit of the batch that
-   contains it (p50 / p99 / max).
+3. Lag: a steady load at a fixed rate of appends while the projector follows: half of them
+   register a new case (registration and notice: new rows), half take the next step of a case
+   registered earlier in the load (a report, a verification, a timer, an escalation: updates
+   of rows already there, and of their statistics). The append-to-visible lag is the time
+   from an append's return to the commit of the batch that contains it (p50 / p99 / max).
 """
 
 from __future__ import annotations
@@ -25,10 +27,14 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from sqlalchemy.engine import Engine
+
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.logging import configure_logging
 from activities.projections import Projector
+from activities.projections.queries import Period, unit_statistics, units_with_figures
+from activities.rules import DEFAULT_POLICY, shipped_policy
 from bench.common import APP_ROLE, bench_database, report
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState, decide, event_to_data, evolve, pending_timers
@@ -53,14 +59,14 @@ from domain.case_events import (
 )
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
-from domain.policy import load_default_policy
 
-POLICY = load_default_policy()
+POLICY = shipped_policy(DEFAULT_POLICY)
 CALENDAR = WorkingCalendar()
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 METADATA = EventMetadata("bench", "system", correlation_id="bench")
 INSPECTOR = Actor("insp", Role.INSPECTOR)
-SUPERVISOR = Actor("sup", Role.SUPERVISOR)
+# The templates are decided on the first village path; its county bureau supervises them.
+SUPERVISOR = Actor("sup", Role.SUPERVISOR, unit_code="P37-C0-X0")
 COMPANY = Actor("ent", Role.ENTERPRISE)
 SYSTEM = Actor("system", Role.SYSTEM)
 PHOTO = Evidence("s3://evidence/p.jpg", "ab" * 32)
@@ -240,9 +246,41 @@ class Generator:
         return written
 
 
+class SteadyLoad:
+    """The lag load's appends: new cases and next steps of the cases it has started."""
+
+    def __init__(self, generator: Generator, seed: int = 11) -> None:
+        self.generator = generator
+        self.random = random.Random(seed)
+        # stream -> (its whole history, how many of its events are appended)
+        self.running: dict[str, tuple[list[NewEvent], int]] = {}
+        self.new_cases = 0
+        self.steps = 0
+
+    def next_append(self) -> tuple[str, int, list[NewEvent]]:
+        """(stream, expected version, events) of the next append."""
+        if self.running and self.random.random() < 0.5:
+            stream = self.random.choice(list(self.running))
+            events, done = self.running[stream]
+            size = self.random.choice((1, 2))
+            chunk = events[done : done + size]
+            if done + len(chunk) >= len(events):
+                del self.running[stream]
+            else:
+                self.running[stream] = (events, done + len(chunk))
+            self.steps += 1
+            return stream, done, chunk
+        stream, events = self.generator.case_events()
+        first = events[:2]  # HazardRegistered and its notice (or 立改立销's CaseClosed)
+        if len(events) > len(first):
+            self.running[stream] = (events, len(first))
+        self.new_cases += 1
+        return stream, 0, first
+
+
 def measure_lag(
     store: EventStore, generator: Generator, seconds: float, rate: float
-) -> list[float]:
+) -> tuple[list[float], SteadyLoad]:
     committed: list[tuple[int, float]] = []
     lock = threading.Lock()
 
@@ -255,6 +293,7 @@ def measure_lag(
     stop = threading.Event()
     follower = threading.Thread(target=projector.run, args=(stop,), kwargs={"idle_wait": 0.5})
     follower.start()
+    load = SteadyLoad(generator)
     appended: list[tuple[int, float]] = []
     interval = 1.0 / rate
     next_at = time.perf_counter()
@@ -263,8 +302,8 @@ def measure_lag(
         pause = next_at - time.perf_counter()
         if pause > 0:
             time.sleep(pause)
-        stream, events = generator.case_events()
-        result = store.append(stream, 0, events[:3])
+        stream, version, events = load.next_append()
+        result = store.append(stream, version, events)
         appended.append((result.positions[-1], time.perf_counter()))
         next_at += interval
     time.sleep(1.0)
@@ -274,7 +313,25 @@ def measure_lag(
     for position, appended_at in appended:
         visible_at = next(t for p, t in committed if p >= position)
         lags.append((visible_at - appended_at) * 1000)
-    return lags
+    return lags, load
+
+
+def measure_report_reads(engine: Engine, generator: Generator) -> None:
+    """What a report costs now that it reads the read tables: one unit's figures for a month
+    (the province: every case; a village: its own), and the plan of a month's reports."""
+    june = Period.month(2025, 6)
+    now = datetime(2026, 1, 1, tzinfo=SHANGHAI)
+    province, village = generator.paths[0][-1].code, generator.paths[0][0].code
+    for name, unit in (("province (whole store)", province), ("village", village)):
+        started = time.perf_counter()
+        figures = unit_statistics(engine, unit, june, now=now)
+        elapsed = (time.perf_counter() - started) * 1000
+        report(f"report figures: {name}, June", elapsed, "ms")
+        print(f"#   found {figures.found:,}, due {figures.due:,}, overdue {figures.overdue:,}")
+    started = time.perf_counter()
+    units = units_with_figures(engine, june)
+    report("report plan: units with June figures", (time.perf_counter() - started) * 1000, "ms")
+    print(f"#   {len(units):,} units")
 
 
 def main() -> None:
@@ -311,10 +368,13 @@ def main() -> None:
             for table in ("case_view", "enterprise_view", "case_statistics", "blacklist_register"):
                 count = conn.exec_driver_sql(f"SELECT count(*) FROM {table}").scalar()
                 print(f"#   {table}: {count:,} rows")
+        measure_report_reads(engine, generator)
 
-        lags = measure_lag(store, generator, args.lag_seconds, args.lag_rate)
+        lags, load = measure_lag(store, generator, args.lag_seconds, args.lag_rate)
         lags.sort()
-        report(f"lag: appends at {args.lag_rate:.0f}/s (3 events each)", len(lags), "appends")
+        report(f"lag: appends at {args.lag_rate:.0f}/s", len(lags), "appends")
+        report("lag: of which new cases (2 events)", load.new_cases, "appends")
+        report("lag: of which steps of earlier cases (1-2 events)", load.steps, "appends")
         report("lag: append-to-visible p50", statistics.median(lags), "ms")
         report("lag: append-to-visible p99", lags[int(len(lags) * 0.99) - 1], "ms")
         report("lag: append-to-visible max", lags[-1], "ms")

@@ -2,13 +2,21 @@
 the quarterly and yearly statistics (季度/年度统计, Order 16 Art 14), per grid unit.
 
 Nobody runs a cron. One Temporal Schedule per kind (``ensure_report_schedules``) starts a
-``ReportRun`` at the day, hour and time zone of ``policy.reports``; the run works out the period
-before its *scheduled* time (so a run caught up after downtime reports on the right period),
-asks which grid units need a report, and starts one ``Report`` workflow per unit whose id is
-derived from (kind, unit, period). Three locks keep a report from being produced twice: the
-schedule never overlaps runs (buffered, one after another), a report workflow id is refused
-while one is running or has succeeded, and the report's event is appended at expected version
-0 (a second writer finds it stored and only rewrites the files from it).
+``ReportRun``; the run works out the period before its *scheduled* time (so a run caught up
+after downtime reports on the right period), asks which grid units need a report, and starts
+one ``Report`` workflow per unit whose id is derived from (kind, unit, period). Three locks
+keep a report from being produced twice: the schedule never overlaps runs (buffered, one after
+another), a report workflow id is refused while one is running or has succeeded, and the
+report's event is appended at expected version 0 (a second writer finds it stored and only
+rewrites the files from it).
+
+When: the policy's ``reports`` days are the days a report is *due* (monthly: by the 20th;
+quarterly: by the 15th of the quarter's next month; yearly: by 31 January). A schedule fires
+``lead_days`` before that day (default 5: the 15th, the 10th, 26 January) at the policy's hour
+and time zone, never before the 1st of the due month (so never before the period has ended):
+a failed run has days to be retried or re-run by hand before the report is due, and hazards
+found at the end of the period but registered a few days later are in it. Each report carries
+its due date (``due_by``).
 """
 
 from __future__ import annotations
@@ -28,14 +36,35 @@ if TYPE_CHECKING:
     from temporalio.client import Client
 
     from activities.settings import Settings
+    from domain.policy import Reports
 
 REPORT_KINDS = ("monthly", "quarterly", "yearly")
 RUN_WORKFLOW = "ReportRun"
 REPORT_WORKFLOW = "Report"
 # Set by the Temporal scheduler on every workflow it starts: the nominal time of the action.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
+# A report reads a few indexed rows; the time goes to bringing the read models up to date
+# (at 10,000 events/s, a minute for 600,000 events behind), with a heartbeat per batch.
 REPORT_TIMEOUT = timedelta(minutes=10)
-REPORT_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
+REPORT_HEARTBEAT = timedelta(minutes=2)
+# Bad input, raised non-retryable by the activities too; broken rules files are retried (an
+# administrator may fix them meanwhile).
+NON_RETRYABLE = [
+    "report.bad_request",
+    "report.unit",
+    "report.period_not_ended",
+    "report.hash_mismatch",
+]
+# Bounded: a report that fails six times (over about a minute) fails its workflow, which may
+# be started again (its id allows a new run after a failure); bad input is never retried.
+REPORT_RETRY = RetryPolicy(
+    initial_interval=timedelta(seconds=2),
+    backoff_coefficient=2.0,
+    maximum_interval=timedelta(minutes=1),
+    maximum_attempts=6,
+    non_retryable_error_types=NON_RETRYABLE,
+)
+DEFAULT_REPORT_LEAD_DAYS = 5
 
 _PERIOD = {
     "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
@@ -159,6 +188,26 @@ def period_bounds(kind: str, period: str, tz: ZoneInfo) -> tuple[datetime, datet
     )
 
 
+def report_due_date(kind: str, period: str, reports: Reports) -> date:
+    """The day a report of ``period`` is due by (the policy's ``reports`` days)."""
+    check_period(kind, period)
+    year = int(period[:4])
+    if kind == "monthly":
+        month = int(period[5:7])
+        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
+        return date(year, month, reports.monthly_day)
+    if kind == "quarterly":
+        quarter = int(period[6])
+        year, month = (year + 1, 1) if quarter == 4 else (year, 3 * quarter + 1)
+        return date(year, month, reports.quarterly_day)
+    return date(year + 1, reports.yearly_month, reports.yearly_day)
+
+
+def run_day(due_day: int, lead_days: int) -> int:
+    """The day of the due month a schedule fires: ``lead_days`` early, not before the 1st."""
+    return max(1, due_day - lead_days)
+
+
 # --- workflows --------------------------------------------------------------------------------
 
 
@@ -176,6 +225,7 @@ class ReportRunWorkflow:
             ),
             result_type=ReportPlan,
             start_to_close_timeout=REPORT_TIMEOUT,
+            heartbeat_timeout=REPORT_HEARTBEAT,
             retry_policy=REPORT_RETRY,
         )
         result = ReportRunResult(plan.kind, plan.period)
@@ -220,6 +270,7 @@ class ReportWorkflow:
             ),
             result_type=ReportResult,
             start_to_close_timeout=REPORT_TIMEOUT,
+            heartbeat_timeout=REPORT_HEARTBEAT,
             retry_policy=REPORT_RETRY,
         )
         return result
@@ -232,9 +283,16 @@ def schedule_id(kind: str) -> str:
     return f"duban-report-{kind}"
 
 
-async def ensure_report_schedules(client: Client, settings: Settings, task_queue: str) -> list[str]:
+async def ensure_report_schedules(
+    client: Client,
+    settings: Settings,
+    task_queue: str,
+    *,
+    lead_days: int = DEFAULT_REPORT_LEAD_DAYS,
+) -> list[str]:
     """Create or update the report schedules from the policy in force; returns their ids.
 
+    Each fires ``lead_days`` before its report's due day (see the module's docstring).
     Idempotent: an existing schedule gets the new spec and policies and keeps its state (a
     schedule an operator paused stays paused).
     """
@@ -254,23 +312,26 @@ async def ensure_report_schedules(client: Client, settings: Settings, task_queue
     from activities.rules import RulesActivities
     from domain.policy import Policy
 
+    if not 0 <= lead_days <= 27:
+        raise ValueError("lead_days: must be between 0 and 27")
     policy = Policy.from_data(RulesActivities(settings).snapshot().policy)
     r = policy.reports
     when = {
-        # 月度风险分析: by the 20th of each month, on the previous month.
+        # 月度风险分析 of the previous month, due by the 20th.
         "monthly": ScheduleCalendarSpec(
-            day_of_month=[ScheduleRange(r.monthly_day)], hour=[ScheduleRange(r.hour)]
-        ),
-        # 季度统计: by the 15th of the first month of the next quarter.
-        "quarterly": ScheduleCalendarSpec(
-            month=[ScheduleRange(1, 10, 3)],
-            day_of_month=[ScheduleRange(r.quarterly_day)],
+            day_of_month=[ScheduleRange(run_day(r.monthly_day, lead_days))],
             hour=[ScheduleRange(r.hour)],
         ),
-        # 年度统计: by 31 January.
+        # 季度统计 of the previous quarter, due by the 15th of its next month.
+        "quarterly": ScheduleCalendarSpec(
+            month=[ScheduleRange(1, 10, 3)],
+            day_of_month=[ScheduleRange(run_day(r.quarterly_day, lead_days))],
+            hour=[ScheduleRange(r.hour)],
+        ),
+        # 年度统计 of the previous year, due by 31 January.
         "yearly": ScheduleCalendarSpec(
             month=[ScheduleRange(r.yearly_month)],
-            day_of_month=[ScheduleRange(r.yearly_day)],
+            day_of_month=[ScheduleRange(run_day(r.yearly_day, lead_days))],
             hour=[ScheduleRange(r.hour)],
         ),
     }

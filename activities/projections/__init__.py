@@ -1,7 +1,8 @@
 """Read models (读模型): tables derived from the event store for lists, registers and figures.
 
-``Projector`` follows the store and keeps them; ``rebuild`` empties and replays them;
-``activities.projections.queries`` is what the HTTP API and the reports read.
+``Projector`` follows the store and keeps them (``health()`` and ``lag()`` say how well);
+``rebuild`` empties and replays them; ``activities.projections.queries`` is what the HTTP API
+and the reports read, with the figures' definitions in ``activities.projections.changes``.
 """
 
 from activities.projections.projector import (
@@ -10,6 +11,7 @@ from activities.projections.projector import (
     READ_TABLES,
     BatchResult,
     Projector,
+    ProjectorHealth,
     RebuildResult,
     rebuild,
     reset,
@@ -21,6 +23,7 @@ __all__ = [
     "READ_TABLES",
     "BatchResult",
     "Projector",
+    "ProjectorHealth",
     "RebuildResult",
     "rebuild",
     "reset",

@@ -13,6 +13,11 @@ Each batch is one transaction on one connection:
 The rows and the position commit together, so a crash anywhere leaves the tables exactly at
 the committed position and the next projector resumes from there. The projector never writes
 to ``events`` (the app role could only INSERT there anyway).
+
+``Projector.run`` (the follower) survives database errors: it logs each failure and tries again
+after a growing pause (1 s, 2 s, 4 s … at most a minute), and ``health()`` tells a caller
+(a readiness probe, a metrics sampler) whether it is following, how many attempts in a row
+have failed and why; ``lag()`` is how many events the committed position is behind the store.
 """
 
 from __future__ import annotations
@@ -22,8 +27,10 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 import structlog
 from psycopg2.extras import execute_values
 from sqlalchemy.engine import Engine
@@ -34,12 +41,13 @@ from activities.projections.changes import (
     CASE_STREAM_PREFIX,
     CREDIT_STREAM_PREFIX,
     ENTERPRISE_COLUMNS,
+    ENTERPRISE_STREAM_PREFIX,
+    GRID_STREAM_PREFIX,
     GRID_UNIT_COLUMNS,
     METRICS,
     REGISTER_COLUMNS,
     BatchChanges,
     Row,
-    row_values,
 )
 
 log = structlog.get_logger(__name__)
@@ -53,12 +61,18 @@ READ_TABLES: tuple[str, ...] = (
     "grid_unit_view",
 )
 DEFAULT_BATCH_SIZE = 5000
+RETRY_FIRST_PAUSE = 1.0  # seconds before the first retry of a failed batch
+RETRY_LONGEST_PAUSE = 60.0
 
 
 def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
+    """An upsert of a batch's rows sent as one JSON array (``json_populate_recordset``): the
+    server parses it in C, where ``execute_values`` would format every value in Python."""
     updates = ", ".join(f"{c} = EXCLUDED.{c}" for c in columns if c != key)
+    names = ", ".join(columns)
     return (
-        f"INSERT INTO {table} ({', '.join(columns)}) VALUES %s"
+        f"INSERT INTO {table} ({names}) SELECT {names}"
+        f" FROM json_populate_recordset(NULL::{table}, %s::json)"
         f" ON CONFLICT ({key}) DO UPDATE SET {updates}"
     )
 
@@ -66,8 +80,11 @@ def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
 _CASE_UPSERT = _upsert_sql("case_view", CASE_COLUMNS, "hazard_id")
 _ENTERPRISE_UPSERT = _upsert_sql("enterprise_view", ENTERPRISE_COLUMNS, "credit_code")
 _REGISTER_UPSERT = _upsert_sql("blacklist_register", REGISTER_COLUMNS, "proceeding_no")
+_STATISTICS_COLUMNS = ("unit_code", "period", *METRICS)
 _STATISTICS_UPSERT = (
-    f"INSERT INTO case_statistics (unit_code, period, {', '.join(METRICS)}) VALUES %s"
+    f"INSERT INTO case_statistics ({', '.join(_STATISTICS_COLUMNS)})"
+    f" SELECT {', '.join(_STATISTICS_COLUMNS)}"
+    " FROM json_populate_recordset(NULL::case_statistics, %s::json)"
     " ON CONFLICT (unit_code, period) DO UPDATE SET "
     + ", ".join(f"{m} = case_statistics.{m} + EXCLUDED.{m}" for m in METRICS)
 )
@@ -90,6 +107,30 @@ class BatchResult:
     applied: int
     skipped: int
     position: int
+
+
+@dataclass(frozen=True, slots=True)
+class ProjectorHealth:
+    """What a follower (``Projector.run``) reports about itself.
+
+    ``healthy``: it is following and its last attempt worked. ``failures``: attempts in a row
+    that failed (0 after a success); ``last_error``: the latest failure, kept after recovery
+    so an operator can see what happened. ``last_success_at``: when it last read the store
+    without an error (idle reads included), the age a probe compares with its own limit.
+    """
+
+    projection: str
+    following: bool
+    position: int
+    failures: int
+    last_success_at: datetime | None
+    last_error: str | None
+    last_error_at: datetime | None
+    retry_in_seconds: float | None
+
+    @property
+    def healthy(self) -> bool:
+        return self.following and self.failures == 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -125,6 +166,15 @@ class Projector:
         self._on_commit = on_commit
         self.skipped_by_type: Counter[str] = Counter()
         self.ignored_by_type: Counter[str] = Counter()
+        self.malformed: list[tuple[int, str, str]] = []  # the latest 100: (position, type, error)
+        self._health_lock = threading.Lock()
+        self._following = False
+        self._followed_position = 0
+        self._failures = 0
+        self._last_success_at: datetime | None = None
+        self._last_error: str | None = None
+        self._last_error_at: datetime | None = None
+        self._retry_in: float | None = None
 
     @property
     def name(self) -> str:
@@ -161,19 +211,104 @@ class Projector:
                 on_progress(result)
         return applied
 
-    def run(self, stop_event: threading.Event, *, idle_wait: float = 1.0) -> None:
-        """Follow the store until ``stop_event`` is set: apply what is there, then wait for the
-        store's notification of new events (or ``idle_wait`` seconds, to look at the flag)."""
-        log.info("projection.following", projection=self._name)
-        position = self.position()
-        while not stop_event.is_set():
+    def catch_up_to(
+        self, position: int, *, on_progress: Callable[[BatchResult], None] | None = None
+    ) -> int:
+        """Apply batches until the committed position is at least ``position`` (or the store
+        has nothing newer); return the committed position reached."""
+        while True:
             result = self.step(self._batch_size)
-            if result.events:
-                position = result.position
-                continue
-            position = result.position
-            self._store.wait_for_events(position, idle_wait)
+            if on_progress is not None:
+                on_progress(result)
+            if result.events == 0 or result.position >= position:
+                return result.position
+
+    def lag(self) -> int:
+        """Events in the store after this projection's committed position."""
+        return max(0, self._store.head().position - self.position())
+
+    def health(self) -> ProjectorHealth:
+        with self._health_lock:
+            return ProjectorHealth(
+                projection=self._name,
+                following=self._following,
+                position=self._followed_position,
+                failures=self._failures,
+                last_success_at=self._last_success_at,
+                last_error=self._last_error,
+                last_error_at=self._last_error_at,
+                retry_in_seconds=self._retry_in,
+            )
+
+    def run(
+        self,
+        stop_event: threading.Event,
+        *,
+        idle_wait: float = 1.0,
+        first_pause: float = RETRY_FIRST_PAUSE,
+        longest_pause: float = RETRY_LONGEST_PAUSE,
+    ) -> None:
+        """Follow the store until ``stop_event`` is set: apply what is there, then wait for the
+        store's notification of new events (or ``idle_wait`` seconds, to look at the flag).
+
+        A failed batch (the database gone, a lock timeout, a bug) is rolled back whole, logged
+        and tried again after ``first_pause`` seconds, doubling up to ``longest_pause``; the
+        follower never stops on its own.
+        """
+        log.info("projection.following", projection=self._name)
+        with self._health_lock:
+            self._following = True
+        position = 0
+        try:
+            while not stop_event.is_set():
+                try:
+                    result = self.step(self._batch_size)
+                    position = result.position
+                    self._succeeded(position)
+                    if result.events:
+                        continue
+                    self._store.wait_for_events(position, idle_wait)
+                except Exception as exc:  # every failure is logged and retried
+                    pause = self._failed(exc, first_pause, longest_pause)
+                    stop_event.wait(pause)
+        finally:
+            with self._health_lock:
+                self._following = False
+                self._retry_in = None
         log.info("projection.stopped", projection=self._name, position=position)
+
+    def _succeeded(self, position: int) -> None:
+        with self._health_lock:
+            if self._failures:
+                log.info(
+                    "projection.recovered",
+                    projection=self._name,
+                    after_failures=self._failures,
+                    position=position,
+                )
+            self._failures = 0
+            self._retry_in = None
+            self._followed_position = position
+            self._last_success_at = datetime.now(UTC)
+
+    def _failed(self, exc: Exception, first_pause: float, longest_pause: float) -> float:
+        with self._health_lock:
+            self._failures += 1
+            pause = min(longest_pause, first_pause * 2.0 ** min(self._failures - 1, 30))
+            error = f"{type(exc).__name__}: {exc}".strip()[:2000]
+            self._last_error = error
+            self._last_error_at = datetime.now(UTC)
+            self._retry_in = pause
+            failures = self._failures
+        log.error(
+            "projection.batch_failed",
+            projection=self._name,
+            error=error,
+            failures=failures,
+            retry_in_seconds=pause,
+            exc_info=exc,
+        )
+        return pause
 
     def step(self, limit: int | None = None) -> BatchResult:
         """One batch in one transaction; ``events == 0`` when there was nothing to apply."""
@@ -214,11 +349,20 @@ class Projector:
         self.ignored_by_type.update(changes.ignored)
         if changes.skipped:
             self.skipped_by_type.update(changes.skipped)
+            self.malformed = (self.malformed + changes.malformed)[-100:]
             log.warning(
                 "projection.events_skipped",
                 projection=self._name,
                 by_type=dict(changes.skipped),
                 without_stream_start=dict(changes.orphans),
+                malformed=changes.malformed[:10],
+                up_to=last,
+            )
+        if changes.unplaced:
+            log.warning(
+                "projection.blacklist_changes_without_grid_unit",
+                projection=self._name,
+                by_change=dict(changes.unplaced),
                 up_to=last,
             )
         log.debug(
@@ -247,6 +391,7 @@ class Projector:
         hazard_ids: set[str] = set()
         credit_codes: set[str] = set()
         listed_codes: set[str] = set()
+        grid_codes: set[str] = set()
         case_prefix = len(CASE_STREAM_PREFIX)
         credit_prefix = len(CREDIT_STREAM_PREFIX)
         for event in events:
@@ -261,6 +406,16 @@ class Projector:
                 code = stream_id[credit_prefix:]
                 credit_codes.add(code)
                 listed_codes.add(code)
+            elif stream_id.startswith(ENTERPRISE_STREAM_PREFIX):
+                code, unit = event.data.get("credit_code"), event.data.get("grid_code")
+                if isinstance(code, str):
+                    credit_codes.add(code)
+                if isinstance(unit, str):
+                    grid_codes.add(unit)
+            elif stream_id.startswith(GRID_STREAM_PREFIX):
+                parent = event.data.get("parent_code")
+                if isinstance(parent, str):
+                    grid_codes.add(parent)
         cases = _select(cursor, "case_view", CASE_COLUMNS, "hazard_id", hazard_ids)
         enterprises = _select(
             cursor, "enterprise_view", ENTERPRISE_COLUMNS, "credit_code", credit_codes
@@ -272,31 +427,28 @@ class Projector:
             {row["hazard_id"]: row for row in cases},
             {row["credit_code"]: row for row in enterprises},
             {row["proceeding_no"]: row for row in register},
+            _grid_ancestors(cursor, grid_codes),
         )
 
     @staticmethod
     def _write(cursor: Any, changes: BatchChanges) -> None:
-        if changes.dirty_cases:
-            rows = [row_values(changes.cases[h], CASE_COLUMNS) for h in sorted(changes.dirty_cases)]
-            execute_values(cursor, _CASE_UPSERT, rows, page_size=len(rows))
-        if changes.dirty_enterprises:
-            rows = [
-                row_values(changes.enterprises[c], ENTERPRISE_COLUMNS)
-                for c in sorted(changes.dirty_enterprises)
-            ]
-            execute_values(cursor, _ENTERPRISE_UPSERT, rows, page_size=len(rows))
-        if changes.dirty_register:
-            rows = [
-                row_values(changes.register[p], REGISTER_COLUMNS)
-                for p in sorted(changes.dirty_register)
-            ]
-            execute_values(cursor, _REGISTER_UPSERT, rows, page_size=len(rows))
-        if changes.statistics:
-            stats = [
-                (unit, period, *deltas)
-                for (unit, period), deltas in sorted(changes.statistics.items())
-            ]
-            execute_values(cursor, _STATISTICS_UPSERT, stats, page_size=len(stats))
+        # Sorted keys: concurrent writers (a follower, a report's catch-up) take row locks in
+        # one order. The position lock serialises them anyway; this keeps it cheap if not.
+        for rows, dirty, upsert in (
+            (changes.cases, changes.dirty_cases, _CASE_UPSERT),
+            (changes.enterprises, changes.dirty_enterprises, _ENTERPRISE_UPSERT),
+            (changes.register, changes.dirty_register, _REGISTER_UPSERT),
+        ):
+            if dirty:
+                cursor.execute(upsert, (orjson.dumps([rows[k] for k in sorted(dirty)]).decode(),))
+        # A key whose counts were all taken back (a malformed event) writes no empty row.
+        stats = [
+            {"unit_code": unit, "period": period, **dict(zip(METRICS, deltas, strict=True))}
+            for (unit, period), deltas in sorted(changes.statistics.items())
+            if any(deltas)
+        ]
+        if stats:
+            cursor.execute(_STATISTICS_UPSERT, (orjson.dumps(stats).decode(),))
         if changes.grid_units:
             units = [changes.grid_units[code] for code in sorted(changes.grid_units)]
             execute_values(cursor, _GRID_UNIT_UPSERT, units, page_size=len(units))
@@ -309,6 +461,21 @@ def _select(
         return []
     cursor.execute(f"SELECT {', '.join(columns)} FROM {table} WHERE {key} = ANY(%s)", (list(keys),))
     return [dict(zip(columns, values, strict=True)) for values in cursor.fetchall()]
+
+
+def _grid_ancestors(cursor: Any, codes: set[str]) -> dict[str, str | None]:
+    """code -> parent code of the units ``codes`` and all their ancestors the read side has."""
+    if not codes:
+        return {}
+    cursor.execute(
+        "WITH RECURSIVE up AS ("
+        "  SELECT code, parent_code FROM grid_unit_view WHERE code = ANY(%s)"
+        "  UNION"
+        "  SELECT g.code, g.parent_code FROM grid_unit_view g JOIN up ON g.code = up.parent_code)"
+        " SELECT code, parent_code FROM up",
+        (list(codes),),
+    )
+    return {code: parent for code, parent in cursor.fetchall()}
 
 
 def reset(engine: Engine, name: str = READ_MODELS) -> None:

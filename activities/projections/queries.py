@@ -4,6 +4,10 @@ Everything that depends on the instant of the question takes ``now``: whether a 
 overdue (逾期), the whitelist (白名单) eligibility and the current grade, whether a register entry
 is still on the list. Nothing time-dependent is stored, so an answer is right when it is asked,
 not when the projector last ran.
+
+The statistics (``unit_statistics``) are the figures the reports carry, with the one set of
+definitions written down in activities/projections/changes.py: the statistics page and the
+report of the same unit and period show the same numbers.
 """
 
 from __future__ import annotations
@@ -16,7 +20,14 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.engine import Engine
 
-from activities.projections.changes import CASE_COLUMNS, METRICS, REGISTER_COLUMNS
+from activities.projections.changes import (
+    BLACKLIST_CHANGES,
+    CASE_LIST_COLUMNS,
+    ESCALATION_LEVELS,
+    LISTING_LEVELS,
+    METRICS,
+    REGISTER_COLUMNS,
+)
 from domain.calendar import WorkingCalendar
 from domain.credit import (
     BlacklistEntry,
@@ -125,7 +136,7 @@ def list_cases(
     _page(limit, offset)
     where, params = _case_where(filters or CaseFilter())
     params |= {"now": _aware(now), "limit": limit, "offset": offset}
-    columns = ", ".join(f"c.{name}" for name in CASE_COLUMNS)
+    columns = ", ".join(f"c.{name}" for name in CASE_LIST_COLUMNS)
     with engine.connect() as conn:
         total = conn.exec_driver_sql(f"SELECT count(*) FROM case_view c{where}", params).scalar()
         rows = conn.exec_driver_sql(
@@ -137,7 +148,7 @@ def list_cases(
 
 
 def get_case(engine: Engine, hazard_id: str, *, now: datetime) -> CaseItem | None:
-    columns = ", ".join(f"c.{name}" for name in CASE_COLUMNS)
+    columns = ", ".join(f"c.{name}" for name in CASE_LIST_COLUMNS)
     with engine.connect() as conn:
         row = conn.exec_driver_sql(
             f"SELECT {columns}, {_OVERDUE} FROM case_view c WHERE c.hazard_id = %(h)s",
@@ -147,7 +158,7 @@ def get_case(engine: Engine, hazard_id: str, *, now: datetime) -> CaseItem | Non
 
 
 def _case_item(row: Sequence[Any]) -> CaseItem:
-    fields = dict(zip(CASE_COLUMNS, row[:-1], strict=True))
+    fields = dict(zip(CASE_LIST_COLUMNS, row[:-1], strict=True))
     return CaseItem(fields["hazard_id"], bool(row[-1]), fields)
 
 
@@ -284,6 +295,105 @@ def get_enterprise(
     )
 
 
+@dataclass(frozen=True)
+class EnterpriseSummary:
+    """One line of the enterprise list: where it is, its cases now, its credit as recorded."""
+
+    credit_code: str
+    enterprise_name: str
+    industry: str | None
+    grid_code: str | None
+    grid_path: tuple[str, ...]
+    cases_registered: int
+    open_cases: int
+    overdue_cases: int  # at the query's ``now``
+    rating: str | None  # as last recorded by the credit workflow (RatingChanged)
+    rating_points: int | None
+    blacklisted: bool  # on the list at ``now``
+    blacklisted_until: datetime | None
+    open_proceeding_no: str | None
+    credit_opened_at: datetime | None = None  # None: no credit record opened yet
+
+
+@dataclass(frozen=True)
+class EnterprisePage:
+    total: int
+    limit: int
+    offset: int
+    items: tuple[EnterpriseSummary, ...]
+
+
+_ON_LIST = "(e.blacklisted AND (e.blacklisted_until IS NULL OR e.blacklisted_until > %(now)s))"
+
+
+def list_enterprises(
+    engine: Engine,
+    *,
+    now: datetime,
+    grid_unit: str | None = None,
+    rating: str | None = None,
+    blacklisted: bool | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    credit_code: str | None = None,
+) -> EnterprisePage:
+    """Enterprises by credit code, paged: those of ``grid_unit``'s whole subtree (from the
+    reference data or their latest case), with the recorded ``rating`` (A–D), on the list or
+    not at ``now`` (``blacklisted``), only ``credit_code`` (an enterprise's own line).
+    ``None`` means "any"."""
+    _page(limit, offset)
+    clauses: list[str] = []
+    params: dict[str, Any] = {"now": _aware(now), "limit": limit, "offset": offset}
+    if grid_unit is not None:
+        clauses.append("e.grid_path @> ARRAY[%(grid_unit)s]::text[]")
+        params["grid_unit"] = grid_unit
+    if rating is not None:
+        clauses.append("e.rating = %(rating)s")
+        params["rating"] = rating
+    if blacklisted is not None:
+        clauses.append(_ON_LIST if blacklisted else f"NOT {_ON_LIST}")
+    if credit_code is not None:
+        clauses.append("e.credit_code = %(credit_code)s")
+        params["credit_code"] = credit_code
+    where = (" WHERE " + " AND ".join(clauses)) if clauses else ""
+    with engine.connect() as conn:
+        total = conn.exec_driver_sql(f"SELECT count(*) FROM enterprise_view e{where}", params)
+        count = int(total.scalar() or 0)
+        rows = conn.exec_driver_sql(
+            "SELECT e.credit_code, e.enterprise_name, e.industry, e.grid_code, e.grid_path,"
+            " e.cases_registered,"
+            " (SELECT count(*) FROM case_view c WHERE c.credit_code = e.credit_code"
+            "   AND c.is_open),"
+            " (SELECT count(*) FROM case_view c WHERE c.credit_code = e.credit_code"
+            f"   AND {_OVERDUE}),"
+            f" e.rating, e.rating_points, {_ON_LIST}, e.blacklisted_until, e.open_proceeding_no,"
+            " e.credit_opened_at"
+            f" FROM enterprise_view e{where}"
+            " ORDER BY e.credit_code LIMIT %(limit)s OFFSET %(offset)s",
+            params,
+        ).all()
+    items = tuple(
+        EnterpriseSummary(
+            credit_code=row[0],
+            enterprise_name=row[1],
+            industry=row[2],
+            grid_code=row[3],
+            grid_path=tuple(row[4] or ()),
+            cases_registered=row[5],
+            open_cases=int(row[6]),
+            overdue_cases=int(row[7]),
+            rating=row[8],
+            rating_points=row[9],
+            blacklisted=bool(row[10]),
+            blacklisted_until=row[11],
+            open_proceeding_no=row[12],
+            credit_opened_at=row[13],
+        )
+        for row in rows
+    )
+    return EnterprisePage(count, limit, offset, items)
+
+
 # ---------------------------------------------------------------------------------- register
 
 
@@ -338,21 +448,122 @@ def list_blacklist(
     return BlacklistPage(count, limit, offset, items)
 
 
+# ---------------------------------------------------------------------------------- listings
+
+LISTING_STATUSES = ("listed", "delisted", "superseded")
+# The entries of ``case_view.listings`` (activities/projections/changes.py), typed for SQL.
+_LISTING_RECORD = (
+    "listing_no text, level text, authority_unit_code text, authority_name text, status text,"
+    " listed_at timestamptz, publish_by timestamptz, published_at timestamptz,"
+    " deadline timestamptz, supersedes text, superseded_by text, superseded_at timestamptz,"
+    " delisted_at timestamptz, delist_basis text, delisting_publish_by timestamptz,"
+    " delisting_published_at timestamptz"
+)
+LISTING_COLUMNS: tuple[str, ...] = (
+    "listing_no",
+    "hazard_id",
+    "hazard_class",
+    "description",
+    "credit_code",
+    "enterprise_name",
+    "grid_code",
+    "level",
+    "authority_unit_code",
+    "authority_name",
+    "status",
+    "listed_at",
+    "publish_by",
+    "published_at",
+    "deadline",
+    "supersedes",
+    "superseded_by",
+    "superseded_at",
+    "delisted_at",
+    "delist_basis",
+    "delisting_publish_by",
+    "delisting_published_at",
+)
+_CASE_FIELDS = frozenset(
+    {"hazard_id", "hazard_class", "description", "credit_code", "enterprise_name", "grid_code"}
+)
+
+
+@dataclass(frozen=True)
+class ListingPage:
+    total: int
+    limit: int
+    offset: int
+    items: tuple[Mapping[str, Any], ...]
+
+
+def list_listings(
+    engine: Engine,
+    *,
+    status: str | None = None,
+    level: str | None = None,
+    grid_unit: str | None = None,
+    credit_code: str | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> ListingPage:
+    """The public register of listed hazards (挂牌督办公示): every listing of every case, in
+    force or not, newest first. ``status``: listed (in force), delisted (摘牌) or superseded (a
+    higher listing replaced it); ``level`` the listing level; ``grid_unit`` its subtree."""
+    _page(limit, offset)
+    if status is not None and status not in LISTING_STATUSES:
+        raise ValueError(f"status: must be one of {', '.join(LISTING_STATUSES)}")
+    clauses = ["c.listings <> '[]'::jsonb"]  # the partial index of the cases ever listed
+    params: dict[str, Any] = {"limit": limit, "offset": offset}
+    if status is not None:
+        clauses.append("l.status = %(status)s")
+        params["status"] = status
+    if level is not None:
+        clauses.append("l.level = %(level)s")
+        params["level"] = level
+    if grid_unit is not None:
+        clauses.append("c.grid_path @> ARRAY[%(grid_unit)s]::text[]")
+        params["grid_unit"] = grid_unit
+    if credit_code is not None:
+        clauses.append("c.credit_code = %(credit_code)s")
+        params["credit_code"] = credit_code
+    source = (
+        " FROM case_view c CROSS JOIN LATERAL"
+        f" jsonb_to_recordset(c.listings) AS l({_LISTING_RECORD})"
+        f" WHERE {' AND '.join(clauses)}"
+    )
+    columns = ", ".join(
+        f"c.{name}" if name in _CASE_FIELDS else f"l.{name}" for name in LISTING_COLUMNS
+    )
+    with engine.connect() as conn:
+        count = int(conn.exec_driver_sql(f"SELECT count(*){source}", params).scalar() or 0)
+        rows = conn.exec_driver_sql(
+            f"SELECT {columns}{source}"
+            " ORDER BY l.listed_at DESC, l.listing_no LIMIT %(limit)s OFFSET %(offset)s",
+            params,
+        ).all()
+    items = tuple(dict(zip(LISTING_COLUMNS, row, strict=True)) for row in rows)
+    return ListingPage(count, limit, offset, items)
+
+
 # ---------------------------------------------------------------------------------- statistics
+
+_REPORT_KINDS = {"monthly": "month", "quarterly": "quarter", "yearly": "year"}
 
 
 @dataclass(frozen=True)
 class Period:
-    """A calendar month (``month``, 1-12) or quarter (``quarter``, 1-4) of a year."""
+    """A calendar month (``month``, 1-12), quarter (``quarter``, 1-4) or ``year`` (number 1)."""
 
-    kind: Literal["month", "quarter"]
+    kind: Literal["month", "quarter", "year"]
     year: int
     number: int
 
     def __post_init__(self) -> None:
-        top = 12 if self.kind == "month" else 4
-        if self.kind not in ("month", "quarter") or not 1 <= self.number <= top:
+        top = {"month": 12, "quarter": 4, "year": 1}.get(self.kind)
+        if top is None or not 1 <= self.number <= top:
             raise ValueError(f"period: {self.kind} {self.number} does not exist")
+        if not 1 <= self.year <= 9998:
+            raise ValueError(f"period: year {self.year} is out of range")
 
     @classmethod
     def month(cls, year: int, month: int) -> Period:
@@ -362,9 +573,30 @@ class Period:
     def quarter(cls, year: int, quarter: int) -> Period:
         return cls("quarter", year, quarter)
 
+    @classmethod
+    def whole_year(cls, year: int) -> Period:
+        return cls("year", year, 1)
+
+    @classmethod
+    def of_report(cls, kind: str, label: str) -> Period:
+        """The period of a report: ``monthly`` 2025-03, ``quarterly`` 2025-Q1, ``yearly`` 2025
+        (labels already checked by ``workflows.reports.check_period``)."""
+        if kind not in _REPORT_KINDS:
+            raise ValueError(f"kind: {kind!r} is not one of {', '.join(_REPORT_KINDS)}")
+        try:
+            if kind == "monthly":
+                return cls.month(int(label[:4]), int(label[5:]))
+            if kind == "quarterly":
+                return cls.quarter(int(label[:4]), int(label[6:]))
+            return cls.whole_year(int(label))
+        except (ValueError, IndexError):
+            raise ValueError(f"period: {label!r} is not a {kind} period") from None
+
     def months(self) -> tuple[date, ...]:
         if self.kind == "month":
             return (date(self.year, self.number, 1),)
+        if self.kind == "year":
+            return tuple(date(self.year, m, 1) for m in range(1, 13))
         first = 3 * (self.number - 1) + 1
         return tuple(date(self.year, m, 1) for m in range(first, first + 3))
 
@@ -381,39 +613,67 @@ class Period:
 
     @property
     def label(self) -> str:
-        return (
-            f"{self.year}-{self.number:02d}"
-            if self.kind == "month"
-            else (f"{self.year}-Q{self.number}")
-        )
+        if self.kind == "month":
+            return f"{self.year}-{self.number:02d}"
+        if self.kind == "quarter":
+            return f"{self.year}-Q{self.number}"
+        return f"{self.year}"
+
+
+def rate(numerator: int, denominator: int) -> float | None:
+    """A rate as reported: four decimals, None when nothing is in the denominator."""
+    return round(numerator / denominator, 4) if denominator else None
 
 
 @dataclass(frozen=True)
 class UnitStatistics:
-    """The figures of a grid unit's whole subtree for a period (DOMAIN.md "Reports and figures").
+    """The figures of a grid unit's whole subtree for a period (DOMAIN.md "Reports and
+    figures"), with the definitions of activities/projections/changes.py; the reports carry
+    exactly these.
 
-    ``figures`` are flows counted in the period (see activities/projections/changes.py).
-    ``rectification_rate`` (整改率): of the hazards found in the period, the share closed by
-    ``now``. ``on_time_rate`` (到期整改率): rectified by the deadline / due. ``overdue_open``:
-    cases of the subtree overdue at ``now``. A rate is None when its denominator is 0.
+    ``overdue`` is judged at ``overdue_as_of``: the period's end, or ``now`` while the period
+    runs. ``due`` includes ``due_unsettled``: deadlines of the period that have passed (by
+    ``now``) with no outcome recorded yet, not on time so far. ``cases``: cases open at some
+    moment of the period. ``figures``: the stored counters summed over the period's months.
     """
 
     unit_code: str
     unit_name: str | None
     unit_level: str | None
     period: Period
+    time_zone: str
+    start: datetime
+    end: datetime
+    overdue_as_of: datetime
+    cases: int
+    found: int
+    found_major: int
+    rectified: int
+    due: int
+    due_unsettled: int
+    rectified_on_time: int
+    deadlines_missed: int
+    overdue: int
+    escalations_by_level: Mapping[str, int]
+    listed_by_level: Mapping[str, int]
+    delisted_by_level: Mapping[str, int]
+    referred: int
+    withdrawn: int
+    blacklist_changes: Mapping[str, int]
     figures: Mapping[str, int]
-    found_in_period_closed: int
-    rectification_rate: float | None
-    on_time_rate: float | None
-    overdue_open: int
 
     @property
-    def escalations_by_level(self) -> dict[str, int]:
-        return {
-            level: self.figures[f"escalations_{level}"]
-            for level in ("township", "county", "city", "province")
-        }
+    def rectification_rate(self) -> float | None:
+        """整改率: rectified / found, both of the period."""
+        return rate(self.rectified, self.found)
+
+    @property
+    def on_time_rate(self) -> float | None:
+        """到期整改率: deadlines of the period met / deadlines of the period due."""
+        return rate(self.rectified_on_time, self.due)
+
+
+_SUMMED = tuple(m for m in METRICS if m != "overdue_at_end")
 
 
 def unit_statistics(
@@ -424,44 +684,72 @@ def unit_statistics(
     now: datetime,
     time_zone: str = DEFAULT_TIME_ZONE,
 ) -> UnitStatistics:
-    sums = ", ".join(f"coalesce(sum({m}), 0)" for m in METRICS)
+    """The figures of ``unit_code``'s subtree for ``period``, as known at ``now``."""
     start, end = period.bounds(time_zone)
+    moment = _aware(now)
+    as_of = min(moment, end)
+    months = period.months()
     params = {
         "unit": unit_code,
-        "months": list(period.months()),
-        "now": _aware(now),
+        "months": list(months),
+        "last": months[-1],
+        "now": moment,
+        "as_of": as_of,
         "start": start,
         "end": end,
     }
+    sums = ", ".join(f"coalesce(sum({m}), 0)" for m in _SUMMED)
     with engine.connect() as conn:
         totals = conn.exec_driver_sql(
-            f"SELECT {sums} FROM case_statistics WHERE unit_code = %(unit)s"
-            " AND period = ANY(%(months)s)",
+            f"SELECT {sums}, coalesce(sum(overdue_at_end) FILTER (WHERE period = %(last)s), 0)"
+            " FROM case_statistics WHERE unit_code = %(unit)s AND period = ANY(%(months)s)",
             params,
         ).one()
-        closed, overdue = conn.exec_driver_sql(
-            "SELECT count(*) FILTER (WHERE c.registered_at >= %(start)s"
-            "   AND c.registered_at < %(end)s AND c.closed_at IS NOT NULL"
-            "   AND c.closed_at <= %(now)s),"
-            f" count(*) FILTER (WHERE {_OVERDUE})"
+        cases, unsettled, running_overdue = conn.exec_driver_sql(
+            "SELECT count(*) FILTER (WHERE c.registered_at < %(end)s"
+            "   AND coalesce(c.closed_at, c.withdrawn_at, 'infinity') >= %(start)s),"
+            " count(*) FILTER (WHERE c.is_open AND c.deadline_no > c.settled_deadline_no"
+            "   AND c.deadline >= %(start)s AND c.deadline < %(end)s AND c.deadline <= %(now)s),"
+            " count(*) FILTER (WHERE c.deadline_running_since <= %(as_of)s"
+            "   AND c.deadline <= %(as_of)s)"
             " FROM case_view c WHERE c.grid_path @> ARRAY[%(unit)s]::text[]",
             params,
         ).one()
         unit = conn.exec_driver_sql(
             "SELECT name, level FROM grid_unit_view WHERE code = %(unit)s", params
         ).first()
-    figures = {m: int(v) for m, v in zip(METRICS, totals, strict=True)}
-    found, due = figures["found"], figures["due"]
+    figures = {m: int(v) for m, v in zip(_SUMMED, totals[:-1], strict=True)}
+    # Spells that ended after the period's end were counted then; running ones are read now.
+    ended_spells = int(totals[-1]) if as_of == end else 0
+    figures["overdue_at_end"] = ended_spells
+    settled_due = figures["due"]
     return UnitStatistics(
         unit_code=unit_code,
         unit_name=unit[0] if unit else None,
         unit_level=unit[1] if unit else None,
         period=period,
+        time_zone=time_zone,
+        start=start,
+        end=end,
+        overdue_as_of=as_of,
+        cases=int(cases),
+        found=figures["found"],
+        found_major=figures["found_major"],
+        rectified=figures["rectified"],
+        due=settled_due + int(unsettled),
+        due_unsettled=int(unsettled),
+        rectified_on_time=figures["rectified_on_time"],
+        deadlines_missed=figures["deadlines_missed"],
+        overdue=ended_spells + int(running_overdue),
+        escalations_by_level={
+            level: figures[f"escalations_{level}"] for level in ESCALATION_LEVELS
+        },
+        listed_by_level={level: figures[f"listed_{level}"] for level in LISTING_LEVELS},
+        delisted_by_level={level: figures[f"delisted_{level}"] for level in LISTING_LEVELS},
+        referred=figures["referred"],
+        withdrawn=figures["withdrawn"],
+        blacklist_changes={change: figures[f"blacklist_{change}"] for change in BLACKLIST_CHANGES},
         figures=figures,
-        found_in_period_closed=int(closed),
-        rectification_rate=int(closed) / found if found else None,
-        on_time_rate=figures["rectified_on_time"] / due if due else None,
-        overdue_open=int(overdue),
     )
 
 
@@ -483,3 +771,30 @@ def child_unit_statistics(
     return [
         unit_statistics(engine, code, period, now=now, time_zone=time_zone) for code in children
     ]
+
+
+def grid_unit(engine: Engine, code: str) -> tuple[str, str] | None:
+    """(name, level) of a grid unit the read models know, None for an unknown code."""
+    with engine.connect() as conn:
+        row = conn.exec_driver_sql(
+            "SELECT name, level FROM grid_unit_view WHERE code = %(c)s", {"c": code}
+        ).first()
+    return (row[0], row[1]) if row else None
+
+
+def units_with_figures(
+    engine: Engine, period: Period, *, time_zone: str = DEFAULT_TIME_ZONE
+) -> list[str]:
+    """The grid units with something to report for ``period``: a figure counted in it, or a
+    case of their subtree open at some moment of it."""
+    start, end = period.bounds(time_zone)
+    with engine.connect() as conn:
+        rows = conn.exec_driver_sql(
+            "SELECT unit_code FROM case_statistics WHERE period = ANY(%(months)s)"
+            " UNION"
+            " SELECT unnest(grid_path) FROM case_view WHERE registered_at < %(end)s"
+            "   AND coalesce(closed_at, withdrawn_at, 'infinity') >= %(start)s"
+            " ORDER BY 1",
+            {"months": list(period.months()), "start": start, "end": end},
+        ).scalars()
+        return list(rows)

@@ -9,7 +9,15 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 from activities.eventstore import EventMetadata, EventStore, NewEvent
-from domain.case import CaseState, decide, event_from_data, event_to_data, evolve, pending_timers
+from domain.case import (
+    CaseState,
+    catch_up,
+    decide,
+    event_from_data,
+    event_to_data,
+    evolve,
+    pending_timers,
+)
 from domain.case_commands import (
     CaseCommand,
     FireTimer,
@@ -82,8 +90,14 @@ class History:
     credit: dict[str, CreditState] = field(default_factory=dict)
 
     def case(self, hazard_id: str, command: CaseCommand, now: datetime) -> list[CaseEvent]:
+        """Decide ``command`` at ``now`` as the case workflow does: the timers that fell due
+        before it and were not fired (a worker down) fire first, late, at ``now``."""
         state = self.cases.get(hazard_id)
-        events = decide(state, command, now, DEFAULT, CALENDAR)
+        fired: list[CaseEvent] = []
+        if not isinstance(command, FireTimer):
+            state, fired = catch_up(state, now, DEFAULT, CALENDAR)
+        events = [*fired, *decide(state, command, now, DEFAULT, CALENDAR)]
+        state = self.cases.get(hazard_id)
         self.store.append(
             f"case-{hazard_id}",
             state.version if state else 0,
@@ -195,7 +209,16 @@ def scenario_steps(h: History) -> list[Callable[[], object]]:
             e2.credit_code, DecideListing(SUPERVISOR, True, "拒不整改重大事故隐患"), day(35)
         ),
         # 2025-04-12: a hazard in April (second quarter).
-        lambda: h.case("H-G", register(hazard_id="H-G", enterprise=e2, grid_path=PATH_2), day(40)),
+        lambda: h.case(
+            "H-G",
+            register(
+                hazard_id="H-G",
+                enterprise=e2,
+                grid_path=PATH_2,
+                found_at=day(40) - timedelta(hours=1),
+            ),
+            day(40),
+        ),
         # A supervisor lists the machinery works on another ground; it stays three years.
         lambda: h.credit_command(
             e1.credit_code, OpenProceeding(SUPERVISOR, "accident", "较大事故"), day(41)

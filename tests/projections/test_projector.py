@@ -254,3 +254,63 @@ def test_a_following_projector_shows_new_events_shortly_after_they_are_appended(
         stop.set()
         follower.join(timeout=10)
     assert not follower.is_alive()
+
+
+def test_a_following_projector_retries_after_a_database_error_and_reports_its_health(
+    read_side: ReadSide, fresh_database_url: str
+) -> None:
+    from activities.database import create_owner_engine
+
+    owner = create_owner_engine(fresh_database_url)
+    history = History(read_side.store)
+    steps = scenario_steps(history)
+    for step in steps[:6]:
+        step()
+    projector = Projector(read_side.store)
+    assert not projector.health().following
+    stop = threading.Event()
+    follower = threading.Thread(
+        target=projector.run,
+        args=(stop,),
+        kwargs={"idle_wait": 0.1, "first_pause": 0.05, "longest_pause": 0.2},
+    )
+    follower.start()
+
+    def wait_for(condition: object, what: str) -> None:
+        deadline = time.monotonic() + 15
+        while not condition() and time.monotonic() < deadline:  # type: ignore[operator]
+            time.sleep(0.02)
+        assert condition(), what  # type: ignore[operator]
+
+    try:
+        wait_for(lambda: projector.position() == read_side.store.head().position, "caught up")
+        assert projector.health().healthy
+        with owner.begin() as conn:  # the statistics table is gone: every batch now fails
+            conn.exec_driver_sql("ALTER TABLE case_statistics RENAME TO case_statistics_away")
+        for step in steps[6:]:
+            step()
+        wait_for(lambda: projector.health().failures >= 3, "retried")
+        stuck_at = projector.position()
+        time.sleep(0.3)
+        health = projector.health()
+        assert health.following and not health.healthy
+        assert "case_statistics" in (health.last_error or "")
+        assert health.retry_in_seconds is not None and health.retry_in_seconds <= 0.2
+        assert projector.position() == stuck_at
+        assert projector.lag() == read_side.store.head().position - stuck_at > 0
+        with owner.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE case_statistics_away RENAME TO case_statistics")
+        wait_for(lambda: projector.lag() == 0, "recovered")
+        wait_for(lambda: projector.health().healthy, "healthy again")
+        recovered = projector.health()
+        assert recovered.failures == 0 and recovered.last_error is not None
+        assert recovered.position == read_side.store.head().position
+    finally:
+        stop.set()
+        follower.join(timeout=10)
+        owner.dispose()
+    assert not follower.is_alive()
+    assert not projector.health().following
+    followed = read_side.snapshot()
+    rebuild(read_side.engine)
+    assert read_side.snapshot() == followed

@@ -15,6 +15,7 @@ from activities.projections.queries import (
     get_enterprise,
     list_blacklist,
     list_cases,
+    list_enterprises,
     unit_statistics,
 )
 from tests.domain.domain_builders import CALENDAR, COUNTY, DEFAULT, PROVINCE, TOWNSHIP, VILLAGE
@@ -122,42 +123,91 @@ def test_statistics_roll_up_from_townships_to_the_county(projected: ReadSide) ->
     assert [t.unit_code for t in towns] == [TOWNSHIP.code, TOWNSHIP_2.code]
     for metric, value in county.figures.items():
         assert value == sum(t.figures[metric] for t in towns), metric
+    assert county.overdue == sum(t.overdue for t in towns)
+    assert county.cases == sum(t.cases for t in towns) == 6
     assert county.unit_name == "诸城市" and county.unit_level == "county"
-    assert county.figures["found"] == 6
-    assert county.figures["found_major"] == 1
-    assert county.figures["rectified"] == 3
+    assert county.found == 6  # by found_at: H-G, found in April, is not March's
+    assert county.found_major == 1
+    assert county.rectified == 3  # H-A, H-D (立改立销), H-F
     assert county.escalations_by_level == {"township": 2, "county": 0, "city": 0, "province": 0}
-    assert county.figures["listed"] == 1
-    assert county.figures["referred"] == 1
-    assert county.figures["withdrawn"] == 1
+    assert county.listed_by_level == {"county": 1, "city": 0, "province": 0}
+    assert county.referred == 1
+    assert county.withdrawn == 1
+    assert county.blacklist_changes["proceedings_opened"] == 1  # the refusal of H-C
 
 
-def test_rates_are_rectified_over_found_and_rectified_by_the_deadline_over_due(
+def test_rates_are_rectified_over_found_and_deadlines_met_over_deadlines_due(
     projected: ReadSide,
 ) -> None:
     march = Period.month(2025, 3)
     machinery_town = unit_statistics(projected.engine, TOWNSHIP.code, march, now=day(30))
-    # H-A on time; H-B and H-F missed their deadlines: 1 of 3 due on time.
-    assert (machinery_town.figures["due"], machinery_town.figures["rectified_on_time"]) == (3, 1)
-    assert machinery_town.on_time_rate == pytest.approx(1 / 3)
-    # Found in March: H-A, H-B, H-F; closed by day 30: H-A, H-F.
-    assert machinery_town.rectification_rate == pytest.approx(2 / 3)
+    # Deadlines of 18 March: H-A's met; H-B's and H-F's missed.
+    assert (machinery_town.due, machinery_town.rectified_on_time) == (3, 1)
+    assert machinery_town.deadlines_missed == 2
+    assert machinery_town.on_time_rate == pytest.approx(0.3333)
+    # Found in March: H-A, H-B, H-F; rectified in March: H-A, H-F.
+    assert machinery_town.rectification_rate == pytest.approx(0.6667)
     county = unit_statistics(projected.engine, COUNTY.code, march, now=day(30))
-    assert county.on_time_rate == pytest.approx(2 / 4)
-    assert county.rectification_rate == pytest.approx(3 / 6)
-    assert unit_statistics(projected.engine, COUNTY.code, march, now=day(31)).overdue_open == 1
+    # H-C's deadline is in June, H-D (立改立销) has none, H-E was withdrawn before its own.
+    assert (county.due, county.rectified_on_time) == (3, 1)
+    assert county.rectification_rate == 0.5
+
+
+def test_overdue_is_judged_at_the_periods_end_or_now_while_it_runs(projected: ReadSide) -> None:
+    march = Period.month(2025, 3)
+    april = Period.month(2025, 4)
+    # H-B escalated on 18 March: its township deadline (2 April) had not passed on 31 March.
+    assert unit_statistics(projected.engine, COUNTY.code, march, now=day(200)).overdue == 0
+    # That deadline passes with no event; April, asked on 3 April, has H-B overdue.
+    live = unit_statistics(projected.engine, COUNTY.code, april, now=day(31))
+    assert live.overdue_as_of == day(31)
+    assert live.overdue == 1
+    # ... and so is H-G, found 12 April, at the end of April, next to H-B and H-C.
+    assert unit_statistics(projected.engine, COUNTY.code, april, now=day(200)).overdue == 2
 
 
 def test_a_quarter_adds_up_its_months(projected: ReadSide) -> None:
     q1 = unit_statistics(projected.engine, COUNTY.code, Period.quarter(2025, 1), now=day(60))
     q2 = unit_statistics(projected.engine, COUNTY.code, Period.quarter(2025, 2), now=day(60))
     april = unit_statistics(projected.engine, COUNTY.code, Period.month(2025, 4), now=day(60))
-    assert q1.figures["found"] == 6
-    assert q2.figures == april.figures
-    assert q2.figures["found"] == 1
-    assert q2.figures["blacklist_listed"] == 2
+    assert q1.found == 6
+    assert q2.figures == april.figures  # nothing yet in May and June
+    assert q2.found == 1
+    assert q2.blacklist_changes["listed"] == 2
+    assert q2.blacklist_changes["proceedings_opened"] == 1
     assert q2.rectification_rate == 0.0
-    assert q2.on_time_rate is None  # nothing came due
+    # Due in April by 2 May: H-F's township deadline, met (it closed on 25 March); H-B's and
+    # H-G's, passed with no outcome recorded: due and not on time.
+    assert (q2.due, q2.due_unsettled, q2.rectified_on_time) == (3, 2, 1)
+    year = unit_statistics(projected.engine, COUNTY.code, Period.whole_year(2025), now=day(60))
+    assert year.found == 7
     assert Period.quarter(2025, 4).months()[-1].month == 12
+    assert Period.of_report("quarterly", "2025-Q2") == Period.quarter(2025, 2)
+    assert Period.of_report("yearly", "2025").label == "2025"
     with pytest.raises(ValueError, match="does not exist"):
         Period.month(2025, 13)
+
+
+def test_enterprises_are_listed_by_grid_subtree_rating_and_blacklisting(
+    projected: ReadSide,
+) -> None:
+    everything = list_enterprises(projected.engine, now=day(500))
+    assert [e.credit_code for e in everything.items] == sorted(
+        [ENTERPRISE.credit_code, ENTERPRISE_2.credit_code]
+    )
+    in_village = list_enterprises(projected.engine, now=day(500), grid_unit=VILLAGE.code)
+    assert [e.credit_code for e in in_village.items] == [ENTERPRISE.credit_code]
+    assert in_village.items[0].grid_path[0] == VILLAGE.code
+    in_county = list_enterprises(projected.engine, now=day(500), grid_unit=COUNTY.code)
+    assert in_county.total == 2
+    listed = list_enterprises(projected.engine, now=day(500), blacklisted=True)
+    assert [e.credit_code for e in listed.items] == [ENTERPRISE_2.credit_code]
+    assert listed.items[0].rating == "D"
+    assert listed.items[0].open_cases == 2 and listed.items[0].overdue_cases == 2
+    not_listed = list_enterprises(projected.engine, now=day(500), blacklisted=False)
+    assert [e.credit_code for e in not_listed.items] == [ENTERPRISE.credit_code]
+    rated_d = list_enterprises(projected.engine, now=day(500), rating="D")
+    assert [e.credit_code for e in rated_d.items] == [ENTERPRISE_2.credit_code]
+    assert list_enterprises(projected.engine, now=day(500), grid_unit="P99").total == 0
+    with pytest.raises(ValueError, match="limit"):
+        list_enterprises(projected.engine, now=day(500), limit=0)
