@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -24,6 +25,9 @@ from domain.errors import DomainError
 from domain.grid import LOWEST_LEVEL, Enterprise, GridLevel, GridUnit
 
 MAX_NAME = 200
+MAX_CODE = 64
+# Grid codes appear in URLs, stream ids and report file names: keep them to a safe alphabet.
+_CODE = re.compile(r"^[A-Za-z0-9._-]+$")
 
 
 class ReferenceDataError(ValueError):
@@ -34,6 +38,11 @@ class ReferenceDataError(ValueError):
         self.field = field
         self.rule = rule
         self.message = message
+
+    @classmethod
+    def from_domain(cls, exc: DomainError, default_field: str) -> ReferenceDataError:
+        """The domain's own refusal (a bad credit code, a unit without its 定人) as ours."""
+        return cls(exc.field or default_field, exc.rule, exc.message)
 
 
 @dataclass
@@ -60,11 +69,14 @@ class ReferenceData:
     # ------------------------------------------------------------------ grid
 
     def add_grid_unit(self, unit: GridUnit, actor_id: str, actor_role: str = "admin") -> GridUnit:
-        _text(unit.code, "code", 64)
+        _code(unit.code, "code")
         _text(unit.name, "name", MAX_NAME)
         _text(unit.responsible_person, "responsible_person", MAX_NAME)
-        parent = self.grid_unit(unit.parent_code) if unit.parent_code else None
-        if unit.parent_code and parent is None:
+        if unit.parent_code is not None:
+            # An empty parent is not "no parent": it would be stored as a reference to ''.
+            _code(unit.parent_code, "parent_code")
+        parent = self.grid_unit(unit.parent_code) if unit.parent_code is not None else None
+        if unit.parent_code is not None and parent is None:
             raise ReferenceDataError(
                 "parent_code", "grid.parent.unknown", f"no grid unit {unit.parent_code!r}"
             )
@@ -162,6 +174,7 @@ class ReferenceData:
             raise ReferenceDataError("credit_code", exc.rule, exc.message) from exc
         _text(enterprise.name, "name", MAX_NAME)
         _text(enterprise.industry, "industry", MAX_NAME)
+        _text(enterprise.grid_code, "grid_code", MAX_CODE)
         unit = self.grid_unit(enterprise.grid_code)
         if unit is None:
             raise ReferenceDataError(
@@ -214,13 +227,23 @@ class ReferenceData:
         return Enterprise(row[0], row[1], row[2], row[3]) if row else None
 
     def enterprises(
-        self, grid_code: str | None = None, limit: int = 100, offset: int = 0
+        self, within: str | None = None, limit: int = 100, offset: int = 0
     ) -> list[Enterprise]:
-        sql = "SELECT credit_code, name, industry, grid_code FROM enterprises"
+        """Enterprises ordered by credit code; ``within`` a grid unit: those of its whole
+        subtree (a township's supervisor sees the enterprises of all its villages)."""
         params: dict[str, object] = {"l": limit, "o": offset}
-        if grid_code is not None:
-            sql += " WHERE grid_code = :g"
-            params["g"] = grid_code
+        if within is None:
+            sql = "SELECT credit_code, name, industry, grid_code FROM enterprises"
+        else:
+            sql = (
+                "WITH RECURSIVE subtree AS ("
+                "  SELECT code FROM grid_units WHERE code = :g"
+                "  UNION ALL"
+                "  SELECT g.code FROM grid_units g JOIN subtree s ON g.parent_code = s.code)"
+                " SELECT e.credit_code, e.name, e.industry, e.grid_code FROM enterprises e"
+                " JOIN subtree s ON e.grid_code = s.code"
+            )
+            params["g"] = within
         with self._engine.connect() as conn:
             rows = conn.execute(
                 sa.text(sql + " ORDER BY credit_code LIMIT :l OFFSET :o"), params
@@ -241,39 +264,37 @@ class ReferenceData:
         on_row: Callable[[], None] | None = None,
     ) -> LoadReport:
         """Load ``code,name,level,parent_code,responsible_person`` and
-        ``credit_code,name,industry,grid_code`` rows; every refused row is reported with its
-        line, field and rule, and the others are loaded (parents before children)."""
+        ``credit_code,name,industry,grid_code`` rows.
+
+        Row by row, not all or nothing: each accepted row is stored (with its event) on its own,
+        and each refused row is reported with its file, line, field and rule and changes
+        nothing, so one bad row never holds back a county's worth of good ones. A unit whose
+        parent comes later in the file waits for it. Loading the same file again refuses the
+        rows already there (``*.exists``) and loads only the new ones. A file that lacks a
+        column is refused at its header line and none of its rows are loaded.
+        """
         report = LoadReport()
-        progress = on_row
-        rows = list(csv.DictReader(io.StringIO(grid_csv)))
-        pending = [(i + 2, row) for i, row in enumerate(rows)]
+        pending = _rows(grid_csv, "grid", GRID_COLUMNS, report, on_row)
         # Parents first whatever the file's order: retry rows whose parent is not loaded yet.
         while pending:
             deferred: list[tuple[int, dict[str, str]]] = []
+            waiting_for = {_cell(row, "code") for _, row in pending}
             for line, row in pending:
                 try:
-                    unit = GridUnit(
-                        code=(row.get("code") or "").strip(),
-                        name=(row.get("name") or "").strip(),
-                        level=_level(row.get("level")),
-                        parent_code=(row.get("parent_code") or "").strip() or None,
-                        responsible_person=(row.get("responsible_person") or "").strip(),
-                    )
-                    self.add_grid_unit(unit, actor_id)
+                    self.add_grid_unit(_grid_unit_of(row), actor_id)
                     report.grid_units += 1
                 except ReferenceDataError as exc:
-                    if exc.rule == "grid.parent.unknown" and any(
-                        (r.get("code") or "").strip() == (row.get("parent_code") or "").strip()
-                        for _, r in pending
-                        if r is not row
-                    ):
+                    parent = _cell(row, "parent_code")
+                    if exc.rule == "grid.parent.unknown" and parent in waiting_for - {
+                        _cell(row, "code")
+                    }:
                         deferred.append((line, row))
                         continue
                     report.rejected.append(
                         RejectedRow("grid", line, exc.field, exc.rule, exc.message)
                     )
-                if progress:
-                    progress()
+                if on_row:
+                    on_row()
             if len(deferred) == len(pending):
                 for line, _ in deferred:
                     report.rejected.append(
@@ -285,26 +306,21 @@ class ReferenceData:
                             "parent unit is neither loaded nor loadable",
                         )
                     )
+                    if on_row:
+                        on_row()
                 break
             pending = deferred
-        for i, row in enumerate(csv.DictReader(io.StringIO(enterprises_csv))):
+        enterprise_rows = _rows(enterprises_csv, "enterprises", ENTERPRISE_COLUMNS, report, on_row)
+        for line, row in enterprise_rows:
             try:
-                self.add_enterprise(
-                    Enterprise(
-                        credit_code=(row.get("credit_code") or "").strip().upper(),
-                        name=(row.get("name") or "").strip(),
-                        industry=(row.get("industry") or "").strip(),
-                        grid_code=(row.get("grid_code") or "").strip(),
-                    ),
-                    actor_id,
-                )
+                self.add_enterprise(_enterprise_of(row), actor_id)
                 report.enterprises += 1
             except ReferenceDataError as exc:
                 report.rejected.append(
-                    RejectedRow("enterprises", i + 2, exc.field, exc.rule, exc.message)
+                    RejectedRow("enterprises", line, exc.field, exc.rule, exc.message)
                 )
-            if progress:
-                progress()
+            if on_row:
+                on_row()
         return report
 
     # ------------------------------------------------------------------ record
@@ -335,6 +351,94 @@ class ReferenceData:
             raise ReferenceDataError(
                 "code", "reference.already_recorded", f"{stream_id} is already recorded"
             ) from exc
+
+
+GRID_COLUMNS = ("code", "name", "level", "parent_code", "responsible_person")
+ENTERPRISE_COLUMNS = ("credit_code", "name", "industry", "grid_code")
+
+
+def count_rows(text: str) -> int:
+    """Data rows of a CSV text (its header excluded), for a progress bar's total."""
+    return sum(1 for _ in csv.DictReader(io.StringIO(text.removeprefix("\ufeff"))))
+
+
+def _rows(
+    text: str,
+    file: str,
+    columns: tuple[str, ...],
+    report: LoadReport,
+    on_row: Callable[[], None] | None,
+) -> list[tuple[int, dict[str, str]]]:
+    """The file's rows with their line numbers; a missing column refuses the whole file. Rows
+    refused here count as done for ``on_row`` (the progress bar reaches its end)."""
+    reader = csv.DictReader(io.StringIO(text.removeprefix("\ufeff")))  # Excel writes a BOM
+    header = [name.strip() for name in reader.fieldnames or []]
+    missing = [name for name in columns if name not in header]
+    if missing:
+        for name in missing:
+            report.rejected.append(
+                RejectedRow(file, 1, name, "csv.column_missing", f"the header has no {name}")
+            )
+        for _ in reader:
+            if on_row:
+                on_row()
+        return []
+    reader.fieldnames = header
+    rows: list[tuple[int, dict[str, str]]] = []
+    for row in reader:
+        line = reader.line_num  # where the row ends: its own line unless a cell spans lines
+        if None in row:  # more cells than the header names: a quoting slip, not data
+            report.rejected.append(
+                RejectedRow(
+                    file, line, "row", "csv.row.too_many_cells", f"more than {len(header)} cells"
+                )
+            )
+            if on_row:
+                on_row()
+            continue
+        rows.append((line, row))
+    return rows
+
+
+def _cell(row: dict[str, str], column: str) -> str:
+    return (row.get(column) or "").strip()
+
+
+def _grid_unit_of(row: dict[str, str]) -> GridUnit:
+    for column in ("code", "name", "responsible_person"):
+        _text(_cell(row, column), column, MAX_CODE if column == "code" else MAX_NAME)
+    try:
+        return GridUnit(
+            code=_cell(row, "code"),
+            name=_cell(row, "name"),
+            level=_level(row.get("level")),
+            parent_code=_cell(row, "parent_code") or None,
+            responsible_person=_cell(row, "responsible_person"),
+        )
+    except DomainError as exc:
+        raise ReferenceDataError.from_domain(exc, "row") from exc
+
+
+def _enterprise_of(row: dict[str, str]) -> Enterprise:
+    for column in ENTERPRISE_COLUMNS:
+        _text(_cell(row, column), column, MAX_NAME)
+    try:
+        return Enterprise(
+            credit_code=_cell(row, "credit_code").upper(),
+            name=_cell(row, "name"),
+            industry=_cell(row, "industry"),
+            grid_code=_cell(row, "grid_code"),
+        )
+    except DomainError as exc:
+        raise ReferenceDataError.from_domain(exc, "row") from exc
+
+
+def _code(value: str, field_name: str) -> None:
+    _text(value, field_name, MAX_CODE)
+    if not _CODE.match(value):
+        raise ReferenceDataError(
+            field_name, "reference.code.alphabet", "letters, digits, '.', '_' or '-' only"
+        )
 
 
 def _text(value: str, field_name: str, limit: int) -> None:

@@ -1,48 +1,90 @@
 """duban's HTTP API (FastAPI, under /api/v1, OpenAPI at /docs).
 
-Thin routes: authenticate, check the body (pydantic, with limits), call ``Services``, and let
-one exception handler turn any refusal into ``{"error": {"rule", "message", "field"}}``.
+Thin routes: authenticate, check the body, path and query (pydantic, with limits), call
+``Services``, and let the exception handlers below — the one place that does it — turn any
+refusal into ``{"error": {"rule", "message", "field"}}``. A programming error stays a 500 (and
+is logged): only refusals we know the meaning of become 4xx or 503.
 """
 
 import hashlib
 import json
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
-from typing import Annotated, Any
+from datetime import datetime
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, FastAPI, Header, Query, Request
+import structlog
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
+from starlette.datastructures import Headers
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
+from temporalio.service import RPCError
 
 from activities.metrics import database_reachable, render_metrics, temporal_reachable
-from activities.projections.queries import get_enterprise, list_blacklist
+from activities.projections.queries import (
+    EnterpriseItem,
+    EnterpriseSummary,
+    Period,
+    get_enterprise,
+    list_blacklist,
+    list_enterprises,
+    list_listings,
+    unit_statistics,
+)
 from activities.reference_data import ReferenceDataError
+from activities.reports import report_content
 from activities.settings import Settings
 from api.auth import Principal, authenticate
 from api.schemas import (
+    CODE_PATTERN,
+    HAZARD_ID_PATTERN,
+    CreditEntryOut,
+    CreditOut,
+    CreditRecordOut,
+    EarlyRemovalDecisionIn,
+    EarlyRemovalIn,
     EnterpriseIn,
+    EnterpriseOut,
+    EnterpriseRowOut,
     ErrorOut,
     ExtensionDecisionIn,
     ExtensionRequestIn,
     GovernancePlanIn,
+    GridUnitDetailOut,
     GridUnitIn,
+    GridUnitOut,
     HazardIn,
     ListingDecisionIn,
     ListingIn,
+    ListingPageOut,
     ObjectionIn,
+    ProceedingIn,
     RefusalIn,
     RegisteredOut,
+    RegisterPageOut,
     ReportIn,
+    RevocationIn,
+    StatisticsOut,
     VerificationIn,
     WithdrawalIn,
 )
-from api.services import Refused, Services, actor_of, forbidden, jsonable, not_found
+from api.services import (
+    Refused,
+    Services,
+    actor_of,
+    domain_refusal,
+    forbidden,
+    jsonable,
+    not_found,
+    temporal_unavailable,
+)
 from domain.case_commands import (
-    Actor,
     DecideExtension,
     ListHazard,
     RecordRefusal,
@@ -52,15 +94,45 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import Evidence, GovernancePlan
-from domain.credit import DecideListing, FileObjection
+from domain.case_events import Evidence, GovernancePlan, ListingMeasures
+from domain.credit import (
+    ApplyEarlyRemoval,
+    CreditCommand,
+    DecideEarlyRemoval,
+    DecideListing,
+    FileObjection,
+    OpenProceeding,
+    RevokeEarlyRemoval,
+)
+from domain.errors import DomainError
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import ListingLevel
+from workflows.credit import CreditView
+
+log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422)
+    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 503)
 }
+# Where FastAPI says a bad value was; the caller knows the field by its plain name.
+_LOCATIONS = {"body", "query", "path", "header", "cookie"}
+
+HazardId = Annotated[
+    str, Path(max_length=80, pattern=HAZARD_ID_PATTERN, description="the hazard's id")
+]
+CreditCode = Annotated[
+    str,
+    Path(
+        min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$", description="统一社会信用代码"
+    ),
+]
+GridCodePath = Annotated[str, Path(max_length=64, pattern=CODE_PATTERN)]
+GridCodeQuery = Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)]
+CreditCodeQuery = Annotated[str | None, Query(min_length=18, max_length=18)]
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0, le=10_000_000)]
+CaseStatus = Literal["rectifying", "reported", "escalated", "referred", "closed", "withdrawn"]
 
 
 def create_app(
@@ -88,6 +160,7 @@ def create_app(
     )
     app.state.services = services
     _install_error_handlers(app)
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
     _hazard_routes(api)
     _reference_routes(api)
@@ -102,13 +175,23 @@ def create_app(
 
     @app.get("/readyz", include_in_schema=False)
     async def readyz(request: Request) -> JSONResponse:
-        """Ready to serve: the database and Temporal both answer."""
+        """Ready to serve: the database and Temporal both answer. Unauthenticated probes get
+        a yes or no per dependency; why it failed (addresses, driver messages) goes to the
+        log, not to whoever asks."""
         services = services_of(request)
         database = await run_in_threadpool(database_reachable, services.engine)
         temporal = await temporal_reachable(services.temporal)
+        if not (database[0] and temporal[0]):
+            log.warning(
+                "readiness.not_ready",
+                database_ok=database[0],
+                database_detail=database[1],
+                temporal_ok=temporal[0],
+                temporal_detail=temporal[1],
+            )
         checks = {
-            "database": {"ok": database[0], "detail": database[1]},
-            "temporal": {"ok": temporal[0], "detail": temporal[1]},
+            name: {"ok": ok, "reason": "ok" if ok else "unreachable"}
+            for name, (ok, _) in (("database", database), ("temporal", temporal))
         }
         ready = database[0] and temporal[0]
         return JSONResponse(
@@ -135,7 +218,8 @@ ServicesDep = Annotated[Services, Depends(services_of)]
 
 
 def principal_of(
-    request: Request, authorization: Annotated[str | None, Header()] = None
+    request: Request,
+    authorization: Annotated[str | None, Header(max_length=300)] = None,
 ) -> Principal:
     if not authorization or not authorization.startswith("Bearer "):
         raise Refused(401, "auth.required", "send Authorization: Bearer <token>", "authorization")
@@ -154,6 +238,13 @@ def _error(status: int, rule: str, message: str, field: str | None = None) -> JS
     )
 
 
+def _field(loc: tuple[Any, ...] | list[Any]) -> str:
+    parts = list(loc)
+    if parts and parts[0] in _LOCATIONS:
+        parts = parts[1:]
+    return ".".join(str(part) for part in parts)
+
+
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
@@ -164,36 +255,97 @@ def _install_error_handlers(app: FastAPI) -> None:
         status = 409 if exc.rule.endswith(".exists") else 422
         return _error(status, exc.rule, exc.message, exc.field)
 
+    @app.exception_handler(DomainError)
+    async def domain(_: Request, exc: DomainError) -> JSONResponse:
+        """A rule of the domain refused the request (e.g. a credit code whose check character
+        fails, from ``Enterprise``): 422 naming the field, 409 when it is about state, 403
+        when it is about who acts (``api.services.refusal_status``)."""
+        answer = domain_refusal(exc)
+        return _error(answer.status, answer.rule, answer.message, answer.field)
+
+    @app.exception_handler(RPCError)
+    async def temporal_rpc(_: Request, exc: RPCError) -> JSONResponse:
+        answer = temporal_unavailable(exc)
+        return _error(answer.status, answer.rule, answer.message)
+
+    @app.exception_handler(WorkflowUpdateRPCTimeoutOrCancelledError)
+    async def temporal_timeout(_: Request, exc: Exception) -> JSONResponse:
+        answer = temporal_unavailable(exc)
+        return _error(answer.status, answer.rule, answer.message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
-        errors = exc.errors()
-        first = errors[0] if errors else {"loc": (), "msg": "invalid request"}
-        field = ".".join(str(part) for part in first.get("loc", ()) if part != "body")
+        errors = [
+            {"field": _field(e.get("loc", ())), "message": e.get("msg", ""), "type": e.get("type")}
+            for e in exc.errors()
+        ]
+        first = errors[0] if errors else {"field": None, "message": "invalid request"}
         return JSONResponse(
             status_code=422,
             content={
-                "error": {"rule": "request.invalid", "message": first["msg"], "field": field},
-                "detail": json.loads(json.dumps(errors, default=str)),
+                "error": {
+                    "rule": "request.invalid",
+                    "message": first["message"],
+                    "field": first["field"],
+                },
+                "detail": errors,
             },
         )
 
-    @app.exception_handler(ValueError)
-    async def value(_: Request, exc: ValueError) -> JSONResponse:
-        message = str(exc)
-        field = message.split(":", 1)[0] if ":" in message else None
-        return _error(422, "request.invalid", message, field)
-
-    @app.middleware("http")
-    async def limit_body(request: Request, call_next: Any) -> Any:
-        length = request.headers.get("content-length")
-        if length is not None and (not length.isdigit() or int(length) > MAX_BODY_BYTES):
-            return _error(413, "request.too_large", f"bodies are limited to {MAX_BODY_BYTES} B")
-        return await call_next(request)
+    @app.exception_handler(StarletteHTTPException)
+    async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+        return _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
 
 
-def _parse_instant(value: str | None, name: str) -> datetime | None:
-    if value is None:
-        return None
+class BodyLimit:
+    """Refuses a request body over ``limit`` bytes with 413, whether it says its length
+    (Content-Length) or not (Transfer-Encoding: chunked): the body is counted as it streams in,
+    and the app sees it only once it is known to fit."""
+
+    def __init__(self, app: ASGIApp, limit: int) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > self.limit):
+            await self._refuse(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._refuse(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        delivered = False
+
+        async def replay() -> Message:
+            nonlocal delivered
+            if not delivered:
+                delivered = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()  # after the body: only the disconnect is left to hear
+
+        await self.app(scope, replay, send)
+
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        answer = _error(413, "request.too_large", f"bodies are limited to {self.limit} B")
+        await answer(scope, receive, send)
+
+
+def _parse_instant(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value)
     except ValueError:
@@ -210,63 +362,73 @@ def _evidence(items: list[Any]) -> tuple[Evidence, ...]:
     return tuple(Evidence(e.uri, e.sha256) for e in items)
 
 
+def _listing_measures(body: Any) -> ListingMeasures | None:
+    return None if body is None else ListingMeasures(**body.model_dump())
+
+
 def _hazard_routes(api: APIRouter) -> None:
     @api.post("/hazards", status_code=201, response_model=RegisteredOut, tags=["hazards"])
     async def register_hazard(
         body: HazardIn,
         services: ServicesDep,
         principal: PrincipalDep,
-        idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
-    ) -> Any:
+        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+    ) -> Response:
         """登记隐患: register a hazard; its case starts at once. ``Idempotency-Key`` makes a
-        retried POST return the first answer."""
+        retried POST return the first answer, byte for byte, and never start a second case."""
         payload = body.model_dump(mode="python")
+        request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
         if idempotency_key:
-            request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
             stored = _remembered(services, principal, idempotency_key, request_hash)
             if stored is not None:
-                return JSONResponse(status_code=201, content=stored)
+                return Response(stored, status_code=201, media_type="application/json")
         result = await services.register(principal, payload, idempotency_key)
+        # Serialised once: the first answer and every retry's are the same bytes.
+        answer = RegisteredOut.model_validate(result).model_dump_json()
         if idempotency_key:
-            _remember(services, principal, idempotency_key, request_hash, result)
-        return result
+            _remember(services, principal, idempotency_key, request_hash, answer)
+        return Response(answer, status_code=201, media_type="application/json")
 
     @api.get("/hazards", tags=["hazards"])
     async def list_hazards(
         services: ServicesDep,
         principal: PrincipalDep,
-        grid_unit: Annotated[str | None, Query(max_length=64)] = None,
+        grid_unit: GridCodeQuery = None,
         status: Annotated[
-            list[str] | None,
-            Query(description="rectifying, reported, escalated, referred, closed, withdrawn"),
+            list[CaseStatus] | None,
+            Query(max_length=6, description="repeatable"),
         ] = None,
-        level: Annotated[str | None, Query(description="listed level")] = None,
-        hazard_class: Annotated[str | None, Query(pattern="^(general|major)$")] = None,
+        level: Annotated[
+            Literal["county", "city", "province"] | None, Query(description="listed level")
+        ] = None,
+        hazard_class: Annotated[Literal["general", "major"] | None, Query()] = None,
         listed: bool | None = None,
         overdue: bool | None = None,
-        enterprise: Annotated[str | None, Query(max_length=18)] = None,
+        enterprise: CreditCodeQuery = None,
         open_only: bool = False,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         """The case list (read model): filter by grid subtree, status, level, class, listing,
         overdue (as of now), enterprise; sorted by deadline."""
         return services.list_hazards(
             principal,
             grid_unit=grid_unit,
-            statuses=status,
+            statuses=list(status) if status else None,
             listed_level=level,
             hazard_class=hazard_class,
             listed=listed,
             overdue=overdue,
-            enterprise=enterprise,
+            enterprise=enterprise.upper() if enterprise else None,
             open_only=open_only,
             limit=limit,
             offset=offset,
         )
 
     @api.get("/hazards/{hazard_id}", tags=["hazards"])
-    async def get_hazard(hazard_id: str, services: ServicesDep, principal: PrincipalDep) -> Any:
+    async def get_hazard(
+        hazard_id: HazardId, services: ServicesDep, principal: PrincipalDep
+    ) -> Any:
         """The live state of the case (queried from its workflow)."""
         return await services.case(principal, hazard_id)
 
@@ -279,7 +441,7 @@ def _hazard_routes(api: APIRouter) -> None:
         summary: str,
     ) -> None:
         async def endpoint(
-            hazard_id: str,
+            hazard_id: HazardId,
             body: model,  # type: ignore[valid-type]  # FastAPI reads the model at runtime
             services: ServicesDep,
             principal: PrincipalDep,
@@ -348,7 +510,11 @@ def _hazard_routes(api: APIRouter) -> None:
         ("supervisor",),
         ListingIn,
         lambda a, b: ListHazard(
-            actor=a, level=ListingLevel(b.level), measures=b.measures, deadline=b.deadline
+            actor=a,
+            level=ListingLevel(b.level),
+            measures=b.measures,
+            deadline=b.deadline,
+            listing_measures=_listing_measures(b.listing_measures),
         ),
         "挂牌督办 (or a higher listing level)",
     )
@@ -370,7 +536,7 @@ def _hazard_routes(api: APIRouter) -> None:
     )
 
     @api.get("/hazards/{hazard_id}/history", tags=["audit"])
-    async def history(hazard_id: str, services: ServicesDep, principal: PrincipalDep) -> Any:
+    async def history(hazard_id: HazardId, services: ServicesDep, principal: PrincipalDep) -> Any:
         """The case's full stored history: every event with its position and hash links."""
         facts = services.require_read(principal, hazard_id)
         events = services.store.read_stream(f"case-{facts.hazard_id}")
@@ -396,14 +562,13 @@ def _hazard_routes(api: APIRouter) -> None:
 
     @api.get("/hazards/{hazard_id}/as-of", tags=["audit"])
     async def as_of(
-        hazard_id: str,
+        hazard_id: HazardId,
         services: ServicesDep,
         principal: PrincipalDep,
         at: Annotated[str, Query(description="ISO 8601 instant with offset", max_length=64)],
     ) -> Any:
         """The case's state as duban knew it at ``at``, folded from stored events only."""
         instant = _parse_instant(at, "at")
-        assert instant is not None
         facts = services.require_read(principal, hazard_id)
         from activities.audit.replay import replay_case
 
@@ -413,7 +578,7 @@ def _hazard_routes(api: APIRouter) -> None:
 
 def _remembered(
     services: Services, principal: Principal, key: str, request_hash: str
-) -> dict[str, Any] | None:
+) -> bytes | None:
     with services.engine.connect() as conn:
         row = conn.execute(
             text(
@@ -431,12 +596,14 @@ def _remembered(
             "this Idempotency-Key was used with another body",
             "idempotency-key",
         )
-    stored: dict[str, Any] = row[1]
-    return stored
+    stored = row[1]
+    # The answer is kept as the JSON text it was sent as (a jsonb string: jsonb would reorder
+    # an object's keys); an object is a row from before, answered as well as it can be.
+    return stored.encode() if isinstance(stored, str) else json.dumps(stored).encode()
 
 
 def _remember(
-    services: Services, principal: Principal, key: str, request_hash: str, result: Any
+    services: Services, principal: Principal, key: str, request_hash: str, answer: str
 ) -> None:
     with services.engine.begin() as conn:
         conn.execute(
@@ -444,12 +611,7 @@ def _remember(
                 "INSERT INTO api_idempotency (token_id, key, request_hash, status_code, response)"
                 " VALUES (:t, :k, :h, 201, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING"
             ),
-            {
-                "t": principal.token_id,
-                "k": key,
-                "h": request_hash,
-                "r": json.dumps(jsonable(result)),
-            },
+            {"t": principal.token_id, "k": key, "h": request_hash, "r": json.dumps(answer)},
         )
 
 
@@ -457,7 +619,7 @@ def _remember(
 
 
 def _reference_routes(api: APIRouter) -> None:
-    @api.post("/grid-units", status_code=201, tags=["grid"])
+    @api.post("/grid-units", status_code=201, response_model=GridUnitOut, tags=["grid"])
     async def create_grid_unit(
         body: GridUnitIn, services: ServicesDep, principal: PrincipalDep
     ) -> dict[str, Any]:
@@ -476,24 +638,23 @@ def _reference_routes(api: APIRouter) -> None:
         )
         return _unit(unit)
 
-    @api.get("/grid-units", tags=["grid"])
+    @api.get("/grid-units", response_model=list[GridUnitOut], tags=["grid"])
     async def grid_units(
-        services: ServicesDep,
-        principal: PrincipalDep,
-        parent: Annotated[str | None, Query(max_length=64)] = None,
+        services: ServicesDep, principal: PrincipalDep, parent: GridCodeQuery = None
     ) -> list[dict[str, Any]]:
+        """Every grid unit, or the units directly under ``parent``."""
         del principal  # any authenticated user may read the grid
         return [_unit(u) for u in services.reference.grid_units(parent)]
 
-    @api.get("/grid-units/{code}", tags=["grid"])
-    async def grid_unit(code: str, services: ServicesDep, principal: PrincipalDep) -> Any:
+    @api.get("/grid-units/{code}", response_model=GridUnitDetailOut, tags=["grid"])
+    async def grid_unit(code: GridCodePath, services: ServicesDep, principal: PrincipalDep) -> Any:
         del principal
         unit = services.reference.grid_unit(code)
         if unit is None:
             raise not_found(f"grid unit {code}")
         return {**_unit(unit), "path": [_unit(u) for u in services.reference.path_to_root(code)]}
 
-    @api.post("/enterprises", status_code=201, tags=["enterprises"])
+    @api.post("/enterprises", status_code=201, response_model=EnterpriseOut, tags=["enterprises"])
     async def create_enterprise(
         body: EnterpriseIn, services: ServicesDep, principal: PrincipalDep
     ) -> dict[str, Any]:
@@ -506,27 +667,53 @@ def _reference_routes(api: APIRouter) -> None:
         )
         return _enterprise(enterprise)
 
-    @api.get("/enterprises", tags=["enterprises"])
-    async def enterprises(
+    @api.get("/enterprises", response_model=list[EnterpriseRowOut], tags=["enterprises"])
+    def enterprises(
         services: ServicesDep,
         principal: PrincipalDep,
-        grid_unit: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 100,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        response: Response,
+        grid_unit: GridCodeQuery = None,
+        rating: Annotated[Literal["A", "B", "C", "D"] | None, Query()] = None,
+        blacklisted: Annotated[bool | None, Query(description="on the list now")] = None,
+        limit: Limit = 100,
+        offset: Offset = 0,
     ) -> list[dict[str, Any]]:
+        """Enterprises by credit code (read model), of ``grid_unit``'s whole subtree, with
+        their cases, credit state and rating; filters ``rating`` (A–D) and ``blacklisted``.
+        An inspector's or a supervisor's list is their own subtree, an enterprise's is itself.
+        ``X-Total-Count``: how many match, all pages together."""
+        reference = services.reference
+        if grid_unit is not None and reference.grid_unit(grid_unit) is None:
+            raise Refused(404, "not_found", f"grid unit {grid_unit} not found", "grid_unit")
+        own: str | None = None
         if principal.role == "enterprise":
-            own = services.reference.enterprise(principal.scope or "")
-            return [_enterprise(own)] if own else []
-        if principal.role in ("inspector", "supervisor"):
-            grid_unit = grid_unit or principal.scope
-            if grid_unit and not services.reference.is_within(grid_unit, principal.scope or ""):
+            own = principal.scope or ""
+        elif principal.role in ("inspector", "supervisor"):
+            scope = principal.scope or ""
+            if grid_unit is None:
+                grid_unit = scope
+            elif not reference.is_within(grid_unit, scope):
                 raise forbidden(f"grid unit {grid_unit} is outside your grid")
-        return [_enterprise(e) for e in services.reference.enterprises(grid_unit, limit, offset)]
+        page = list_enterprises(
+            services.engine,
+            now=services.clock(),
+            grid_unit=grid_unit,
+            rating=rating,
+            blacklisted=blacklisted,
+            credit_code=own,
+            limit=limit,
+            offset=offset,
+        )
+        response.headers["X-Total-Count"] = str(page.total)
+        return [_enterprise_row(item) for item in page.items]
 
-    @api.get("/enterprises/{credit_code}", tags=["enterprises"])
-    async def enterprise(credit_code: str, services: ServicesDep, principal: PrincipalDep) -> Any:
-        services.require_enterprise_access(principal, credit_code)
-        found = services.reference.enterprise(credit_code)
+    @api.get("/enterprises/{credit_code}", response_model=EnterpriseOut, tags=["enterprises"])
+    async def enterprise(
+        credit_code: CreditCode, services: ServicesDep, principal: PrincipalDep
+    ) -> Any:
+        code = credit_code.upper()
+        services.require_enterprise_access(principal, code)
+        found = services.reference.enterprise(code)
         assert found is not None
         return _enterprise(found)
 
@@ -550,96 +737,322 @@ def _enterprise(enterprise: Enterprise) -> dict[str, Any]:
     }
 
 
+def _enterprise_row(item: EnterpriseSummary) -> dict[str, Any]:
+    if item.blacklisted:
+        state = "blacklisted"
+    elif item.open_proceeding_no is not None:
+        state = "proceeding_open"
+    elif item.credit_opened_at is not None:
+        state = "in_good_standing"
+    else:
+        state = "no_record"
+    return {
+        "credit_code": item.credit_code,
+        "name": item.enterprise_name,
+        "industry": item.industry,
+        "grid_code": item.grid_code,
+        "grid_path": list(item.grid_path),
+        "cases_registered": item.cases_registered,
+        "open_cases": item.open_cases,
+        "overdue_cases": item.overdue_cases,
+        "credit_state": state,
+        "rating": item.rating,
+        "rating_points": item.rating_points,
+        "blacklisted": item.blacklisted,
+        "blacklisted_until": item.blacklisted_until,
+        "open_proceeding_no": item.open_proceeding_no,
+    }
+
+
 # ---------------------------------------------------------------------- credit
 
 
+def _credit_out(enterprise: Enterprise, item: EnterpriseItem | None) -> CreditOut:
+    if item is None:  # no case and no credit event has reached the read model yet
+        return CreditOut(
+            credit_code=enterprise.credit_code,
+            enterprise_name=enterprise.name,
+            industry=enterprise.industry,
+            grid_code=enterprise.grid_code,
+            record_opened=False,
+            rating=None,
+            rating_points=None,
+            rating_now=None,
+            whitelist_eligible=None,
+            blacklisted=False,
+            blacklisted_until=None,
+            early_removal_from=None,
+            open_proceeding_no=None,
+            objection_until=None,
+            cases_registered=0,
+            open_cases=0,
+            overdue_cases=0,
+            entries=[],
+        )
+    return CreditOut(
+        credit_code=item.credit_code,
+        enterprise_name=item.enterprise_name,
+        industry=item.industry,
+        grid_code=item.grid_code,
+        record_opened=item.credit_state is not None,
+        rating=item.rating,
+        rating_points=item.rating_points,
+        rating_now=item.rating_now,
+        whitelist_eligible=item.whitelist_eligible,
+        blacklisted=item.blacklisted,
+        blacklisted_until=item.blacklisted_until,
+        early_removal_from=item.early_removal_from,
+        open_proceeding_no=item.open_proceeding_no,
+        objection_until=item.objection_until,
+        cases_registered=item.cases_registered,
+        open_cases=item.open_cases,
+        overdue_cases=item.overdue_cases,
+        entries=[
+            CreditEntryOut(case_id=e.case_id, kind=e.kind.value, occurred_at=e.occurred_at)
+            for e in item.credit_entries
+        ],
+    )
+
+
+def _record_out(view: CreditView) -> CreditRecordOut:
+    return CreditRecordOut.model_validate(
+        {
+            "credit_code": view.credit_code,
+            "enterprise_name": view.enterprise_name,
+            "grid_code": view.grid_code,
+            "version": view.version,
+            "rating": view.rating,
+            "points": view.points,
+            "whitelist_eligible": view.whitelist_eligible,
+            "is_blacklisted": view.is_blacklisted,
+            "proceeding": view.proceeding,
+            "blacklist": view.blacklist,
+            "entries": view.recorded,
+            "pending_timers": view.pending_timers,
+        }
+    )
+
+
 def _credit_routes(api: APIRouter) -> None:
-    @api.get("/enterprises/{credit_code}/credit", tags=["credit"])
-    async def credit(credit_code: str, services: ServicesDep, principal: PrincipalDep) -> Any:
+    @api.get("/enterprises/{credit_code}/credit", response_model=CreditOut, tags=["credit"])
+    async def credit(
+        credit_code: CreditCode, services: ServicesDep, principal: PrincipalDep
+    ) -> CreditOut:
         """The enterprise's credit record: rating (A–D), whitelist, proceedings, listing."""
-        services.require_enterprise_access(principal, credit_code)
+        code = credit_code.upper()
+        services.require_enterprise_access(principal, code)
+        enterprise = services.reference.enterprise(code)
+        assert enterprise is not None
         item = get_enterprise(
             services.engine,
-            credit_code,
-            now=datetime.now(UTC),
+            code,
+            now=services.clock(),
             policy=services.policy,
             calendar=services.calendar,
         )
-        if item is None:
-            return {"credit_code": credit_code, "record": None}
-        return jsonable(item.__dict__)
+        return _credit_out(enterprise, item)
 
-    @api.post("/enterprises/{credit_code}/credit/objection", tags=["credit"])
-    async def objection(
-        credit_code: str, body: ObjectionIn, services: ServicesDep, principal: PrincipalDep
-    ) -> Any:
-        """陈述申辩/异议: the enterprise's objection within the window."""
-        services.require_enterprise_access(principal, credit_code, ("enterprise",))
-        return jsonable(
-            await services.credit_update(
-                principal,
-                credit_code,
-                "file_objection",
-                FileObjection(actor=_actor(principal), statement=body.statement),
+    def command(
+        path: str,
+        update: str,
+        roles: tuple[str, ...],
+        model: type,
+        build: Callable[..., CreditCommand],
+        summary: str,
+        *,
+        open_record: bool = False,
+    ) -> None:
+        async def endpoint(
+            credit_code: CreditCode,
+            body: model,  # type: ignore[valid-type]  # FastAPI reads the model at runtime
+            services: ServicesDep,
+            principal: PrincipalDep,
+        ) -> CreditRecordOut:
+            code = credit_code.upper()
+            services.require_enterprise_access(principal, code, roles)
+            view = await services.credit_update(
+                principal, code, update, build(actor_of(principal), body), open_record=open_record
             )
-        )
+            return _record_out(view)
 
-    @api.post("/enterprises/{credit_code}/credit/decision", tags=["credit"])
-    async def decision(
-        credit_code: str, body: ListingDecisionIn, services: ServicesDep, principal: PrincipalDep
-    ) -> Any:
-        """列入或不列入严重失信主体名单: a supervisor's decision after the objection window."""
-        services.require_enterprise_access(principal, credit_code, ("supervisor",))
-        return jsonable(
-            await services.credit_update(
-                principal,
-                credit_code,
-                "decide_listing",
-                DecideListing(
-                    actor=_actor(principal), list_enterprise=body.list_enterprise, basis=body.basis
-                ),
-            )
-        )
+        endpoint.__name__ = update
+        api.post(
+            f"/enterprises/{{credit_code}}/credit/{path}",
+            response_model=CreditRecordOut,
+            tags=["credit"],
+            summary=summary,
+        )(endpoint)
 
-    @api.get("/blacklist", tags=["credit"])
+    command(
+        "proceedings",
+        "open_proceeding",
+        ("supervisor",),
+        ProceedingIn,
+        lambda a, b: OpenProceeding(actor=a, ground=b.ground, basis=b.basis),
+        "立案告知: open a serious-dishonesty proceeding (starts the credit record if needed)",
+        open_record=True,
+    )
+    command(
+        "objection",
+        "file_objection",
+        ("enterprise",),
+        ObjectionIn,
+        lambda a, b: FileObjection(actor=a, statement=b.statement),
+        "陈述申辩/异议: the enterprise's objection within the window",
+    )
+    command(
+        "decision",
+        "decide_listing",
+        ("supervisor",),
+        ListingDecisionIn,
+        lambda a, b: DecideListing(actor=a, list_enterprise=b.list_enterprise, basis=b.basis),
+        "列入或不列入严重失信主体名单: a supervisor's decision after the objection window",
+    )
+    command(
+        "early-removal",
+        "apply_early_removal",
+        ("enterprise",),
+        EarlyRemovalIn,
+        lambda a, b: ApplyEarlyRemoval(actor=a, statement=b.statement),
+        "信用修复: the enterprise applies for early removal from the list",
+    )
+    command(
+        "early-removal/decision",
+        "decide_early_removal",
+        ("supervisor",),
+        EarlyRemovalDecisionIn,
+        lambda a, b: DecideEarlyRemoval(actor=a, approve=b.approve, reason=b.reason),
+        "提前移出: approve or reject the application",
+    )
+    command(
+        "early-removal/revocation",
+        "revoke_early_removal",
+        ("supervisor",),
+        RevocationIn,
+        lambda a, b: RevokeEarlyRemoval(actor=a, reason=b.reason),
+        "撤销信用修复: revoke an early removal; the listing and its expiry return",
+    )
+
+    @api.get("/blacklist", response_model=RegisterPageOut, tags=["credit"])
     async def blacklist(
         services: ServicesDep,
-        status: Annotated[str | None, Query(pattern="^(listed|expired|removed_early)$")] = None,
-        grid_unit: Annotated[str | None, Query(max_length=64)] = None,
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0, le=10_000_000)] = 0,
+        status: Annotated[Literal["listed", "expired", "removed_early"] | None, Query()] = None,
+        grid_unit: GridCodeQuery = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> Any:
         """The public register of serious-dishonesty entries (严重失信主体名单); no token."""
         page = list_blacklist(
             services.engine, status=status, grid_unit=grid_unit, limit=limit, offset=offset
         )
-        return jsonable(page.__dict__)
+        return {
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "items": list(page.items),
+        }
 
-
-def _actor(principal: Principal) -> Actor:
-    return actor_of(principal)
+    @api.get("/public/listings", response_model=ListingPageOut, tags=["public"])
+    def listings(
+        services: ServicesDep,
+        status: Annotated[
+            Literal["listed", "delisted", "superseded"] | None,
+            Query(description="in force, 摘牌, or replaced by a higher listing"),
+        ] = None,
+        level: Annotated[Literal["county", "city", "province"] | None, Query()] = None,
+        grid_unit: GridCodeQuery = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> Any:
+        """The public register of listed hazards (挂牌督办 公示), no token: every listing with
+        its number, level, authority, enterprise, deadline, publication and de-listing."""
+        page = list_listings(
+            services.engine,
+            status=status,
+            level=level,
+            grid_unit=grid_unit,
+            limit=limit,
+            offset=offset,
+        )
+        return {
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+            "items": list(page.items),
+        }
 
 
 # ---------------------------------------------------------------------- reports
 
+ReportKind = Literal["monthly", "quarterly", "yearly"]
+ReportPeriod = Annotated[str, Path(max_length=7, description="2026-10, 2026-Q3 or 2026")]
+
+
+def _require_unit_figures(
+    services: Services, principal: Principal, kind: str, unit_code: str, period: str
+) -> None:
+    """Reports and statistics: a valid period, for the supervising units in scope."""
+    from workflows.reports import check_period
+
+    try:
+        check_period(kind, period)
+    except ValueError as exc:
+        raise Refused(422, "report.period.invalid", str(exc), "period") from exc
+    if principal.role == "enterprise":
+        raise forbidden("reports and statistics are for the supervising units")
+    if principal.role in ("inspector", "supervisor") and not services.reference.is_within(
+        unit_code, principal.scope or ""
+    ):
+        raise forbidden(f"grid unit {unit_code} is outside your grid")
+
 
 def _report_routes(api: APIRouter) -> None:
+    @api.get(
+        "/statistics/{kind}/{unit_code}/{period}", response_model=StatisticsOut, tags=["reports"]
+    )
+    def statistics(
+        kind: ReportKind,
+        unit_code: GridCodePath,
+        period: ReportPeriod,
+        services: ServicesDep,
+        principal: PrincipalDep,
+    ) -> Any:
+        """统计: the unit's subtree's figures for a month, quarter or year, computed now from
+        the read models in the policy's time zone — a period that has ended shows exactly
+        what its report holds; a running one, the figures so far."""
+        _require_unit_figures(services, principal, kind, unit_code, period)
+        if services.reference.grid_unit(unit_code) is None:
+            raise Refused(404, "not_found", f"grid unit {unit_code} not found", "unit_code")
+        try:
+            span = Period.of_report(kind, period)
+        except ValueError as exc:  # e.g. year 0000: a label of the right shape, no such period
+            raise Refused(422, "report.period.invalid", str(exc), "period") from exc
+        policy = services.policy
+        now = services.clock()
+        figures = unit_statistics(
+            services.engine, unit_code, span, now=now, time_zone=policy.time_zone
+        )
+        return {
+            "kind": kind,
+            "unit_code": unit_code,
+            "period": period,
+            "as_of": now,
+            "period_ended": now >= figures.end,
+            "content": report_content(kind, period, figures, policy),
+        }
+
     @api.get("/reports/{kind}/{unit_code}/{period}", tags=["reports"])
     async def report(
-        kind: str, unit_code: str, period: str, services: ServicesDep, principal: PrincipalDep
+        kind: ReportKind,
+        unit_code: GridCodePath,
+        period: ReportPeriod,
+        services: ServicesDep,
+        principal: PrincipalDep,
     ) -> Any:
         """A monthly risk-analysis or quarterly statistics report, as stored (with its hash)."""
-        from workflows.reports import check_period, report_key
+        from workflows.reports import report_key
 
-        if kind not in ("monthly", "quarterly", "yearly"):
-            raise Refused(422, "request.invalid", "monthly, quarterly or yearly", "kind")
-        check_period(kind, period)
-        if principal.role in ("inspector", "supervisor") and not services.reference.is_within(
-            unit_code, principal.scope or ""
-        ):
-            raise forbidden(f"grid unit {unit_code} is outside your grid")
-        if principal.role == "enterprise":
-            raise forbidden("reports are for the supervising units")
+        _require_unit_figures(services, principal, kind, unit_code, period)
         events = services.store.read_stream(report_key(kind, unit_code, period))
         if not events:
             raise not_found(f"{kind} report of {unit_code} for {period}")

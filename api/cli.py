@@ -2,17 +2,19 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import sys
-from collections.abc import Coroutine
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from activities.database import current_revision, database_url_for_display
 from activities.logging import configure_logging
@@ -21,7 +23,7 @@ from api.auth import Principal
 from api.cli_audit import audit_app
 from api.cli_projections import projections_app
 from api.runtime import Runtime
-from api.services import Services
+from api.services import Refused, Services
 
 T = TypeVar("T")
 
@@ -46,15 +48,19 @@ def _runtime() -> Runtime:
 
 
 @app.command()
-def migrate() -> None:
+def migrate(as_json: JsonOption = False) -> None:
     """Create or upgrade duban's tables (Alembic migrations; the only way tables are made)."""
     runtime = _runtime()
-    runtime.migrate()
-    console.print(
-        f"database {database_url_for_display(runtime.database_url)} at revision "
-        f"{current_revision(runtime.database_url)}",
-        soft_wrap=True,
-    )
+    try:
+        runtime.migrate()
+        database = database_url_for_display(runtime.database_url)
+        revision = current_revision(runtime.database_url)
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(json.dumps({"database": database, "revision": revision}) + "\n")
+        return
+    console.print(f"database {database} at revision {revision}", soft_wrap=True)
 
 
 @app.command()
@@ -65,8 +71,6 @@ def up(
     """Run everything on this machine: PostgreSQL (embedded unless DUBAN_DATABASE_URL), the
     Temporal dev server (unless DUBAN_TEMPORAL_ADDRESS), migrations, the worker, the projector
     and the API; loads the demo county into an empty store. Ctrl-C stops it all."""
-    import asyncio
-
     from api.serve import run_everything
 
     settings = Settings()
@@ -96,14 +100,22 @@ def load(
     enterprises_csv: Annotated[Path, typer.Argument(help="credit_code,name,industry,grid_code")],
     as_json: JsonOption = False,
 ) -> None:
-    """Bulk-load grid units and enterprises; prints the rows it refused and why."""
-    from activities.reference_data import ReferenceData
+    """Bulk-load grid units and enterprises, row by row: every good row is loaded, every
+    refused row is listed with its file, line, field and rule (and changes nothing); exit 1 if
+    any row was refused. Loading a file again loads only the rows not there yet."""
+    from activities.reference_data import ReferenceData, count_rows
 
+    texts = []
+    for path in (grid_csv, enterprises_csv):
+        try:
+            texts.append(path.read_text(encoding="utf-8-sig"))
+        except (OSError, UnicodeDecodeError) as exc:
+            err_console.print("[red]refused[/red] " + escape(f"{path}: {exc}"))
+            raise typer.Exit(2) from exc
+    grid_text, enterprise_text = texts
     runtime = _runtime()
     reference = ReferenceData(runtime.engine, runtime.store)
-    grid_text = grid_csv.read_text(encoding="utf-8")
-    enterprise_text = enterprises_csv.read_text(encoding="utf-8")
-    total = max(grid_text.count("\n") - 1, 0) + max(enterprise_text.count("\n") - 1, 0)
+    total = count_rows(grid_text) + count_rows(enterprise_text)
     with Progress(
         TextColumn("loading"),
         BarColumn(),
@@ -112,10 +124,12 @@ def load(
         disable=as_json or not err_console.is_terminal,
     ) as bar:
         task = bar.add_task("load", total=total)
-        report = reference.load_csv(
-            grid_text, enterprise_text, "duban-load", on_row=lambda: bar.advance(task)
-        )
-    runtime.close()
+        try:
+            report = reference.load_csv(
+                grid_text, enterprise_text, "duban-load", on_row=lambda: bar.advance(task)
+            )
+        finally:
+            runtime.close()
     rejected = [r.__dict__ for r in report.rejected]
     if as_json:
         sys.stdout.write(
@@ -135,9 +149,9 @@ def load(
             f"enterprises; {len(rejected)} row(s) refused"
         )
         if rejected:
-            table = Table("file", "line", "field", "rule", "message")
+            table = Table("file", "line", "field", Column("rule", no_wrap=True), "message")
             for row in report.rejected:
-                table.add_row(row.file, str(row.line), row.field, row.rule, row.message)
+                table.add_row(row.file, str(row.line), row.field, row.rule, escape(row.message))
             console.print(table)
     if report.rejected:
         raise typer.Exit(1)
@@ -166,7 +180,9 @@ def token_create(
             actor or f"{role}-{scope or 'all'}",
         )
     except ReferenceDataError as exc:
-        err_console.print(f"[red]refused[/red] {exc.field}: {exc.message} ({exc.rule})")
+        err_console.print(
+            "[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})")
+        )
         raise typer.Exit(2) from exc
     finally:
         runtime.close()
@@ -183,45 +199,52 @@ def token_create(
 def worker() -> None:
     """Run a worker: the case and credit workflows and their activities, on the task queue
     from settings, against DUBAN_TEMPORAL_ADDRESS (default 127.0.0.1:7233)."""
-    import asyncio
-
     from worker import run_worker
 
     settings = Settings()
     asyncio.run(run_worker(settings))
 
 
-def _principal_services(token: str) -> tuple[Runtime, Principal, Services]:
-    """The CLI acts with a token like any API client: same roles, same scopes."""
-    import asyncio
-
-    from api.auth import authenticate
-    from api.serve import build_services
-
-    runtime = _runtime()
-    principal = authenticate(runtime.engine, token)
-    if principal is None:
-        err_console.print("[red]refused[/red] token: unknown or revoked (auth.invalid)")
-        raise typer.Exit(2)
-    services = asyncio.run(build_services(runtime.settings, runtime))
-    return runtime, principal, services
-
-
 TokenOption = Annotated[str, typer.Option(envvar="DUBAN_TOKEN", help="API token (or DUBAN_TOKEN)")]
 
 
-def _run_refusable(call: Coroutine[Any, Any, T]) -> T:
-    import asyncio
+def _principal(runtime: Runtime, token: str) -> Principal:
+    from api.auth import authenticate
 
-    from api.services import Refused
+    principal = authenticate(runtime.engine, token)
+    if principal is None:
+        runtime.close()
+        err_console.print("[red]refused[/red] token: unknown or revoked (auth.invalid)")
+        raise typer.Exit(2)
+    return principal
+
+
+def _refused(exc: Refused) -> typer.Exit:
+    field = f"{exc.field}: " if exc.field else ""
+    err_console.print(
+        f"[red]refused ({exc.status})[/red] " + escape(f"{field}{exc.message} [{exc.rule}]")
+    )
+    return typer.Exit(1)
+
+
+def _with_services(token: str, act: Callable[[Principal, Services], Awaitable[T]]) -> T:
+    """Act with a token like any API client (same roles, same scopes). The Temporal client is
+    made and used in one event loop: it belongs to the loop that connected it."""
+    from api.serve import build_services
+
+    runtime = _runtime()
+    principal = _principal(runtime, token)
+
+    async def run() -> T:
+        services = await build_services(runtime.settings, runtime)
+        return await act(principal, services)
 
     try:
-        return asyncio.run(call)
+        return asyncio.run(run())
     except Refused as exc:
-        err_console.print(
-            f"[red]refused ({exc.status})[/red] {exc.field or ''} {exc.message} [{exc.rule}]"
-        )
-        raise typer.Exit(1) from exc
+        raise _refused(exc) from exc
+    finally:
+        runtime.close()
 
 
 @hazard_app.command("register")
@@ -234,11 +257,28 @@ def hazard_register(
     source: Annotated[str, typer.Option(help="grid_patrol, self_inspection, ...")] = "grid_patrol",
     hazard_class: Annotated[str, typer.Option(help="general or major")] = "general",
     checklist_clause: Annotated[str | None, typer.Option(help="for a major hazard")] = None,
+    mode: Annotated[str, typer.Option(help="immediate, deadline or listed")] = "deadline",
+    listing_level: Annotated[
+        str | None, typer.Option(help="county, city or province (mode listed)")
+    ] = None,
     deadline: Annotated[str | None, typer.Option(help="ISO 8601 with offset")] = None,
+    measures: Annotated[str, typer.Option(help="the measures required (整改措施)")] = "",
+    responsible_person: Annotated[
+        str, typer.Option(help="the enterprise's person responsible for the rectification")
+    ] = "",
+    found_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset; default now")] = None,
     evidence: Annotated[list[str] | None, typer.Option(help="URI=SHA256, repeatable")] = None,
+    listing_responsibility: Annotated[
+        str | None, typer.Option(help="五落实 of a listing: 责任 (who answers for it)")
+    ] = None,
+    listing_measures: Annotated[str | None, typer.Option(help="五落实: 措施")] = None,
+    listing_funds: Annotated[str | None, typer.Option(help="五落实: 资金")] = None,
+    listing_time_limit: Annotated[str | None, typer.Option(help="五落实: 时限")] = None,
+    listing_emergency_plan: Annotated[str | None, typer.Option(help="五落实: 应急预案")] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """登记隐患: register a hazard and start its case."""
+    """登记隐患: register a hazard and start its case (a supervisor may list it at once with
+    --mode listed --listing-level and the five --listing-* parts of 五落实)."""
     from pydantic import ValidationError
 
     from api.schemas import HazardIn
@@ -253,29 +293,53 @@ def hazard_register(
                 "source": source,
                 "hazard_class": hazard_class,
                 "checklist_clause": checklist_clause,
+                "mode": mode,
+                "listing_level": listing_level,
                 "deadline": deadline,
-                "found_at": datetime.now(UTC).isoformat(),
-                "evidence": [
-                    dict(zip(("uri", "sha256"), e.rsplit("=", 1), strict=True))
-                    for e in evidence or []
-                ],
+                "measures": measures,
+                "responsible_person": responsible_person,
+                "found_at": found_at or datetime.now(UTC).isoformat(),
+                "evidence": [_evidence_option(e) for e in evidence or []],
+                "listing_measures": _five_implementations(
+                    listing_responsibility,
+                    listing_measures,
+                    listing_funds,
+                    listing_time_limit,
+                    listing_emergency_plan,
+                ),
             }
         )
-    except (ValidationError, ValueError) as exc:
-        err_console.print(f"[red]refused[/red] {exc}")
+    except ValidationError as exc:
+        for error in exc.errors():
+            field = ".".join(str(part) for part in error["loc"])
+            err_console.print("[red]refused[/red] " + escape(f"{field}: {error['msg']}"))
         raise typer.Exit(2) from exc
-    runtime, principal, services = _principal_services(token)
-    result = _run_refusable(services.register(principal, body.model_dump(), None))
-    runtime.close()
+    result = _with_services(
+        token, lambda principal, services: services.register(principal, body.model_dump(), None)
+    )
     _print_case(result["case"], as_json, title=f"registered {result['hazard_id']}")
+
+
+def _five_implementations(*parts: str | None) -> dict[str, str | None] | None:
+    """五落实 from its five options; any one given makes all five required (and named)."""
+    if all(part is None for part in parts):
+        return None
+    names = ("responsibility", "measures", "funds", "time_limit", "emergency_plan")
+    return dict(zip(names, parts, strict=True))
+
+
+def _evidence_option(value: str) -> dict[str, str]:
+    uri, sep, digest = value.rpartition("=")
+    if not sep:
+        err_console.print("[red]refused[/red] " + escape(f"evidence: {value!r} is not URI=SHA256"))
+        raise typer.Exit(2)
+    return {"uri": uri, "sha256": digest}
 
 
 @hazard_app.command("show")
 def hazard_show(hazard_id: str, token: TokenOption, as_json: JsonOption = False) -> None:
     """The live state of a case."""
-    runtime, principal, services = _principal_services(token)
-    view = _run_refusable(services.case(principal, hazard_id))
-    runtime.close()
+    view = _with_services(token, lambda principal, services: services.case(principal, hazard_id))
     _print_case(view, as_json, title=hazard_id)
 
 
@@ -283,37 +347,76 @@ def hazard_show(hazard_id: str, token: TokenOption, as_json: JsonOption = False)
 def hazard_list(
     token: TokenOption,
     grid_unit: Annotated[str | None, typer.Option(help="a grid subtree")] = None,
-    status: Annotated[list[str] | None, typer.Option(help="repeatable")] = None,
-    overdue: Annotated[bool | None, typer.Option(help="overdue now")] = None,
+    status: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="rectifying, reported, escalated, referred, closed, withdrawn; repeatable"
+        ),
+    ] = None,
+    level: Annotated[str | None, typer.Option(help="listed level: county, city, province")] = None,
+    hazard_class: Annotated[str | None, typer.Option(help="general or major")] = None,
+    listed: Annotated[bool | None, typer.Option("--listed/--not-listed", help="listed now")] = None,
+    overdue: Annotated[
+        bool | None, typer.Option("--overdue/--not-overdue", help="overdue now")
+    ] = None,
+    enterprise: Annotated[str | None, typer.Option(help="the enterprise's credit code")] = None,
+    open_only: Annotated[bool, typer.Option("--open", help="open cases only")] = False,
     limit: Annotated[int, typer.Option(min=1, max=500)] = 50,
+    offset: Annotated[int, typer.Option(min=0)] = 0,
     as_json: JsonOption = False,
 ) -> None:
-    """Cases from the read model, sorted by deadline (scoped like the API)."""
-    runtime, principal, services = _principal_services(token)
-    try:
-        page = services.list_hazards(
-            principal, grid_unit=grid_unit, statuses=status, overdue=overdue, limit=limit
-        )
-    except Exception as exc:
-        from api.services import Refused
+    """Cases from the read model, sorted by deadline, filtered like ``GET /hazards`` and
+    scoped like it (needs the database only, not Temporal)."""
+    from activities.reference_data import ReferenceData
+    from api.services import list_hazards
 
-        if isinstance(exc, Refused):
-            err_console.print(f"[red]refused ({exc.status})[/red] {exc.message} [{exc.rule}]")
-            raise typer.Exit(1) from exc
-        raise
+    choices = {
+        "status": (
+            status or [],
+            ("rectifying", "reported", "escalated", "referred", "closed", "withdrawn"),
+        ),
+        "level": ([level] if level else [], ("county", "city", "province")),
+        "hazard_class": ([hazard_class] if hazard_class else [], ("general", "major")),
+    }
+    for option, (values, allowed) in choices.items():
+        for value in values:
+            if value not in allowed:
+                err_console.print(f"[red]refused[/red] {option}: one of {', '.join(allowed)}")
+                raise typer.Exit(2)
+    runtime = _runtime()
+    principal = _principal(runtime, token)
+    try:
+        page = list_hazards(
+            runtime.engine,
+            ReferenceData(runtime.engine, runtime.store),
+            principal,
+            now=datetime.now(UTC),
+            grid_unit=grid_unit,
+            statuses=status,
+            listed_level=level,
+            hazard_class=hazard_class,
+            listed=listed,
+            overdue=overdue,
+            enterprise=enterprise.upper() if enterprise else None,
+            open_only=open_only,
+            limit=limit,
+            offset=offset,
+        )
+    except Refused as exc:
+        raise _refused(exc) from exc
     finally:
         runtime.close()
     if as_json:
         sys.stdout.write(json.dumps(page, ensure_ascii=False, default=str) + "\n")
         return
     table = Table(
-        "hazard",
+        Column("hazard", no_wrap=True),
         "status",
         "level",
         "deadline",
         "overdue",
         "enterprise",
-        title=f"{page['total']} case(s)",
+        title=f"{page['total']} case(s), showing {len(page['items'])} from {page['offset']}",
     )
     for item in page["items"]:
         table.add_row(

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
 import signal
+import sys
 import threading
 import time
 from types import FrameType
+from typing import Annotated
 
 import typer
 from rich.console import Console
@@ -31,6 +34,7 @@ def _runtime() -> Runtime:
 @projections_app.command("rebuild")
 def rebuild_command(
     batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Events per transaction."),
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Empty every read table and replay the whole event store into them."""
     runtime = _runtime()
@@ -42,7 +46,7 @@ def rebuild_command(
             TextColumn("{task.completed}/{task.total} events"),
             TimeElapsedColumn(),
             console=err_console,
-            disable=not err_console.is_terminal,
+            disable=as_json or not err_console.is_terminal,
         ) as progress:
             task = progress.add_task("rebuild", total=total)
 
@@ -53,6 +57,17 @@ def rebuild_command(
     finally:
         runtime.close()
     rate = result.events / result.seconds if result.seconds > 0 else 0.0
+    if as_json:
+        figures = {
+            "events": result.events,
+            "applied": result.applied,
+            "skipped": result.skipped,
+            "position": result.position,
+            "seconds": round(result.seconds, 3),
+            "events_per_second": round(rate, 1),
+        }
+        sys.stdout.write(json.dumps(figures) + "\n")
+        return
     console.print(
         f"rebuilt the read models: {result.applied} events applied, {result.skipped} skipped,"
         f" up to position {result.position} in {result.seconds:.1f} s ({rate:,.0f} events/s)"

@@ -8,6 +8,9 @@ from typing import Any, Literal
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
 
 Text = Field(min_length=1, max_length=2000)
+CODE_PATTERN = r"^[A-Za-z0-9._-]+$"
+HAZARD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"  # as workflows/ids.py checks it
+GridCode = Field(min_length=1, max_length=64, pattern=CODE_PATTERN)
 
 
 class Strict(BaseModel):
@@ -17,6 +20,16 @@ class Strict(BaseModel):
 class EvidenceIn(Strict):
     uri: str = Field(min_length=1, max_length=500, description="Where the photo/document is")
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of its content")
+
+
+class ListingMeasuresIn(Strict):
+    """五落实 of a listing (挂牌督办): each of the five stated."""
+
+    responsibility: str = Text
+    measures: str = Text
+    funds: str = Text
+    time_limit: str = Text
+    emergency_plan: str = Text
 
 
 class HazardIn(Strict):
@@ -42,6 +55,9 @@ class HazardIn(Strict):
     measures: str = Field(default="", max_length=2000)
     responsible_person: str = Field(default="", max_length=200)
     listing_level: Literal["county", "city", "province"] | None = None
+    listing_measures: ListingMeasuresIn | None = Field(
+        default=None, description="五落实, when a supervisor registers a listed hazard"
+    )
 
 
 class GovernancePlanIn(Strict):
@@ -80,6 +96,9 @@ class ListingIn(Strict):
     level: Literal["county", "city", "province"]
     measures: str = Field(default="", max_length=2000)
     deadline: AwareDatetime | None = None
+    listing_measures: ListingMeasuresIn | None = Field(
+        default=None, description="五落实 (the policy says whether it is required)"
+    )
 
 
 class RefusalIn(Strict):
@@ -91,18 +110,24 @@ class WithdrawalIn(Strict):
 
 
 class GridUnitIn(Strict):
-    code: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$")
+    code: str = GridCode
     name: str = Field(min_length=1, max_length=200)
     level: Literal["province", "city", "county", "township", "village"]
-    parent_code: str | None = Field(default=None, max_length=64)
+    parent_code: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=64,
+        pattern=CODE_PATTERN,
+        description="The unit above; leave it out (or null) for a province only",
+    )
     responsible_person: str = Field(min_length=1, max_length=200)
 
 
 class EnterpriseIn(Strict):
-    credit_code: str = Field(min_length=18, max_length=18)
+    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
     name: str = Field(min_length=1, max_length=200)
     industry: str = Field(min_length=1, max_length=200)
-    grid_code: str = Field(min_length=1, max_length=64)
+    grid_code: str = GridCode
 
 
 class ObjectionIn(Strict):
@@ -112,6 +137,30 @@ class ObjectionIn(Strict):
 class ListingDecisionIn(Strict):
     list_enterprise: bool
     basis: str = Text
+
+
+class ProceedingIn(Strict):
+    """A supervisor opens a serious-dishonesty proceeding on a ground of Order 11."""
+
+    ground: str = Field(min_length=1, max_length=200, description="e.g. major_accident")
+    basis: str = Text
+
+
+class EarlyRemovalIn(Strict):
+    """信用修复: the enterprise applies for early removal, 12 months after publication."""
+
+    statement: str = Text
+
+
+class EarlyRemovalDecisionIn(Strict):
+    approve: bool
+    reason: str = Field(default="", max_length=2000, description="required to reject")
+
+
+class RevocationIn(Strict):
+    """An early removal obtained by false statements is revoked; the listing returns."""
+
+    reason: str = Text
 
 
 class ErrorBody(BaseModel):
@@ -142,3 +191,185 @@ class CaseOut(BaseModel):
 class RegisteredOut(BaseModel):
     hazard_id: str
     case: CaseOut
+
+
+class GridUnitOut(BaseModel):
+    code: str
+    name: str
+    level: str
+    parent_code: str | None
+    responsible_person: str
+
+
+class GridUnitDetailOut(GridUnitOut):
+    path: list[GridUnitOut] = Field(description="the unit and its ancestors, lowest first")
+
+
+class EnterpriseOut(BaseModel):
+    credit_code: str
+    name: str
+    industry: str
+    grid_code: str
+
+
+class CreditEntryOut(BaseModel):
+    case_id: str
+    kind: str
+    occurred_at: datetime
+
+
+class CreditOut(BaseModel):
+    """An enterprise's credit as the read model holds it, graded at the time of the question."""
+
+    credit_code: str
+    enterprise_name: str
+    industry: str | None
+    grid_code: str | None
+    record_opened: bool = Field(description="whether its credit workflow has opened a record")
+    rating: str | None = Field(description="A–D as last recorded by the credit workflow")
+    rating_points: int | None
+    rating_now: str | None = Field(description="the policy's grade now (old entries age out)")
+    whitelist_eligible: bool | None
+    blacklisted: bool
+    blacklisted_until: datetime | None
+    early_removal_from: datetime | None
+    open_proceeding_no: str | None
+    objection_until: datetime | None
+    cases_registered: int
+    open_cases: int
+    overdue_cases: int
+    entries: list[CreditEntryOut]
+
+
+class ProceedingOut(BaseModel):
+    proceeding_no: str
+    trigger: str
+    objection_until: datetime | None
+    objections: int
+    window_closed: bool
+
+
+class BlacklistEntryOut(BaseModel):
+    proceeding_no: str
+    published_at: datetime
+    expires_at: datetime
+    early_removal_from: datetime
+    removal_applied: bool
+    removed_early: bool
+
+
+class TimerOut(BaseModel):
+    key: str
+    kind: str
+    due_at: datetime
+
+
+class CreditRecordOut(BaseModel):
+    """The credit workflow's record after a command: what the decision changed, at once."""
+
+    credit_code: str
+    enterprise_name: str
+    grid_code: str
+    version: int
+    rating: str | None
+    points: int | None
+    whitelist_eligible: bool
+    is_blacklisted: bool
+    proceeding: ProceedingOut | None
+    blacklist: BlacklistEntryOut | None
+    entries: list[CreditEntryOut]
+    pending_timers: list[TimerOut]
+
+
+class RegisterEntryOut(BaseModel):
+    """One entry of the public register (严重失信主体名单公示)."""
+
+    proceeding_no: str
+    credit_code: str
+    enterprise_name: str
+    status: Literal["listed", "expired", "removed_early"]
+    trigger: str | None
+    basis: str | None
+    listed_at: datetime | None
+    expires_at: datetime | None
+    early_removal_from: datetime | None
+    removed_early_at: datetime | None
+    removal_revoked_at: datetime | None
+    expired_at: datetime | None
+
+
+class RegisterPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[RegisterEntryOut]
+
+
+class EnterpriseRowOut(BaseModel):
+    """One line of the enterprise list (read model): where it is, its cases, its credit."""
+
+    credit_code: str
+    name: str
+    industry: str | None
+    grid_code: str | None
+    grid_path: list[str] = Field(description="its unit and the units above, lowest first")
+    cases_registered: int
+    open_cases: int
+    overdue_cases: int = Field(description="open cases past their deadline now")
+    credit_state: Literal["no_record", "in_good_standing", "proceeding_open", "blacklisted"] = (
+        Field(
+            description="no credit record yet; a record and nothing pending; a serious-"
+            "dishonesty proceeding open; on the list (严重失信主体名单) now"
+        )
+    )
+    rating: str | None = Field(description="A–D as last recorded by the credit workflow")
+    rating_points: int | None
+    blacklisted: bool = Field(description="on the list now")
+    blacklisted_until: datetime | None
+    open_proceeding_no: str | None
+
+
+class StatisticsOut(BaseModel):
+    """A unit's figures for a period computed now from the read models: for a period that
+    has ended, exactly the content its stored report carries."""
+
+    kind: Literal["monthly", "quarterly", "yearly"]
+    unit_code: str
+    period: str
+    as_of: datetime
+    period_ended: bool = Field(description="False while the period runs: figures still move")
+    content: dict[str, Any] = Field(description="the figures, as a report's content")
+
+
+class ListingEntryOut(BaseModel):
+    """One listing of the public register of listed hazards (挂牌督办公示)."""
+
+    listing_no: str
+    hazard_id: str
+    hazard_class: str
+    description: str
+    credit_code: str
+    enterprise_name: str
+    grid_code: str
+    level: Literal["county", "city", "province"]
+    authority_unit_code: str
+    authority_name: str | None
+    status: Literal["listed", "delisted", "superseded"]
+    listed_at: datetime
+    publish_by: datetime | None = Field(description="the legal deadline to publish it")
+    published_at: datetime | None = Field(description="when duban's register published it")
+    deadline: datetime | None = Field(description="the rectification deadline it set or kept")
+    supersedes: str | None
+    superseded_by: str | None
+    superseded_at: datetime | None
+    delisted_at: datetime | None = Field(description="摘牌")
+    delist_basis: str | None
+    delisting_publish_by: datetime | None
+    delisting_published_at: datetime | None
+
+
+class ListingPageOut(BaseModel):
+    total: int
+    limit: int
+    offset: int
+    items: list[ListingEntryOut]

@@ -1,8 +1,8 @@
 """What the HTTP API does, apart from HTTP: access rules, case commands, credit commands.
 
-Routes stay thin: they translate a request into a call here, and one place (``api/errors.py``)
-turns refusals into answers. Every decision still goes through a workflow and the domain; the
-API never writes an event about a case itself.
+Routes stay thin: they translate a request into a call here, and one place (the exception
+handlers of ``api/app.py``) turns refusals into answers. Every decision still goes through a
+workflow and the domain; the API never writes an event about a case itself.
 """
 
 from __future__ import annotations
@@ -11,12 +11,23 @@ import asyncio
 import hashlib
 import json
 import secrets
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import asdict, dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+import structlog
 from sqlalchemy.engine import Engine
-from temporalio.client import Client, WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import (
+    Client,
+    WithStartWorkflowOperation,
+    WorkflowHandle,
+    WorkflowQueryFailedError,
+    WorkflowUpdateFailedError,
+    WorkflowUpdateRPCTimeoutOrCancelledError,
+)
+from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
@@ -32,15 +43,23 @@ from domain.case_events import (
     HazardCategory,
     HazardClass,
     HazardSource,
+    ListingMeasures,
     RectificationMode,
 )
-from domain.credit import credit_command_to_data
+from domain.credit import CreditCommand, credit_command_to_data
 from domain.credit_code import is_valid_credit_code
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
 from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
-from workflows.credit import CreditCommandInput, CreditView
+from workflows.credit import (
+    CreditCommandInput,
+    CreditView,
+    CreditWorkflowInput,
+    EnterpriseCreditWorkflow,
+)
 from workflows.ids import case_stream_id, case_workflow_id, check_hazard_id, credit_workflow_id
+
+log = structlog.get_logger(__name__)
 
 READ_ROLES = ("inspector", "enterprise", "supervisor", "auditor", "admin")
 
@@ -64,9 +83,62 @@ def not_found(what: str) -> Refused:
     return Refused(404, "not_found", f"{what} not found")
 
 
+# Fields a domain rule may name that are not in the request: who acts (the token's role and
+# grid unit) and when (the server's clock, the calendar the case waits for).
+_WHO_ACTS = frozenset({"actor.role", "actor.unit_code"})
+_NOT_THE_REQUEST = frozenset({"now", "calendar"})
+
+
+def refusal_status(rule: str, field: str | None) -> int:
+    """The HTTP status of a domain rule's refusal: 403 when it is about who acts (the actor's
+    role or grid unit: ``case.authority.*``, a listing authority's own act), 409 when it is
+    about the case's state or time (``case.timer.due_first``, ``case.listing.period_ended``),
+    422 when it names a field of the request (``listing_measures``, ``level``…)."""
+    if rule.startswith("case.authority.") or field in _WHO_ACTS:
+        return 403
+    if field is None or field in _NOT_THE_REQUEST:
+        return 409
+    return 422
+
+
 def domain_refusal(exc: DomainError) -> Refused:
-    # A refusal about one field of the request is 422; one about the case's state, 409.
-    return Refused(422 if exc.field else 409, exc.rule, exc.message, exc.field)
+    return Refused(refusal_status(exc.rule, exc.field), exc.rule, exc.message, exc.field)
+
+
+def temporal_unavailable(exc: Exception) -> Refused:
+    """Temporal did not give an answer (down, overloaded, timed out): 503, ask again later.
+    The RPC's own text goes to the log; the caller learns what to do, not our topology."""
+    status = getattr(exc, "status", None)
+    log.warning("temporal.unavailable", error=str(exc), status=getattr(status, "name", None))
+    code = f" ({status.name})" if isinstance(status, RPCStatusCode) else ""
+    return Refused(
+        503,
+        "temporal.unavailable",
+        f"the workflow service did not answer{code}; try again shortly (a command that did "
+        "reach its case is not applied twice: the case refuses what its state has moved past)",
+    )
+
+
+@contextmanager
+def temporal_answers(not_found: Refused | None = None) -> Iterator[None]:
+    """Turn what Temporal says into an answer: an update's refusal is the domain's 409/422, an
+    unknown workflow ``not_found``, any other RPC failure 503 — never a 500."""
+    try:
+        yield
+    except WorkflowUpdateFailedError as exc:
+        raise update_refusal(exc) from exc
+    except WorkflowQueryFailedError as exc:
+        raise Refused(409, "workflow.query_failed", str(exc)) from exc
+    except WorkflowUpdateRPCTimeoutOrCancelledError as exc:
+        raise temporal_unavailable(exc) from exc
+    except RPCError as exc:
+        if exc.status == RPCStatusCode.NOT_FOUND and not_found is not None:
+            raise not_found from exc
+        raise temporal_unavailable(exc) from exc
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
 
 
 @dataclass(frozen=True)
@@ -92,6 +164,8 @@ class Services:
     task_queue: str
     policy: Policy
     calendar: WorkingCalendar
+    # The instant requests are judged at; tests move it (a retry "after midnight").
+    clock: Callable[[], datetime] = field(default=_utc_now)
 
     # ------------------------------------------------------------------ access
 
@@ -143,12 +217,13 @@ class Services:
     # ------------------------------------------------------------------ cases
 
     def new_hazard_id(self, principal: Principal, idempotency_key: str | None) -> str:
-        today = datetime.now(UTC).strftime("%Y%m%d")
         if idempotency_key:
-            # The same key from the same token names the same hazard: a retried POST can
-            # never start a second case, even when two retries race.
+            # The same key from the same token names the same hazard, on any day: a retried
+            # POST can never start a second case, even when two retries race or the retry
+            # comes after midnight.
             digest = hashlib.sha256(f"{principal.token_id}:{idempotency_key}".encode())
-            return f"H-{today}-{digest.hexdigest()[:12]}"
+            return f"H-K{digest.hexdigest()[:20]}"
+        today = self.clock().astimezone(self.policy.tz).strftime("%Y%m%d")
         return f"H-{today}-{secrets.token_hex(6)}"
 
     def registration(
@@ -192,6 +267,9 @@ class Services:
                 listing_level=ListingLevel(body["listing_level"])
                 if body.get("listing_level")
                 else None,
+                listing_measures=ListingMeasures(**body["listing_measures"])
+                if body.get("listing_measures")
+                else None,
             )
             decide(None, command, now, self.policy, self.calendar)  # refuse before starting
         except DomainError as exc:
@@ -202,17 +280,21 @@ class Services:
         self, principal: Principal, body: dict[str, Any], idempotency_key: str | None
     ) -> dict[str, Any]:
         hazard_id = self.new_hazard_id(principal, idempotency_key)
-        command = self.registration(principal, hazard_id, body, datetime.now(UTC))
-        try:
-            handle: WorkflowHandle[Any, Any] = await self.temporal.start_workflow(
-                SupervisedCaseWorkflow.run,
-                CaseWorkflowInput(command_to_data(command), correlation_id=idempotency_key),
-                id=case_workflow_id(hazard_id),
-                task_queue=self.task_queue,
-            )
-        except WorkflowAlreadyStartedError:
-            handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-        view = await self._wait_registered(handle)
+        command = self.registration(principal, hazard_id, body, self.clock())
+        with temporal_answers():
+            try:
+                handle: WorkflowHandle[Any, Any] = await self.temporal.start_workflow(
+                    SupervisedCaseWorkflow.run,
+                    CaseWorkflowInput(command_to_data(command), correlation_id=idempotency_key),
+                    id=case_workflow_id(hazard_id),
+                    task_queue=self.task_queue,
+                    # One hazard id, one case, for ever: a retry after the case has closed
+                    # (an immediate rectification closes at once) must not start it again.
+                    id_reuse_policy=WorkflowIDReusePolicy.REJECT_DUPLICATE,
+                )
+            except WorkflowAlreadyStartedError:
+                handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
+            view = await self._wait_registered(handle)
         return {"hazard_id": hazard_id, "case": _view(view)}
 
     async def _wait_registered(self, handle: WorkflowHandle[Any, Any]) -> CaseView:
@@ -226,12 +308,8 @@ class Services:
     async def case(self, principal: Principal, hazard_id: str) -> dict[str, Any]:
         self.require_read(principal, hazard_id)
         handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-        try:
+        with temporal_answers(not_found(f"workflow of hazard {hazard_id}")):
             view: CaseView = await handle.query(SupervisedCaseWorkflow.state)
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise not_found(f"workflow of hazard {hazard_id}") from exc
-            raise
         return _view(view)
 
     async def act(
@@ -250,96 +328,123 @@ class Services:
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-        try:
+        with temporal_answers(
+            Refused(409, "case.not_running", f"case {hazard_id} is no longer running")
+        ):
             view = await handle.execute_update(
                 update, CaseCommandInput(command_to_data(command)), result_type=CaseView
             )
-        except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise Refused(
-                    409, "case.not_running", f"case {hazard_id} is no longer running"
-                ) from exc
-            raise
         return _view(view)
 
-    def list_hazards(
-        self,
-        principal: Principal,
-        *,
-        grid_unit: str | None = None,
-        statuses: list[str] | None = None,
-        listed_level: str | None = None,
-        hazard_class: str | None = None,
-        listed: bool | None = None,
-        overdue: bool | None = None,
-        enterprise: str | None = None,
-        open_only: bool = False,
-        limit: int = 50,
-        offset: int = 0,
-    ) -> dict[str, Any]:
+    def list_hazards(self, principal: Principal, **filters: Any) -> dict[str, Any]:
         """The case list of the read model, narrowed to what ``principal`` may see."""
-        if principal.role == "enterprise":
-            if enterprise not in (None, principal.scope):
-                raise forbidden("an enterprise sees only its own hazards")
-            enterprise = principal.scope
-        elif principal.role in ("inspector", "supervisor"):
-            scope = principal.scope or ""
-            if grid_unit is None:
-                grid_unit = scope
-            elif not self.reference.is_within(grid_unit, scope):
-                raise forbidden(f"grid unit {grid_unit} is outside your grid")
-        page = list_cases(
-            self.engine,
-            now=datetime.now(UTC),
-            filters=CaseFilter(
-                grid_unit=grid_unit,
-                statuses=tuple(statuses) if statuses else None,
-                listed_level=listed_level,
-                hazard_class=hazard_class,
-                listed=listed,
-                overdue=overdue,
-                credit_code=enterprise,
-                open_only=open_only,
-            ),
-            limit=limit,
-            offset=offset,
-        )
-        return {
-            "total": page.total,
-            "limit": page.limit,
-            "offset": page.offset,
-            "items": [
-                jsonable({"hazard_id": item.hazard_id, "overdue": item.overdue, **item.fields})
-                for item in page.items
-            ],
-        }
+        return list_hazards(self.engine, self.reference, principal, now=self.clock(), **filters)
 
     # ------------------------------------------------------------------ credit
 
     async def credit_update(
-        self, principal: Principal, credit_code: str, update: str, command: Any
-    ) -> dict[str, Any]:
-        handle = self.temporal.get_workflow_handle(credit_workflow_id(credit_code))
-        try:
-            view = await handle.execute_update(
-                update,
-                CreditCommandInput(credit_command_to_data(command)),
-                result_type=CreditView,
+        self,
+        principal: Principal,
+        credit_code: str,
+        update: str,
+        command: CreditCommand,
+        *,
+        open_record: bool = False,
+    ) -> CreditView:
+        """A person's command on the enterprise's credit workflow. ``open_record``: start the
+        workflow first if it is not running (update-with-start, the running one is used if
+        there is one), so a supervisor can open a proceeding on an enterprise no case has
+        brought to the credit record yet."""
+        request = CreditCommandInput(credit_command_to_data(command))
+        workflow_id = credit_workflow_id(credit_code)
+        with temporal_answers(
+            Refused(
+                409,
+                "credit.no_record",
+                f"enterprise {credit_code} has no credit record yet (no proceeding was opened)",
             )
-        except WorkflowUpdateFailedError as exc:
-            raise _update_refusal(exc) from exc
-        except RPCError as exc:
-            if exc.status == RPCStatusCode.NOT_FOUND:
-                raise Refused(
-                    409, "credit.no_record", f"enterprise {credit_code} has no credit record yet"
-                ) from exc
-            raise
-        return asdict(view)
+        ):
+            if not open_record:
+                handle = self.temporal.get_workflow_handle(workflow_id)
+                view: CreditView = await handle.execute_update(
+                    update, request, result_type=CreditView
+                )
+                return view
+            enterprise = self.reference.enterprise(credit_code)
+            if enterprise is None:
+                raise not_found(f"enterprise {credit_code}")
+            start = WithStartWorkflowOperation(
+                EnterpriseCreditWorkflow.run,
+                CreditWorkflowInput(credit_code, enterprise.name, enterprise.grid_code),
+                id=workflow_id,
+                task_queue=self.task_queue,
+                id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
+            )
+            started: CreditView = await self.temporal.execute_update_with_start_workflow(
+                update, request, start_workflow_operation=start, result_type=CreditView
+            )
+            return started
 
 
-def _update_refusal(exc: WorkflowUpdateFailedError) -> Refused:
+def list_hazards(
+    engine: Engine,
+    reference: ReferenceData,
+    principal: Principal,
+    *,
+    now: datetime,
+    grid_unit: str | None = None,
+    statuses: list[str] | None = None,
+    listed_level: str | None = None,
+    hazard_class: str | None = None,
+    listed: bool | None = None,
+    overdue: bool | None = None,
+    enterprise: str | None = None,
+    open_only: bool = False,
+    limit: int = 50,
+    offset: int = 0,
+) -> dict[str, Any]:
+    """The case list of the read model, narrowed to what ``principal`` may see (the API's and
+    the CLI's; it needs no Temporal, only the read model)."""
+    if principal.role == "enterprise":
+        if enterprise not in (None, principal.scope):
+            raise forbidden("an enterprise sees only its own hazards")
+        enterprise = principal.scope
+    elif principal.role in ("inspector", "supervisor"):
+        scope = principal.scope or ""
+        if grid_unit is None:
+            grid_unit = scope
+        elif not reference.is_within(grid_unit, scope):
+            raise forbidden(f"grid unit {grid_unit} is outside your grid")
+    page = list_cases(
+        engine,
+        now=now,
+        filters=CaseFilter(
+            grid_unit=grid_unit,
+            statuses=tuple(statuses) if statuses else None,
+            listed_level=listed_level,
+            hazard_class=hazard_class,
+            listed=listed,
+            overdue=overdue,
+            credit_code=enterprise,
+            open_only=open_only,
+        ),
+        limit=limit,
+        offset=offset,
+    )
+    return {
+        "total": page.total,
+        "limit": page.limit,
+        "offset": page.offset,
+        "items": [
+            jsonable({"hazard_id": item.hazard_id, "overdue": item.overdue, **item.fields})
+            for item in page.items
+        ],
+    }
+
+
+def update_refusal(exc: WorkflowUpdateFailedError) -> Refused:
+    """A workflow's refusal of an Update (its validator's or handler's ``ApplicationError``,
+    typed with the domain's rule): the same answer as the domain's own refusal."""
     cause = exc.cause
     if isinstance(cause, ApplicationError):
         details = cause.details[0] if cause.details else {}
@@ -347,7 +452,7 @@ def _update_refusal(exc: WorkflowUpdateFailedError) -> Refused:
         rule = cause.type or "refused"
         if rule == "forbidden":
             return Refused(403, "access.forbidden", cause.message)
-        return Refused(422 if field else 409, rule, cause.message, field)
+        return Refused(refusal_status(rule, field), rule, cause.message, field)
     return Refused(409, "refused", str(cause or exc))
 
 
@@ -368,4 +473,4 @@ def _view(view: CaseView) -> dict[str, Any]:
     return asdict(view)
 
 
-__all__ = ["Refused", "Services", "check_hazard_id"]
+__all__ = ["Refused", "Services", "check_hazard_id", "list_hazards"]

@@ -4,14 +4,19 @@ Temporal server, the real PostgreSQL; a small grid with two townships and tokens
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 
 import httpx
 import pytest
+from fastapi import FastAPI
+from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+from activities.database import create_app_engine
 from activities.eventstore import EventStore
+from activities.projections import Projector
 from activities.reference_data import ReferenceData
 from activities.rules import RulesActivities
 from activities.settings import Settings
@@ -22,6 +27,7 @@ from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import Policy
+from tests.conftest import APP_ROLE
 from tests.workflows.conftest import test_settings, time_skipping_env
 from worker import build_worker
 
@@ -33,6 +39,8 @@ class Grid:
     """One county with two townships (A, B), a village each, an enterprise in each village."""
 
     suffix: str
+    province: str = ""
+    city: str = ""
     county: str = ""
     township_a: str = ""
     township_b: str = ""
@@ -45,11 +53,17 @@ class Grid:
     def headers(self, who: str) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
+    @property
+    def unit_codes(self) -> list[str]:
+        units = (self.province, self.city, self.county, self.township_a, self.township_b)
+        return sorted((*units, self.village_a, self.village_b))
+
 
 def build_grid(reference: ReferenceData, engine) -> Grid:  # type: ignore[no-untyped-def]
     s = uuid.uuid4().hex[:6].upper()
     grid = Grid(s)
     province, city = f"P{s}", f"P{s}-C1"
+    grid.province, grid.city = province, city
     grid.county, grid.township_a, grid.township_b = f"{city}-X1", f"{city}-X1-TA", f"{city}-X1-TB"
     grid.village_a, grid.village_b = f"{grid.township_a}-V1", f"{grid.township_b}-V1"
     units = [
@@ -92,31 +106,80 @@ class ApiHarness:
     services: Services
     grid: Grid
     env: WorkflowEnvironment
+    app: FastAPI
+    settings: Settings
+
+    @property
+    def store(self) -> EventStore:
+        return self.services.store
+
+    def project(self) -> None:
+        """Bring the read models up to the store, as the projector process would."""
+        Projector(self.store).catch_up()
+
+    def stream_types(self, stream_id: str) -> list[str]:
+        return [e.event_type for e in self.store.read_stream(stream_id)]
+
+
+def build_services(
+    client: Client, settings: Settings, store: EventStore, task_queue: str
+) -> Services:
+    snapshot = RulesActivities(settings).snapshot()
+    return Services(
+        engine=store.engine,
+        store=store,
+        reference=ReferenceData(store.engine, store),
+        temporal=client,
+        task_queue=task_queue,
+        policy=Policy.from_data(snapshot.policy),
+        calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
+    )
+
+
+@asynccontextmanager
+async def running_api(
+    env: WorkflowEnvironment, settings: Settings, store: EventStore
+) -> AsyncIterator[ApiHarness]:
+    """The app over ASGI with a worker of its own task queue on ``env``, a fresh grid."""
+    queue = f"api-{uuid.uuid4().hex[:8]}"
+    parts = build_worker(env.client, settings, store, queue)
+    services = build_services(env.client, settings, store, queue)
+    grid = build_grid(services.reference, store.engine)
+    app = create_app(services=services)
+    try:
+        async with (
+            parts.worker,
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
+            ) as client,
+        ):
+            yield ApiHarness(client, services, grid, env, app, settings)
+    finally:
+        parts.executor.shutdown(wait=False)
 
 
 @pytest.fixture()
 async def api(
     time_skipping_env: WorkflowEnvironment, test_settings: Settings, store: EventStore
 ) -> AsyncIterator[ApiHarness]:
-    queue = f"api-{uuid.uuid4().hex[:8]}"
-    parts = build_worker(time_skipping_env.client, test_settings, store, queue)
-    snapshot = RulesActivities(test_settings).snapshot()
-    services = Services(
-        engine=store.engine,
-        store=store,
-        reference=ReferenceData(store.engine, store),
-        temporal=time_skipping_env.client,
-        task_queue=queue,
-        policy=Policy.from_data(snapshot.policy),
-        calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
-    )
-    grid = build_grid(services.reference, store.engine)
-    app = create_app(services=services)
-    async with (
-        parts.worker,
-        httpx.AsyncClient(
-            transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
-        ) as client,
-    ):
-        yield ApiHarness(client, services, grid, time_skipping_env)
-    parts.executor.shutdown(wait=False)
+    async with running_api(time_skipping_env, test_settings, store) as harness:
+        yield harness
+
+
+@pytest.fixture()
+def own_store(fresh_database_url: str) -> Iterator[EventStore]:
+    """A database of the test's own: lists and registers can be asserted to the row."""
+    engine = create_app_engine(fresh_database_url, APP_ROLE, pool_size=10)
+    store = EventStore(engine)
+    yield store
+    store.close()
+    engine.dispose()
+
+
+@pytest.fixture()
+async def isolated_api(
+    time_skipping_env: WorkflowEnvironment, test_settings: Settings, own_store: EventStore
+) -> AsyncIterator[ApiHarness]:
+    """The API over a database that holds only what this test puts in it."""
+    async with running_api(time_skipping_env, test_settings, own_store) as harness:
+        yield harness
