@@ -7,9 +7,12 @@ calls ``run_worker``; tests call ``build_worker`` with their own client and stor
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import signal
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import Any
 
 import structlog
 from temporalio.client import Client
@@ -21,6 +24,7 @@ from activities.credit_link import CreditLinkActivities
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
 from activities.logging import configure_logging
+from activities.metrics import DubanMetrics, ProcessHealth
 from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
 from activities.rules import RulesActivities
@@ -31,6 +35,13 @@ from workflows.credit import EnterpriseCreditWorkflow
 from workflows.reports import ReportRunWorkflow, ReportWorkflow, ensure_report_schedules
 
 log = structlog.get_logger(__name__)
+
+# Synchronous (psycopg2) activities run on this many threads; each may hold a connection.
+ACTIVITY_THREADS = 16
+# Besides them: the read-model sampler, a readiness probe, the notification dispatcher and the
+# audit job's history export (both via asyncio.to_thread) may each hold one at the same time.
+OTHER_DATABASE_USERS = 4
+WORKER_POOL_SIZE = ACTIVITY_THREADS + OTHER_DATABASE_USERS
 
 WORKFLOWS = [
     SupervisedCaseWorkflow,
@@ -58,7 +69,12 @@ def workflow_runner() -> SandboxedWorkflowRunner:
 
 
 def build_worker(
-    client: Client, settings: Settings, store: EventStore, task_queue: str | None = None
+    client: Client,
+    settings: Settings,
+    store: EventStore,
+    task_queue: str | None = None,
+    *,
+    metrics: DubanMetrics | None = None,
 ) -> WorkerParts:
     queue = task_queue or settings.task_queue
     events = EventStoreActivities(store)
@@ -66,9 +82,9 @@ def build_worker(
     notifications = NotificationActivities(store.engine)
     credit = CreditLinkActivities(client, queue)
     reports = ReportActivities(store, settings)
-    audit = AuditActivities(store, settings, client)
+    audit = AuditActivities(store, settings, client, metrics)
     # Database activities are synchronous (psycopg2): they run on this pool, not the event loop.
-    executor = ThreadPoolExecutor(max_workers=16, thread_name_prefix="duban-activity")
+    executor = ThreadPoolExecutor(max_workers=ACTIVITY_THREADS, thread_name_prefix="duban-activity")
     worker = Worker(
         client,
         task_queue=queue,
@@ -85,9 +101,40 @@ def build_worker(
             audit.export_closed_case_histories,
         ],
         activity_executor=executor,
+        max_concurrent_activities=ACTIVITY_THREADS,
         workflow_runner=workflow_runner(),
     )
     return WorkerParts(worker, executor)
+
+
+async def supervise(
+    parts: Mapping[str, asyncio.Task[Any]], stop: asyncio.Event, health: ProcessHealth
+) -> str | None:
+    """Wait for a requested stop or for one of ``parts`` to end, whichever comes first.
+
+    A part that ends on its own has died (the Temporal worker's run, the notification
+    dispatcher): it is logged, ``health`` turns failed (``/healthz`` answers 503) and its name
+    is returned, so that the process can exit non-zero and be restarted. None: a stop was
+    requested.
+    """
+    stopping = asyncio.create_task(stop.wait())
+    try:
+        done, _ = await asyncio.wait(
+            {stopping, *parts.values()}, return_when=asyncio.FIRST_COMPLETED
+        )
+    finally:
+        stopping.cancel()
+    for name, task in parts.items():
+        if task not in done:
+            continue
+        error: BaseException | None = (
+            asyncio.CancelledError() if task.cancelled() else task.exception()
+        )
+        reason = f"{name} stopped: {error!r}" if error else f"{name} returned unexpectedly"
+        log.error("worker.part_died", part=name, reason=reason, exc_info=error)
+        health.fail(reason)
+        return name
+    return None
 
 
 async def run_worker(settings: Settings) -> None:
@@ -97,8 +144,9 @@ async def run_worker(settings: Settings) -> None:
     metrics, the append timings of this process's store), the Temporal SDK's metrics on
     ``temporal_metrics_port``, and a sampler of the read-model gauges.
     """
+    from activities.audit.keys import SigningKeyUnavailable, signing_key
+    from activities.database import create_app_engine, resolve_database_url
     from activities.metrics import (
-        DubanMetrics,
         MeasuredEventStore,
         MetricsServer,
         ReadModelSampler,
@@ -106,19 +154,33 @@ async def run_worker(settings: Settings) -> None:
         temporal_check_on_loop,
     )
     from activities.temporal_client import connect_temporal, sdk_runtime, temporal_address
-    from api.runtime import Runtime
 
     configure_logging(settings.log_level, settings.log_format)
-    runtime = Runtime(settings)
+    if settings.checkpoint_key_path is not None:
+        # A configured key (a mounted Secret) must be there: better not to start than to run
+        # an hourly job that cannot sign, or to sign with a key nobody published.
+        try:
+            signing_key(settings)
+        except SigningKeyUnavailable as exc:
+            log.error("worker.checkpoint_key_unavailable", error=str(exc))
+            raise SystemExit(2) from exc
+    # Sized to the worker's concurrency: every activity thread may hold a connection at once.
+    engine = create_app_engine(
+        resolve_database_url(settings),
+        settings.database_app_role or None,
+        pool_size=WORKER_POOL_SIZE,
+        app_url=settings.database_app_url,
+    )
     metrics = DubanMetrics()
-    store = MeasuredEventStore(runtime.engine, metrics, max_event_bytes=settings.max_event_bytes)
+    health = ProcessHealth()
+    store = MeasuredEventStore(engine, metrics, max_event_bytes=settings.max_event_bytes)
     client = await connect_temporal(settings, runtime=sdk_runtime(settings))
-    parts = build_worker(client, settings, store)
+    parts = build_worker(client, settings, store, metrics=metrics)
     stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, stop.set)
-    sampler = ReadModelSampler(runtime.engine, metrics, settings.metrics_refresh_seconds)
+    sampler = ReadModelSampler(engine, metrics, settings.metrics_refresh_seconds)
     sampler.start()
     server: MetricsServer | None = None
     if settings.worker_metrics_port:
@@ -126,34 +188,41 @@ async def run_worker(settings: Settings) -> None:
         server = MetricsServer(
             settings.worker_metrics_host,
             settings.worker_metrics_port,
-            ready=lambda: readiness(settings, engine=runtime.engine, temporal=temporal_check),
+            ready=lambda: readiness(settings, engine=engine, temporal=temporal_check),
             metrics=metrics,
+            healthy=health.check,
         )
         server.start()
     # The schedules (reports, hourly audit) are created or updated idempotently by every
     # worker that starts: a fresh cluster needs no separate step, a paused one stays paused.
     await ensure_report_schedules(client, settings, settings.task_queue)
     await ensure_audit_schedule(client, settings, settings.task_queue)
-    tasks = [asyncio.create_task(parts.worker.run())]
+    tasks = {"temporal worker": asyncio.create_task(parts.worker.run())}
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
-            runtime.engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
+            engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
         )
-        tasks.append(asyncio.create_task(dispatcher.run(stop)))
+        tasks["notification dispatcher"] = asyncio.create_task(dispatcher.run(stop))
     log.info(
         "worker.started",
         task_queue=settings.task_queue,
         temporal=temporal_address(settings),
         identity=client.identity,
         health_port=server.port if server else None,
+        database_pool=WORKER_POOL_SIZE,
     )
-    await stop.wait()
-    await parts.worker.shutdown()
-    await asyncio.gather(*tasks, return_exceptions=True)
+    died = await supervise(tasks, stop, health)
+    stop.set()
+    with contextlib.suppress(Exception):  # a worker that died may refuse to shut down
+        await parts.worker.shutdown()
+    await asyncio.gather(*tasks.values(), return_exceptions=True)
     if server is not None:
         server.stop()
     sampler.stop()
     parts.executor.shutdown(wait=True)
     store.close()
-    runtime.close()
+    engine.dispose()
+    if died is not None:
+        log.error("worker.exiting", reason=f"{died} died", exit_code=1)
+        raise SystemExit(1)
     log.info("worker.stopped")

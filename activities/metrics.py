@@ -17,6 +17,12 @@ duban's metrics:
 - ``duban_event_store_head_position``, ``duban_projector_position``,
   ``duban_projector_lag_events``: the store's head, the projector's committed position and the
   difference (read models that far behind the record).
+- The hourly audit job (the worker that ran it): ``duban_audit_chain_broken`` (1 when the
+  chain since the last checkpoint did not verify, and nothing was signed),
+  ``duban_audit_checkpoint_position``, ``duban_history_exports_total``,
+  ``duban_history_exports_missing`` (recorded exports whose file is gone and could not be
+  restored from Temporal) and ``duban_history_exports_failed`` (closed cases the last run could
+  not export). Alert on any of the last three gauges above 0.
 
 The Temporal SDK's own metrics (task slots, poll and schedule-to-start latencies) are served
 by the SDK runtime on ``temporal_metrics_port`` (see ``activities.temporal_client``).
@@ -45,6 +51,7 @@ from prometheus_client import (
     CONTENT_TYPE_LATEST,
     CollectorRegistry,
     Counter,
+    Gauge,
     Histogram,
     generate_latest,
 )
@@ -187,6 +194,33 @@ class DubanMetrics:
             buckets=APPEND_BUCKETS,
             registry=self.registry,
         )
+        self.audit_chain_broken = Gauge(
+            "duban_audit_chain_broken",
+            "1 when the hourly audit job found the chain broken since the last checkpoint "
+            "(it then signs nothing).",
+            registry=self.registry,
+        )
+        self.audit_checkpoint_position = Gauge(
+            "duban_audit_checkpoint_position",
+            "Position of the last checkpoint the hourly audit job signed.",
+            registry=self.registry,
+        )
+        self.history_exports = Counter(
+            "duban_history_exports",
+            "Closed cases' workflow histories exported (or restored) by this process.",
+            registry=self.registry,
+        )
+        self.history_exports_missing = Gauge(
+            "duban_history_exports_missing",
+            "Recorded history exports whose file is missing or damaged and could not be "
+            "restored from Temporal (last audit run).",
+            registry=self.registry,
+        )
+        self.history_exports_failed = Gauge(
+            "duban_history_exports_failed",
+            "Closed cases whose history the last audit run could not export.",
+            registry=self.registry,
+        )
         self.registry.register(_ReadModelCollector(self))
 
     def observe_append(
@@ -262,6 +296,8 @@ class ReadModelSampler:
                 self._metrics.refresh_read_model(self._engine)
             except sa.exc.SQLAlchemyError as exc:
                 log.warning("metrics.read_model_unavailable", error=str(exc))
+            except Exception:  # a sampler that died would freeze every gauge at its last value
+                log.exception("metrics.read_model_sample_failed")
             self._stop.wait(self._interval)
 
     def stop(self) -> None:
@@ -369,11 +405,31 @@ def database_check(settings: Settings) -> tuple[bool, str]:
 # ---------------------------------------------------------------------- the HTTP server
 
 
+class ProcessHealth:
+    """Whether the process still does its work. Once a part it cannot live without has died
+    (the Temporal worker, the notification dispatcher) it stays failed: ``/healthz`` answers
+    503 so that the orchestrator restarts the process even if it has not exited yet."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._failure: str | None = None
+
+    def fail(self, reason: str) -> None:
+        with self._lock:
+            if self._failure is None:
+                self._failure = reason
+
+    def check(self) -> tuple[bool, str]:
+        with self._lock:
+            failure = self._failure
+        return (False, failure) if failure is not None else (True, "ok")
+
+
 class MetricsServer:
     """``/healthz``, ``/readyz`` and ``/metrics`` on a small threaded stdlib HTTP server.
 
-    ``ready`` is called per ``/readyz`` request (from a server thread). Port 0 binds a free
-    port (see ``port``).
+    ``ready`` is called per ``/readyz`` request (from a server thread); ``healthy`` (default:
+    always) per ``/healthz``. Port 0 binds a free port (see ``port``).
     """
 
     def __init__(
@@ -383,9 +439,12 @@ class MetricsServer:
         *,
         ready: Callable[[], dict[str, Any]],
         metrics: DubanMetrics | None = None,
+        healthy: Callable[[], tuple[bool, str]] | None = None,
     ) -> None:
         render = functools.partial(render_metrics, metrics)
-        self._server = ThreadingHTTPServer((host, port), _handler(ready, render))
+        self._server = ThreadingHTTPServer(
+            (host, port), _handler(ready, render, healthy or (lambda: (True, "ok")))
+        )
         self._server.daemon_threads = True
         self._thread = threading.Thread(
             target=self._server.serve_forever, name="duban-health", daemon=True
@@ -406,13 +465,20 @@ class MetricsServer:
 
 
 def _handler(
-    ready: Callable[[], dict[str, Any]], render: Callable[[], bytes]
+    ready: Callable[[], dict[str, Any]],
+    render: Callable[[], bytes],
+    healthy: Callable[[], tuple[bool, str]],
 ) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             path = self.path.split("?", 1)[0]
             if path == "/healthz":
-                self._send(200, b'{"status":"ok"}', "application/json")
+                ok, reason = healthy()
+                if ok:
+                    self._send(200, b'{"status":"ok"}', "application/json")
+                else:
+                    failing = {"status": "failing", "reason": reason}
+                    self._send(503, json.dumps(failing).encode(), "application/json")
             elif path == "/readyz":
                 try:
                     report = ready()

@@ -13,10 +13,11 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from activities.eventstore import Checkpoint, CheckpointInvalid, verify_store, verify_stream
+from activities.eventstore import Checkpoint, CheckpointInvalid, VerificationReport, verify_store
 from activities.eventstore.checkpoint import (
-    load_or_create_signing_key,
+    key_fingerprint,
     load_public_key,
+    public_key_bytes,
     sign_checkpoint,
     write_checkpoint_file,
 )
@@ -204,25 +205,42 @@ def audit_reconcile(as_json: JsonOption = False) -> None:
 def audit_export(
     hazard_id: str,
     out: Annotated[Path | None, typer.Option(help="the archive to write")] = None,
+    allow_missing_history: Annotated[
+        bool,
+        typer.Option(
+            "--allow-missing-history",
+            help="Export even when the recorded workflow history file is missing (the "
+            "dossier then says so).",
+        ),
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """一案一档: write the case's self-contained dossier (events, hash links, signed
-    checkpoint, workflow history, printable timeline), verifiable offline."""
+    """一案一档: write the case's self-contained dossier (events, hash links up to the kept
+    hourly checkpoint that covers them, the workflow history, a printable timeline),
+    verifiable offline with the bureau's public key."""
+    from activities.audit.checkpoints import load_checkpoint_directory
     from activities.audit.dossier import DossierError, export_dossier
+    from activities.audit.keys import signing_key
 
     runtime = _runtime()
     settings = runtime.settings
-    key = load_or_create_signing_key(settings.resolved_checkpoint_key_path)
     target = out or settings.data_dir / "dossiers" / f"case-{hazard_id}.zip"
     try:
+        key = signing_key(settings)
+        kept = load_checkpoint_directory(settings.resolved_checkpoint_dir, public_key_bytes(key))
         result = export_dossier(
             runtime.store,
             hazard_id,
             target,
             key,
-            history_file=settings.data_dir / "histories" / f"{hazard_id}.json",
+            checkpoints=[checkpoint for _, checkpoint in kept],
+            history_dir=settings.data_dir / "histories",
+            allow_missing_history=allow_missing_history,
             time_zone=settings.time_zone,
         )
+    except CheckpointInvalid as exc:
+        err_console.print(f"[red]checkpoint refused:[/red] {exc}")
+        raise typer.Exit(2) from exc
     except (DossierError, ValueError) as exc:
         err_console.print(f"[red]refused[/red] {exc}")
         raise typer.Exit(1) from exc
@@ -230,21 +248,67 @@ def audit_export(
         runtime.close()
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
-    else:
-        console.print(
-            f"dossier of {hazard_id}: {result['events']} events, chain to position "
-            f"{result['checkpoint']}, written to {result['path']}"
+        return
+    console.print(
+        f"dossier of {hazard_id}: {result['events']} events, chain to the checkpoint at "
+        f"position {result['checkpoint']} (signed {result['checkpoint_signed_at']}), "
+        f"written to {result['path']}"
+    )
+    history = result["workflow_history"]
+    if history.get("recorded") and not history.get("included"):
+        err_console.print(
+            f"[red]WARNING[/red] the workflow history is recorded but missing: "
+            f"{history.get('problem')}"
         )
 
 
+def _pinned_key(
+    settings: Settings, public_key: Path | None, unpinned: bool
+) -> tuple[bytes | None, str]:
+    """The key checkpoints must be signed by, and a sentence saying where it came from."""
+    from activities.audit.keys import trusted_public_key
+
+    if public_key is not None:
+        given = load_public_key(public_key)
+        return given, f"pinned to {key_fingerprint(given)} ({public_key})"
+    if unpinned:
+        return None, "UNPINNED (--unpinned): any signer is accepted"
+    configured = trusted_public_key(settings)
+    if configured is None:
+        return None, "UNPINNED: no signing key is configured or created yet"
+    return configured, f"pinned to the configured signing key, {key_fingerprint(configured)}"
+
+
 @audit_app.command("verify-dossier")
-def audit_verify_dossier(archive: Path) -> None:
-    """Check an exported dossier offline (no database): signatures, file hashes, the case's
-    hash links and the chain up to the signed checkpoint. Exit 1 when anything fails."""
+def audit_verify_dossier(
+    archive: Path,
+    public_key: Annotated[
+        Path | None,
+        typer.Option("--public-key", help="The bureau's public key (PEM or hex) to pin."),
+    ] = None,
+    fingerprint: Annotated[
+        str | None,
+        typer.Option("--fingerprint", help="SHA-256 of the bureau's key (16+ hex digits)."),
+    ] = None,
+    unpinned: Annotated[
+        bool, typer.Option("--unpinned", help="Do not pin the signer (says so).")
+    ] = False,
+) -> None:
+    """Check an exported dossier offline (no database): signatures by the pinned key (default:
+    the configured signing key's), file hashes, the case's hash links, the chain up to the
+    kept checkpoint and the workflow history's recorded hash. Exit 1 when anything fails."""
     from deploy.verify_dossier import DossierInvalid, verify_dossier
 
+    pinned: bytes | None = None
+    if fingerprint is None:
+        try:
+            pinned, source = _pinned_key(Settings(), public_key, unpinned)
+        except CheckpointInvalid as exc:
+            err_console.print(f"[red]key refused:[/red] {exc}")
+            raise typer.Exit(2) from exc
+        console.print(f"signer: {source}")
     try:
-        verify_dossier(str(archive), out=sys.stdout)
+        verify_dossier(str(archive), out=sys.stdout, public_key=pinned, key_fingerprint=fingerprint)
     except DossierInvalid as exc:
         console.print(f"[red]INVALID[/red]: {exc}")
         raise typer.Exit(1) from exc
@@ -255,8 +319,14 @@ def audit_verify_dossier(archive: Path) -> None:
 def audit_verify(
     checkpoint: Annotated[
         list[Path] | None,
-        typer.Option("--checkpoint", "-c", help="A signed checkpoint file to check against."),
+        typer.Option("--checkpoint", "-c", help="Another signed checkpoint file to check against."),
     ] = None,
+    no_checkpoints: Annotated[
+        bool,
+        typer.Option(
+            "--no-checkpoints", help="Skip the kept checkpoints in the checkpoint directory."
+        ),
+    ] = False,
     stream: Annotated[
         str | None, typer.Option("--stream", help="Verify only this stream's events.")
     ] = None,
@@ -264,22 +334,51 @@ def audit_verify(
         Path | None,
         typer.Option("--public-key", help="Pin the checkpoint signer's key (PEM or hex)."),
     ] = None,
+    unpinned: Annotated[
+        bool, typer.Option("--unpinned", help="Accept checkpoints signed by any key.")
+    ] = False,
     as_json: JsonOption = False,
 ) -> None:
-    """Recompute the hash chain from genesis; exit 1 at the first broken link."""
+    """Recompute the hash chain from genesis and check it passes through every kept checkpoint
+    (the checkpoint directory, signer pinned to the configured key); exit 1 at the first
+    broken link, naming its position and stream. With --stream: that stream's events, and the
+    links from its last event to the newest checkpoint (a truncated tail shows)."""
+    from activities.audit.checkpoints import (
+        load_checkpoint_directory,
+        verify_stream_against_checkpoints,
+    )
+
     runtime = _runtime()
+    settings = runtime.settings
     try:
-        pinned = load_public_key(public_key) if public_key else None
-        checkpoints = [Checkpoint.load(path) for path in checkpoint or []]
-        for path, cp in zip(checkpoint or [], checkpoints, strict=True):
-            cp.verify_signature(pinned)
-            if not as_json:
-                console.print(f"checkpoint {path}: signature good, position {cp.position}")
+        pinned, pin_source = _pinned_key(settings, public_key, unpinned)
+        sources: list[tuple[Path, Checkpoint]] = []
+        if not no_checkpoints:
+            sources += load_checkpoint_directory(settings.resolved_checkpoint_dir, pinned)
+        for path in checkpoint or []:
+            loaded = Checkpoint.load(path)
+            try:
+                loaded.verify_signature(pinned)
+            except CheckpointInvalid as exc:
+                raise CheckpointInvalid(f"{path}: {exc}") from exc
+            sources.append((path, loaded))
     except CheckpointInvalid as exc:
         err_console.print(f"[red]checkpoint refused:[/red] {exc}")
+        runtime.close()
         raise typer.Exit(2) from exc
+    unique: dict[tuple[int, bytes], Checkpoint] = {}
+    for _, cp in sources:
+        unique.setdefault((cp.position, cp.hash), cp)
+    checkpoints = sorted(unique.values(), key=lambda cp: cp.position)
+    if not as_json:
+        console.print(f"checkpoint signer: {pin_source}")
+        console.print(
+            f"{len(checkpoints)} checkpoint(s) to check against"
+            + (" (--no-checkpoints)" if no_checkpoints else "")
+        )
+    report: VerificationReport
     if stream is not None:
-        report = verify_stream(runtime.engine, stream)
+        report = verify_stream_against_checkpoints(runtime.engine, stream, checkpoints)
     else:
         total = runtime.store.head().position
         with Progress(
@@ -294,6 +393,7 @@ def audit_verify(
             report = verify_store(
                 runtime.engine,
                 checkpoints,
+                trusted_public_key=pinned,
                 on_progress=lambda done: progress.update(task, completed=done),
             )
     result = {
@@ -303,7 +403,10 @@ def audit_verify(
         "streams": report.streams,
         "last_position": report.last_position,
         "last_hash": report.last_hash.hex(),
+        "checkpoints_given": len(checkpoints),
         "checkpoints_checked": report.checkpoints_checked,
+        "signer": pin_source,
+        "pinned": pinned is not None,
         "first_break": None
         if report.first_break is None
         else {
@@ -338,15 +441,46 @@ def audit_checkpoint(
     ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Sign the current head (position, hash, time) with the Ed25519 key kept outside the
-    database, and write it to a file an auditor can keep."""
+    """Verify the whole chain (from genesis, through every kept checkpoint), then sign the
+    verified head (position, hash, time) with the Ed25519 key kept outside the database and
+    write it where an auditor can keep it. A broken chain is refused: nothing is signed."""
+    from activities.audit.checkpoints import load_checkpoint_directory
+    from activities.audit.keys import signing_key
+
     runtime = _runtime()
-    key = load_or_create_signing_key(runtime.settings.resolved_checkpoint_key_path)
-    head = runtime.store.head()
-    checkpoint = sign_checkpoint(key, head.position, head.hash, datetime.now(UTC))
-    path = write_checkpoint_file(checkpoint, directory or runtime.settings.resolved_checkpoint_dir)
+    settings = runtime.settings
+    target = directory or settings.resolved_checkpoint_dir
+    try:
+        key = signing_key(settings)
+        trusted = public_key_bytes(key)
+        directories = {settings.resolved_checkpoint_dir, target}
+        kept = [cp for d in directories for _, cp in load_checkpoint_directory(d, trusted)]
+    except CheckpointInvalid as exc:
+        err_console.print(f"[red]checkpoint refused:[/red] {exc}")
+        runtime.close()
+        raise typer.Exit(2) from exc
+    report = verify_store(runtime.engine, kept, trusted_public_key=trusted)
+    if not report.ok:
+        runtime.close()
+        err_console.print(f"[red]BROKEN[/red] at {report.first_break}; nothing was signed")
+        raise typer.Exit(1)
+    # Sign exactly the head that was verified, not whatever the head is by now.
+    checkpoint = sign_checkpoint(key, report.last_position, report.last_hash, datetime.now(UTC))
+    path = write_checkpoint_file(checkpoint, target)
     runtime.close()
     if as_json:
-        sys.stdout.write(json.dumps({"path": str(path), **json.loads(checkpoint.to_json())}) + "\n")
+        sys.stdout.write(
+            json.dumps(
+                {
+                    "path": str(path),
+                    "verified_events": report.checked_events,
+                    **json.loads(checkpoint.to_json()),
+                }
+            )
+            + "\n"
+        )
     else:
-        console.print(f"checkpoint at position {checkpoint.position} written to {path}")
+        console.print(
+            f"verified {report.checked_events} events; checkpoint at position "
+            f"{checkpoint.position} written to {path}"
+        )

@@ -11,17 +11,22 @@ import subprocess
 import sys
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 
 import structlog
 import uvicorn
+from fastapi import FastAPI
 from rich.console import Console
+from temporalio.runtime import Runtime as TemporalRuntime
 
+from activities.eventstore import EventStore
+from activities.metrics import DubanMetrics, MeasuredEventStore, ReadModelSampler, default_metrics
 from activities.reference_data import ReferenceData
 from activities.rules import RulesActivities
 from activities.settings import Settings
-from activities.temporal_client import connect_temporal
+from activities.temporal_client import connect_temporal, sdk_runtime
 from api.app import create_app
 from api.auth import create_token
 from api.runtime import Runtime
@@ -37,24 +42,77 @@ DEV_SERVER_PORT = 7233
 DEV_UI_PORT = 8233
 
 
-async def build_services(settings: Settings, runtime: Runtime | None = None) -> Services:
+@dataclass
+class ApiTelemetry:
+    """What an API server process exports besides its answers: the append timings of its
+    store and the read-model gauges (on ``/metrics``, from the process's ``default_metrics``),
+    and the Temporal SDK's metrics of its client on ``temporal_metrics_port``.
+
+    Only ``duban api`` makes one; CLI commands that build services do not (they must not
+    start samplers or bind ports)."""
+
+    metrics: DubanMetrics = field(default_factory=default_metrics)
+    sampler: ReadModelSampler | None = None
+    sdk_metrics_bound: bool = False
+
+    def stop(self) -> None:
+        if self.sampler is not None:
+            self.sampler.stop()
+            self.sampler = None
+
+
+def api_sdk_runtime(settings: Settings) -> TemporalRuntime | None:
+    """The SDK runtime exporting the API client's metrics, or None when its port is 0 or
+    taken (a worker on the same host may hold it): the API serves without them, and says so."""
+    try:
+        return sdk_runtime(settings)
+    except ValueError as exc:
+        log.warning(
+            "api.sdk_metrics_unavailable", port=settings.temporal_metrics_port, error=str(exc)
+        )
+        return None
+
+
+async def build_services(
+    settings: Settings, runtime: Runtime | None = None, *, telemetry: ApiTelemetry | None = None
+) -> Services:
     runtime = runtime or Runtime(settings)
     snapshot = RulesActivities(settings).snapshot()
+    store: EventStore = runtime.store
+    sdk = None
+    if telemetry is not None:
+        store = MeasuredEventStore(
+            runtime.engine, telemetry.metrics, max_event_bytes=settings.max_event_bytes
+        )
+        telemetry.sampler = ReadModelSampler(
+            runtime.engine, telemetry.metrics, settings.metrics_refresh_seconds
+        )
+        telemetry.sampler.start()
+        sdk = api_sdk_runtime(settings)
+        telemetry.sdk_metrics_bound = sdk is not None
     return Services(
         engine=runtime.engine,
-        store=runtime.store,
-        reference=ReferenceData(runtime.engine, runtime.store),
-        temporal=await connect_temporal(settings),
+        store=store,
+        reference=ReferenceData(runtime.engine, store),
+        temporal=await connect_temporal(settings, runtime=sdk),
         task_queue=settings.task_queue,
         policy=Policy.from_data(snapshot.policy),
         calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
     )
 
 
+def create_api_app(settings: Settings, telemetry: ApiTelemetry) -> FastAPI:
+    """The app ``duban api`` serves: services built at startup, with ``telemetry``."""
+    return create_app(settings, build_services=partial(build_services, telemetry=telemetry))
+
+
 def serve_api(settings: Settings, host: str, port: int) -> None:
     """``duban api``: the HTTP API until SIGINT/SIGTERM."""
-    app = create_app(settings, build_services=build_services)
-    uvicorn.run(app, host=host, port=port, log_level="warning")
+    telemetry = ApiTelemetry()
+    try:
+        uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, log_level="warning")
+    finally:
+        telemetry.stop()
 
 
 @dataclass
@@ -135,9 +193,19 @@ async def run_everything(settings: Settings, api_host: str, api_port: int) -> No
         )
     _, admin_token = create_token(runtime.engine, reference, "admin", None, "admin")
 
-    from worker import build_worker
+    from activities.database import create_app_engine
+    from worker import WORKER_POOL_SIZE, build_worker
 
-    parts = build_worker(client, settings, runtime.store)
+    # The worker's activity threads get a pool of their own, sized to them; the API and the
+    # projector keep the runtime's.
+    worker_engine = create_app_engine(
+        runtime.database_url,
+        settings.database_app_role or None,
+        pool_size=WORKER_POOL_SIZE,
+        app_url=settings.database_app_url,
+    )
+    worker_store = EventStore(worker_engine, max_event_bytes=settings.max_event_bytes)
+    parts = build_worker(client, settings, worker_store)
     stop_projector = threading.Event()
     projector = Projector(runtime.store)
     projector_thread = threading.Thread(
@@ -175,6 +243,8 @@ async def run_everything(settings: Settings, api_host: str, api_port: int) -> No
     stop_projector.set()
     projector_thread.join(timeout=10)
     parts.executor.shutdown(wait=True)
+    worker_store.close()
+    worker_engine.dispose()
     runtime.close()
     if dev_server:
         dev_server.stop()

@@ -1,30 +1,43 @@
 #!/usr/bin/env python3
 """Check a duban case dossier (一案一档) offline, with the Python standard library only.
 
-    python3 verify_dossier.py case-H-....zip
+    python3 verify_dossier.py case-H-....zip --public-key bureau-checkpoint.pub
+    python3 verify_dossier.py case-H-....zip --fingerprint 3f2a9c...   (first 16+ hex digits)
 
-What it proves, given the signer's public key (compare the fingerprint it prints with the one
-the bureau publishes):
-  1. MANIFEST.json is signed by that key, and every file in the archive has the SHA-256 the
-     manifest lists (so not one byte of any file was changed);
-  2. every event of the case recomputes to its stored hash from its content and the previous
-     link (duban's hash chain, scheme duban/1), and the case's versions run 1..n with none
-     missing;
-  3. the chain links run unbroken from the case's first event to the head named by the
-     signed checkpoint, so the case's events are part of the one chain the bureau signed.
+Pin the signer: give the bureau's published public key (PEM, or 64 hex digits) or its
+fingerprint (SHA-256 of the raw key). Without either the check runs UNPINNED: it then only
+shows that the dossier is consistent with itself, because anyone can make a consistent dossier
+with a key of their own — it says so loudly.
+
+What it proves, given the pinned key:
+  1. checkpoint.json is a checkpoint signed by that key (the hourly one the bureau kept, signed
+     before this dossier was asked for), and MANIFEST.json is signed by that key at export;
+  2. every file in the archive has the SHA-256 the manifest lists (not one byte changed);
+  3. every event of the case (and the record of its workflow-history export) recomputes to its
+     stored hash from its content and the previous link (duban's hash chain, scheme duban/1),
+     and the case's versions run 1..n with none missing;
+  4. the chain links run unbroken from the case's first event to the signed checkpoint, so the
+     case's events are part of the one chain the bureau signed;
+  5. workflow-history.json has exactly the SHA-256 the event store recorded for it.
 What it cannot prove: the content of other cases' events between them (only their links are
 included), nor anything that happened after the checkpoint.
 """
 
 from __future__ import annotations
 
+import argparse
+import base64
 import hashlib
 import json
 import sys
 import zipfile
+from collections.abc import Iterator
 from typing import Any
 
 CHAIN_SCHEME = "duban/1"
+CHECKPOINT_FIELDS = ("scheme", "position", "hash", "signed_at", "public_key")
+SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
+PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
 
 # --------------------------------------------------------------------------- Ed25519 (RFC 8032)
 # A small, slow, pure-Python verifier (the RFC's reference algorithm), so that checking a
@@ -108,6 +121,44 @@ def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
     return _equal(_mul(s, _G), _add(r, _mul(h, a)))
 
 
+def _compress(point: tuple[int, int, int, int]) -> bytes:
+    x, y, z, _ = point
+    zi = _inv(z)
+    x, y = x * zi % _P, y * zi % _P
+    return (y | ((x & 1) << 255)).to_bytes(32, "little")
+
+
+def public_key_of_seed(seed: bytes) -> bytes:
+    """The Ed25519 public key of a private key's 32-byte seed (RFC 8032, 5.1.5)."""
+    digest = hashlib.sha512(seed).digest()
+    scalar = int.from_bytes(digest[:32], "little")
+    scalar &= (1 << 254) - 8
+    scalar |= 1 << 254
+    return _compress(_mul(scalar, _G))
+
+
+def parse_public_key(text: str) -> bytes:
+    """64 hex digits, a PEM public key, or a PEM (PKCS#8, unencrypted) private key."""
+    stripped = text.strip()
+    if len(stripped) == 64 and all(c in "0123456789abcdefABCDEF" for c in stripped):
+        return bytes.fromhex(stripped)
+    lines = [line.strip() for line in stripped.splitlines()]
+    body = "".join(line for line in lines if line and not line.startswith("-----"))
+    try:
+        der = base64.b64decode(body, validate=True)
+    except ValueError as exc:
+        raise DossierInvalid(f"--public-key: not hex, nor PEM ({exc})") from exc
+    if "PUBLIC KEY" in stripped and der.startswith(SPKI_PREFIX) and len(der) == 44:
+        return der[len(SPKI_PREFIX) :]
+    if "PRIVATE KEY" in stripped and der.startswith(PKCS8_PREFIX) and len(der) == 48:
+        return public_key_of_seed(der[len(PKCS8_PREFIX) :])
+    raise DossierInvalid("--public-key: not an Ed25519 key (PEM or 64 hex digits)")
+
+
+def fingerprint(public: bytes) -> str:
+    return hashlib.sha256(public).hexdigest()
+
+
 # --------------------------------------------------------------------------- the chain
 
 
@@ -141,21 +192,89 @@ class DossierInvalid(Exception):
     pass
 
 
-def verify_dossier(path: str, out: Any = sys.stdout) -> dict[str, Any]:
+class Pin:
+    """Which signer to accept: a public key, a fingerprint prefix, or nobody in particular."""
+
+    def __init__(self, public_key: bytes | None = None, fingerprint_prefix: str | None = None):
+        if fingerprint_prefix is not None:
+            prefix = fingerprint_prefix.strip().lower()
+            if len(prefix) < 16 or any(c not in "0123456789abcdef" for c in prefix):
+                raise DossierInvalid("--fingerprint: at least 16 hex digits of the SHA-256")
+            fingerprint_prefix = prefix
+        self.public_key = public_key
+        self.fingerprint_prefix = fingerprint_prefix
+
+    @property
+    def pinned(self) -> bool:
+        return self.public_key is not None or self.fingerprint_prefix is not None
+
+    def accepts(self, public: bytes) -> bool:
+        if self.public_key is not None and public != self.public_key:
+            return False
+        if self.fingerprint_prefix is not None:
+            return fingerprint(public).startswith(self.fingerprint_prefix)
+        return True
+
+
+def verify_dossier(
+    path: str,
+    out: Any = sys.stdout,
+    *,
+    public_key: bytes | None = None,
+    key_fingerprint: str | None = None,
+) -> dict[str, Any]:
     """Check the dossier; raise ``DossierInvalid`` naming the first thing that fails."""
+    pin = Pin(public_key, key_fingerprint)
     try:
-        return _verify(path, out)
+        return _verify(path, out, pin)
     except zipfile.BadZipFile as exc:  # a damaged member fails its CRC when read
         raise DossierInvalid(f"{path}: the archive is damaged ({exc})") from exc
     except (KeyError, ValueError, TypeError) as exc:
         raise DossierInvalid(f"{path}: malformed content ({exc!r})") from exc
 
 
-def _verify(path: str, out: Any) -> dict[str, Any]:
+def _sha256_of(archive: zipfile.ZipFile, name: str) -> str:
+    hasher = hashlib.sha256()
+    with archive.open(name) as member:
+        while block := member.read(1 << 20):
+            hasher.update(block)
+    return hasher.hexdigest()
+
+
+def _lines(archive: zipfile.ZipFile, name: str) -> Iterator[dict[str, Any]]:
+    with archive.open(name) as member:
+        for raw in member:
+            if raw.strip():
+                yield json.loads(raw)
+
+
+def _check_events(events: list[dict[str, Any]], name: str, stream: str) -> None:
+    for expected_version, event in enumerate(events, start=1):
+        if event["stream_id"] != stream:
+            raise DossierInvalid(f"{name}: an event of {event['stream_id']}, not {stream}")
+        if event["stream_version"] != expected_version:
+            raise DossierInvalid(f"{name}: version {expected_version} of {stream} missing")
+        digest = hashlib.sha256(
+            bytes.fromhex(event["prev_hash"]) + canonical_event_bytes(event)
+        ).hexdigest()
+        if digest != event["hash"]:
+            raise DossierInvalid(
+                f"{name}: event at position {event['position']} does not match its hash"
+            )
+
+
+def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
     try:
         archive = zipfile.ZipFile(path)
     except (OSError, zipfile.BadZipFile) as exc:
         raise DossierInvalid(f"{path}: not a readable dossier archive ({exc})") from exc
+    if not pin.pinned:
+        print(
+            "UNPINNED: no --public-key or --fingerprint given; the signatures are checked "
+            "against the key inside the dossier itself, which anyone could have made. "
+            "Pin the bureau's published key to prove who signed it.",
+            file=out,
+        )
     with archive:
         names = set(archive.namelist())
         for required in (
@@ -170,13 +289,17 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
         manifest_bytes = archive.read("MANIFEST.json")
         try:
             manifest = json.loads(manifest_bytes)
-            public = bytes.fromhex(manifest["public_key"])
+            exporter = bytes.fromhex(manifest["public_key"])
             signature = bytes.fromhex(archive.read("MANIFEST.sig").decode().strip())
         except (ValueError, KeyError) as exc:
             raise DossierInvalid(f"MANIFEST.json: malformed ({exc})") from exc
-        if not ed25519_verify(public, manifest_bytes, signature):
+        if not ed25519_verify(exporter, manifest_bytes, signature):
             raise DossierInvalid("MANIFEST.json: the signature does not verify")
-        print(f"manifest signed by key {hashlib.sha256(public).hexdigest()[:16]}", file=out)
+        if not pin.accepts(exporter):
+            raise DossierInvalid(
+                f"MANIFEST.json: signed by key {fingerprint(exporter)[:16]}, not the pinned key"
+            )
+        print(f"manifest signed at export by key {fingerprint(exporter)[:16]}", file=out)
         listed = manifest["files"]
         for name in sorted(names - {"MANIFEST.json", "MANIFEST.sig"}):
             if name not in listed:
@@ -184,79 +307,138 @@ def _verify(path: str, out: Any) -> dict[str, Any]:
         for name, digest in sorted(listed.items()):
             if name not in names:
                 raise DossierInvalid(f"{name}: listed in the manifest but missing")
-            if hashlib.sha256(archive.read(name)).hexdigest() != digest:
+            if _sha256_of(archive, name) != digest:
                 raise DossierInvalid(f"{name}: its SHA-256 differs from the manifest")
         print(f"{len(listed)} files match their SHA-256", file=out)
 
         checkpoint = json.loads(archive.read("checkpoint.json"))
-        payload = canonical_json(
-            {k: checkpoint[k] for k in ("scheme", "position", "hash", "signed_at", "public_key")}
-        )
-        if bytes.fromhex(checkpoint["public_key"]) != public or not ed25519_verify(
-            public, payload, bytes.fromhex(checkpoint["signature"])
-        ):
+        signer = bytes.fromhex(checkpoint["public_key"])
+        payload = canonical_json({k: checkpoint[k] for k in CHECKPOINT_FIELDS})
+        if not ed25519_verify(signer, payload, bytes.fromhex(checkpoint["signature"])):
             raise DossierInvalid("checkpoint.json: the signature does not verify")
+        if not pin.accepts(signer):
+            raise DossierInvalid(
+                f"checkpoint.json: signed by key {fingerprint(signer)[:16]}, not the pinned key"
+            )
+        stated = manifest.get("checkpoint", {})
+        if (stated.get("position"), stated.get("hash")) != (
+            checkpoint["position"],
+            checkpoint["hash"],
+        ):
+            raise DossierInvalid("checkpoint.json: not the checkpoint the manifest names")
+        print(
+            f"checkpoint at position {checkpoint['position']} signed {checkpoint['signed_at']} "
+            f"by key {fingerprint(signer)[:16]}",
+            file=out,
+        )
 
-        events = [json.loads(line) for line in archive.read("events.jsonl").splitlines()]
+        hazard_id = manifest["hazard_id"]
+        events = list(_lines(archive, "events.jsonl"))
         if not events:
             raise DossierInvalid("events.jsonl: no events")
-        for expected_version, event in enumerate(events, start=1):
-            if event["stream_version"] != expected_version:
-                raise DossierInvalid(
-                    f"events.jsonl: version {expected_version} of {event['stream_id']} missing"
-                )
-            digest = hashlib.sha256(
-                bytes.fromhex(event["prev_hash"]) + canonical_event_bytes(event)
-            ).hexdigest()
-            if digest != event["hash"]:
-                raise DossierInvalid(
-                    f"events.jsonl: event at position {event['position']} does not match its hash"
-                )
+        _check_events(events, "events.jsonl", f"case-{hazard_id}")
         print(f"{len(events)} events recompute to their hashes", file=out)
+        history_events: list[dict[str, Any]] = []
+        if "history-events.jsonl" in names:
+            history_events = list(_lines(archive, "history-events.jsonl"))
+            _check_events(history_events, "history-events.jsonl", f"history-case-{hazard_id}")
 
-        links = [json.loads(line) for line in archive.read("chain.jsonl").splitlines()]
-        by_position = {link["position"]: link for link in links}
-        previous = None
-        for link in links:
+        wanted = {e["position"]: e for e in events + history_events}
+        first_link: int | None = None
+        previous: dict[str, Any] | None = None
+        links = 0
+        for link in _lines(archive, "chain.jsonl"):
             if previous is not None and (
                 link["position"] != previous["position"] + 1
                 or link["prev_hash"] != previous["hash"]
             ):
                 raise DossierInvalid(f"chain.jsonl: the chain breaks at {link['position']}")
-            previous = link
-        for event in events:
-            link = by_position.get(event["position"])
-            if link is None or (link["prev_hash"], link["hash"]) != (
+            event = wanted.pop(link["position"], None)
+            if event is not None and (link["prev_hash"], link["hash"]) != (
                 event["prev_hash"],
                 event["hash"],
             ):
                 raise DossierInvalid(
-                    f"chain.jsonl: event at position {event['position']} is not in the chain"
+                    f"chain.jsonl: event at position {link['position']} is not in the chain"
                 )
+            if first_link is None:
+                first_link = link["position"]
+            previous = link
+            links += 1
+        if wanted:
+            raise DossierInvalid(
+                f"chain.jsonl: event at position {min(wanted)} is not in the chain"
+            )
         if previous is None or (previous["position"], previous["hash"]) != (
             checkpoint["position"],
             checkpoint["hash"],
         ):
             raise DossierInvalid("chain.jsonl: does not end at the signed checkpoint")
         print(
-            f"chain unbroken from position {links[0]['position']} to the checkpoint at "
+            f"chain unbroken from position {first_link} to the checkpoint at "
             f"{checkpoint['position']} signed {checkpoint['signed_at']}",
             file=out,
         )
+
+        history_state = _check_history(archive, names, manifest, history_events, out)
+    if not pin.pinned:
+        print("UNPINNED: consistent with itself; the signer was not checked", file=out)
     return {
         "events": len(events),
-        "links": len(links),
+        "links": links,
         "checkpoint": checkpoint["position"],
-        "key_fingerprint": hashlib.sha256(public).hexdigest(),
+        "key_fingerprint": fingerprint(signer),
+        "pinned": pin.pinned,
+        "workflow_history": history_state,
     }
 
 
-def main() -> int:
-    if len(sys.argv) != 2:
-        print(__doc__)
-        return 2
+def _check_history(
+    archive: zipfile.ZipFile,
+    names: set[str],
+    manifest: dict[str, Any],
+    history_events: list[dict[str, Any]],
+    out: Any,
+) -> str:
+    if not history_events:
+        if "workflow-history.json" in names:
+            raise DossierInvalid("workflow-history.json: included but its hash is not recorded")
+        print("workflow history: not exported yet when the dossier was made", file=out)
+        return "not recorded"
+    recorded = json.loads(history_events[-1]["data_text"])["sha256"]
+    if "workflow-history.json" not in names:
+        problem = manifest.get("workflow_history", {}).get("problem", "not included")
+        print(
+            f"WARNING: the workflow history was recorded (SHA-256 {recorded[:16]}…) but is NOT "
+            f"in this dossier: {problem}",
+            file=out,
+        )
+        return "recorded but missing"
+    if _sha256_of(archive, "workflow-history.json") != recorded:
+        raise DossierInvalid(
+            "workflow-history.json: its SHA-256 differs from the one recorded in the event store"
+        )
+    print("workflow history matches the SHA-256 recorded in the event store", file=out)
+    return "included"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description="Check a duban case dossier offline.")
+    parser.add_argument("archive")
+    parser.add_argument(
+        "--public-key", help="file with the bureau's public key (PEM or 64 hex digits)"
+    )
+    parser.add_argument("--fingerprint", help="SHA-256 of the bureau's key (16+ hex digits)")
+    args = parser.parse_args(argv)
     try:
-        verify_dossier(sys.argv[1])
+        pinned = None
+        if args.public_key:
+            with open(args.public_key, encoding="ascii") as handle:
+                pinned = parse_public_key(handle.read())
+        verify_dossier(args.archive, public_key=pinned, key_fingerprint=args.fingerprint)
+    except OSError as exc:
+        print(f"INVALID: {exc}")
+        return 2
     except DossierInvalid as exc:
         print(f"INVALID: {exc}")
         return 1

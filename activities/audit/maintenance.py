@@ -1,29 +1,52 @@
 """The hourly audit job's activities: a signed checkpoint of the head, kept outside the
 database, and the Temporal history of every case whose workflow has closed since.
 
-Temporal deletes closed histories after the namespace's retention; the business record
-(the event store) lives forever. Exporting each closed case's history, with its SHA-256
-recorded in the event store (``history-case-<id>``, expected version 0: once per case), keeps
-the engineering trail as long as the business trail.
+Checkpoint: the chain since the newest kept checkpoint is verified first; a broken chain is
+reported (log, ``duban_audit_chain_broken``) and nothing is signed, so a checkpoint never
+vouches for a rewritten record. The key is the configured one (``signing_key``).
+
+Histories: Temporal deletes closed histories after the namespace's retention; the business
+record (the event store) lives forever. Each closed case's history is written to
+``<data_dir>/histories/<hazard>.json`` (atomically, then read back and hashed) and only then
+its SHA-256 is recorded in the event store (``history-case-<id>``): a recorded export always
+had its file. Every run also checks that each recorded export's file is still there with its
+recorded size; a missing or damaged one is reported loudly (log, ``duban_history_exports_missing``)
+and written again from Temporal while Temporal still has the history (an unchanged history
+gives the same bytes; if the bytes differ, a ``WorkflowHistoryReexported`` event records the
+new hash). After recording exports the run signs another checkpoint, so that the records are
+covered within the hour.
 """
 
 from __future__ import annotations
 
-import contextlib
+import asyncio
 import hashlib
 import json
+import os
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus
+from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.exceptions import ApplicationError
+from temporalio.service import RPCError, RPCStatusCode
 
-from activities.eventstore import EventMetadata, EventStore, NewEvent, WrongExpectedVersion
+from activities.audit.checkpoints import load_checkpoint_directory, verify_since
+from activities.audit.keys import signing_key
+from activities.eventstore import (
+    CheckpointInvalid,
+    EventMetadata,
+    EventStore,
+    NewEvent,
+    WrongExpectedVersion,
+)
 from activities.eventstore.checkpoint import (
-    load_or_create_signing_key,
+    public_key_bytes,
     sign_checkpoint,
     write_checkpoint_file,
 )
@@ -32,7 +55,13 @@ from workflows.ids import case_workflow_id, hazard_id_from_stream
 
 log = structlog.get_logger(__name__)
 HISTORY_STREAM_PREFIX = "history-"
+HISTORY_EXPORTED = "WorkflowHistoryExported"
+HISTORY_REEXPORTED = "WorkflowHistoryReexported"
 MAX_EXPORTS_PER_RUN = 500
+CANDIDATE_PAGE = 200
+
+if TYPE_CHECKING:
+    from activities.metrics import DubanMetrics
 
 
 @dataclass
@@ -40,94 +69,321 @@ class CheckpointWritten:
     position: int
     hash: str
     path: str
+    verified_events: int = 0
 
 
 @dataclass
 class HistoriesExported:
     exported: list[str]
     still_running: list[str]
+    failed: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    restored: list[str] = field(default_factory=list)
+    # The checkpoint signed after recording the exports, so that a dossier made now can
+    # include their records (None when nothing was recorded).
+    checkpoint_position: int | None = None
+
+
+@dataclass(frozen=True)
+class RecordedExport:
+    hazard_id: str
+    sha256: str
+    stream_version: int
+    size: int | None  # recorded since the size was; older records have only the hash
+
+
+class HistoryExportFailed(RuntimeError):
+    pass
+
+
+def history_stream_id(hazard_id: str) -> str:
+    return f"{HISTORY_STREAM_PREFIX}case-{hazard_id}"
+
+
+def history_file(settings: Settings, hazard_id: str) -> Path:
+    return settings.data_dir / "histories" / f"{hazard_id}.json"
+
+
+def history_bytes(history: WorkflowHistory) -> bytes:
+    """The exported form: the SDK's JSON of the history, keys sorted (protobuf maps, e.g. the
+    search attributes, come out in any order), indented. The same history then always gives
+    the same bytes, so a re-export of a lost file matches its recorded hash."""
+    return json.dumps(
+        json.loads(history.to_json()), ensure_ascii=False, indent=1, sort_keys=True
+    ).encode()
+
+
+def write_verified(path: Path, content: bytes, digest: str) -> None:
+    """Write ``content`` to ``path`` atomically (temporary file, fsync, rename, fsync of the
+    directory) and read it back: raise unless the file on disk has ``digest``."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        with open(tmp, "wb") as handle:
+            handle.write(content)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    directory = os.open(path.parent, os.O_RDONLY)
+    try:
+        os.fsync(directory)
+    finally:
+        os.close(directory)
+    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
+        raise HistoryExportFailed(f"{path}: the file read back does not have SHA-256 {digest}")
+
+
+def file_looks_intact(path: Path, recorded: RecordedExport) -> bool:
+    """The hourly check: the file is there with its recorded size (hashing every exported
+    history every hour would read them all; the dossier export checks the hash itself)."""
+    try:
+        if recorded.size is not None:
+            return path.stat().st_size == recorded.size
+        return hashlib.sha256(path.read_bytes()).hexdigest() == recorded.sha256
+    except OSError:
+        return False
 
 
 class AuditActivities:
-    def __init__(self, store: EventStore, settings: Settings, client: Client) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        settings: Settings,
+        client: Client,
+        metrics: DubanMetrics | None = None,
+    ) -> None:
         self._store = store
         self._settings = settings
         self._client = client
+        self._metrics = metrics
+        self._reexports_recorded = 0
+
+    # ------------------------------------------------------------------ checkpoint
 
     @activity.defn(name="write_signed_checkpoint")
     def write_signed_checkpoint(self) -> CheckpointWritten:
-        key = load_or_create_signing_key(self._settings.resolved_checkpoint_key_path)
-        head = self._store.head()
-        checkpoint = sign_checkpoint(key, head.position, head.hash, datetime.now(UTC))
-        path = write_checkpoint_file(checkpoint, self._settings.resolved_checkpoint_dir)
-        log.info("audit.checkpoint_written", position=head.position, path=str(path))
-        return CheckpointWritten(head.position, head.hash.hex(), str(path))
+        return self.sign_verified_head()
 
-    def closed_cases_without_history(self) -> list[str]:
+    def sign_verified_head(self) -> CheckpointWritten:
+        """Verify the chain since the newest kept checkpoint, then sign exactly that head."""
+        try:
+            key = signing_key(self._settings)
+            kept = load_checkpoint_directory(
+                self._settings.resolved_checkpoint_dir, public_key_bytes(key)
+            )
+        except CheckpointInvalid as exc:
+            log.error("audit.checkpoint_refused", error=str(exc))
+            raise ApplicationError(
+                str(exc), type="audit.checkpoint_key", non_retryable=True
+            ) from exc
+        latest = kept[-1][1] if kept else None
+        report = verify_since(self._store.engine, latest)
+        if not report.ok:
+            if self._metrics is not None:
+                self._metrics.audit_chain_broken.set(1)
+            log.error(
+                "audit.chain_broken",
+                position=report.first_break.position if report.first_break else None,
+                stream_id=report.first_break.stream_id if report.first_break else None,
+                reason=report.first_break.reason if report.first_break else None,
+            )
+            raise ApplicationError(
+                f"the chain does not verify, nothing was signed: {report.first_break}",
+                type="audit.chain_broken",
+                non_retryable=True,
+            )
+        # Sign exactly the head that was verified, not whatever the head is by now.
+        checkpoint = sign_checkpoint(key, report.last_position, report.last_hash, datetime.now(UTC))
+        path = write_checkpoint_file(checkpoint, self._settings.resolved_checkpoint_dir)
+        if self._metrics is not None:
+            self._metrics.audit_chain_broken.set(0)
+            self._metrics.audit_checkpoint_position.set(checkpoint.position)
+        log.info(
+            "audit.checkpoint_written",
+            position=checkpoint.position,
+            verified_events=report.checked_events,
+            path=str(path),
+        )
+        return CheckpointWritten(
+            checkpoint.position, checkpoint.hash.hex(), str(path), report.checked_events
+        )
+
+    # ------------------------------------------------------------------ histories
+
+    def closed_cases_without_history(
+        self, after: int = 0, limit: int = CANDIDATE_PAGE
+    ) -> list[tuple[int, str]]:
+        """(closing position, hazard id) of closed cases with no recorded export, oldest
+        closing first, after the closing position ``after``."""
         with self._store.engine.connect() as conn:
-            streams = conn.execute(
+            rows = conn.execute(
                 sa.text(
-                    "SELECT DISTINCT e.stream_id FROM events e"
+                    "SELECT e.position, e.stream_id FROM events e"
                     " WHERE e.event_type IN ('CaseClosed', 'CaseWithdrawn')"
-                    " AND e.stream_id LIKE 'case-%'"
+                    " AND e.stream_id LIKE 'case-%' AND e.position > :after"
                     " AND NOT EXISTS (SELECT 1 FROM events h"
                     "                 WHERE h.stream_id = 'history-' || e.stream_id)"
-                    " ORDER BY e.stream_id LIMIT :n"
+                    " ORDER BY e.position LIMIT :n"
                 ),
-                {"n": MAX_EXPORTS_PER_RUN},
-            ).scalars()
-            return [hazard_id_from_stream(s) for s in streams]
+                {"after": after, "n": limit},
+            ).all()
+        return [(int(position), hazard_id_from_stream(stream)) for position, stream in rows]
+
+    def recorded_exports(self) -> list[RecordedExport]:
+        """The newest recorded export of every case (its hash is what the file must have)."""
+        with self._store.engine.connect() as conn:
+            rows = conn.execute(
+                sa.text(
+                    "SELECT DISTINCT ON (stream_id) stream_id, data::jsonb ->> 'sha256',"
+                    " stream_version, (data::jsonb ->> 'bytes')::bigint FROM events"
+                    " WHERE stream_id LIKE 'history-case-%'"
+                    " ORDER BY stream_id, stream_version DESC"
+                )
+            ).all()
+        prefix = f"{HISTORY_STREAM_PREFIX}case-"
+        return [
+            RecordedExport(
+                stream.removeprefix(prefix),
+                str(digest),
+                int(version),
+                None if size is None else int(size),
+            )
+            for stream, digest, version, size in rows
+        ]
 
     @activity.defn(name="export_closed_case_histories")
     async def export_closed_case_histories(self) -> HistoriesExported:
-        import asyncio
+        result = HistoriesExported([], [])
+        self._reexports_recorded = 0
+        await self._restore_missing(result)
+        after = 0
+        while len(result.exported) < MAX_EXPORTS_PER_RUN:
+            page = await asyncio.to_thread(self.closed_cases_without_history, after)
+            if not page:
+                break
+            for position, hazard_id in page:
+                after = position
+                if len(result.exported) >= MAX_EXPORTS_PER_RUN:
+                    break
+                await self._export_one(hazard_id, result)
+                activity.heartbeat(hazard_id)
+        if self._metrics is not None:
+            self._metrics.history_exports_missing.set(len(result.missing))
+            self._metrics.history_exports_failed.set(len(result.failed))
+        if result.exported or self._reexports_recorded:
+            # The run's first checkpoint was signed before these records existed; cover them
+            # now, so that a case's dossier can carry its history's hash within the hour.
+            written = await asyncio.to_thread(self.sign_verified_head)
+            result.checkpoint_position = written.position
+        log.info(
+            "audit.histories_exported",
+            exported=len(result.exported),
+            running=len(result.still_running),
+            failed=len(result.failed),
+            missing=len(result.missing),
+            restored=len(result.restored),
+        )
+        return result
 
-        exported: list[str] = []
-        running: list[str] = []
-        directory = self._settings.data_dir / "histories"
-        directory.mkdir(parents=True, exist_ok=True)
-        for hazard_id in await asyncio.to_thread(self.closed_cases_without_history):
-            handle = self._client.get_workflow_handle(case_workflow_id(hazard_id))
+    async def _export_one(self, hazard_id: str, result: HistoriesExported) -> None:
+        # One case that cannot be exported (its workflow gone, Temporal refusing) is logged
+        # and left for the next run; it must not stop the cases behind it.
+        handle = self._client.get_workflow_handle(case_workflow_id(hazard_id))
+        try:
             description = await handle.describe()
             if description.status == WorkflowExecutionStatus.RUNNING:
-                running.append(hazard_id)  # closes once its last handlers finish
-                continue
-            history = await handle.fetch_history()
-            content = json.dumps(
-                json.loads(history.to_json()), ensure_ascii=False, indent=1
-            ).encode()
-            (directory / f"{hazard_id}.json").write_bytes(content)
+                result.still_running.append(hazard_id)  # closes once its handlers finish
+                return
+            content = history_bytes(await handle.fetch_history())
+            digest = hashlib.sha256(content).hexdigest()
+            await asyncio.to_thread(
+                write_verified, history_file(self._settings, hazard_id), content, digest
+            )
             await asyncio.to_thread(
                 self._record,
                 hazard_id,
                 description.id,
                 description.run_id,
-                hashlib.sha256(content).hexdigest(),
-                len(history.events),
+                digest,
+                len(content),
             )
-            exported.append(hazard_id)
-            activity.heartbeat(hazard_id)
-        log.info("audit.histories_exported", exported=len(exported), running=len(running))
-        return HistoriesExported(exported, running)
+        except Exception as exc:
+            result.failed.append(hazard_id)
+            log.warning(
+                "audit.history_export_failed",
+                hazard_id=hazard_id,
+                error=str(exc) or type(exc).__name__,
+            )
+            return
+        result.exported.append(hazard_id)
+        if self._metrics is not None:
+            self._metrics.history_exports.inc()
+
+    async def _restore_missing(self, result: HistoriesExported) -> None:
+        for recorded in await asyncio.to_thread(self.recorded_exports):
+            path = history_file(self._settings, recorded.hazard_id)
+            if await asyncio.to_thread(file_looks_intact, path, recorded):
+                continue
+            log.error(
+                "audit.history_file_missing",
+                hazard_id=recorded.hazard_id,
+                path=str(path),
+                exists=path.exists(),
+                recorded_sha256=recorded.sha256,
+            )
+            handle = self._client.get_workflow_handle(case_workflow_id(recorded.hazard_id))
+            try:
+                description = await handle.describe()
+                content = history_bytes(await handle.fetch_history())
+                digest = hashlib.sha256(content).hexdigest()
+                await asyncio.to_thread(write_verified, path, content, digest)
+                if digest != recorded.sha256:
+                    await asyncio.to_thread(
+                        self._record_reexport,
+                        recorded,
+                        description.id,
+                        description.run_id,
+                        digest,
+                        len(content),
+                    )
+                    self._reexports_recorded += 1
+            except Exception as exc:
+                gone = isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND
+                result.missing.append(recorded.hazard_id)
+                log.error(
+                    "audit.history_file_lost" if gone else "audit.history_restore_failed",
+                    hazard_id=recorded.hazard_id,
+                    error=str(exc) or type(exc).__name__,
+                    hint="Temporal no longer has the history: restore the file from a backup"
+                    if gone
+                    else "will retry on the next run",
+                )
+                continue
+            result.restored.append(recorded.hazard_id)
+            if self._metrics is not None:
+                self._metrics.history_exports.inc()
+            log.warning("audit.history_file_restored", hazard_id=recorded.hazard_id)
 
     def _record(
-        self, hazard_id: str, workflow_id: str, run_id: str, digest: str, count: int
+        self, hazard_id: str, workflow_id: str, run_id: str, digest: str, size: int
     ) -> None:
-        # WrongExpectedVersion: an earlier run recorded it and then failed; once is enough.
-        with contextlib.suppress(WrongExpectedVersion):
+        try:
             self._store.append(
-                f"{HISTORY_STREAM_PREFIX}case-{hazard_id}",
+                history_stream_id(hazard_id),
                 0,
                 [
                     NewEvent(
                         uuid.uuid5(uuid.NAMESPACE_URL, f"duban:history:{hazard_id}"),
-                        "WorkflowHistoryExported",
+                        HISTORY_EXPORTED,
                         {
                             "hazard_id": hazard_id,
                             "workflow_id": workflow_id,
                             "run_id": run_id,
                             "sha256": digest,
-                            "history_events": count,
+                            "bytes": size,
+                            "file": f"histories/{hazard_id}.json",
                         },
                         EventMetadata(
                             "audit-maintenance", "system", workflow_id=workflow_id, run_id=run_id
@@ -136,3 +392,36 @@ class AuditActivities:
                     )
                 ],
             )
+        except WrongExpectedVersion:
+            # Recorded by an earlier, interrupted run. The file just written must match it;
+            # the next run's check restores it otherwise.
+            log.info("audit.history_already_recorded", hazard_id=hazard_id)
+
+    def _record_reexport(
+        self, recorded: RecordedExport, workflow_id: str, run_id: str, digest: str, size: int
+    ) -> None:
+        self._store.append(
+            history_stream_id(recorded.hazard_id),
+            recorded.stream_version,
+            [
+                NewEvent(
+                    uuid.uuid5(uuid.NAMESPACE_URL, f"duban:history:{recorded.hazard_id}:{digest}"),
+                    HISTORY_REEXPORTED,
+                    {
+                        "hazard_id": recorded.hazard_id,
+                        "workflow_id": workflow_id,
+                        "run_id": run_id,
+                        "sha256": digest,
+                        "bytes": size,
+                        "file": f"histories/{recorded.hazard_id}.json",
+                        "replaces_sha256": recorded.sha256,
+                        "reason": "the exported file was missing or damaged; exported again "
+                        "from Temporal, which serialised it to different bytes",
+                    },
+                    EventMetadata(
+                        "audit-maintenance", "system", workflow_id=workflow_id, run_id=run_id
+                    ),
+                    datetime.now(UTC),
+                )
+            ],
+        )

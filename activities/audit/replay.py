@@ -40,6 +40,9 @@ LABELS: dict[str, str] = {
 }
 # Fields of an event that say which rule or deadline applied.
 DETAIL_FIELDS = (
+    "policy_name",
+    "policy_version",
+    "checklist_clause",
     "deadline",
     "new_deadline",
     "requested_deadline",
@@ -60,6 +63,84 @@ DETAIL_FIELDS = (
     "escalation_index",
     "timer_key",
 )
+
+
+# Chinese names of the codes an inspector reads in a dossier (一案一档).
+STATUS_LABELS: dict[str, str] = {
+    "rectifying": "整改中",
+    "reported": "已申请验收，待复查",
+    "escalated": "逾期升级督办中",
+    "referred": "已移送执法",
+    "closed": "已销号",
+    "withdrawn": "已撤销督办",
+}
+LEVEL_LABELS: dict[str, str] = {
+    "province": "省级",
+    "city": "市级",
+    "county": "县级",
+    "township": "乡镇（街道）级",
+    "village": "村（社区）级",
+}
+STEP_LABELS: dict[str, str] = {
+    "supervision_letter": "督办函",
+    "public_criticism": "通报",
+    "summons": "约谈",
+    "listing_level_raise": "提级挂牌",
+    "suspension_order": "停产整顿",
+    "enforcement_referral": "移送执法",
+}
+BASIS_LABELS: dict[str, str] = {
+    "immediate": "立改立销",
+    "verified": "验收合格",
+    "withdrawn": "撤销督办",
+    "refusal": "拒不整改",
+    "ladder_step": "升级督办措施规定移送",
+    "overdue_at_top": "升级至顶仍逾期",
+}
+DETAIL_LABELS: dict[str, str] = {
+    "policy_name": "督办策略",
+    "policy_version": "策略版本",
+    "checklist_clause": "重大事故隐患判定标准条款",
+    "deadline": "整改期限",
+    "new_deadline": "延期后期限",
+    "requested_deadline": "申请延期至",
+    "review_by": "复查期限",
+    "decide_by": "审批期限",
+    "grid_level": "督办层级",
+    "unit_code": "督办单位",
+    "responsible_person": "责任人",
+    "steps": "督办措施",
+    "level": "挂牌层级",
+    "listing_no": "挂牌编号",
+    "authority_unit_code": "决定机关",
+    "basis": "依据",
+    "ground": "移送理由",
+    "kind": "类别",
+    "reason": "理由",
+    "comments": "意见",
+    "escalation_index": "第几次升级",
+    "timer_key": "计时",
+}
+
+
+def describe_detail(key: str, value: Any, zone: Any) -> tuple[str, str]:
+    """(Chinese label, readable value) of one timeline detail: levels, steps and bases in
+    Chinese, instants in the case's local time."""
+    label = DETAIL_LABELS.get(key, key)
+    if key in ("grid_level", "level"):
+        return label, LEVEL_LABELS.get(str(value), str(value))
+    if key == "steps" and isinstance(value, list):
+        return label, "、".join(STEP_LABELS.get(str(step), str(step)) for step in value)
+    if key in ("basis", "ground"):
+        return label, BASIS_LABELS.get(str(value), str(value))
+    if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
+        try:
+            moment = datetime.fromisoformat(value)
+        except ValueError:
+            return label, value
+        if moment.tzinfo is not None:
+            return label, moment.astimezone(zone).strftime("%Y-%m-%d %H:%M")
+    return label, str(value)
 
 
 @dataclass

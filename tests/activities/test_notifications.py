@@ -2,46 +2,53 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, HTTPServer
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
-from activities.database import create_app_engine
+from activities.database import create_app_engine, create_owner_engine
 from activities.notifications import NotificationActivities, OutboxDispatcher
 from tests.conftest import APP_ROLE
 from workflows.contracts import EnqueueNotificationsInput, NotificationToQueue
 
 
 class Webhook:
-    """A local HTTP receiver that fails the first ``failures`` requests."""
+    """A local HTTP receiver that fails the first ``failures`` requests and takes ``delay``
+    seconds to answer each one (several at once: it serves each on its own thread)."""
 
-    def __init__(self, failures: int) -> None:
+    def __init__(self, failures: int, delay: float = 0.0) -> None:
         self.failures = failures
         self.received: list[tuple[str, dict[str, object]]] = []
+        self._lock = threading.Lock()
         webhook = self
 
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                if webhook.failures > 0:
-                    webhook.failures -= 1
-                    self.send_response(503)
-                else:
-                    webhook.received.append((self.headers["Idempotency-Key"], body))
-                    self.send_response(204)
+                time.sleep(delay)
+                with webhook._lock:
+                    fail = webhook.failures > 0
+                    if fail:
+                        webhook.failures -= 1
+                    else:
+                        webhook.received.append((self.headers["Idempotency-Key"], body))
+                self.send_response(503 if fail else 204)
                 self.end_headers()
 
             def log_message(self, *args: object) -> None:
                 pass
 
-        self.server = HTTPServer(("127.0.0.1", 0), Handler)
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.server.daemon_threads = True
         self.url = f"http://127.0.0.1:{self.server.server_port}/notify"
         threading.Thread(target=self.server.serve_forever, daemon=True).start()
 
@@ -128,3 +135,89 @@ async def test_the_dispatcher_retries_a_failing_webhook_and_delivers_each_step_o
     for _ in range(3):  # nothing is sent again once delivered
         await dispatcher.dispatch_once()
     assert len([k for k, _ in webhook.received if k == key]) == 1
+
+
+def delivery_rows(engine: Engine, case_id: str) -> list[tuple[str, int, bool]]:
+    with engine.connect() as conn:
+        return [
+            (r[0], r[1], r[2])
+            for r in conn.execute(
+                sa.text(
+                    "SELECT step_key, attempts, delivered_at IS NOT NULL FROM notification_outbox"
+                    " WHERE case_id = :c ORDER BY step_key"
+                ),
+                {"c": case_id},
+            )
+        ]
+
+
+async def test_two_dispatchers_never_post_a_row_twice_however_slow_the_webhook(
+    own_engine: Engine,
+):
+    """Dispatcher A claims the whole batch; the webhook is slow, so the batch outlives the
+    lease of the rows A has not reached yet. Dispatcher B takes those over; A, renewing each
+    row's lease right before its POST, finds them taken and leaves them. Each step arrives
+    once and is marked delivered once, by the dispatcher that POSTed it."""
+    hook = Webhook(failures=0, delay=0.5)
+    try:
+        case_id = f"H-{uuid.uuid4().hex[:8]}"
+        keys = [f"{case_id}:{n}:CaseEscalated:enterprise:e1" for n in range(6)]
+        queue(own_engine, case_id, keys)
+        first = OutboxDispatcher(own_engine, hook.url, timeout=5, lease_seconds=1.2)
+        second = OutboxDispatcher(own_engine, hook.url, timeout=5, lease_seconds=1.2)
+        reports: dict[str, list] = {"first": [], "second": []}
+
+        async def keep_dispatching(name: str, dispatcher: OutboxDispatcher, start: float) -> None:
+            await asyncio.sleep(start)
+            deadline = time.monotonic() + 30
+            while time.monotonic() < deadline:
+                reports[name].append(await dispatcher.dispatch_once())
+                if all(delivered for _, _, delivered in delivery_rows(own_engine, case_id)):
+                    return
+                await asyncio.sleep(0.1)
+
+        await asyncio.gather(
+            keep_dispatching("first", first, 0.0), keep_dispatching("second", second, 0.3)
+        )
+        posted = Counter(key for key, _ in hook.received if key.startswith(case_id))
+        assert posted == Counter(keys), f"each step exactly once: {posted}"
+        assert delivery_rows(own_engine, case_id) == [(key, 1, True) for key in sorted(keys)]
+        by_first = sum(r.delivered for r in reports["first"])
+        by_second = sum(r.delivered for r in reports["second"])
+        assert by_first + by_second == len(keys)
+        assert by_second > 0 and sum(r.lost for r in reports["first"]) == by_second, (
+            "the second took over exactly the rows the first had lost"
+        )
+    finally:
+        hook.close()
+
+
+async def test_a_database_outage_does_not_stop_the_dispatcher(
+    webhook: Webhook, fresh_database_url: str
+):
+    webhook.failures = 0
+    case_id = f"H-{uuid.uuid4().hex[:8]}"
+    key = f"{case_id}:1:CaseEscalated:enterprise:e1"
+    engine = create_app_engine(fresh_database_url, APP_ROLE)
+    owner = create_owner_engine(fresh_database_url)
+    try:
+        queue(engine, case_id, [key])
+        with owner.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE notification_outbox RENAME TO outbox_away")
+        dispatcher = OutboxDispatcher(engine, webhook.url, timeout=5, idle_seconds=0.1)
+        stop = asyncio.Event()
+        running = asyncio.create_task(dispatcher.run(stop))
+        await asyncio.sleep(1.5)  # every claim fails meanwhile
+        assert not running.done(), "a database error must not end the dispatcher"
+        with owner.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE outbox_away RENAME TO notification_outbox")
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline and not any(k == key for k, _ in webhook.received):
+            await asyncio.sleep(0.1)
+        stop.set()
+        await asyncio.wait_for(running, 10)
+        assert [k for k, _ in webhook.received if k == key] == [key]
+        assert delivery_rows(engine, case_id) == [(key, 1, True)]
+    finally:
+        engine.dispose()
+        owner.dispose()

@@ -1,27 +1,35 @@
-"""The case dossier (一案一档) verifies offline with the standard library only, and fails,
-naming the file, after any one byte of it is changed."""
+"""The case dossier (一案一档): the events, the chain up to the checkpoint the hourly job kept,
+the workflow history whose hash the store recorded, a Chinese timeline. It verifies offline
+with the standard library only, pinned to the bureau's key; it fails, naming the file, after
+any one byte is changed; a dossier signed with another key, or of a chain rewritten after the
+checkpoint, does not pass."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import subprocess
 import sys
+import uuid
 import zipfile
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from typer.testing import CliRunner
 
-from activities.audit.dossier import export_dossier
+from activities.audit.dossier import DossierError, export_dossier
+from activities.eventstore.checkpoint import Checkpoint, sign_checkpoint
 from api.cli import app
-from tests.workflows.case_helpers import report, start_case, verify
-from tests.workflows.conftest import RunningWorker
-from workflows.case import SupervisedCaseWorkflow
+from tests.audit.conftest import AuditScene, LoggingSafeCliRunner
+from tests.store.test_tamper import rewrite_from
+from tests.workflows.case_helpers import start_case, wait_for_version
 
 SCRIPT = Path(__file__).resolve().parents[2] / "deploy" / "verify_dossier.py"
+runner = LoggingSafeCliRunner()
 
 
-def offline_check(archive: Path) -> subprocess.CompletedProcess[str]:
+def offline_check(archive: Path, *options: str) -> subprocess.CompletedProcess[str]:
     """The system's Python in isolated mode: no duban, no venv, no cryptography."""
     return subprocess.run(
         [
@@ -33,6 +41,7 @@ def offline_check(archive: Path) -> subprocess.CompletedProcess[str]:
             "-S",
             str(SCRIPT),
             str(archive),
+            *options,
         ],
         capture_output=True,
         text=True,
@@ -40,46 +49,93 @@ def offline_check(archive: Path) -> subprocess.CompletedProcess[str]:
     )
 
 
-async def close_a_case(case_worker: RunningWorker, unique_hazard_id: str) -> str:
-    handle, _ = await start_case(case_worker, unique_hazard_id)
-    await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report())
-    await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
-    return unique_hazard_id
+def public_key_file(scene: AuditScene, tmp_path: Path) -> Path:
+    path = tmp_path / "bureau.pub"
+    path.write_text(scene.key.public_key().public_bytes_raw().hex())
+    return path
 
 
-async def test_an_exported_dossier_verifies_offline(
-    case_worker: RunningWorker, unique_hazard_id: str, tmp_path: Path
+async def closed_case(scene: AuditScene) -> str:
+    hazard_id = f"H-dos-{uuid.uuid4().hex[:8]}"
+    await scene.close_case(hazard_id)
+    return hazard_id
+
+
+def kept_checkpoints(scene: AuditScene) -> list[Checkpoint]:
+    return [Checkpoint.load(p) for p in sorted(scene.checkpoint_dir.glob("checkpoint-*.json"))]
+
+
+def export(scene: AuditScene, hazard_id: str, out: Path, **options: object) -> dict:
+    return export_dossier(
+        scene.store,
+        hazard_id,
+        out,
+        scene.key,
+        checkpoints=kept_checkpoints(scene),
+        history_dir=scene.history_dir,
+        **options,  # type: ignore[arg-type]
+    )
+
+
+async def test_a_dossier_with_its_workflow_history_verifies_offline_pinned_to_the_bureaus_key(
+    audit_scene: AuditScene, tmp_path: Path
 ):
-    closed_case = await close_a_case(case_worker, unique_hazard_id)
+    hazard_id = await closed_case(audit_scene)
+    job = await audit_scene.run_audit_job()  # hourly: checkpoint, then the history export
+    assert job.histories_exported == [hazard_id]
+    # Later events of other cases: the dossier stops at the kept checkpoint all the same.
+    await start_case(audit_scene.worker, f"H-later-{uuid.uuid4().hex[:6]}")
     archive = tmp_path / "dossier.zip"
-    result = export_dossier(case_worker.store, closed_case, archive, Ed25519PrivateKey.generate())
-    assert result["events"] == 5
+    result = export(audit_scene, hazard_id, archive)
+    assert result["events"] == 5 and result["history_events"] == 1
+    latest = Checkpoint.load(audit_scene.checkpoint_dir / "latest.json")
+    assert result["checkpoint"] == latest.position > job.checkpoint_position, (
+        "the export run signs a checkpoint covering the records it made"
+    )
+    assert result["workflow_history"]["included"] is True
     with zipfile.ZipFile(archive) as zipped:
         names = set(zipped.namelist())
-        timeline = zipped.read("timeline.html").decode()
+        history = zipped.read("workflow-history.json")
+        chain = zipped.read("chain.jsonl").decode().splitlines()
+        checkpoint = json.loads(zipped.read("checkpoint.json"))
     assert {
         "events.jsonl",
+        "history-events.jsonl",
         "chain.jsonl",
         "checkpoint.json",
+        "workflow-history.json",
         "timeline.html",
         "MANIFEST.json",
         "MANIFEST.sig",
-    } <= names
-    assert "验收合格" in timeline and "销号" in timeline
-    checked = offline_check(archive)
+    } == names
+    (record,) = audit_scene.store.read_stream(f"history-case-{hazard_id}")
+    assert hashlib.sha256(history).hexdigest() == record.data["sha256"]
+    assert json.loads(chain[-1])["position"] == latest.position
+    assert checkpoint == json.loads((audit_scene.checkpoint_dir / "latest.json").read_text())
+
+    checked = offline_check(archive, "--public-key", str(public_key_file(audit_scene, tmp_path)))
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert "5 events recompute to their hashes" in checked.stdout
+    assert "workflow history matches the SHA-256 recorded in the event store" in checked.stdout
+    assert "UNPINNED" not in checked.stdout
     assert "OK: the dossier is intact" in checked.stdout
+    fingerprint = hashlib.sha256(audit_scene.key.public_key().public_bytes_raw()).hexdigest()
+    assert offline_check(archive, "--fingerprint", fingerprint[:20]).returncode == 0
+    unpinned = offline_check(archive)
+    assert unpinned.returncode == 0 and "UNPINNED" in unpinned.stdout
 
 
 async def test_a_dossier_with_any_one_byte_changed_fails_naming_the_file(
-    case_worker: RunningWorker, unique_hazard_id: str, tmp_path: Path
+    audit_scene: AuditScene, tmp_path: Path
 ):
-    closed_case = await close_a_case(case_worker, unique_hazard_id)
+    hazard_id = await closed_case(audit_scene)
+    await audit_scene.run_audit_job()
     archive = tmp_path / "dossier.zip"
-    export_dossier(case_worker.store, closed_case, archive, Ed25519PrivateKey.generate())
+    export(audit_scene, hazard_id, archive)
+    pinned = str(public_key_file(audit_scene, tmp_path))
     with zipfile.ZipFile(archive) as zipped:
         members = {name: zipped.read(name) for name in zipped.namelist()}
+    assert "workflow-history.json" in members
     for name, content in members.items():
         index = len(content) // 2
         altered = bytearray(content)
@@ -88,7 +144,7 @@ async def test_a_dossier_with_any_one_byte_changed_fails_naming_the_file(
         with zipfile.ZipFile(copy, "w") as zipped:
             for other, data in members.items():
                 zipped.writestr(other, bytes(altered) if other == name else data)
-        checked = offline_check(copy)
+        checked = offline_check(copy, "--public-key", pinned)
         assert checked.returncode == 1, (name, checked.stdout)
         expected = "MANIFEST.json" if name == "MANIFEST.sig" else name
         assert expected in checked.stdout, (name, checked.stdout)
@@ -96,24 +152,139 @@ async def test_a_dossier_with_any_one_byte_changed_fails_naming_the_file(
     raw[len(raw) // 3] ^= 0xFF
     damaged = tmp_path / "damaged.zip"
     damaged.write_bytes(bytes(raw))
-    assert offline_check(damaged).returncode == 1
+    assert offline_check(damaged, "--public-key", pinned).returncode == 1
 
 
-async def test_the_export_and_verify_dossier_commands(
-    case_worker: RunningWorker, unique_hazard_id: str, database_url: str, tmp_path: Path
+async def test_a_dossier_forged_with_another_key_fails_pinned_verification(
+    audit_scene: AuditScene, tmp_path: Path
 ):
-    closed_case = await close_a_case(case_worker, unique_hazard_id)
-    runner = CliRunner()
-    env = {
-        "DUBAN_DATABASE_URL": database_url,
-        "DUBAN_DATA_DIR": str(tmp_path),
-        "DUBAN_LOG_LEVEL": "WARNING",
-    }
+    hazard_id = await closed_case(audit_scene)
+    # The forger signs a checkpoint of the head and the dossier with a key of their own.
+    forger = Ed25519PrivateKey.generate()
+    head = audit_scene.store.head()
+    forged_checkpoint = sign_checkpoint(forger, head.position, head.hash, datetime.now(UTC))
+    archive = tmp_path / "forged.zip"
+    export_dossier(
+        audit_scene.store,
+        hazard_id,
+        archive,
+        forger,
+        checkpoints=[forged_checkpoint],
+        history_dir=audit_scene.history_dir,
+    )
+    pinned = public_key_file(audit_scene, tmp_path)
+    checked = offline_check(archive, "--public-key", str(pinned))
+    assert checked.returncode == 1
+    assert "not the pinned key" in checked.stdout
+    unpinned = offline_check(archive)
+    assert unpinned.returncode == 0 and "UNPINNED" in unpinned.stdout, (
+        "self-consistent: only pinning tells a forgery"
+    )
+    # The CLI pins the configured (bureau's) key by default.
+    command = runner.invoke(
+        app, ["audit", "verify-dossier", str(archive)], env=audit_scene.cli_env()
+    )
+    assert command.exit_code == 1 and "not the pinned key" in command.output
+
+
+async def test_a_chain_rewritten_after_the_checkpoint_is_refused_at_export(
+    audit_scene: AuditScene, tmp_path: Path
+):
+    hazard_id = await closed_case(audit_scene)
+    checkpoint = audit_scene.sign_head()
+    # A superuser changes the case's first report and recomputes every hash after it.
+    (reported,) = [
+        e
+        for e in audit_scene.store.read_stream(f"case-{hazard_id}")
+        if e.event_type == "RectificationReported"
+    ]
+    rewrite_from(audit_scene, reported.position, {**reported.data, "summary": "forged"})
+    with pytest.raises(DossierError, match="rewritten after it was signed"):
+        export(audit_scene, hazard_id, tmp_path / "rewritten.zip")
+    assert not (tmp_path / "rewritten.zip").exists()
+    assert checkpoint.position == audit_scene.store.head().position
+
+
+async def test_an_altered_event_is_refused_at_export(audit_scene: AuditScene, tmp_path: Path):
+    hazard_id = await closed_case(audit_scene)
+    audit_scene.sign_head()
+    (first,) = audit_scene.store.read_stream(f"case-{hazard_id}", 1, 1)
+    audit_scene.tamper(
+        f'UPDATE events SET metadata = \'{{"actor_id":"x","actor_role":"admin"}}\''
+        f" WHERE position = {first.position}"
+    )
+    with pytest.raises(DossierError, match=f"position {first.position}"):
+        export(audit_scene, hazard_id, tmp_path / "altered.zip")
+
+
+async def test_an_export_needs_a_kept_checkpoint_that_covers_the_case(
+    audit_scene: AuditScene, tmp_path: Path
+):
+    hazard_id = await closed_case(audit_scene)
+    with pytest.raises(DossierError, match="no kept checkpoint covers"):
+        export(audit_scene, hazard_id, tmp_path / "early.zip")
+
+
+async def test_a_recorded_history_whose_file_is_missing_stops_the_export_unless_allowed(
+    audit_scene: AuditScene, tmp_path: Path
+):
+    hazard_id = await closed_case(audit_scene)
+    await audit_scene.run_audit_job()
+    (audit_scene.history_dir / f"{hazard_id}.json").unlink()
+    with pytest.raises(DossierError, match="recorded in the event store"):
+        export(audit_scene, hazard_id, tmp_path / "refused.zip")
+    archive = tmp_path / "without-history.zip"
+    result = export(audit_scene, hazard_id, archive, allow_missing_history=True)
+    assert result["workflow_history"]["recorded"] is True
+    assert result["workflow_history"]["included"] is False
+    checked = offline_check(archive, "--public-key", str(public_key_file(audit_scene, tmp_path)))
+    assert checked.returncode == 0, checked.stdout
+    assert "WARNING: the workflow history was recorded" in checked.stdout
+    with zipfile.ZipFile(archive) as zipped:
+        assert "history-events.jsonl" in zipped.namelist()
+        assert "workflow-history.json" not in zipped.namelist()
+        assert "已记录但缺失" in zipped.read("timeline.html").decode()
+
+
+async def test_the_timeline_reads_in_chinese_with_the_policy_and_clause_in_the_rule_column(
+    audit_scene: AuditScene, tmp_path: Path
+):
+    hazard_id = f"H-tl-{uuid.uuid4().hex[:8]}"
+    clause = "工贸企业重大事故隐患判定标准 第四条(二)"
+    handle, _ = await start_case(audit_scene.worker, hazard_id, checklist_clause=clause)
+    await audit_scene.worker.env.sleep(timedelta(days=16))  # overdue: up to the township
+    view = await wait_for_version(handle, 4)
+    assert view.status == "escalated"
+    audit_scene.sign_head()
+    archive = tmp_path / "timeline.zip"
+    export(audit_scene, hazard_id, archive)
+    with zipfile.ZipFile(archive) as zipped:
+        timeline = zipped.read("timeline.html").decode()
+    rows = [line for line in timeline.splitlines() if line.startswith("<tr><td>")]
+    registered = next(row for row in rows if "登记隐患" in row)
+    assert f"重大事故隐患判定标准条款：{clause}" in registered
+    assert "督办策略：default" in registered and "策略版本：" in registered
+    escalated = next(row for row in rows if "逐级升级督办" in row)
+    assert "督办层级：乡镇（街道）级" in escalated and "督办措施：督办函" in escalated
+    assert "<th>当前状态</th><td>逾期升级督办中</td>" in timeline
+    assert "<th>督办层级</th><td>乡镇（街道）级" in timeline
+    for code in ("rectifying", "escalated", "township", "supervision_letter", "(inspector)"):
+        assert code not in timeline, code
+
+
+async def test_the_export_and_verify_dossier_commands(audit_scene: AuditScene, tmp_path: Path):
+    hazard_id = await closed_case(audit_scene)
+    env = audit_scene.cli_env()
+    refused = runner.invoke(app, ["audit", "export", hazard_id, "--json"], env=env)
+    assert refused.exit_code == 1 and "no kept checkpoint covers" in refused.output
+    signed = runner.invoke(app, ["audit", "checkpoint", "--json"], env=env)
+    assert signed.exit_code == 0, signed.output
     out = tmp_path / "case.zip"
     exported = runner.invoke(
-        app, ["audit", "export", closed_case, "--out", str(out), "--json"], env=env
+        app, ["audit", "export", hazard_id, "--out", str(out), "--json"], env=env
     )
     assert exported.exit_code == 0, exported.output
     assert json.loads(exported.output)["events"] == 5
     checked = runner.invoke(app, ["audit", "verify-dossier", str(out)], env=env)
-    assert checked.exit_code == 0 and "intact" in checked.output
+    assert checked.exit_code == 0 and "intact" in checked.output, checked.output
+    assert "pinned to the configured signing key" in checked.output

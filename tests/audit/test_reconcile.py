@@ -72,3 +72,36 @@ async def test_reconcile_finds_nothing_on_a_healthy_store_and_reports_an_injecte
     parts.executor.shutdown(wait=False)
     store.close()
     engine.dispose()
+
+
+async def test_a_case_that_moves_between_the_store_read_and_the_query_is_not_reported(
+    time_skipping_env: WorkflowEnvironment, fresh_database_url: str, tmp_path: Path
+):
+    engine = create_app_engine(fresh_database_url, APP_ROLE)
+    store = EventStore(engine)
+    settings = Settings(
+        database_url=fresh_database_url, data_dir=tmp_path, calendar_file=TEST_CALENDAR
+    )
+    queue = f"reconcile-{uuid.uuid4().hex[:6]}"
+    parts = build_worker(time_skipping_env.client, settings, store, queue)
+    async with parts.worker:
+        worker = RunningWorker(time_skipping_env, time_skipping_env.client, queue, store, engine)
+        moving, _ = await start_case(worker, "H-rec-moving")
+        moved: list[str] = []
+
+        async def live_system(hazard_id: str) -> None:
+            # The enterprise reports just after reconcile read the store: the workflow is one
+            # event ahead of what was read when it is queried.
+            if hazard_id == "H-rec-moving" and not moved:
+                await moving.execute_update(SupervisedCaseWorkflow.report_rectification, report())
+                moved.append(hazard_id)
+
+        compared, found = await reconcile(
+            store, time_skipping_env.client, after_store_read=live_system
+        )
+        assert moved == ["H-rec-moving"]
+        assert (compared, found) == (1, []), "a race is not a difference"
+        await worker.terminate_started()
+    parts.executor.shutdown(wait=False)
+    store.close()
+    engine.dispose()

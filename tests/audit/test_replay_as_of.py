@@ -6,47 +6,74 @@ from __future__ import annotations
 import json
 from datetime import datetime, timedelta
 
-from typer.testing import CliRunner
-
 from activities.audit.replay import replay_case
 from api.cli import app
-from tests.workflows.case_helpers import report, start_case, verify
+from tests.audit.conftest import LoggingSafeCliRunner
+from tests.workflows.case_helpers import report, start_case, verify, wait_for_version
 from tests.workflows.conftest import RunningWorker
 from workflows.case import SupervisedCaseWorkflow
 
-runner = CliRunner()
+runner = LoggingSafeCliRunner()
 
 
-async def test_a_case_replayed_as_of_each_event_gives_the_states_the_workflow_went_through(
+async def test_a_case_replayed_as_of_every_event_boundary_gives_the_states_the_workflow_held(
     case_worker: RunningWorker, unique_hazard_id: str
 ):
+    """Every append is captured as the workflow's queried state right after it (updates return
+    it; timer-driven appends are caught by querying every two hours of skipped time). Then,
+    for every stored event: as of its instant the replay is the state after its append, and
+    one microsecond before, the state after the append before it."""
+    held: dict[int, dict] = {}  # version after an append -> the workflow's state then
+
+    def capture(view) -> None:  # type: ignore[no-untyped-def]
+        held.setdefault(view.version, view.state)
+        assert held[view.version] == view.state, f"version {view.version} changed state"
+
     handle, _ = await start_case(case_worker, unique_hazard_id)
-    views = [await handle.query(SupervisedCaseWorkflow.state)]
-    await case_worker.env.sleep(timedelta(days=16))  # overdue → escalated to the township
-    views.append(await handle.query(SupervisedCaseWorkflow.state))
-    views.append(await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report()))
-    views.append(
+    capture(await wait_for_version(handle, 2))
+    for _ in range(16 * 12):  # reminders, the missed deadline and the escalation
+        await case_worker.env.sleep(timedelta(hours=2))
+        capture(await handle.query(SupervisedCaseWorkflow.state))
+    capture(await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report()))
+    capture(
         await handle.execute_update(
-            SupervisedCaseWorkflow.verify_rectification,
-            verify(False, comments="未整改到位"),
+            SupervisedCaseWorkflow.verify_rectification, verify(False, comments="未整改到位")
         )
     )
-    views.append(
+    capture(
         await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report("再次整改"))
     )
-    views.append(
-        await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
-    )
+    capture(await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True)))
+
     events = case_worker.store.read_stream(f"case-{unique_hazard_id}")
-    assert [v.version for v in views] == sorted({v.version for v in views})
-    for view in views:
-        instant = events[view.version - 1].recorded_at
-        replay = replay_case(case_worker.store, unique_hazard_id, as_of=instant)
-        assert replay.to_data()["state"] == view.state, f"as of version {view.version}"
-        assert len(replay.timeline) == view.version
-    before_anything = events[0].recorded_at - timedelta(microseconds=1)
-    assert replay_case(case_worker.store, unique_hazard_id, as_of=before_anything).state is None
-    assert views[-1].status == "closed"
+    appends: list[list] = []  # events of one append share their recorded_at
+    for event in events:
+        if appends and appends[-1][-1].recorded_at == event.recorded_at:
+            appends[-1].append(event)
+        else:
+            appends.append([event])
+    ends = [batch[-1].stream_version for batch in appends]
+    assert sorted(held) == ends, "every append was seen by a query, and nothing else"
+    assert {e.event_type for e in events} >= {"ReminderDue", "DeadlineMissed", "CaseEscalated"}
+
+    previous: dict | None = None
+    for batch in appends:
+        after = held[batch[-1].stream_version]
+        for event in batch:
+            at = replay_case(case_worker.store, unique_hazard_id, as_of=event.recorded_at)
+            assert at.to_data()["state"] == after, f"as of event {event.stream_version}"
+            assert len(at.timeline) == batch[-1].stream_version
+            just_before = replay_case(
+                case_worker.store,
+                unique_hazard_id,
+                as_of=event.recorded_at - timedelta(microseconds=1),
+            )
+            assert just_before.to_data()["state"] == previous, (
+                f"just before event {event.stream_version}"
+            )
+        previous = after
+    assert replay_case(case_worker.store, unique_hazard_id).to_data()["state"] == previous
+    assert previous is not None and previous["closed"] is True
 
 
 async def test_the_replay_command_prints_a_timeline_and_refuses_a_malformed_instant(

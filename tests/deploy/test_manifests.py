@@ -77,7 +77,7 @@ def test_the_compose_stack_runs_every_duban_role_from_one_image():
     assert commands == {
         "migrate": ["migrate"],
         "worker": ["worker"],
-        "api": ["api"],
+        "api": ["api", "--host", "0.0.0.0", "--port", "8000"],
         "projector": ["projections", "run"],
     }
     assert len({services[name]["image"] for name in commands}) == 1
@@ -132,8 +132,9 @@ def test_the_temporal_values_fix_the_history_shards_and_use_postgresql_for_both_
     for store in ("default", "visibility"):
         assert persistence["datastores"][store]["sql"]["pluginName"] == "postgres12"
         assert persistence["datastores"][store]["sql"]["existingSecret"]
-    assert values["elasticsearch"]["enabled"] is False
-    assert values["cassandra"]["enabled"] is False
+    assert persistence["datastores"][persistence["visibilityStore"]]["sql"]["databaseName"] == (
+        "temporal_visibility"
+    )
 
 
 def test_the_image_runs_duban_as_a_non_root_user():
@@ -142,3 +143,190 @@ def test_the_image_runs_duban_as_a_non_root_user():
     assert "FROM python:3.11-slim" in dockerfile
     assert re.search(r"^USER 10001", dockerfile, re.MULTILINE)
     assert "pip install ." in dockerfile
+
+
+# ---------------------------------------------------------------------- what the pods rely on
+
+
+def k8s_object(kind: str, name: str) -> dict[str, Any]:
+    return next(d for d in k8s_objects() if (d["kind"], d["metadata"]["name"]) == (kind, name))
+
+
+def container(deployment: str) -> dict[str, Any]:
+    pod = k8s_object("Deployment", deployment)["spec"]["template"]["spec"]
+    result: dict[str, Any] = pod["containers"][0]
+    return result
+
+
+def pod_volumes(deployment: str) -> dict[str, dict[str, Any]]:
+    pod = k8s_object("Deployment", deployment)["spec"]["template"]["spec"]
+    return {v["name"]: v for v in pod["volumes"]}
+
+
+def settings_config_map() -> dict[str, str]:
+    data: dict[str, str] = k8s_object("ConfigMap", "duban-settings")["data"]
+    return data
+
+
+def cli_options(args: list[str]) -> dict[str, Any]:
+    """The options `duban <args>` would run with, parsed by duban's own command line."""
+    from typer.main import get_command
+
+    from api.cli import app
+
+    group: Any = get_command(app)
+    command = group.commands[args[0]]
+    return dict(command.make_context(args[0], list(args[1:])).params)
+
+
+def compose_services() -> dict[str, Any]:
+    services: dict[str, Any] = documents(DEPLOY / "compose.yaml")[0]["services"]
+    return services
+
+
+def test_the_api_listens_on_every_interface_in_compose_and_in_kubernetes():
+    # Loopback (the command's default) would leave the pods never Ready and the port dead.
+    assert cli_options(["api"])["host"] == "127.0.0.1", "the default this guards against"
+    api = compose_services()["api"]
+    options = cli_options(api["command"])
+    assert options["host"] == "0.0.0.0"
+    assert f"{options['port']}:{options['port']}" in api["ports"]
+    k8s = container("duban-api")
+    options = cli_options(k8s["args"])
+    assert options["host"] == "0.0.0.0"
+    ports = {p["name"]: p["containerPort"] for p in k8s["ports"]}
+    assert ports["http"] == options["port"]
+    assert k8s["readinessProbe"]["httpGet"]["port"] == "http"
+
+
+def test_the_workers_keep_the_audit_trail_on_one_persistent_volume_they_all_mount():
+    # compose: a named volume (shared by every replica on the host) at the data directory.
+    compose = documents(DEPLOY / "compose.yaml")[0]
+    worker = compose["services"]["worker"]
+    environment = worker["environment"]
+    data_dir = environment["DUBAN_DATA_DIR"]
+    volume, mount = next(v.split(":")[:2] for v in worker["volumes"] if v.endswith(data_dir))
+    assert mount == data_dir and volume in compose["volumes"]
+    assert environment["DUBAN_CHECKPOINT_DIR"].startswith(data_dir + "/")
+    assert worker["read_only"] is True, "everything else stays read-only"
+    # Kubernetes: a ReadWriteMany claim at the data directory, never an emptyDir.
+    settings = settings_config_map()
+    data_dir = settings["DUBAN_DATA_DIR"]
+    assert settings["DUBAN_CHECKPOINT_DIR"].startswith(data_dir + "/")
+    mounts = {m["mountPath"]: m["name"] for m in container("duban-worker")["volumeMounts"]}
+    volume = pod_volumes("duban-worker")[mounts[data_dir]]
+    assert "emptyDir" not in volume
+    claim = k8s_object("PersistentVolumeClaim", volume["persistentVolumeClaim"]["claimName"])
+    assert claim["spec"]["accessModes"] == ["ReadWriteMany"]
+
+
+def test_the_checkpoint_key_comes_from_a_secret_and_is_configured_so_none_is_ever_made():
+    compose = documents(DEPLOY / "compose.yaml")[0]
+    worker = compose["services"]["worker"]
+    key_path = Path(worker["environment"]["DUBAN_CHECKPOINT_KEY_PATH"])
+    (secret,) = worker["secrets"]
+    assert key_path == Path("/run/secrets") / secret["target"]
+    assert compose["secrets"][secret["source"]]["file"].startswith("secrets/")
+
+    key_path = Path(settings_config_map()["DUBAN_CHECKPOINT_KEY_PATH"])
+    mounts = {m["mountPath"]: m for m in container("duban-worker")["volumeMounts"]}
+    mount = mounts[str(key_path.parent)]
+    volume = pod_volumes("duban-worker")[mount["name"]]["secret"]
+    assert mount["readOnly"] is True
+    assert volume["secretName"] == "duban-checkpoint-key"
+    assert volume.get("optional", False) is False, "a worker without the key must not start"
+    assert {item["path"] for item in volume["items"]} == {key_path.name}
+
+
+def test_the_temporal_values_follow_the_pinned_charts_layout():
+    header = (DEPLOY / "helm" / "temporal-values.yaml").read_text(encoding="utf-8")
+    (version,) = set(re.findall(r"--version (\S+)", header))
+    readme = (DEPLOY / "README.md").read_text(encoding="utf-8")
+    assert f"--version {version}" in readme, "the README installs the version the values fit"
+    values = documents(DEPLOY / "helm" / "temporal-values.yaml")[0]
+    # Keys that chart version refuses to render (its templates/_deprecations.tpl).
+    for removed in ("cassandra", "elasticsearch", "prometheus", "grafana", "mysql", "postgresql"):
+        assert removed not in values, removed
+    assert "schema" not in values or not {"createDatabase", "setup", "update"} & set(
+        values["schema"]
+    )
+    persistence = values["server"]["config"]["persistence"]
+    assert "default" not in persistence and "visibility" not in persistence
+    for store in persistence["datastores"].values():
+        assert {"createDatabase", "manageSchema", "pluginName", "connectAddr"} <= set(store["sql"])
+
+
+def test_the_search_attribute_job_connects_to_temporal_as_the_workers_do():
+    job = k8s_object("Job", "duban-search-attributes")["spec"]["template"]["spec"]
+    (setup,) = job["containers"]
+    env = {e["name"]: e["valueFrom"] for e in setup["env"]}
+    worker_env = {e["name"]: e.get("valueFrom") for e in container("duban-worker")["env"]}
+    assert env["TEMPORAL_API_KEY"] == worker_env["DUBAN_TEMPORAL_API_KEY"]
+    assert env["TLS_SERVER_NAME"]["configMapKeyRef"]["key"] == "DUBAN_TEMPORAL_TLS_SERVER_NAME"
+    mounts = {m["name"]: m["mountPath"] for m in setup["volumeMounts"]}
+    worker_mounts = {m["name"]: m["mountPath"] for m in container("duban-worker")["volumeMounts"]}
+    assert mounts["temporal-tls"] == worker_mounts["temporal-tls"]
+    volumes = {v["name"]: v for v in job["volumes"]}
+    assert volumes["temporal-tls"]["secret"]["secretName"] == "duban-temporal-tls"
+    script = setup["args"][0]
+    flags = ("--tls-cert-path", "--tls-key-path", "--tls-ca-path", "--tls-server-name", "--tls")
+    for flag in flags:
+        assert flag in script, flag
+
+
+async def test_the_search_attribute_job_script_creates_the_namespace_and_attributes(
+    tmp_path: Path,
+):
+    """The Job's own script, run by /bin/sh with the `temporal` CLI against a dev server that
+    has neither the namespace nor the attributes yet (plain gRPC: no TLS Secret mounted); then
+    the compose file's, which finds them there."""
+    import asyncio
+    import os
+    import subprocess
+    import sys
+
+    from temporalio.api.operatorservice.v1 import ListSearchAttributesRequest
+    from temporalio.testing import WorkflowEnvironment
+
+    job = k8s_object("Job", "duban-search-attributes")["spec"]["template"]["spec"]
+    (setup,) = job["containers"]
+    server = await WorkflowEnvironment.start_local(
+        dev_server_existing_path=str(Path(sys.executable).parent / "temporal"),
+        dev_server_log_level="error",
+    )
+    try:
+        namespace = "duban-job-test"
+        env = {
+            "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+            "HOME": str(tmp_path),
+            "TEMPORAL_ADDRESS": server.client.service_client.config.target_host,
+            "TEMPORAL_NAMESPACE": namespace,
+        }
+        done = await asyncio.to_thread(
+            subprocess.run,
+            [*setup["command"], setup["args"][0]],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert done.returncode == 0, done.stdout + done.stderr
+        listed = await server.client.operator_service.list_search_attributes(
+            ListSearchAttributesRequest(namespace=namespace)
+        )
+        created = set(listed.custom_attributes)
+        assert {key.name for key in search_attributes.ALL} <= created
+        # The compose file's one-off service runs the same steps ($$ is compose's escape).
+        compose = compose_services()["temporal-setup"]
+        script = compose["command"][0].replace("$$", "$")
+        again = await asyncio.to_thread(
+            subprocess.run,
+            [*compose["entrypoint"], script],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=180,
+        )
+        assert again.returncode == 0, "idempotent: " + again.stdout + again.stderr
+    finally:
+        await server.shutdown()

@@ -7,12 +7,14 @@ import socket
 import urllib.error
 import urllib.request
 import uuid
+from collections import Counter
 from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy.engine import Engine
 
-from activities.eventstore import EventMetadata, NewEvent
+from activities.database import create_app_engine
+from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.metrics import (
     DubanMetrics,
     MeasuredEventStore,
@@ -21,6 +23,7 @@ from activities.metrics import (
     render_metrics,
 )
 from activities.settings import Settings
+from tests.conftest import APP_ROLE
 
 
 def free_port() -> int:
@@ -60,12 +63,74 @@ def test_appends_are_timed_and_escalations_counted_once_even_when_retried(app_en
     assert "duban_event_append_seconds_count 2.0" in text
 
 
-def test_the_read_model_gauges_report_the_projector_lag(app_engine: Engine):
-    metrics = DubanMetrics()
-    sample = metrics.refresh_read_model(app_engine)
-    text = render_metrics(metrics).decode()
-    assert f"duban_projector_lag_events {float(sample.projector_lag)}" in text
-    assert sample.head_position >= sample.projector_position or sample.projector_lag == 0
+def test_the_projector_lag_is_the_events_the_read_models_have_not_seen(fresh_database_url: str):
+    from activities.projections import Projector
+
+    engine = create_app_engine(fresh_database_url, APP_ROLE)
+    store = EventStore(engine)
+    try:
+        metrics = DubanMetrics()
+        for n in range(3):
+            store.append(f"metrics-{n}", 0, [escalation(f"H-{n}")])
+        sample = metrics.refresh_read_model(engine)
+        assert (sample.head_position, sample.projector_position, sample.projector_lag) == (3, 0, 3)
+        Projector(store).catch_up()
+        store.append("metrics-late", 0, [escalation("H-late")])
+        sample = metrics.refresh_read_model(engine)
+        assert (sample.head_position, sample.projector_position, sample.projector_lag) == (4, 3, 1)
+        text = render_metrics(metrics).decode()
+        assert "duban_projector_lag_events 1.0" in text
+        assert "duban_event_store_head_position 4.0" in text
+        assert "duban_projector_position 3.0" in text
+    finally:
+        store.close()
+        engine.dispose()
+
+
+def test_open_and_overdue_cases_are_counted_by_the_level_supervising_them(
+    fresh_database_url: str,
+):
+    """Four cases decided by the domain, projected by the real projector: one reported, one
+    past its deadline, one escalated to the township, one closed. The gauges count what the
+    domain says is open and overdue (逾期) at the sampling instant."""
+    from activities.projections import Projector
+    from domain.case_commands import ReportRectification, VerifyRectification
+    from tests.domain.domain_builders import ENTERPRISE_ACTOR, PHOTO, SUPERVISOR, register
+    from tests.projections.scenario import History, day
+
+    engine = create_app_engine(fresh_database_url, APP_ROLE)
+    store = EventStore(engine)
+    try:
+        history = History(store)
+        report = ReportRectification(actor=ENTERPRISE_ACTOR, summary="已整改", evidence=(PHOTO,))
+        for hazard_id in ("H-reported", "H-overdue", "H-escalated", "H-closed"):
+            history.case(hazard_id, register(hazard_id=hazard_id), day(0))
+        history.case("H-reported", report, day(5))
+        history.case("H-closed", report, day(5))
+        history.case("H-closed", VerifyRectification(actor=SUPERVISOR, passed=True), day(6))
+        history.run_timers("H-escalated", until=day(16))  # missed: up to the township
+        Projector(store).catch_up()
+
+        now = day(20)
+        metrics = DubanMetrics()
+        sample = metrics.refresh_read_model(engine, now)
+        states = history.cases.values()
+        expected_open = Counter(s.supervising_level.value for s in states if s.is_open)
+        expected_overdue = Counter(s.supervising_level.value for s in states if s.is_overdue(now))
+        assert dict(sample.open_by_level) == dict(expected_open) == {"village": 2, "township": 1}
+        assert {k: v for k, v in sample.overdue_by_level.items() if v} == dict(expected_overdue)
+        assert dict(expected_overdue) == {"village": 1}
+        text = render_metrics(metrics).decode()
+        assert 'duban_open_cases{level="village"} 2.0' in text
+        assert 'duban_open_cases{level="township"} 1.0' in text
+        assert 'duban_overdue_cases{level="village"} 1.0' in text
+        assert 'duban_overdue_cases{level="township"} 0.0' in text
+        # Before the deadline nobody is overdue.
+        early = metrics.refresh_read_model(engine, day(10))
+        assert sum(early.overdue_by_level.values()) == 0
+    finally:
+        store.close()
+        engine.dispose()
 
 
 def test_the_health_server_answers_healthz_readyz_and_metrics(app_engine: Engine):
@@ -90,5 +155,27 @@ def test_the_health_server_answers_healthz_readyz_and_metrics(app_engine: Engine
         status, body = get(server.port, "/metrics")
         assert status == 200 and b"# TYPE duban_event_append_seconds histogram" in body
         assert get(server.port, "/elsewhere")[0] == 404
+    finally:
+        server.stop()
+
+
+def test_healthz_turns_503_once_a_part_the_process_needs_has_died(app_engine: Engine):
+    from activities.metrics import ProcessHealth
+
+    health = ProcessHealth()
+    server = MetricsServer(
+        "127.0.0.1", 0, ready=lambda: {"ready": True}, metrics=DubanMetrics(), healthy=health.check
+    )
+    server.start()
+    try:
+        assert get(server.port, "/healthz") == (200, b'{"status":"ok"}')
+        health.fail("notification dispatcher stopped: RuntimeError('boom')")
+        health.fail("a later failure does not replace the first")
+        status, body = get(server.port, "/healthz")
+        assert status == 503
+        assert json.loads(body) == {
+            "status": "failing",
+            "reason": "notification dispatcher stopped: RuntimeError('boom')",
+        }
     finally:
         server.stop()

@@ -241,17 +241,31 @@ async def test_three_workers_share_a_burst_of_cases_and_a_killed_one_loses_nothi
     )
 
     survivor = workers[0]
+    final_head = store.head().position
     for _ in range(100):  # the read-model sampler runs every 0.5 s
         status, body = http_get(survivor.health_port, "/metrics")
-        if b"duban_projector_lag_events" in body:
+        text = body.decode()
+        if (
+            b"duban_projector_lag_events" in body
+            and metric_value(text, "duban_event_store_head_position") >= final_head
+        ):
             break
         await asyncio.sleep(0.1)
-    text = body.decode()
     assert status == 200
-    assert metric_value(text, "duban_event_append_seconds_count") > 0
-    assert metric_value(text, "duban_events_appended_total") > 0
-    assert metric_value(text, "duban_event_store_head_position") >= store.head().position - 1
-    assert metric_value(text, "duban_projector_lag_events") >= 0
+    head = metric_value(text, "duban_event_store_head_position")
+    assert head >= final_head >= start + BURST * len(LIFECYCLE)
+    assert metric_value(text, "duban_projector_lag_events") == head - metric_value(
+        text, "duban_projector_position"
+    )
+    # Each survivor counts the events it appended: together no more than the burst's, and
+    # each did a share of them.
+    appended = [
+        metric_value(http_get(w.health_port, "/metrics")[1].decode(), "duban_events_appended_total")
+        for w in (workers[0], workers[2])
+    ]
+    assert all(n > 0 for n in appended) and sum(appended) <= BURST * len(LIFECYCLE)
+    # An append records one or more events (registration: two), each timed once.
+    assert 0 < metric_value(text, "duban_event_append_seconds_count") <= appended[0]
     sdk_status, sdk_body = http_get(survivor.sdk_metrics_port, "/metrics")
     assert sdk_status == 200 and b"temporal_" in sdk_body
 
@@ -326,10 +340,17 @@ class ApiProcess:
 
     def __init__(self, env: dict[str, str], log_path: Path) -> None:
         self.port = free_port()
+        self.sdk_metrics_port = free_port()
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "duban"), "api", "--host", "127.0.0.1", "--port", str(self.port)],
-            env={**os.environ, **env},
+            # As the manifests run it: on every interface.
+            [str(BIN / "duban"), "api", "--host", "0.0.0.0", "--port", str(self.port)],
+            env={
+                **os.environ,
+                **env,
+                "DUBAN_WORKER_METRICS_HOST": "127.0.0.1",
+                "DUBAN_TEMPORAL_METRICS_PORT": str(self.sdk_metrics_port),
+            },
             stdout=self._log,
             stderr=subprocess.STDOUT,
         )
@@ -410,6 +431,9 @@ async def test_a_second_api_process_serves_the_same_cases_as_the_first(
                 for api in apis
             ]
             assert live[0][0] == 200 and live[0] == live[1]
+        for api in apis:  # each API process exports its own client's SDK metrics
+            status, sdk = await asyncio.to_thread(http_get, api.sdk_metrics_port, "/metrics")
+            assert status == 200 and b"temporal_request" in sdk
     finally:
         for api in apis:
             api.stop()
