@@ -36,7 +36,7 @@ from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
 from api.auth import Principal
 from domain.calendar import WorkingCalendar
-from domain.case import command_to_data, decide
+from domain.case import command_from_data, command_to_data, decide
 from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
 from domain.case_events import (
     Evidence,
@@ -271,7 +271,12 @@ class Services:
                 if body.get("listing_measures")
                 else None,
             )
-            decide(None, command, now, self.policy, self.calendar)  # refuse before starting
+            # Refuse before starting, judging exactly what the workflow will read: the command
+            # as data, read back (which also refuses text the record cannot hold).
+            as_read = command_from_data(
+                RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, command_to_data(command)
+            )
+            decide(None, as_read, now, self.policy, self.calendar)
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         return command

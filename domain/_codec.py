@@ -70,6 +70,34 @@ def _at(where: str, name: str) -> str:
     return f"{where}.{name}" if where else name
 
 
+# What a person's text may not contain: C0 control characters other than tab, newline and
+# carriage return, and lone UTF-16 surrogates (not text at all; the record cannot store them).
+_ALLOWED_CONTROLS = frozenset("\t\n\r")
+
+
+def check_text(value: Any, where: str = "") -> None:
+    """Refuse, naming the field, any string in ``value`` (nested in dicts and lists) that is
+    not storable text. Commands are checked when they are read, so a bad character is a
+    refusal at the door rather than a decision the event store later refuses to record."""
+    if isinstance(value, str):
+        for position, char in enumerate(value):
+            code = ord(char)
+            if (code < 0x20 and char not in _ALLOWED_CONTROLS) or 0xD800 <= code <= 0xDFFF:
+                raise DomainError(
+                    "input.text_invalid",
+                    f"contains U+{code:04X} at character {position + 1}: text may not hold "
+                    "control characters (other than tab and line breaks) or lone surrogates",
+                    where or "text",
+                )
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            check_text(key, where)
+            check_text(item, _at(where, str(key)))
+    elif isinstance(value, list | tuple):
+        for index, item in enumerate(value):
+            check_text(item, f"{where}[{index}]")
+
+
 def from_data(tp: Any, value: Any, where: str = "", *, strict: bool = False) -> Any:
     """Read ``value`` as type ``tp``; ``strict`` also rejects unknown keys (policy files)."""
     origin = typing.get_origin(tp)

@@ -27,7 +27,7 @@ from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain._codec import from_data, to_data
+from domain._codec import check_text, from_data, to_data
 from domain.calendar import WorkingCalendar
 from domain.case_commands import (
     COMMAND_CLASSES,
@@ -1685,6 +1685,7 @@ def command_from_data(command_type: str, schema_version: int, data: dict[str, An
             f"{command_type} v{schema_version} is not known",
             "schema_version",
         )
+    check_text(data)
     command: CaseCommand = from_data(cls, data)
     return command
 

