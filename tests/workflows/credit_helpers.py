@@ -81,10 +81,14 @@ def as_input(command: CreditCommand) -> CreditCommandInput:
 
 
 async def wait_for(
-    handle: WorkflowHandle[Any, Any], ready: Callable[[CreditView], bool], *, what: str = ""
+    handle: WorkflowHandle[Any, Any],
+    ready: Callable[[CreditView], bool],
+    *,
+    what: str = "",
+    timeout: float = 15,
 ) -> CreditView:
     view: CreditView | None = None
-    for _ in range(300):
+    for _ in range(int(timeout / 0.05)):
         try:
             view = await handle.query(EnterpriseCreditWorkflow.credit)
         except RPCError as exc:
