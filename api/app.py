@@ -871,7 +871,11 @@ def _credit_routes(api: APIRouter) -> None:
             code = credit_code.upper()
             services.require_enterprise_access(principal, code, roles)
             view = await services.credit_update(
-                principal, code, update, build(actor_of(principal), body), open_record=open_record
+                principal,
+                code,
+                update,
+                build(actor_of(principal, services.reference), body),
+                open_record=open_record,
             )
             return _record_out(view)
 

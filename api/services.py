@@ -36,7 +36,7 @@ from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
 from api.auth import Principal
 from domain.calendar import WorkingCalendar
-from domain.case import command_from_data, command_to_data, decide
+from domain.case import check_command_text, command_from_data, command_to_data, decide
 from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
 from domain.case_events import (
     Evidence,
@@ -46,7 +46,14 @@ from domain.case_events import (
     ListingMeasures,
     RectificationMode,
 )
-from domain.credit import CreditCommand, credit_command_to_data
+from domain.credit import (
+    CreditCommand,
+    CreditRecordOpened,
+    check_credit_command_text,
+    credit_command_to_data,
+    decide_credit,
+    evolve_credit,
+)
 from domain.credit_code import is_valid_credit_code
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
@@ -150,9 +157,14 @@ class CaseFacts:
     grid_codes: tuple[str, ...]
 
 
-def actor_of(principal: Principal) -> Actor:
-    unit = principal.scope if principal.role in ("supervisor", "inspector") else None
-    return Actor(principal.actor_id, Role(principal.role), unit_code=unit)
+def actor_of(principal: Principal, reference: ReferenceData) -> Actor:
+    """The person behind ``principal`` as the domain sees them: a supervisor or inspector acts
+    for their grid unit, named with its level (the credit rules check the deciding level)."""
+    if principal.role not in ("supervisor", "inspector") or principal.scope is None:
+        return Actor(principal.actor_id, Role(principal.role))
+    unit = reference.grid_unit(principal.scope)
+    level = unit.level if unit is not None else None
+    return Actor(principal.actor_id, Role(principal.role), principal.scope, level)
 
 
 @dataclass
@@ -247,7 +259,7 @@ class Services:
             raise forbidden(f"enterprise {code} is outside your grid")
         try:
             command = RegisterHazard(
-                actor=actor_of(principal),
+                actor=actor_of(principal, self.reference),
                 hazard_id=hazard_id,
                 enterprise=enterprise,
                 grid_path=path,
@@ -272,9 +284,11 @@ class Services:
                 else None,
             )
             # Refuse before starting, judging exactly what the workflow will read: the command
-            # as data, read back (which also refuses text the record cannot hold).
+            # as data (refusing text the record cannot hold, as the workflow does), read back.
+            as_data = command_to_data(command)
+            check_command_text(as_data)
             as_read = command_from_data(
-                RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, command_to_data(command)
+                RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, as_data
             )
             decide(None, as_read, now, self.policy, self.calendar)
         except DomainError as exc:
@@ -329,7 +343,7 @@ class Services:
             raise forbidden(f"a {principal.role} may not do this; allowed: {', '.join(roles)}")
         self.require_read(principal, hazard_id)
         try:
-            command: CaseCommand = build(actor_of(principal))
+            command: CaseCommand = build(actor_of(principal, self.reference))
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
@@ -378,6 +392,17 @@ class Services:
             enterprise = self.reference.enterprise(credit_code)
             if enterprise is None:
                 raise not_found(f"enterprise {credit_code}")
+            # Starting the workflow records the record's opening even when the update is then
+            # refused: judge the command first against the record a start would open, so a
+            # refusal (the actor's role or level, missing text) leaves nothing behind. Rules of
+            # a record's history (a proceeding already open) are the running workflow's.
+            now = self.clock()
+            opened = evolve_credit(None, CreditRecordOpened(credit_code, enterprise.name, now))
+            try:
+                check_credit_command_text(request.command)
+                decide_credit(opened, command, now, self.policy, self.calendar)
+            except DomainError as exc:
+                raise domain_refusal(exc) from exc
             start = WithStartWorkflowOperation(
                 EnterpriseCreditWorkflow.run,
                 CreditWorkflowInput(credit_code, enterprise.name, enterprise.grid_code),

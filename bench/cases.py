@@ -37,15 +37,15 @@ from domain.case_commands import Actor, ReportRectification, Role, VerifyRectifi
 from domain.case_events import Evidence
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import ENTERPRISE, SUPERVISOR, register
+from tests.fixtures.calendar_data import write_test_calendar
 from worker import build_worker, workflow_runner
 from workflows import search_attributes
 from workflows.case import CaseCommandInput, CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id
 
 BIN = Path(sys.executable).parent
-CALENDAR = (
-    Path(__file__).resolve().parent.parent / "tests" / "fixtures" / ("calendar-test-2027-2028.toml")
-)
+# TEST DATA for the years chinese-calendar does not know (weekends and New Year's Day only).
+CALENDAR = write_test_calendar()
 PHOTO = Evidence("s3://evidence/after.jpg", "b" * 64)
 
 

@@ -9,8 +9,9 @@ due, so that a command is decided against the state the clock has reached.
 Timer keys: ``deadline:<n>`` for the n-th deadline set in the case, ``reminder:<n>:<offset>``
 for a reminder before it (offset as in the policy, e.g. ``P3D``), ``review:<m>`` for the m-th
 rectification report awaiting verification, ``decision:<k>`` for the k-th extension request
-awaiting the authority's decision (edition 2). A fired key is recorded in the state and is
-never pending again; setting a new deadline gives new keys.
+awaiting the authority's decision and ``decision:<k>:<n>`` for its n-th repeated alert (edition
+2). A fired key is recorded in the state and is never pending again; setting a new deadline
+gives new keys.
 
 Rules that came with policy edition 2 are marked so in their function's docstring; under an
 edition-1 policy the case decides exactly as it did when it was recorded.
@@ -20,15 +21,16 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from domain._codec import check_text, from_data, to_data
-from domain.calendar import WorkingCalendar
+from domain.calendar import WorkingCalendar, end_of_day
 from domain.case_commands import (
     COMMAND_CLASSES,
     SYSTEM_ACTOR,
@@ -81,7 +83,7 @@ from domain.case_events import (
     VerificationOverdue,
     VerificationPassed,
 )
-from domain.durations import PolicyDuration
+from domain.durations import PolicyDuration, utc_instant
 from domain.errors import DomainError
 from domain.grid import GridLevel, GridUnit
 from domain.policy import CreditEventKind, ListingLevel, Policy, Rung, Step
@@ -378,12 +380,21 @@ def _edition_2(policy: Policy) -> bool:
     return policy.edition >= 2
 
 
-def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
+def pending_timers(
+    state: CaseState | None,
+    policy: Policy,
+    calendar: WorkingCalendar | None = None,
+    now: datetime | None = None,
+) -> list[Timer]:
     """The timers this state waits for, earliest first.
 
     Edition 2: while an extension request awaits its decision the deadline does not fall due
     (the enterprise asked in time; a late authority must not cost it the extension), and the
-    decision itself has a timer at ``decide_by``.
+    decision itself has a timer at ``decide_by``; while it stays undecided the alert repeats
+    every ``decide_within`` one grid level further up (counted on ``calendar``, by default
+    the package's years), so that the case is always driven by a timer. Given ``now``, the
+    reminders of a deadline that has already passed are left out: a catch-up after the
+    deadline tells nobody "3 days before" (edition 2).
     """
     if state is None or not state.is_open:
         return []
@@ -398,7 +409,8 @@ def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
         deadline_key = f"deadline:{state.deadline_no}"
         if deadline_key not in fired:
             tz = ZoneInfo(state.time_zone)
-            for offset in policy.reminders.before_deadline:
+            passed = _edition_2(policy) and now is not None and now >= state.deadline
+            for offset in policy.reminders.before_deadline if not passed else ():
                 key = f"reminder:{state.deadline_no}:{offset}"
                 due = offset.subtract_calendar(state.deadline, tz)
                 set_at = state.deadline_set_at or state.registered_at
@@ -406,16 +418,45 @@ def pending_timers(state: CaseState | None, policy: Policy) -> list[Timer]:
                     timers.append(Timer(key, "reminder", due))
             if not waiting_for_decision:
                 timers.append(Timer(deadline_key, "deadline", state.deadline))
-    if waiting_for_decision and state.pending_extension is not None:
-        key = f"decision:{state.extension_requests}"
-        if key not in fired:
-            timers.append(Timer(key, "extension_decision", state.pending_extension.decide_by))
+    if waiting_for_decision:
+        timers.append(_decision_alert(state, policy, calendar or WorkingCalendar()))
     return sorted(timers, key=lambda t: (t.due_at, t.key))
 
 
-def due_timers(state: CaseState | None, now: datetime, policy: Policy) -> list[Timer]:
+def _decision_alert(state: CaseState, policy: Policy, calendar: WorkingCalendar) -> Timer:
+    """The next alert of the pending extension request: ``decision:<k>`` at ``decide_by``,
+    then ``decision:<k>:<n>`` every ``decide_within`` after the alert before it."""
+    pending = state.pending_extension
+    assert pending is not None
+    first = f"decision:{state.extension_requests}"
+    fired = set(state.fired_timers)
+    if first not in fired:
+        return Timer(first, "extension_decision", pending.decide_by)
+    interval = policy.extension.limits(listed=state.listing is not None).decide_within
+    due, number = pending.decide_by, 2
+    while True:
+        if interval.is_working_days:
+            # From the end of the day the last alert closed: a decide_by at 24:00 Wednesday
+            # and P2WD give 24:00 Friday, two whole working days later (not Monday).
+            closed = (due.astimezone(policy.tz) - timedelta(microseconds=1)).date()
+            next_day = calendar.nth_working_day(closed, interval.working_days)
+            due = end_of_day(next_day, policy.tz)
+        else:
+            due = interval.add_to(due, calendar, policy.tz)
+        key = f"{first}:{number}"
+        if key not in fired:
+            return Timer(key, "extension_decision", due)
+        number += 1
+
+
+def due_timers(
+    state: CaseState | None,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar | None = None,
+) -> list[Timer]:
     """The pending timers whose time has come at ``now``."""
-    return [t for t in pending_timers(state, policy) if t.due_at <= now]
+    return [t for t in pending_timers(state, policy, calendar, now) if t.due_at <= now]
 
 
 def catch_up(
@@ -426,7 +467,7 @@ def catch_up(
     one second after a deadline meets the escalated case whatever the order of delivery."""
     events: list[CaseEvent] = []
     while state is not None and state.is_open:
-        due = due_timers(state, now, policy)
+        due = due_timers(state, now, policy, calendar)
         if not due:
             break
         fired = decide(state, FireTimer(SYSTEM_ACTOR, due[0].key), now, policy, calendar)
@@ -451,13 +492,29 @@ def _require_text(value: str, rule: str, field: str, what: str) -> None:
 
 
 def _future(deadline: datetime, now: datetime, field: str) -> datetime:
-    if deadline.tzinfo is None:
-        raise _err("time.aware_required", "deadlines must carry a time zone", field)
+    deadline = utc_instant(deadline, field)
     if deadline <= now:
         raise _err(
             "case.deadline.in_past", f"deadline {deadline.isoformat()} is not after now", field
         )
-    return deadline.astimezone(UTC)
+    return deadline
+
+
+# A hazard id names the case's workflow and event stream (workflows/ids.py uses this pattern).
+HAZARD_ID_PATTERN = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+HAZARD_ID_RULE = (
+    "1-80 characters of letters, digits, '.', '_' or '-', starting with a letter or digit"
+)
+
+
+def validate_hazard_id(hazard_id: str) -> str:
+    """``hazard_id`` when the case can be recorded under it (``case.register.hazard_id_pattern``
+    otherwise): every rule of every edition, since no other id could ever have been stored."""
+    if not HAZARD_ID_PATTERN.match(hazard_id):
+        raise _err(
+            "case.register.hazard_id_pattern", f"{hazard_id!r}: {HAZARD_ID_RULE}", "hazard_id"
+        )
+    return hazard_id
 
 
 def _short_hash(*parts: str) -> str:
@@ -553,6 +610,12 @@ def _acting_unit(state_path: Sequence[GridUnit], actor: Actor) -> GridUnit:
             f"grid unit {actor.unit_code} is not on this case's grid path ({path})",
             "actor.unit_code",
         )
+    if actor.unit_level is not None and actor.unit_level is not unit.level:
+        raise _err(
+            "case.authority.unit_level_mismatch",
+            f"grid unit {unit.code} is {unit.level.value}, not {actor.unit_level.value}",
+            "actor.unit_level",
+        )
     return unit
 
 
@@ -620,9 +683,7 @@ def decide(
     escalated case, never the one the clock has left behind. Fire the due timers first (the
     workflow does; ``catch_up`` computes them for a validator).
     """
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise _err("time.aware_required", "now must carry a time zone", "now")
-    now = now.astimezone(UTC)
+    now = utc_instant(now, "now")
     if command.actor.role is Role.AUDITOR:
         raise _err("case.auditor.read_only", "an auditor reads and changes nothing", "actor.role")
     if state is None:
@@ -637,7 +698,7 @@ def decide(
             f"case {state.hazard_id} is {state.status.value}; it accepts no command",
         )
     if _edition_2(policy) and not isinstance(command, FireTimer):
-        due = due_timers(state, now, policy)
+        due = due_timers(state, now, policy, calendar)
         if due:
             raise _err(
                 "case.timer.due_first",
@@ -741,11 +802,13 @@ def _register(
             actor, (Role.INSPECTOR, Role.SUPERVISOR), "case.register.role", "register a hazard"
         )
     _require_text(cmd.hazard_id, "case.register.hazard_id_required", "hazard_id", "a hazard id")
+    validate_hazard_id(cmd.hazard_id)
     _require_text(
         cmd.description, "case.register.description_required", "description", "a description"
     )
     _require_text(cmd.location, "case.register.location_required", "location", "a location")
-    if cmd.found_at.tzinfo is None or cmd.found_at > now:
+    found_at = utc_instant(cmd.found_at, "found_at")
+    if found_at > now:
         raise _err(
             "case.register.found_at_not_future",
             "found_at must be an aware instant not after now",
@@ -812,7 +875,7 @@ def _register(
         description=cmd.description,
         location=cmd.location,
         found_by=cmd.found_by,
-        found_at=cmd.found_at.astimezone(UTC),
+        found_at=found_at,
         evidence=cmd.evidence,
         mode=cmd.mode,
         registered_by=actor.id,
@@ -1317,10 +1380,11 @@ def _refuse(state: CaseState, cmd: RecordRefusal, now: datetime, policy: Policy)
 def _withdraw(
     state: CaseState, cmd: WithdrawCase, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
-    """撤销督办 by a supervisor whose unit is on the case's grid path (edition 2)."""
+    """撤销督办. Edition 2: by the supervising unit or a unit above it. A listing moves the
+    supervision up to its authority (and escalation only ever moves it further up), so this
+    also keeps a unit below a listing authority from taking down that authority's listing."""
     _require_role(cmd.actor, (Role.SUPERVISOR,), "case.withdraw.supervisor_only", "withdraw a case")
-    if _edition_2(policy):
-        _acting_unit(state.grid_path, cmd.actor)
+    _require_supervising_or_above(state, cmd.actor, policy, "撤销督办")
     _require_text(cmd.reason, "case.withdraw.reason_required", "reason", "a reason")
     events: list[CaseEvent] = []
     if state.listing is not None:
@@ -1335,11 +1399,17 @@ def _fire(
     state: CaseState, cmd: FireTimer, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
     _require_role(cmd.actor, (Role.SYSTEM,), "case.timer.system_only", "fire a timer")
-    timer = next((t for t in pending_timers(state, policy) if t.key == cmd.key), None)
+    timer = next(
+        (t for t in pending_timers(state, policy, calendar, now) if t.key == cmd.key), None
+    )
     if timer is None:
         if cmd.key in state.fired_timers:
             raise _err("case.timer.already_fired", f"timer {cmd.key} has already fired", "key")
-        raise _err("case.timer.not_pending", f"timer {cmd.key} is not pending", "key")
+        raise _err(
+            "case.timer.not_pending",
+            f"timer {cmd.key} is not pending (a reminder is not sent once its deadline passed)",
+            "key",
+        )
     if now < timer.due_at:
         raise _err(
             "case.timer.not_due", f"timer {cmd.key} is due at {timer.due_at.isoformat()}", "key"
@@ -1354,15 +1424,33 @@ def _fire(
     if timer.kind == "review":
         return [VerificationOverdue(timer_key=timer.key, review_by=timer.due_at, at=now)]
     if timer.kind == "extension_decision":
-        return [
-            ExtensionDecisionOverdue(
-                timer_key=timer.key,
-                decide_by=timer.due_at,
-                deciding_unit_code=state.supervising_unit_code,
-                at=now,
-            )
-        ]
+        return [_decision_overdue(state, timer, now)]
     return _deadline_missed(state, timer, cmd.actor, now, policy, calendar)
+
+
+def _decision_overdue(state: CaseState, timer: Timer, now: datetime) -> ExtensionDecisionOverdue:
+    """延期审批超时: the first alert tells the deciding unit and the unit above it; the n-th
+    (``decision:<k>:<n>``) tells the deciding unit and the unit n levels above it, or the top
+    of the grid path once the path ends there (催办 up the grid, edition 2)."""
+    pending = state.pending_extension
+    assert pending is not None
+    parts = timer.key.split(":")
+    deciding = state.supervising_unit_code
+    if len(parts) == 2:
+        return ExtensionDecisionOverdue(
+            timer_key=timer.key, decide_by=pending.decide_by, deciding_unit_code=deciding, at=now
+        )
+    alert_no = int(parts[2])
+    codes = [u.code for u in state.grid_path]
+    alerted = state.grid_path[min(codes.index(deciding) + alert_no, len(codes) - 1)]
+    return ExtensionDecisionOverdue(
+        timer_key=timer.key,
+        decide_by=pending.decide_by,
+        deciding_unit_code=deciding,
+        at=now,
+        alert_no=alert_no,
+        alerted_unit_code=alerted.code,
+    )
 
 
 _STEP_TEXT = {
@@ -1566,7 +1654,11 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
         case ExtensionDecisionOverdue():
             recipients = [(*grid, "extension_decision_overdue")]
             if state_before is not None:
-                next_up = state_before.unit_above(event.deciding_unit_code)
+                next_up = (
+                    state_before.unit(event.alerted_unit_code)
+                    if event.alerted_unit_code is not None
+                    else state_before.unit_above(event.deciding_unit_code)
+                )
                 if next_up is not None:
                     recipients.append(
                         (
@@ -1685,9 +1777,16 @@ def command_from_data(command_type: str, schema_version: int, data: dict[str, An
             f"{command_type} v{schema_version} is not known",
             "schema_version",
         )
-    check_text(data)
     command: CaseCommand = from_data(cls, data)
     return command
+
+
+def check_command_text(data: dict[str, Any]) -> None:
+    """Refuse (``input.text_invalid``, naming the field) a command whose text the record cannot
+    hold. Called where a command is accepted — the API, the workflow's update validators and a
+    new case's registration — and never on reading a recorded command: a command accepted
+    before this check existed must still read, and replay, as it was decided."""
+    check_text(data)
 
 
 def state_to_data(state: CaseState | None) -> dict[str, Any] | None:
@@ -1708,6 +1807,8 @@ def state_from_data(data: dict[str, Any] | None) -> CaseState | None:
 
 
 __all__ = [
+    "HAZARD_ID_PATTERN",
+    "HAZARD_ID_RULE",
     "CaseState",
     "CaseStatus",
     "ListingRecord",
@@ -1715,6 +1816,7 @@ __all__ = [
     "PendingExtension",
     "Timer",
     "catch_up",
+    "check_command_text",
     "command_from_data",
     "command_to_data",
     "decide",
@@ -1728,4 +1830,5 @@ __all__ = [
     "rung_measures",
     "state_from_data",
     "state_to_data",
+    "validate_hazard_id",
 ]

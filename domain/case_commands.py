@@ -17,7 +17,7 @@ from domain.case_events import (
     ListingMeasures,
     RectificationMode,
 )
-from domain.grid import Enterprise, GridUnit
+from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import ListingLevel
 
 
@@ -36,6 +36,11 @@ class Actor:
     role: Role
     # The grid unit the person acts for; a supervisor's commands carry it (edition 2).
     unit_code: str | None = None
+    # That unit's level, as the caller's grid knows it: a credit record has no grid path to
+    # read it from, and [credit] decided_by_level is checked against it. On a case, where the
+    # path tells the level, a level that contradicts the path is refused (edition 2). Left
+    # out of the data while unset, as in older commands.
+    unit_level: GridLevel | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 SYSTEM_ACTOR = Actor(id="system", role=Role.SYSTEM)

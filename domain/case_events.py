@@ -300,13 +300,21 @@ class EnforcementReferred(CaseEvent):
 
 @dataclass(frozen=True)
 class ExtensionDecisionOverdue(CaseEvent):
-    """The authority has not decided an extension request by ``decide_by`` (延期审批超时)."""
+    """The authority has not decided an extension request by ``decide_by`` (延期审批超时).
+
+    The first alert (``alert_no`` 1) goes to the deciding unit and the unit above it; while the
+    request stays undecided the alert repeats every ``decide_within``, each time one grid level
+    further up (``alerted_unit_code``) until the top of the path, where it stays (催办).
+    """
 
     EVENT_TYPE: ClassVar[str] = "ExtensionDecisionOverdue"
     timer_key: str
     decide_by: datetime
     deciding_unit_code: str
     at: datetime
+    # Repeated alerts only; the first leaves them out of its data, as recorded before.
+    alert_no: int = field(default=1, metadata=OMIT_IF_DEFAULT)
+    alerted_unit_code: str | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)

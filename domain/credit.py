@@ -15,13 +15,14 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, ClassVar
 
 from domain._codec import OMIT_IF_DEFAULT, check_text, from_data, to_data
 from domain.calendar import WorkingCalendar
 from domain.case_commands import Actor, Role
 from domain.credit_code import validate_credit_code
+from domain.durations import utc_instant
 from domain.errors import DomainError
 from domain.policy import CreditEventKind, Policy
 
@@ -508,6 +509,30 @@ def _text(value: str, rule: str, field: str) -> None:
         raise _err(rule, f"{field} is required", field)
 
 
+def _require_deciding_level(actor: Actor, policy: Policy, what: str) -> None:
+    """``[credit] decided_by_level``: a proceeding is opened, a listing and an early removal
+    decided and an early removal revoked by a supervisor at that grid level or above (Order
+    11 makes the listing the department's decision). Without the key, any supervisor (as
+    records kept under older policies were decided)."""
+    level = policy.credit.decided_by_level
+    if level is None:
+        return
+    if actor.unit_code is None or actor.unit_level is None:
+        raise _err(
+            "credit.authority.unit_required",
+            f"{what} is decided at the {level.value} level or above: the command names the "
+            "supervisor's grid unit and its level",
+            "actor.unit_level",
+        )
+    if actor.unit_level.rank > level.rank:
+        raise _err(
+            "credit.authority.level_below",
+            f"{what} is decided at the {level.value} level or above; {actor.unit_code} is "
+            f"{actor.unit_level.value}",
+            "actor.unit_level",
+        )
+
+
 def _trigger_for(
     state: CreditState,
     kind: CreditEventKind,
@@ -591,9 +616,7 @@ def decide_credit(
     calendar: WorkingCalendar | None = None,
 ) -> list[CreditEvent]:
     """The events ``command`` causes; a RatingChanged is appended whenever the grade moves."""
-    if now.tzinfo is None or now.utcoffset() is None:
-        raise _err("time.aware_required", "now must carry a time zone", "now")
-    now = now.astimezone(UTC)
+    now = utc_instant(now, "now")
     cal = calendar or WorkingCalendar()
     if command.actor.role is Role.AUDITOR:
         raise _err("credit.auditor.read_only", "an auditor reads and changes nothing", "actor.role")
@@ -645,7 +668,7 @@ def _decide(
                     "credit_code",
                 )
             recorded = CreditEventRecorded(
-                command.case_id, command.kind, command.occurred_at.astimezone(UTC), now
+                command.case_id, command.kind, utc_instant(command.occurred_at, "occurred_at"), now
             )
             events: list[CreditEvent] = [recorded]
             after = evolve_credit(state, recorded)
@@ -669,6 +692,7 @@ def _decide(
             _require_role(
                 actor, (Role.SUPERVISOR,), "credit.proceeding.supervisor_only", "open a proceeding"
             )
+            _require_deciding_level(actor, policy, "opening a proceeding (列入程序)")
             _text(command.ground, "credit.proceeding.ground_required", "ground")
             _text(command.basis, "credit.proceeding.basis_required", "basis")
             if state.proceeding is not None:
@@ -704,6 +728,7 @@ def _decide(
             _require_role(
                 actor, (Role.SUPERVISOR,), "credit.decide.supervisor_only", "decide a listing"
             )
+            _require_deciding_level(actor, policy, "the listing decision (列入决定)")
             p = state.proceeding
             if p is None:
                 raise _err("credit.decide.no_proceeding", "no proceeding is open")
@@ -752,6 +777,7 @@ def _decide(
             _require_role(
                 actor, (Role.SUPERVISOR,), "credit.early_removal.supervisor_decides", "decide"
             )
+            _require_deciding_level(actor, policy, "the early removal decision (信用修复)")
             if state.blacklist is None or not state.blacklist.removal_applied:
                 raise _err("credit.early_removal.none_pending", "no application is pending")
             if command.approve:
@@ -760,6 +786,7 @@ def _decide(
             return [EarlyRemovalRejected(actor.id, command.reason, now)]
         case RevokeEarlyRemoval():
             _require_role(actor, (Role.SUPERVISOR,), "credit.revoke.supervisor_only", "revoke")
+            _require_deciding_level(actor, policy, "revoking an early removal (撤销信用修复)")
             b = state.blacklist
             if b is None or not b.removed_early:
                 raise _err("credit.revoke.not_removed_early", "there is no early removal to revoke")
@@ -829,9 +856,14 @@ def credit_command_from_data(
             f"unknown credit command {command_type} v{schema_version}",
             "command_type",
         )
-    check_text(data)
     command: CreditCommand = from_data(cls, data)
     return command
+
+
+def check_credit_command_text(data: dict[str, Any]) -> None:
+    """As ``domain.case.check_command_text``: refuse text the record cannot hold where a
+    command is accepted, never when a recorded command is read again."""
+    check_text(data)
 
 
 def credit_state_to_data(state: CreditState | None) -> dict[str, Any] | None:

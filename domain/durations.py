@@ -174,3 +174,25 @@ class PolicyDuration:
 def _aware(instant: datetime) -> None:
     if instant.tzinfo is None or instant.utcoffset() is None:
         raise DomainError("time.aware_required", "datetimes must carry a time zone", "datetime")
+
+
+# The instants a person may give (found_at, deadlines): years 1900 to 9998 as written. Nothing
+# in supervision predates 1900, and stopping a year short of datetime's 9999 leaves room for the
+# offset and for the policy's periods added to them, so that no arithmetic on an accepted
+# instant can overflow.
+EARLIEST_YEAR = 1900
+LATEST_YEAR = 9998
+
+
+def utc_instant(instant: datetime, field: str) -> datetime:
+    """``instant`` in UTC, or a DomainError naming ``field`` when it has no time zone
+    (``time.aware_required``) or lies outside years 1900..9998 (``time.out_of_range``)."""
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise DomainError("time.aware_required", "datetimes must carry a time zone", field)
+    if not EARLIEST_YEAR <= instant.year <= LATEST_YEAR:
+        raise DomainError(
+            "time.out_of_range",
+            f"{instant.isoformat()} is outside the years {EARLIEST_YEAR}..{LATEST_YEAR}",
+            field,
+        )
+    return instant.astimezone(UTC)

@@ -9,12 +9,12 @@ policy's ``edition`` (absent = 1) or with keys that older policies do not have; 
 without them parses as it always did and keeps its fingerprint. Edition 2 adds: authority
 checks on the actor's grid unit, a failed verification after the deadline counting as the
 missed deadline, the listing maximum bounding every deadline of a listed case, deadlines in
-days as legal periods, the extension decision alert (and no lapse while the authority is
-late), one enforcement referral per case, publication records, the 五落实 of a listing, and
-the stricter cross-checks of the policy itself.
+days as legal periods, the extension decision alert repeated up the grid while the authority
+is late (and no lapse meanwhile), one enforcement referral per case, publication records, the
+五落实 of a listing, and the stricter cross-checks of the policy itself.
 
-The domain parses text (``parse_policy``); reading a file is the caller's I/O. The two loaders
-of the shipped files at the end of this module remain only until their callers read the text.
+The domain parses text (``parse_policy``); reading a file (the shipped ones are under
+``domain/policies/``) is the caller's I/O.
 """
 
 from __future__ import annotations
@@ -200,6 +200,9 @@ class Credit:
     rating: Rating
     whitelist: Whitelist
     notice: CreditNotice | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    # The lowest grid level whose supervisors open proceedings and decide listings, early
+    # removals and their revocation; None: any supervisor (policies written before the key).
+    decided_by_level: GridLevel | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)

@@ -28,9 +28,12 @@ with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
     from domain.case import (
         CaseState,
+        Timer,
         catch_up,
+        check_command_text,
         command_from_data,
         decide,
+        due_timers,
         event_to_data,
         evolve,
         notifications_for,
@@ -70,6 +73,10 @@ RECORD_TIMEOUT = timedelta(seconds=30)
 CALENDAR_RETRY = timedelta(hours=6)
 # workflow.patched ids: cases that ran under the earlier code replay along the earlier path.
 CALENDAR_BLOCK_RELEASES_LOCK = "calendar-block-releases-lock"
+REGISTRATION_TEXT_CHECKED = "registration-text-checked"
+# A deadline may lie years ahead (a person may set one up to 9998): the case re-arms its timer
+# at least this often rather than asking the server for one longer than it can hold.
+LONGEST_WAIT = timedelta(days=3650)
 # Storage outages must not lose a decision: keep retrying (backing off to a minute) until the
 # database is back; only errors that no retry can fix are non-retryable (see activities/events).
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
@@ -120,6 +127,7 @@ class SupervisedCaseWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._blocked: str | None = None
+        self._timers_blocked = False  # ``_blocked`` says the next timer's time cannot be told
         self._correlation_id = request.correlation_id
 
     # ------------------------------------------------------------------ the life of a case
@@ -138,6 +146,9 @@ class SupervisedCaseWorkflow:
             self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
         async with self._lock:
             try:
+                if workflow.patched(REGISTRATION_TEXT_CHECKED):
+                    # Cases started before this check replay without it (nothing to refuse).
+                    check_command_text(request.registration)
                 registration = command_from_data(
                     RegisterHazard.COMMAND_TYPE, 1, request.registration
                 )
@@ -149,11 +160,19 @@ class SupervisedCaseWorkflow:
                 raise ApplicationError(
                     exc.message, {"rule": exc.rule, "field": exc.field}, type=exc.rule
                 ) from exc
+            except ValueError as exc:  # an id no stream can be named by (the domain checks it)
+                raise ApplicationError(
+                    str(exc),
+                    {"rule": "case.register.unrecordable"},
+                    type="case.register.unrecordable",
+                ) from exc
         while self._is_open():
             self._changed = False
-            timers = pending_timers(self._state, self._policy)
+            timers = await self._pending_timers_or_wait_for_calendar()
+            if timers is None:
+                continue  # the calendar lacked a year the next timer needs: it was re-read
             if timers:
-                wait = timers[0].due_at - workflow.now()
+                wait = min(timers[0].due_at - workflow.now(), LONGEST_WAIT)
                 if wait > timedelta(0):
                     try:
                         await workflow.wait_condition(lambda: self._changed, timeout=wait)
@@ -180,6 +199,31 @@ class SupervisedCaseWorkflow:
 
     def _is_open(self) -> bool:
         return self._state is not None and self._state.is_open
+
+    def _pending_timers(self) -> list[Timer]:
+        assert self._policy is not None
+        return pending_timers(self._state, self._policy, self._calendar, workflow.now())
+
+    async def _pending_timers_or_wait_for_calendar(self) -> list[Timer] | None:
+        """The timers to wait for; None after waiting for calendar data that the next timer's
+        time needs (a repeated extension-decision alert counted in working days): the file is
+        re-read, and while the year is still missing the case waits, telling the operator."""
+        try:
+            timers = self._pending_timers()
+            if self._timers_blocked:  # the year has been loaded meanwhile
+                self._timers_blocked, self._blocked = False, None
+            return timers
+        except CalendarDataMissing:
+            await self._refresh_calendar()
+        try:
+            return self._pending_timers()
+        except CalendarDataMissing as exc:
+            self._timers_blocked = True
+            self._blocked = f"{exc.rule}: {exc.message}"
+            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
+            with contextlib.suppress(TimeoutError):
+                await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+            return None
 
     async def _fire_due_timers_or_note_block(self) -> bool:
         """Fire due timers; when a deadline needs a year the calendar has no data for, re-read
@@ -236,9 +280,7 @@ class SupervisedCaseWorkflow:
         """Fire every timer that is due now, earliest first (each may change the next)."""
         assert self._policy is not None
         while self._is_open():
-            due = [
-                t for t in pending_timers(self._state, self._policy) if t.due_at <= workflow.now()
-            ]
+            due = due_timers(self._state, workflow.now(), self._policy, self._calendar)
             if not due:
                 return
             await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=due[0].key), None)
@@ -320,7 +362,13 @@ class SupervisedCaseWorkflow:
             raise _refusal(exc) from exc
 
     def _validate(self, kind: type[CaseCommand], request: CaseCommandInput) -> None:
-        """Refuse before anything reaches history: the domain says no, or the input is bad."""
+        """Refuse before anything reaches history: the domain says no, or the input is bad.
+        Text the record cannot hold is refused here, where a command is accepted, and not in
+        the handler, which reads the command again on every replay."""
+        try:
+            check_command_text(request.command)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
         command = self._parse(kind, request)
         if command.actor.role.value == "system":
             raise ApplicationError("people's commands cannot act as the system", type="forbidden")
@@ -468,6 +516,14 @@ class SupervisedCaseWorkflow:
             )
         except ActivityError as exc:
             _refuse_a_persons_unstorable_command(command, exc)
+            if self._state is None:
+                # The registration itself cannot be recorded (the case's stream already exists,
+                # an id reused): nothing of this case is stored, so fail it at once.
+                raise DomainError(
+                    "case.register.unrecordable",
+                    f"the registration cannot be recorded: {exc.cause}",
+                    "hazard_id",
+                ) from exc
             # The record refused the batch for a reason no retry fixes (another writer on this
             # case's stream, a reused id). Acting without recording would break "the state is
             # the fold of the stored events", so stop this workflow task and let an operator
@@ -497,7 +553,10 @@ class SupervisedCaseWorkflow:
         state = self._state
         if state is None:
             return CaseView("", "starting", 0, None, 0, "", "", None, False)
-        timers = pending_timers(state, self._policy) if self._policy else []
+        try:
+            timers = self._pending_timers() if self._policy else []
+        except CalendarDataMissing:
+            timers = []  # ``blocked`` says why
         return CaseView(
             hazard_id=state.hazard_id,
             status=state.status.value,

@@ -50,6 +50,7 @@ with workflow.unsafe.imports_passed_through():
         ProceedingNoticeIssued,
         RecordCreditEvent,
         RevokeEarlyRemoval,
+        check_credit_command_text,
         credit_command_from_data,
         credit_event_from_data,
         credit_event_to_data,
@@ -387,7 +388,13 @@ class EnterpriseCreditWorkflow:
             raise _refusal(exc) from exc
 
     def _validate(self, kind: type[CreditCommand], request: CreditCommandInput) -> None:
-        """Refuse before anything reaches history: the domain says no, or the input is bad."""
+        """Refuse before anything reaches history: the domain says no, or the input is bad.
+        Text the record cannot hold is refused here, where a command is accepted, and not in
+        the handler, which reads the command again on every replay."""
+        try:
+            check_credit_command_text(request.command)
+        except DomainError as exc:
+            raise _refusal(exc) from exc
         command = self._parse(kind, request)
         if command.actor.role.value == "system":
             raise ApplicationError("people's commands cannot act as the system", type="forbidden")

@@ -3,17 +3,13 @@ tools all derive them here, so a case is found by its hazard id alone)."""
 
 from __future__ import annotations
 
-import re
-
-_HAZARD_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$")
+from domain.case import HAZARD_ID_PATTERN, HAZARD_ID_RULE
 
 
 def check_hazard_id(hazard_id: str) -> str:
-    if not _HAZARD_ID.match(hazard_id):
-        raise ValueError(
-            "hazard_id: 1-80 characters of letters, digits, '.', '_' or '-', "
-            "starting with a letter or digit"
-        )
+    """The domain's rule (``RegisterHazard`` refuses the same ids), as a ValueError."""
+    if not HAZARD_ID_PATTERN.match(hazard_id):
+        raise ValueError(f"hazard_id: {HAZARD_ID_RULE}")
     return hazard_id
 
 

@@ -635,14 +635,27 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
         assert [t["kind"] for t in body["pending_timers"]] == ["objection_window"], body
         assert body["is_blacklisted"] is False
 
-    supervisors_only = answers(403, **each(SUPERVISORS_OF_A, (200, proceeding_opened)))
-    await matrix.row(
-        "POST",
-        on("proceedings"),
-        supervisors_only,
-        unchanged=credit_versions,
-        json={"ground": "major_accident", "basis": "应急管理部令第11号 第五条"},
+    # [credit] decided_by_level = "county": the township's supervisor is refused, naming the
+    # rule; the county bureau acts (on A2 in the row, then on A).
+    below_county = (422, rule("credit.authority.level_below"))
+
+    async def county_acts_on_a(path: str, body: dict[str, Any], check: Any) -> None:
+        answer = await api.client.post(
+            f"/api/v1/enterprises/{a}/credit/{path}",
+            json=body,
+            headers=grid.headers("supervisor_county"),
+        )
+        assert answer.status_code == 200, answer.text
+        check(answer.json())
+
+    county_only = answers(
+        403, supervisor_a=below_county, supervisor_county=(200, proceeding_opened)
     )
+    proceeding = {"ground": "major_accident", "basis": "应急管理部令第11号 第五条"}
+    await matrix.row(
+        "POST", on("proceedings"), county_only, unchanged=credit_versions, json=proceeding
+    )
+    await county_acts_on_a("proceedings", proceeding, proceeding_opened)
     opened = api.stream_types(credit_stream_id(a))
     assert opened[0] == "CreditRecordOpened", opened  # started by the supervisor's request
     assert [t for t in opened if t.startswith("Proceeding")] == [
@@ -652,7 +665,7 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
     again = await api.client.post(
         f"/api/v1/enterprises/{a}/credit/proceedings",
         json={"ground": "major_accident", "basis": "重复"},
-        headers=grid.headers("supervisor_a"),
+        headers=grid.headers("supervisor_county"),
     )
     assert again.status_code == 409 and again.json()["error"]["rule"] == (
         "credit.proceeding.already_open"
@@ -677,7 +690,7 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
     early = await api.client.post(
         f"/api/v1/enterprises/{a}/credit/decision",
         json={"list_enterprise": True, "basis": "应急管理部令第11号"},
-        headers=grid.headers("supervisor_a"),
+        headers=grid.headers("supervisor_county"),
     )
     assert early.status_code == 409, early.text
     assert early.json()["error"]["rule"] == "credit.decide.objection_window_open"
@@ -711,9 +724,12 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
     await matrix.row(
         "POST",
         on("decision"),
-        answers(403, **each(SUPERVISORS_OF_A, (200, listed))),
+        answers(403, supervisor_a=below_county, supervisor_county=(200, listed)),
         unchanged=credit_versions,
         json={"list_enterprise": True, "basis": "应急管理部令第11号 第五条"},
+    )
+    await county_acts_on_a(
+        "decision", {"list_enterprise": True, "basis": "应急管理部令第11号 第五条"}, listed
     )
     api.project()
 
@@ -795,9 +811,12 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
     await matrix.row(
         "POST",
         on("early-removal/decision"),
-        answers(403, **each(SUPERVISORS_OF_A, (200, removed))),
+        answers(403, supervisor_a=below_county, supervisor_county=(200, removed)),
         unchanged=credit_versions,
         json={"approve": True, "reason": "整改到位"},
+    )
+    await county_acts_on_a(
+        "early-removal/decision", {"approve": True, "reason": "整改到位"}, removed
     )
     api.project()
     await matrix.row(
@@ -839,10 +858,11 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
     await matrix.row(
         "POST",
         on("early-removal/revocation"),
-        answers(403, **each(SUPERVISORS_OF_A, (200, restored))),
+        answers(403, supervisor_a=below_county, supervisor_county=(200, restored)),
         unchanged=credit_versions,
         json={"reason": "复查材料弄虚作假"},
     )
+    await county_acts_on_a("early-removal/revocation", {"reason": "复查材料弄虚作假"}, restored)
     api.project()
     register = await api.client.get("/api/v1/blacklist", params={"status": "listed"})
     listed_again = register.json()

@@ -225,7 +225,7 @@ async def test_temporal_out_of_reach_is_a_503_and_readiness_says_so_without_deta
         proceeding = await client.post(
             f"/api/v1/enterprises/{api.grid.enterprise_b}/credit/proceedings",
             json={"ground": "major_accident", "basis": "令第11号"},
-            headers=api.grid.headers("supervisor_b"),
+            headers=api.grid.headers("supervisor_county"),  # a proceeding is the county's
         )
         ready = await client.get("/readyz")
     for answer in (show, report, register, proceeding):

@@ -44,6 +44,7 @@ def edition_1(policy: Policy) -> Policy:
         data.pop(key, None)
     data["extension"].pop("unlisted", None)
     data["credit"].pop("notice", None)
+    data["credit"].pop("decided_by_level", None)
     for grade in data["credit"]["rating"]["grades"]:
         grade.pop("inspections_per_year", None)
     return Policy.from_data(data)
@@ -70,14 +71,21 @@ ENTERPRISE = Enterprise(
 OTHER_TOWNSHIP = GridUnit("P37-C07-X82-T04", "龙都街道", GridLevel.TOWNSHIP, COUNTY.code, "站长 钱")
 
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
+
+
+def supervisor_of(actor_id: str, unit: GridUnit) -> Actor:
+    """A supervisor acting for ``unit``, naming its level as the API's grid tells it."""
+    return Actor(actor_id, Role.SUPERVISOR, unit_code=unit.code, unit_level=unit.level)
+
+
 # The county bureau's supervisor: on every case's path, above the village and the township.
-SUPERVISOR = Actor("sup-1", Role.SUPERVISOR, unit_code=COUNTY.code)
-COUNTY_SUPERVISOR = Actor("sup-county", Role.SUPERVISOR, unit_code=COUNTY.code)
-TOWNSHIP_SUPERVISOR = Actor("sup-town", Role.SUPERVISOR, unit_code=TOWNSHIP.code)
-VILLAGE_SUPERVISOR = Actor("sup-village", Role.SUPERVISOR, unit_code=VILLAGE.code)
-CITY_SUPERVISOR = Actor("sup-city", Role.SUPERVISOR, unit_code=CITY.code)
-PROVINCE_SUPERVISOR = Actor("sup-province", Role.SUPERVISOR, unit_code=PROVINCE.code)
-OUTSIDE_SUPERVISOR = Actor("sup-other", Role.SUPERVISOR, unit_code=OTHER_TOWNSHIP.code)
+SUPERVISOR = supervisor_of("sup-1", COUNTY)
+COUNTY_SUPERVISOR = supervisor_of("sup-county", COUNTY)
+TOWNSHIP_SUPERVISOR = supervisor_of("sup-town", TOWNSHIP)
+VILLAGE_SUPERVISOR = supervisor_of("sup-village", VILLAGE)
+CITY_SUPERVISOR = supervisor_of("sup-city", CITY)
+PROVINCE_SUPERVISOR = supervisor_of("sup-province", PROVINCE)
+OUTSIDE_SUPERVISOR = supervisor_of("sup-other", OTHER_TOWNSHIP)
 UNITLESS_SUPERVISOR = Actor("sup-nounit", Role.SUPERVISOR)
 ENTERPRISE_ACTOR = Actor("ent-1", Role.ENTERPRISE)
 AUDITOR = Actor("aud-1", Role.AUDITOR)

@@ -339,10 +339,15 @@ def test_under_edition_1_a_late_failure_gets_a_rework_deadline_at_the_same_level
 def test_a_command_is_refused_while_a_timer_is_due_until_the_timer_has_fired():
     state, _ = run([(register(), NOW)])
     just_after = GENERAL_DEADLINE + timedelta(seconds=1)
+    before = GENERAL_DEADLINE - timedelta(hours=1)
+    with pytest.raises(DomainError) as e:
+        decide(state, REPORT, before, DEFAULT, CALENDAR)
+    # The earliest due timer is named: the reminders come before the deadline itself…
+    assert rule(e) == "case.timer.due_first" and "reminder:1:P3D" in e.value.message
     with pytest.raises(DomainError) as e:
         decide(state, REPORT, just_after, DEFAULT, CALENDAR)
-    # The earliest due timer is named: the reminders come before the deadline itself.
-    assert rule(e) == "case.timer.due_first" and "reminder:1:P3D" in e.value.message
+    # …unless the deadline has passed: then its reminders are no longer due.
+    assert rule(e) == "case.timer.due_first" and "deadline:1" in e.value.message
     state, fired = fire_due(state, just_after)
     assert types(fired)[-3:] == ["DeadlineMissed", "CaseEscalated", "CreditTriggerRaised"]
     events = decide(state, REPORT, just_after, DEFAULT, CALENDAR)
@@ -355,14 +360,10 @@ def test_a_command_is_refused_while_a_timer_is_due_until_the_timer_has_fired():
 def test_catch_up_fires_every_due_timer_in_order_and_stops_at_a_closed_case():
     state, _ = run([(register(), NOW)])
     assert catch_up(state, NOW, DEFAULT, CALENDAR) == (state, [])
-    after, events = fire_due(state, GENERAL_DEADLINE)
-    assert types(events) == [
-        "ReminderDue",
-        "ReminderDue",
-        "DeadlineMissed",
-        "CaseEscalated",
-        "CreditTriggerRaised",
-    ]
+    reminded, events = fire_due(state, GENERAL_DEADLINE - timedelta(seconds=1))
+    assert types(events) == ["ReminderDue", "ReminderDue"]
+    after, events = fire_due(reminded, GENERAL_DEADLINE)
+    assert types(events) == ["DeadlineMissed", "CaseEscalated", "CreditTriggerRaised"]
     assert after.escalation_index == 1
     closed, _ = run([(register(mode=RectificationMode.IMMEDIATE), NOW)])
     assert catch_up(closed, NOW + timedelta(days=400), DEFAULT, CALENDAR) == (closed, [])

@@ -99,7 +99,7 @@ def make_command(
     """A command for ``action`` and the instant it is given at."""
     unit = UNIT_OF[policy.name]
     if action == "fire":
-        timers = pending_timers(state, policy)
+        timers = pending_timers(state, policy, CALENDAR, now)
         if timers:
             return FireTimer(SYSTEM, timers[0].key), max(now, timers[0].due_at)
         return FireTimer(SYSTEM, "deadline:1"), now

@@ -7,7 +7,14 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from domain.case import CaseStatus, decide, fold, notifications_for, pending_timers
+from domain.case import (
+    CaseStatus,
+    decide,
+    due_timers,
+    fold,
+    notifications_for,
+    pending_timers,
+)
 from domain.case_commands import (
     Actor,
     DecideExtension,
@@ -77,7 +84,7 @@ def rule_of(excinfo: pytest.ExceptionInfo[DomainError]) -> str:
 def fire_all_due(state, history, now, policy=DEFAULT):  # type: ignore[no-untyped-def]
     """Fire every timer due at ``now`` in order, as a workflow would."""
     while True:
-        due = [t for t in pending_timers(state, policy) if t.due_at <= now]
+        due = due_timers(state, now, policy, CALENDAR)
         if not due:
             return state, history
         events = decide(state, FireTimer(SYSTEM, due[0].key), now, policy, CALENDAR)

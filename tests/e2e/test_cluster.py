@@ -38,10 +38,14 @@ from temporalio.service import RPCError
 from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
+from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.case import command_to_data
 from domain.credit_code import make_credit_code
+from domain.durations import PolicyDuration
+from domain.policy import parse_policy
 from tests.domain.domain_builders import ENTERPRISE, register
 from tests.e2e.conftest import WorkerProcess
+from tests.fixtures.calendar_data import write_test_calendar
 from tests.workflows.case_helpers import report, verify
 from workflows.case import CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id
@@ -50,7 +54,7 @@ pytestmark = pytest.mark.slow
 
 ROOT = Path(__file__).resolve().parents[2]
 BIN = Path(sys.executable).parent
-CALENDAR = ROOT / "tests" / "fixtures" / "calendar-test-2027-2028.toml"
+CALENDAR = write_test_calendar()  # TEST DATA for the years chinese-calendar does not know
 DEFAULT_POLICY = ROOT / "domain" / "policies" / "default.toml"
 LIFECYCLE = [
     "HazardRegistered",
@@ -280,10 +284,19 @@ def policy_variant(text: str, *, general: str, rework: str) -> str:
     )
 
 
-def days_between(event_data: dict[str, Any]) -> float:
-    deadline = datetime.fromisoformat(event_data["deadline"])
-    at = datetime.fromisoformat(event_data["at"])
-    return (deadline - at) / timedelta(days=1)
+def deadline_of(event_data: dict[str, Any]) -> datetime:
+    return datetime.fromisoformat(event_data["deadline"])
+
+
+def period_from(event_data: dict[str, Any], period: str) -> datetime:
+    """The deadline ``period`` sets from the event's instant, as the domain counts it under the
+    shipped (edition 2) policy: a legal period ending at 24:00 of its last day, rolled to the
+    next working day's end when that day is off work."""
+    calendar = WorkingCalendar(parse_calendar_toml(CALENDAR.read_text(encoding="utf-8")))
+    policy = parse_policy(DEFAULT_POLICY.read_text(encoding="utf-8"))
+    assert policy.edition >= 2
+    start = datetime.fromisoformat(event_data["at"])
+    return PolicyDuration.parse(period).add_as_period(start, calendar, policy.tz)
 
 
 async def test_a_worker_started_after_a_policy_change_keeps_old_cases_on_their_own_policy(
@@ -325,14 +338,17 @@ async def test_a_worker_started_after_a_policy_change_keeps_old_cases_on_their_o
 
     for hazard_id, handle in old_cases:
         events = {e.event_type: e for e in store.read_stream(case_stream_id(hazard_id))}
-        assert 15 <= days_between(events["RectificationNoticeIssued"].data) < 16
+        notice = events["RectificationNoticeIssued"].data
+        assert deadline_of(notice) == period_from(notice, "P15D")
         # Decided by the new worker process, after the file changed: still policy A's rework.
-        assert 15 <= days_between(events["VerificationFailed"].data) < 16
+        failed = events["VerificationFailed"].data
+        assert deadline_of(failed) == period_from(failed, "P15D")
         assert "CaseClosed" in events
         view = await handle.query(SupervisedCaseWorkflow.state)
         assert view.status == "closed"
     new_events = {e.event_type: e for e in store.read_stream(case_stream_id(new_id))}
-    assert 20 <= days_between(new_events["RectificationNoticeIssued"].data) < 21
+    notice = new_events["RectificationNoticeIssued"].data
+    assert deadline_of(notice) == period_from(notice, "P20D")
 
 
 class ApiProcess:

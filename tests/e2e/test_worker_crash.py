@@ -18,7 +18,8 @@ from domain.case import command_to_data
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import ENTERPRISE, register
 from tests.e2e.conftest import WorkerProcess
-from tests.workflows.case_helpers import report, verify
+from tests.fixtures.calendar_data import write_test_calendar
+from tests.workflows.case_helpers import assert_store_matches_workflow, report, verify
 from workflows.case import CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id
 
@@ -63,9 +64,7 @@ async def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
         "DUBAN_TEMPORAL_ADDRESS": dev_server.client.service_client.config.target_host,
         "DUBAN_TASK_QUEUE": queue,
         "DUBAN_DATA_DIR": str(tmp_path),
-        "DUBAN_CALENDAR_FILE": str(
-            Path(__file__).parent.parent / "fixtures" / "calendar-test-2027-2028.toml"
-        ),
+        "DUBAN_CALENDAR_FILE": str(write_test_calendar()),
         "DUBAN_LOG_LEVEL": "WARNING",
     }
     first = WorkerProcess(env, tmp_path / "worker-1.log")
@@ -119,3 +118,5 @@ async def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
         assert len({e.event_id for e in events}) == 5
         view = await handle.query(SupervisedCaseWorkflow.state)
         assert view.status == "closed" and view.version == 5
+        # The state the new worker holds is exactly the fold of what was stored.
+        assert_store_matches_workflow(store, hazard_id, view)

@@ -20,16 +20,17 @@ from domain.case_commands import (
     VerifyRectification,
 )
 from domain.credit_code import make_credit_code
-from tests.domain.domain_builders import COUNTY, PHOTO, register, register_major
+from tests.domain.domain_builders import COUNTY, PHOTO, register, register_major, supervisor_of
 from tests.domain.domain_builders import ENTERPRISE as ENTERPRISE_OF_TESTS
 from tests.workflows.conftest import RunningWorker
+from workflows import search_attributes as sa
 from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id, credit_workflow_id
 
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
 ENTERPRISE = Actor("ent-1", Role.ENTERPRISE)
 # The county bureau's supervisor (on the path of every case the builders register).
-SUPERVISOR = Actor("sup-1", Role.SUPERVISOR, unit_code=COUNTY.code)
+SUPERVISOR = supervisor_of("sup-1", COUNTY)
 
 
 async def start_case(
@@ -83,6 +84,15 @@ async def wait_for_version(handle: WorkflowHandle[Any, Any], version: int) -> Ca
         f"case never reached version {version}: {description.status}, "
         f"task failures {failures} {outcome}"
     )
+
+
+async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
+    """What an operator sees in the Temporal UI (upserts reach the server with the task)."""
+    attributes = (await handle.describe()).typed_search_attributes
+    return {
+        key.name: attributes.get(key)
+        for key in (sa.CASE_STATUS, sa.CASE_LEVEL, sa.CASE_GRID, sa.CASE_LISTED, sa.CASE_DEADLINE)
+    }
 
 
 def as_input(command: CaseCommand) -> CaseCommandInput:

@@ -19,13 +19,14 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
 from activities.settings import Settings
+from tests.fixtures.calendar_data import write_test_calendar
 from worker import build_worker
 from workflows import search_attributes
 from workflows.search_attributes import register_search_attributes
 
 BIN = Path(sys.executable).parent
-FIXTURES = Path(__file__).resolve().parent.parent / "fixtures"
-TEST_CALENDAR = FIXTURES / "calendar-test-2027-2028.toml"
+# TEST DATA for the years chinese-calendar does not know, through three years from today.
+TEST_CALENDAR = write_test_calendar()
 
 
 @pytest.fixture()

@@ -22,6 +22,7 @@ from domain.credit import (
     fold_credit,
 )
 from domain.credit_code import make_credit_code
+from tests.domain.domain_builders import COUNTY, supervisor_of
 from tests.workflows.conftest import RunningWorker
 from workflows.contracts import CreditSignalInput
 from workflows.credit import (
@@ -33,7 +34,8 @@ from workflows.credit import (
 from workflows.ids import credit_stream_id, credit_workflow_id
 
 ENTERPRISE = Actor("ent-credit", Role.ENTERPRISE)
-SUPERVISOR = Actor("sup-credit", Role.SUPERVISOR)
+# The county bureau's supervisor: [credit] decided_by_level = "county" in the shipped policies.
+SUPERVISOR = supervisor_of("sup-credit", COUNTY)
 GRID = "P37-C07-X82-T03-V11"
 
 

@@ -5,7 +5,10 @@ The earlier code waited inside the case's lock, so an update hung for hours and 
 decided against a state that had skipped the due step. The fix is behind
 ``workflow.patched(CALENDAR_BLOCK_RELEASES_LOCK)``: a history recorded under the earlier code
 (committed as ``tests/histories/case-blocked-on-calendar-pre-patch.json``) must replay along
-the earlier path. Record it again, with the code before the patch, by
+the earlier path. Its recorder below needs the code BEFORE that patch (check it out first): run
+with the current code it would record the patched path, and the history would no longer gate
+the earlier one. After deleting the committed file deliberately (a recorder never writes over
+it), record it by
 
     DUBAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_case_blocked.py
 """
@@ -28,6 +31,7 @@ from temporalio.worker import Replayer
 
 from activities.eventstore import EventStore
 from activities.settings import Settings
+from tests.fixtures.calendar_data import calendar_text
 from tests.workflows.case_helpers import (
     assert_store_matches_workflow,
     report,
@@ -35,10 +39,10 @@ from tests.workflows.case_helpers import (
     stored_types,
 )
 from tests.workflows.conftest import TEST_CALENDAR, RunningWorker
+from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
 from worker import WORKFLOWS, build_worker, workflow_runner
 from workflows.case import CaseView, SupervisedCaseWorkflow
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 PRE_PATCH_HISTORY = HISTORIES / "case-blocked-on-calendar-pre-patch.json"
 RECORDING = os.environ.get("DUBAN_RECORD_HISTORIES") == "1"
 
@@ -62,9 +66,9 @@ async def blocked_case_worker(
 
 
 def _calendar_without_years_ahead() -> str:
-    # The test fixture's years (2027, 2028) renamed to 2035/2036: still a valid file, but the
-    # years a case reaches from today have no data in it (beyond the package's last year).
-    return TEST_CALENDAR.read_text().replace("2027", "2035").replace("2028", "2036")
+    # A valid file, but for years far ahead: the years a case reaches from today (beyond the
+    # package's last year) have no data in it.
+    return calendar_text(range(2090, 2092))
 
 
 async def _until_blocked(worker: RunningWorker, handle) -> CaseView:  # type: ignore[no-untyped-def]
@@ -140,6 +144,8 @@ async def test_a_case_blocked_under_the_earlier_code_replays_along_the_earlier_p
 async def test_record_a_case_blocked_on_calendar_data(
     blocked_case_worker: tuple[RunningWorker, Path],
 ):
+    """Needs the code before CALENDAR_BLOCK_RELEASES_LOCK (see the module's docstring)."""
+    refuse_to_overwrite(PRE_PATCH_HISTORY)
     worker, calendar = blocked_case_worker
     handle, _ = await start_case(worker, f"H-hist-blk-{uuid.uuid4().hex[:6]}")
     blocked = await _until_blocked(worker, handle)
@@ -161,7 +167,4 @@ async def test_record_a_case_blocked_on_calendar_data(
     await asyncio.wait_for(pending, timeout=30)
     view = await handle.query(SupervisedCaseWorkflow.state)
     assert view.blocked is None and view.version > blocked.version, view
-    history = await handle.fetch_history()
-    PRE_PATCH_HISTORY.write_text(
-        json.dumps(json.loads(history.to_json()), indent=1, ensure_ascii=False) + "\n"
-    )
+    write_history(await handle.fetch_history(), PRE_PATCH_HISTORY)

@@ -38,6 +38,7 @@ from tests.workflows.conftest import RunningWorker
 from worker import WORKFLOWS, workflow_runner
 from workflows.case import SupervisedCaseWorkflow
 from workflows.contracts import CreditSignalInput
+from workflows.ids import case_stream_id
 
 
 def extension_request(deadline: datetime) -> object:
@@ -103,15 +104,18 @@ async def test_an_extension_asked_later_than_the_policy_allows_is_rejected(
     assert caught.value.cause.type == "case.extension.too_late"
     assert "P3WD" in str(caught.value.cause) and "not listed" in str(caught.value.cause)
     assert stored_types(case_worker.store, unique_hazard_id) == before
-    assert (await handle.query(SupervisedCaseWorkflow.state)).version == view.version
+    after = await handle.query(SupervisedCaseWorkflow.state)
+    assert after.version == view.version
+    assert_store_matches_workflow(case_worker.store, unique_hazard_id, after)
 
 
-async def test_a_general_case_asks_early_and_the_late_decision_alerts_the_level_above(
+async def test_an_undecided_extension_is_alerted_level_by_level_up_the_grid_until_decided(
     case_worker: RunningWorker, unique_hazard_id: str
 ):
     """The request is in time; the authority does not decide by decide_by: the alert is
-    recorded and sent to the deciding unit and the unit above; the deadline waits for the
-    decision, and a late approval still moves it."""
+    recorded and sent to the deciding unit and the unit above, then again every two working
+    days one level further up, to the top; the deadline waits for the decision, and a late
+    approval still moves it."""
     handle, command = await start_case(case_worker, unique_hazard_id)
     deadline = datetime.fromisoformat((await handle.query(SupervisedCaseWorkflow.state)).deadline)
     view = await handle.execute_update(
@@ -130,9 +134,29 @@ async def test_a_general_case_asks_early_and_the_late_decision_alerts_the_level_
     )
     assert datetime.fromisoformat(view.deadline) == deadline + timedelta(days=20)
     assert view.escalation_index == 0
+    village, township, county, city, province = command.grid_path
+    alerts = [
+        e.data
+        for e in case_worker.store.read_stream(case_stream_id(unique_hazard_id))
+        if e.event_type == "ExtensionDecisionOverdue"
+    ]
+    # 15 days of waiting hold at least five alerts of two working days each.
+    assert len(alerts) >= 5
+    assert [a.get("alerted_unit_code") for a in alerts[:5]] == [
+        None,  # the first: the deciding unit and the unit above it
+        county.code,
+        city.code,
+        province.code,
+        province.code,
+    ]
+    assert all(a["deciding_unit_code"] == village.code for a in alerts)
     told = recipients(case_worker, unique_hazard_id, "extension_decision_overdue")
-    village, township = command.grid_path[0], command.grid_path[1]
-    assert set(told) == {village.responsible_person, township.responsible_person}
+    assert told[:2] == [village.responsible_person, township.responsible_person]
+    assert [who for who in told[2:] if who != village.responsible_person][:3] == [
+        county.responsible_person,
+        city.responsible_person,
+        province.responsible_person,
+    ]
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
 
 
@@ -143,6 +167,7 @@ def recipients(worker: RunningWorker, hazard_id: str, reason: str) -> list[str]:
         rows = conn.execute(
             sa.text(
                 "SELECT recipient_id FROM notification_outbox WHERE case_id = :c AND reason = :r"
+                " ORDER BY id"
             ),
             {"c": hazard_id, "r": reason},
         ).all()
@@ -209,9 +234,18 @@ async def test_a_major_hazard_is_listed_on_registration_and_delisted_by_its_auth
         as_input_verify(Actor("sup-c", Role.SUPERVISOR, unit_code=county.code)),
     )
     assert view.status == "closed" and view.listed_level is None
-    types = stored_types(case_worker.store, unique_hazard_id)
-    assert types[:2] == ["HazardRegistered", "RectificationNoticeIssued"] or "HazardListed" in types
-    assert types[-4:] == ["VerificationPassed", "HazardDelisted", "ListingPublished", "CaseClosed"]
+    assert stored_types(case_worker.store, unique_hazard_id) == [
+        "HazardRegistered",
+        "HazardListed",
+        "ListingPublished",
+        "RectificationNoticeIssued",
+        "GovernancePlanSubmitted",
+        "RectificationReported",
+        "VerificationPassed",
+        "HazardDelisted",
+        "ListingPublished",
+        "CaseClosed",
+    ]
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, await handle.result())
 
 

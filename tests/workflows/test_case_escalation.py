@@ -12,11 +12,13 @@ from activities.eventstore import EventStore
 from tests.workflows.case_helpers import (
     assert_store_matches_workflow,
     report,
+    search_attributes,
     start_case,
     stored_types,
     wait_for_version,
 )
 from tests.workflows.conftest import RunningWorker
+from workflows import search_attributes as sa_keys
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import case_stream_id, credit_stream_id, credit_workflow_id
@@ -62,9 +64,25 @@ async def test_an_overdue_case_escalates_level_by_level_to_the_top_then_is_refer
         await settle(case_worker, 40)
         view = await handle.query(SupervisedCaseWorkflow.state)
         seen_levels.append(view.grid_level)
+        # After each escalation operators find the case at its level, unit and deadline.
+        attributes = await search_attributes(handle)
+        assert attributes[sa_keys.CASE_STATUS.name] == view.status
+        assert attributes[sa_keys.CASE_LEVEL.name] == view.grid_level
+        assert attributes[sa_keys.CASE_GRID.name] == view.supervising_unit_code
+        assert attributes[sa_keys.CASE_DEADLINE.name] == datetime.fromisoformat(view.deadline)
         if view.status == "referred":
             break
     assert view.status == "referred"
+    # Operators find the case where it now is, listed at the province, with its deadline.
+    attributes = await search_attributes(handle)
+    assert attributes == {
+        sa_keys.CASE_STATUS.name: "referred",
+        sa_keys.CASE_LEVEL.name: "province",
+        sa_keys.CASE_GRID.name: view.supervising_unit_code,
+        sa_keys.CASE_LISTED.name: "province",
+        sa_keys.CASE_DEADLINE.name: datetime.fromisoformat(view.deadline or ""),
+    }
+    assert view.supervising_unit_code == command.grid_path[-1].code
     ranks = [RANK[level] for level in seen_levels]
     assert ranks == sorted(ranks), f"the level never goes down: {seen_levels}"
     types = stored_types(case_worker.store, unique_hazard_id)

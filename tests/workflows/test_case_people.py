@@ -6,20 +6,20 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime, timedelta
-from typing import Any
 
 import pytest
-from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
+from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from domain.case_commands import ListHazard, RecordRefusal, WithdrawCase
 from domain.case_events import ListingLevel
-from tests.domain.domain_builders import COUNTY, FIVE, TOWNSHIP
+from tests.domain.domain_builders import COUNTY, FIVE, TOWNSHIP, VILLAGE, supervisor_of
 from tests.workflows.case_helpers import (
     SUPERVISOR,
     as_input,
     assert_store_matches_workflow,
     report,
+    search_attributes,
     start_case,
     stored_types,
 )
@@ -30,15 +30,6 @@ from workflows import search_attributes as sa
 from workflows.case import CaseView, SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import credit_workflow_id
-
-
-async def search_attributes(handle: WorkflowHandle[Any, Any]) -> dict[str, Any]:
-    """What an operator sees in the Temporal UI (upserts reach the server with the task)."""
-    attributes = (await handle.describe()).typed_search_attributes
-    return {
-        key.name: attributes.get(key)
-        for key in (sa.CASE_STATUS, sa.CASE_LEVEL, sa.CASE_GRID, sa.CASE_LISTED, sa.CASE_DEADLINE)
-    }
 
 
 def case_outbox(worker: RunningWorker, hazard_id: str) -> list[tuple[str, str]]:
@@ -147,10 +138,11 @@ async def test_a_withdrawn_case_is_delisted_closed_and_its_workflow_completes(
     listed: CaseView = await handle.query(SupervisedCaseWorkflow.state)
     assert listed.listed_level == "county"  # a major hazard is listed at registration
 
-    township_supervisor = SUPERVISOR.__class__("sup-town", SUPERVISOR.role, unit_code=TOWNSHIP.code)
+    county_supervisor = SUPERVISOR  # the listing authority: the county bureau
+    assert county_supervisor.unit_code == COUNTY.code == listed.supervising_unit_code
     view: CaseView = await handle.execute_update(
         SupervisedCaseWorkflow.withdraw_case,
-        as_input(WithdrawCase(actor=township_supervisor, reason="经复核不属于事故隐患, 误报")),
+        as_input(WithdrawCase(actor=county_supervisor, reason="经复核不属于事故隐患, 误报")),
     )
     assert view.status == "withdrawn"
     assert view.listed_level is None
@@ -159,6 +151,29 @@ async def test_a_withdrawn_case_is_delisted_closed_and_its_workflow_completes(
     assert "HazardDelisted" in types
     assert (await handle.result()).status == "withdrawn"
     assert (await search_attributes(handle))[sa.CASE_STATUS.name] == "withdrawn"
+    assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
+
+
+async def test_a_unit_below_the_listing_authority_cannot_withdraw_the_case_and_nothing_is_recorded(
+    case_worker: RunningWorker, unique_hazard_id: str
+):
+    handle, _ = await start_case(case_worker, unique_hazard_id, major=True)
+    before = stored_types(case_worker.store, unique_hazard_id)
+    for below in (TOWNSHIP, VILLAGE):
+        with pytest.raises(WorkflowUpdateFailedError) as refused:
+            await handle.execute_update(
+                SupervisedCaseWorkflow.withdraw_case,
+                as_input(
+                    WithdrawCase(actor=supervisor_of(f"sup-{below.code}", below), reason="误报")
+                ),
+            )
+        cause = refused.value.cause
+        assert isinstance(cause, ApplicationError)
+        assert cause.type == "case.authority.below_supervising_unit"
+    assert stored_types(case_worker.store, unique_hazard_id) == before
+    view: CaseView = await handle.query(SupervisedCaseWorkflow.state)
+    assert view.status == "rectifying" and view.listed_level == "county"
+    assert (await search_attributes(handle))[sa.CASE_LISTED.name] == "county"
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
 
 
@@ -186,3 +201,24 @@ async def test_a_command_the_record_cannot_hold_is_refused_and_the_case_goes_on(
     )
     assert view.status == "reported"
     assert_store_matches_workflow(case_worker.store, unique_hazard_id, view)
+
+
+async def test_a_command_with_text_the_record_cannot_hold_is_refused_before_it_reaches_history(
+    case_worker: RunningWorker, unique_hazard_id: str
+):
+    handle, _ = await start_case(case_worker, unique_hazard_id)
+    before = stored_types(case_worker.store, unique_hazard_id)
+    with pytest.raises(WorkflowUpdateFailedError) as refused:
+        await handle.execute_update(
+            SupervisedCaseWorkflow.record_refusal,
+            as_input(RecordRefusal(actor=SUPERVISOR, details="拒不\x1b整改")),
+        )
+    cause = refused.value.cause
+    assert isinstance(cause, ApplicationError)
+    assert cause.type == "input.text_invalid" and cause.details[0]["field"] == "details"
+    assert stored_types(case_worker.store, unique_hazard_id) == before
+    # Refused by the validator: the update was never accepted into the case's history.
+    events = (await handle.fetch_history()).events
+    assert not any(
+        e.HasField("workflow_execution_update_accepted_event_attributes") for e in events
+    )

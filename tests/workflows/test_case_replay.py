@@ -8,6 +8,9 @@ and the policy-edition-2 history (its own switch: the others stay as they were r
 
     DUBAN_RECORD_HISTORY=case-edition-2-late-failure .venv/bin/pytest \
         tests/workflows/test_case_replay.py -k edition_2
+
+A recorder never writes over a committed history: delete the file deliberately first. The
+histories of the people's commands under edition 2 are recorded by test_case_replay_people.py.
 """
 
 from __future__ import annotations
@@ -33,10 +36,10 @@ from tests.workflows.case_helpers import (
     verify,
 )
 from tests.workflows.conftest import RunningWorker
+from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
 from worker import WORKFLOWS, workflow_runner
 from workflows.case import SupervisedCaseWorkflow
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORDING = os.environ.get("DUBAN_RECORD_HISTORIES") == "1"
 EDITION_2_HISTORY = "case-edition-2-late-failure"
 RECORDING_EDITION_2 = os.environ.get("DUBAN_RECORD_HISTORY") == EDITION_2_HISTORY
@@ -66,6 +69,8 @@ async def test_a_committed_history_replays_with_the_current_code(path: Path):
 
 @pytest.mark.skipif(not RECORDING, reason="set DUBAN_RECORD_HISTORIES=1 to record histories")
 async def test_record_histories_from_real_runs(case_worker: RunningWorker):
+    for name in ("case-rectified-on-time", "case-escalated-to-top", "case-major-listed"):
+        refuse_to_overwrite(HISTORIES / f"{name}.json")
     handle, _ = await start_case(case_worker, "H-hist-ontime")
     await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report())
     await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
@@ -98,6 +103,7 @@ async def test_record_an_edition_2_history_from_a_real_run(case_worker: RunningW
     """A general case under the shipped (edition 2) policy: a verification failed after the
     deadline escalates it; an extension asked for at the township is decided late, after the
     decision alert; the rectification is then verified. Its replay gates those rules."""
+    refuse_to_overwrite(HISTORIES / f"{EDITION_2_HISTORY}.json")
     handle, command = await start_case(case_worker, "H-hist-ed2")
     deadline = datetime.fromisoformat((await handle.query(SupervisedCaseWorkflow.state)).deadline)
     await case_worker.env.sleep(timedelta(days=10))
@@ -135,12 +141,10 @@ async def test_record_an_edition_2_history_from_a_real_run(case_worker: RunningW
 
 
 async def save(handle, name: str) -> None:  # type: ignore[no-untyped-def]
+    """Write the case's history as ``name``; an existing file is never recorded over."""
+    refuse_to_overwrite(HISTORIES / f"{name}.json")
     for _ in range(100):  # a closed case's workflow completes once its handlers finish
         if (await handle.describe()).status.name != "RUNNING" or name.endswith("top"):
             break
         await asyncio.sleep(0.05)
-    history = await handle.fetch_history()
-    HISTORIES.mkdir(exist_ok=True)
-    (HISTORIES / f"{name}.json").write_text(
-        json.dumps(json.loads(history.to_json()), indent=1, ensure_ascii=False) + "\n"
-    )
+    write_history(await handle.fetch_history(), HISTORIES / f"{name}.json")

@@ -18,6 +18,7 @@ from domain.credit import (
     FileObjection,
     RevokeEarlyRemoval,
 )
+from tests.domain.domain_builders import TOWNSHIP, supervisor_of
 from tests.workflows.conftest import RunningWorker
 from tests.workflows.credit_helpers import (
     ENTERPRISE,
@@ -185,4 +186,65 @@ async def test_a_decision_not_to_list_closes_the_proceeding_without_a_listing(
     )
     assert view.proceeding is None and not view.is_blacklisted and view.pending_timers == []
     assert "BlacklistPublished" not in stored(case_worker.store, code)
+    assert_store_matches_workflow(case_worker.store, code, view)
+
+
+async def test_a_rejected_early_removal_keeps_the_listing_and_a_township_cannot_decide_it(
+    case_worker: RunningWorker,
+):
+    code = new_credit_code()
+    handle = await start_credit(case_worker, code)
+    env = case_worker.env
+    await handle.signal(
+        EnterpriseCreditWorkflow.record_credit_event,
+        case_signal(code, "major_overdue_at_top", await env.get_current_time()),
+    )
+    view = await wait_for(handle, lambda v: v.proceeding is not None)
+    due = datetime.fromisoformat(view.pending_timers[0]["due_at"])
+    await env.sleep(due - await env.get_current_time() + timedelta(hours=1))
+    view = await wait_for(handle, lambda v: v.proceeding and v.proceeding["window_closed"])
+    # Order 11 makes the listing the department's decision: not the township's.
+    township = supervisor_of("sup-town", TOWNSHIP)
+    listing = DecideListing(actor=township, list_enterprise=True, basis="应急管理部令第11号")
+    assert (
+        await refused(handle, EnterpriseCreditWorkflow.decide_listing, as_input(listing))
+        == "credit.authority.level_below"
+    )
+    assert (await handle.query(EnterpriseCreditWorkflow.credit)).version == view.version
+    view = await handle.execute_update(
+        EnterpriseCreditWorkflow.decide_listing,
+        as_input(DecideListing(actor=SUPERVISOR, list_enterprise=True, basis="应急管理部令第11号")),
+    )
+    assert view.blacklist is not None
+    early_from = datetime.fromisoformat(view.blacklist["early_removal_from"])
+    await env.sleep(early_from - await env.get_current_time() + timedelta(days=1))
+    await handle.execute_update(
+        EnterpriseCreditWorkflow.apply_early_removal,
+        as_input(ApplyEarlyRemoval(actor=ENTERPRISE, statement="已完成整改")),
+    )
+    # A statement the record cannot hold is refused at the door, naming the field.
+    with pytest.raises(WorkflowUpdateFailedError) as bad_text:
+        await handle.execute_update(
+            EnterpriseCreditWorkflow.decide_early_removal,
+            as_input(DecideEarlyRemoval(actor=SUPERVISOR, approve=False, reason="不符合\x00条件")),
+        )
+    assert isinstance(bad_text.value.cause, ApplicationError)
+    assert bad_text.value.cause.type == "input.text_invalid"
+    assert "EarlyRemovalRejected" not in stored(case_worker.store, code)
+
+    view = await handle.execute_update(
+        EnterpriseCreditWorkflow.decide_early_removal,
+        as_input(DecideEarlyRemoval(actor=SUPERVISOR, approve=False, reason="整改未通过复查")),
+    )
+    assert view.is_blacklisted and view.rating == "D"
+    assert view.blacklist is not None and view.blacklist["removal_applied"] is False
+    assert [t["kind"] for t in view.pending_timers] == ["expiry"]
+    assert stored(case_worker.store, code)[-1] == "EarlyRemovalRejected"
+    assert ("enterprise", code, "EarlyRemovalRejected") in outbox(case_worker.store, code)
+    # Rejected, the enterprise may apply again.
+    view = await handle.execute_update(
+        EnterpriseCreditWorkflow.apply_early_removal,
+        as_input(ApplyEarlyRemoval(actor=ENTERPRISE, statement="已重新整改并通过复查")),
+    )
+    assert view.blacklist is not None and view.blacklist["removal_applied"] is True
     assert_store_matches_workflow(case_worker.store, code, view)

@@ -6,15 +6,15 @@ commands in test_case_replay.py, the activity inputs in test_replay_inputs.py). 
 again, after a change that is meant to be new behaviour for new records only, with
 
     DUBAN_RECORD_HISTORIES=1 .venv/bin/pytest tests/workflows/test_credit_replay.py
+
+after deleting the files deliberately: a recorder never writes over a committed history.
 """
 
 from __future__ import annotations
 
 import asyncio
-import json
 import os
 from datetime import timedelta
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -32,10 +32,10 @@ from tests.workflows.credit_helpers import (
     start_credit,
     wait_for,
 )
+from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
 from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import credit_workflow_id
 
-HISTORIES = Path(__file__).resolve().parent.parent / "histories"
 RECORDING = os.environ.get("DUBAN_RECORD_HISTORIES") == "1"
 CREDIT_HISTORIES = ("credit-blacklist-course", "credit-continued-as-new")
 
@@ -47,6 +47,8 @@ def test_credit_histories_are_committed_to_gate_workflow_changes():
 
 @pytest.mark.skipif(not RECORDING, reason="set DUBAN_RECORD_HISTORIES=1 to record histories")
 async def test_record_credit_histories_from_real_runs(case_worker: RunningWorker):
+    for name in CREDIT_HISTORIES:  # before the minutes of recording, not after them
+        refuse_to_overwrite(HISTORIES / f"{name}.json")
     env = case_worker.env
     code = new_credit_code()
     handle = await start_credit(case_worker, code)
@@ -105,7 +107,5 @@ async def _run(worker: RunningWorker, code: str, *, latest: bool) -> WorkflowHan
 
 
 async def save(handle: WorkflowHandle[Any, Any], name: str) -> None:
-    history = await handle.fetch_history()
-    (HISTORIES / f"{name}.json").write_text(
-        json.dumps(json.loads(history.to_json()), indent=1, ensure_ascii=False) + "\n"
-    )
+    """Write the record's history as ``name``; an existing file is never recorded over."""
+    write_history(await handle.fetch_history(), HISTORIES / f"{name}.json")
