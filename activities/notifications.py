@@ -17,6 +17,7 @@ import contextlib
 import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from urllib.parse import quote
 
 import httpx
 import sqlalchemy as sa
@@ -102,6 +103,13 @@ class _Claim:
     lease: datetime  # the row's next_attempt_at as this claim set it: its fencing token
 
 
+def idempotency_header(step_key: str) -> str:
+    """The step key as an HTTP header value. Header values are ASCII, and a step key names its
+    recipient (a responsible person's Chinese name, say): anything else is percent-encoded
+    (UTF-8), so the receiver still gets one distinct, stable key per step."""
+    return quote(step_key, safe="".join(chr(c) for c in range(0x21, 0x7F) if chr(c) != "%"))
+
+
 class OutboxDispatcher:
     """Delivers queued notifications to a webhook; run one per worker process.
 
@@ -172,10 +180,12 @@ class OutboxDispatcher:
                 continue
             try:
                 response = await self._client.post(
-                    self._url, json=claim.payload, headers={"Idempotency-Key": claim.step_key}
+                    self._url,
+                    json=claim.payload,
+                    headers={"Idempotency-Key": idempotency_header(claim.step_key)},
                 )
                 response.raise_for_status()
-            except httpx.HTTPError as exc:
+            except Exception as exc:  # any failure of one row's POST must not stop the dispatcher
                 report.failed += 1
                 backoff = min(timedelta(seconds=2 ** min(claim.attempts, 20)), MAX_BACKOFF)
                 await asyncio.to_thread(self._mark_failed, held, str(exc)[:500], backoff)

@@ -10,13 +10,14 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
 
 from activities.database import create_app_engine, create_owner_engine
-from activities.notifications import NotificationActivities, OutboxDispatcher
+from activities.notifications import NotificationActivities, OutboxDispatcher, idempotency_header
 from tests.conftest import APP_ROLE
 from workflows.contracts import EnqueueNotificationsInput, NotificationToQueue
 
@@ -135,6 +136,23 @@ async def test_the_dispatcher_retries_a_failing_webhook_and_delivers_each_step_o
     for _ in range(3):  # nothing is sent again once delivered
         await dispatcher.dispatch_once()
     assert len([k for k, _ in webhook.received if k == key]) == 1
+
+
+async def test_a_step_key_naming_a_person_in_chinese_is_delivered_percent_encoded(
+    own_engine: Engine, webhook: Webhook
+):
+    """A step key names its recipient (the demo county's responsible persons are 站长 钱 and
+    the like); HTTP header values are ASCII, so the key travels percent-encoded (UTF-8)."""
+    webhook.failures = 0
+    case_id = f"H-{uuid.uuid4().hex[:8]}"
+    key = f"{case_id}:1:HazardRegistered:grid:站长 钱"
+    queue(own_engine, case_id, [key])
+    report = await OutboxDispatcher(own_engine, webhook.url, timeout=5).dispatch_once()
+    assert (report.delivered, report.failed) == (1, 0)
+    [(header, body)] = [(k, b) for k, b in webhook.received if k.startswith(case_id)]
+    assert header == idempotency_header(key) and header.isascii() and unquote(header) == key
+    assert body["case_id"] == case_id
+    assert idempotency_header(f"{case_id}:1:x") == f"{case_id}:1:x"  # ASCII keys unchanged
 
 
 def delivery_rows(engine: Engine, case_id: str) -> list[tuple[str, int, bool]]:
