@@ -28,6 +28,7 @@ from activities.eventstore import (
     verify_stream,
 )
 from activities.eventstore.chain import canonical_event_bytes, link_hash
+from activities.eventstore.verify import conflicting_checkpoints
 
 log = structlog.get_logger(__name__)
 
@@ -171,6 +172,9 @@ def verify_stream_against_checkpoints(
     checkpoint at or after it (a stream's truncated tail shows as a missing position)."""
     report = verify_stream(engine, stream_id)
     if not report.ok or not checkpoints:
+        return report
+    report.first_break = conflicting_checkpoints(checkpoints)
+    if report.first_break is not None:
         return report
     head = _head_position(engine)
     if _beyond_head(report, checkpoints, head):

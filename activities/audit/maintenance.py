@@ -9,12 +9,21 @@ Histories: Temporal deletes closed histories after the namespace's retention; th
 record (the event store) lives forever. Each closed case's history is written to
 ``<data_dir>/histories/<hazard>.json`` (atomically, then read back and hashed) and only then
 its SHA-256 is recorded in the event store (``history-case-<id>``): a recorded export always
-had its file. Every run also checks that each recorded export's file is still there with its
-recorded size; a missing or damaged one is reported loudly (log, ``duban_history_exports_missing``)
-and written again from Temporal while Temporal still has the history (an unchanged history
-gives the same bytes; if the bytes differ, a ``WorkflowHistoryReexported`` event records the
-new hash). After recording exports the run signs another checkpoint, so that the records are
-covered within the hour.
+had its file. Every run also checks a slice of the recorded exports (the next
+``RESTORE_CHECKS_PER_RUN`` after where the last run stopped, wrapping round) for their file,
+with its recorded size; a missing or damaged one is reported loudly (log,
+``duban_history_exports_missing``) and written again from Temporal while Temporal still has the
+history (an unchanged history gives the same bytes; if the bytes differ, a
+``WorkflowHistoryReexported`` event records the new hash). After recording exports the run
+signs another checkpoint, so that the records are covered within the hour.
+
+Scale (deploy/CAPACITY.md: 12,000 deadlines, hence up to 12,000 closings, a working day; about
+44 million exports after ten years): nothing here reads the whole events table or every file.
+The closings are found through the partial index ``events_case_endings`` (migration 0008)
+from a cursor below which every closing has its export; the recorded exports through
+``events_history_streams``, a slice at a time. Both cursors are small files next to the
+histories, on the volume every worker replica mounts; a lost cursor only costs one longer
+scan. The activity heartbeats inside every loop (its heartbeat timeout is 2 minutes).
 """
 
 from __future__ import annotations
@@ -50,6 +59,7 @@ from activities.eventstore.checkpoint import (
     sign_checkpoint,
     write_checkpoint_file,
 )
+from activities.eventstore.verify import conflicting_checkpoints
 from activities.settings import Settings
 from workflows.ids import case_workflow_id, hazard_id_from_stream
 
@@ -57,11 +67,37 @@ log = structlog.get_logger(__name__)
 HISTORY_STREAM_PREFIX = "history-"
 HISTORY_EXPORTED = "WorkflowHistoryExported"
 HISTORY_REEXPORTED = "WorkflowHistoryReexported"
-MAX_EXPORTS_PER_RUN = 500
+# 12,000 closings a working day are 500 an hour on average; 2,000 an hour leaves 4x headroom
+# for the days closings bunch up (a backlog of one whole day drains within 8 runs). At tens of
+# milliseconds an export, a full run takes a few minutes of the activity's 30.
+MAX_EXPORTS_PER_RUN = 2_000
 CANDIDATE_PAGE = 200
+# Files checked an hour: 480,000 a day, so every export of a province's first year (~3
+# million) is looked at every week. A stat is well under a millisecond even on NFS.
+RESTORE_CHECKS_PER_RUN = 20_000
+RECORDED_PAGE = 1_000
+EXPORT_CURSOR_FILE = ".export-cursor.json"
+RESTORE_CURSOR_FILE = ".restore-cursor.json"
 
 if TYPE_CHECKING:
     from activities.metrics import DubanMetrics
+
+# The WHERE clauses repeat the predicates of migration 0008's partial indexes, which is what
+# lets the planner use them (tests/audit/test_maintenance.py checks the plans).
+CLOSINGS_WITHOUT_HISTORY = sa.text(
+    "SELECT e.position, e.stream_id FROM events e"
+    " WHERE e.event_type IN ('CaseClosed', 'CaseWithdrawn')"
+    " AND e.stream_id LIKE 'case-%' AND e.position > :after"
+    " AND NOT EXISTS (SELECT 1 FROM events h"
+    "                 WHERE h.stream_id = 'history-' || e.stream_id)"
+    " ORDER BY e.position LIMIT :n"
+)
+RECORDED_EXPORTS = sa.text(
+    "SELECT DISTINCT ON (stream_id) stream_id, data::jsonb ->> 'sha256',"
+    " stream_version, (data::jsonb ->> 'bytes')::bigint FROM events"
+    " WHERE stream_id LIKE 'history-case-%' AND stream_id > :after"
+    " ORDER BY stream_id, stream_version DESC LIMIT :n"
+)
 
 
 @dataclass
@@ -100,8 +136,32 @@ def history_stream_id(hazard_id: str) -> str:
     return f"{HISTORY_STREAM_PREFIX}case-{hazard_id}"
 
 
+def history_dir(settings: Settings) -> Path:
+    return settings.data_dir / "histories"
+
+
 def history_file(settings: Settings, hazard_id: str) -> Path:
-    return settings.data_dir / "histories" / f"{hazard_id}.json"
+    return history_dir(settings) / f"{hazard_id}.json"
+
+
+def read_cursor(path: Path, key: str, default: int | str) -> int | str:
+    """A cursor the last run left, or ``default`` (start over) when there is none or it is
+    unreadable: the scans it shortens are correct from any starting point before it."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))[key]
+    except (OSError, ValueError, KeyError, TypeError):
+        return default
+    return value if isinstance(value, type(default)) else default
+
+
+def write_cursor(path: Path, key: str, value: int | str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
+    try:
+        tmp.write_text(json.dumps({key: value}), encoding="utf-8")
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
 
 
 def history_bytes(history: WorkflowHistory) -> bytes:
@@ -180,6 +240,10 @@ class AuditActivities:
             ) from exc
         latest = kept[-1][1] if kept else None
         report = verify_since(self._store.engine, latest)
+        # Two kept checkpoints of one position that disagree prove a rewrite on their own.
+        conflict = conflicting_checkpoints([checkpoint for _, checkpoint in kept])
+        if conflict is not None:
+            report.first_break = conflict
         if not report.ok:
             if self._metrics is not None:
                 self._metrics.audit_chain_broken.set(1)
@@ -216,31 +280,25 @@ class AuditActivities:
         self, after: int = 0, limit: int = CANDIDATE_PAGE
     ) -> list[tuple[int, str]]:
         """(closing position, hazard id) of closed cases with no recorded export, oldest
-        closing first, after the closing position ``after``."""
+        closing first, after the closing position ``after`` (index ``events_case_endings``:
+        the predicate below is the index's)."""
         with self._store.engine.connect() as conn:
             rows = conn.execute(
-                sa.text(
-                    "SELECT e.position, e.stream_id FROM events e"
-                    " WHERE e.event_type IN ('CaseClosed', 'CaseWithdrawn')"
-                    " AND e.stream_id LIKE 'case-%' AND e.position > :after"
-                    " AND NOT EXISTS (SELECT 1 FROM events h"
-                    "                 WHERE h.stream_id = 'history-' || e.stream_id)"
-                    " ORDER BY e.position LIMIT :n"
-                ),
+                CLOSINGS_WITHOUT_HISTORY,
                 {"after": after, "n": limit},
             ).all()
         return [(int(position), hazard_id_from_stream(stream)) for position, stream in rows]
 
-    def recorded_exports(self) -> list[RecordedExport]:
-        """The newest recorded export of every case (its hash is what the file must have)."""
+    def recorded_exports(
+        self, after_hazard: str = "", limit: int = RECORDED_PAGE
+    ) -> list[RecordedExport]:
+        """The newest recorded export (its hash is what the file must have) of up to ``limit``
+        cases, in stream order after the case ``after_hazard`` (index
+        ``events_history_streams``)."""
         with self._store.engine.connect() as conn:
             rows = conn.execute(
-                sa.text(
-                    "SELECT DISTINCT ON (stream_id) stream_id, data::jsonb ->> 'sha256',"
-                    " stream_version, (data::jsonb ->> 'bytes')::bigint FROM events"
-                    " WHERE stream_id LIKE 'history-case-%'"
-                    " ORDER BY stream_id, stream_version DESC"
-                )
+                RECORDED_EXPORTS,
+                {"after": history_stream_id(after_hazard) if after_hazard else "", "n": limit},
             ).all()
         prefix = f"{HISTORY_STREAM_PREFIX}case-"
         return [
@@ -258,17 +316,7 @@ class AuditActivities:
         result = HistoriesExported([], [])
         self._reexports_recorded = 0
         await self._restore_missing(result)
-        after = 0
-        while len(result.exported) < MAX_EXPORTS_PER_RUN:
-            page = await asyncio.to_thread(self.closed_cases_without_history, after)
-            if not page:
-                break
-            for position, hazard_id in page:
-                after = position
-                if len(result.exported) >= MAX_EXPORTS_PER_RUN:
-                    break
-                await self._export_one(hazard_id, result)
-                activity.heartbeat(hazard_id)
+        await self._export_new_closings(result)
         if self._metrics is not None:
             self._metrics.history_exports_missing.set(len(result.missing))
             self._metrics.history_exports_failed.set(len(result.failed))
@@ -287,7 +335,31 @@ class AuditActivities:
         )
         return result
 
-    async def _export_one(self, hazard_id: str, result: HistoriesExported) -> None:
+    async def _export_new_closings(self, result: HistoriesExported) -> None:
+        """Export the closings since the cursor; move the cursor up to the last closing below
+        which every one is exported. A case that failed, or whose workflow still runs, holds
+        the cursor where it is, so the next run tries it again."""
+        cursor_path = history_dir(self._settings) / EXPORT_CURSOR_FILE
+        start = int(await asyncio.to_thread(read_cursor, cursor_path, "closings_exported_to", 0))
+        after = covered = start
+        held = False
+        while len(result.exported) < MAX_EXPORTS_PER_RUN:
+            page = await asyncio.to_thread(self.closed_cases_without_history, after)
+            if not page:
+                break
+            for position, hazard_id in page:
+                if len(result.exported) >= MAX_EXPORTS_PER_RUN:
+                    break
+                after = position
+                exported = await self._export_one(hazard_id, result)
+                activity.heartbeat(hazard_id)
+                held = held or not exported
+                if not held:
+                    covered = position
+        if covered != start:
+            await asyncio.to_thread(write_cursor, cursor_path, "closings_exported_to", covered)
+
+    async def _export_one(self, hazard_id: str, result: HistoriesExported) -> bool:
         # One case that cannot be exported (its workflow gone, Temporal refusing) is logged
         # and left for the next run; it must not stop the cases behind it.
         handle = self._client.get_workflow_handle(case_workflow_id(hazard_id))
@@ -295,7 +367,7 @@ class AuditActivities:
             description = await handle.describe()
             if description.status == WorkflowExecutionStatus.RUNNING:
                 result.still_running.append(hazard_id)  # closes once its handlers finish
-                return
+                return False
             content = history_bytes(await handle.fetch_history())
             digest = hashlib.sha256(content).hexdigest()
             await asyncio.to_thread(
@@ -316,55 +388,74 @@ class AuditActivities:
                 hazard_id=hazard_id,
                 error=str(exc) or type(exc).__name__,
             )
-            return
+            return False
         result.exported.append(hazard_id)
         if self._metrics is not None:
             self._metrics.history_exports.inc()
+        return True
 
     async def _restore_missing(self, result: HistoriesExported) -> None:
-        for recorded in await asyncio.to_thread(self.recorded_exports):
-            path = history_file(self._settings, recorded.hazard_id)
-            if await asyncio.to_thread(file_looks_intact, path, recorded):
-                continue
-            log.error(
-                "audit.history_file_missing",
-                hazard_id=recorded.hazard_id,
-                path=str(path),
-                exists=path.exists(),
-                recorded_sha256=recorded.sha256,
-            )
-            handle = self._client.get_workflow_handle(case_workflow_id(recorded.hazard_id))
-            try:
-                description = await handle.describe()
-                content = history_bytes(await handle.fetch_history())
-                digest = hashlib.sha256(content).hexdigest()
-                await asyncio.to_thread(write_verified, path, content, digest)
-                if digest != recorded.sha256:
-                    await asyncio.to_thread(
-                        self._record_reexport,
-                        recorded,
-                        description.id,
-                        description.run_id,
-                        digest,
-                        len(content),
-                    )
-                    self._reexports_recorded += 1
-            except Exception as exc:
-                gone = isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND
-                result.missing.append(recorded.hazard_id)
-                log.error(
-                    "audit.history_file_lost" if gone else "audit.history_restore_failed",
-                    hazard_id=recorded.hazard_id,
-                    error=str(exc) or type(exc).__name__,
-                    hint="Temporal no longer has the history: restore the file from a backup"
-                    if gone
-                    else "will retry on the next run",
+        """Check the next ``RESTORE_CHECKS_PER_RUN`` recorded exports after the last run's;
+        past the last one, the next run starts again from the first."""
+        cursor_path = history_dir(self._settings) / RESTORE_CURSOR_FILE
+        after = str(await asyncio.to_thread(read_cursor, cursor_path, "checked_to_hazard", ""))
+        checked = 0
+        while checked < RESTORE_CHECKS_PER_RUN:
+            wanted = min(RECORDED_PAGE, RESTORE_CHECKS_PER_RUN - checked)
+            page = await asyncio.to_thread(self.recorded_exports, after, wanted)
+            for recorded in page:
+                await self._check_one(recorded, result)
+                activity.heartbeat(recorded.hazard_id)
+            checked += len(page)
+            if len(page) < wanted:
+                after = ""  # past the last export: the next run starts from the first again
+                break
+            after = page[-1].hazard_id
+        await asyncio.to_thread(write_cursor, cursor_path, "checked_to_hazard", after)
+
+    async def _check_one(self, recorded: RecordedExport, result: HistoriesExported) -> None:
+        path = history_file(self._settings, recorded.hazard_id)
+        if await asyncio.to_thread(file_looks_intact, path, recorded):
+            return
+        log.error(
+            "audit.history_file_missing",
+            hazard_id=recorded.hazard_id,
+            path=str(path),
+            exists=path.exists(),
+            recorded_sha256=recorded.sha256,
+        )
+        handle = self._client.get_workflow_handle(case_workflow_id(recorded.hazard_id))
+        try:
+            description = await handle.describe()
+            content = history_bytes(await handle.fetch_history())
+            digest = hashlib.sha256(content).hexdigest()
+            await asyncio.to_thread(write_verified, path, content, digest)
+            if digest != recorded.sha256:
+                await asyncio.to_thread(
+                    self._record_reexport,
+                    recorded,
+                    description.id,
+                    description.run_id,
+                    digest,
+                    len(content),
                 )
-                continue
-            result.restored.append(recorded.hazard_id)
-            if self._metrics is not None:
-                self._metrics.history_exports.inc()
-            log.warning("audit.history_file_restored", hazard_id=recorded.hazard_id)
+                self._reexports_recorded += 1
+        except Exception as exc:
+            gone = isinstance(exc, RPCError) and exc.status == RPCStatusCode.NOT_FOUND
+            result.missing.append(recorded.hazard_id)
+            log.error(
+                "audit.history_file_lost" if gone else "audit.history_restore_failed",
+                hazard_id=recorded.hazard_id,
+                error=str(exc) or type(exc).__name__,
+                hint="Temporal no longer has the history: restore the file from a backup"
+                if gone
+                else "will retry on the next run",
+            )
+            return
+        result.restored.append(recorded.hazard_id)
+        if self._metrics is not None:
+            self._metrics.history_exports.inc()
+        log.warning("audit.history_file_restored", hazard_id=recorded.hazard_id)
 
     def _record(
         self, hazard_id: str, workflow_id: str, run_id: str, digest: str, size: int

@@ -50,6 +50,31 @@ class VerificationReport:
         return self.first_break is None
 
 
+def conflicting_checkpoints(checkpoints: Sequence[Checkpoint]) -> ChainBreak | None:
+    """Two validly signed checkpoints of one position with different hashes: the chain had
+    one head at that position when the first was signed and another when the second was, so
+    it was rewritten in between (at or before that position) — whatever the store says now.
+    Grouped by position, so that neither is silently ignored."""
+    by_position: dict[int, list[Checkpoint]] = {}
+    for checkpoint in checkpoints:
+        by_position.setdefault(checkpoint.position, []).append(checkpoint)
+    for position in sorted(by_position):
+        signed = by_position[position]
+        hashes = {cp.hash for cp in signed}
+        if len(hashes) > 1:
+            first = min(signed, key=lambda cp: cp.signed_at)
+            other = next(cp for cp in signed if cp.hash != first.hash)
+            return ChainBreak(
+                position,
+                None,
+                f"two checkpoints of position {position} disagree: hash {first.hash.hex()} "
+                f"signed at {first.signed_at}, hash {other.hash.hex()} signed at "
+                f"{other.signed_at} (the chain was rewritten at or before this position "
+                "between the two signatures)",
+            )
+    return None
+
+
 def verify_store(
     engine: Engine,
     checkpoints: Sequence[Checkpoint] = (),
@@ -63,7 +88,8 @@ def verify_store(
     Checks, for each event: its position follows the previous one; its ``prev_hash`` is the
     previous event's hash; its hash matches its content; its stream version follows the
     stream's previous one. Then: the chain passes through every checkpoint's (position, hash),
-    and does not end before any checkpoint's position.
+    and does not end before any checkpoint's position. Two checkpoints of one position
+    with different hashes are a break by themselves (``conflicting_checkpoints``).
 
     Every checkpoint's signature is checked first; with ``trusted_public_key`` (the public half
     of the configured signing key, or an auditor's pinned copy) it must also be that key's,
@@ -73,6 +99,10 @@ def verify_store(
     for given in checkpoints:
         given.verify_signature(trusted_public_key)
     report = VerificationReport(scope="store")
+    report.first_break = conflicting_checkpoints(checkpoints)
+    if report.first_break is not None:
+        return report
+    # Grouped above: every checkpoint of a position has the same hash, so one stands for all.
     expected_at = {cp.position: cp for cp in checkpoints}
     stream_versions: dict[str, int] = {}
     running_hash = GENESIS_HASH

@@ -13,6 +13,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+from sqlalchemy import TextClause, text
+from sqlalchemy.engine import Engine
 from temporalio.client import ScheduleIntervalSpec, WorkflowFailureError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
@@ -146,6 +148,76 @@ async def test_a_case_that_cannot_be_exported_is_skipped_and_does_not_use_up_the
     assert result.exported == [real], "the failure did not count against the run's limit"
     assert metric(audit_scene, "duban_history_exports_failed") == 1.0
     assert audit_scene.store.read_stream(f"history-case-{ghost}") == []
+    # The case that failed holds the cursor: the next run tries it again.
+    assert not (audit_scene.history_dir / maintenance.EXPORT_CURSOR_FILE).exists()
+    again = await ActivityEnvironment().run(activities.export_closed_case_histories)
+    assert again.failed == [ghost] and again.exported == []
+
+
+async def test_the_export_cursor_moves_past_exported_closings_only(audit_scene: AuditScene):
+    first, second = (f"H-cur-{n}-{uuid.uuid4().hex[:6]}" for n in (1, 2))
+    await close_case(audit_scene, first)
+    await close_case(audit_scene, second)
+    activities = AuditActivities(
+        audit_scene.store, audit_scene.settings, audit_scene.worker.client, audit_scene.metrics
+    )
+    result = await ActivityEnvironment().run(activities.export_closed_case_histories)
+    assert result.exported == [first, second]
+    closing = {
+        event.stream_id: event.position
+        for event in audit_scene.store.read_all(0, 10_000)
+        if event.event_type == "CaseClosed"
+    }
+    cursor = json.loads((audit_scene.history_dir / maintenance.EXPORT_CURSOR_FILE).read_text())
+    assert cursor == {"closings_exported_to": closing[f"case-{second}"]}
+    # A closing the cursor has passed is not looked for again (the scan starts at the cursor).
+    assert activities.closed_cases_without_history(cursor["closings_exported_to"]) == []
+
+
+async def test_each_run_checks_the_next_slice_of_recorded_files_and_wraps_round(
+    audit_scene: AuditScene, monkeypatch: pytest.MonkeyPatch
+):
+    hazards = sorted(f"H-slice-{n}-{uuid.uuid4().hex[:6]}" for n in range(3))
+    for hazard_id in hazards:
+        await close_case(audit_scene, hazard_id)
+    activities = AuditActivities(
+        audit_scene.store, audit_scene.settings, audit_scene.worker.client, audit_scene.metrics
+    )
+    await ActivityEnvironment().run(activities.export_closed_case_histories)
+    for hazard_id in hazards:
+        (audit_scene.history_dir / f"{hazard_id}.json").unlink()
+    monkeypatch.setattr(maintenance, "RESTORE_CHECKS_PER_RUN", 2)
+    monkeypatch.setattr(maintenance, "RECORDED_PAGE", 1)
+    beats: list[str] = []
+    env = ActivityEnvironment()
+    env.on_heartbeat = lambda *details: beats.append(details[0])
+
+    first = await env.run(activities.export_closed_case_histories)
+    assert first.restored == hazards[:2]
+    assert beats == hazards[:2], "a heartbeat for every file checked"
+    second = await env.run(activities.export_closed_case_histories)
+    assert second.restored == hazards[2:], "the next run goes on where the last one stopped"
+    for hazard_id in hazards:
+        (audit_scene.history_dir / f"{hazard_id}.json").unlink()
+    third = await env.run(activities.export_closed_case_histories)
+    assert third.restored == hazards[:2], "past the last export, the check starts over"
+
+
+@pytest.mark.parametrize(
+    ("query", "parameters", "index"),
+    [
+        (maintenance.CLOSINGS_WITHOUT_HISTORY, {"after": 0, "n": 200}, "events_case_endings"),
+        (maintenance.RECORDED_EXPORTS, {"after": "", "n": 1000}, "events_history_streams"),
+    ],
+)
+def test_the_hourly_scans_are_served_by_their_partial_indexes(
+    owner_engine: Engine, query: TextClause, parameters: dict[str, object], index: str
+):
+    with owner_engine.begin() as conn:
+        # With sequential scans priced out, a plan that cannot use the index still scans.
+        conn.exec_driver_sql("SET LOCAL enable_seqscan = off")
+        plan = "\n".join(row[0] for row in conn.execute(text(f"EXPLAIN {query}"), parameters))
+    assert index in plan, plan
 
 
 async def test_the_hourly_job_refuses_to_sign_a_broken_chain(audit_scene: AuditScene):

@@ -133,7 +133,9 @@ def test_two_swapped_rows_are_caught_at_the_first_of_them(scene: Scene):
         "UPDATE events SET position = 4 WHERE position = 7",
         "UPDATE events SET position = 7 WHERE position = 1004",
     )
-    assert_broken_at(verify_store(scene.app), 4, scene.stream_at(4), "")
+    assert (scene.stream_at(4), scene.stream_at(7)) == ("case-A", "case-A")
+    # Position 4 now holds the row signed as position 7: it links to the original 6, not 3.
+    assert_broken_at(verify_store(scene.app), 4, "case-A", "prev_hash does not continue the chain")
 
 
 def test_two_rows_of_different_streams_swapped_are_caught_at_the_first_of_them(scene: Scene):
@@ -283,3 +285,16 @@ def test_an_unusable_pinned_key_file_is_refused_naming_it(tmp_path):
     hex_key = tmp_path / "key.hex"
     hex_key.write_text(public_key_bytes(KEY).hex())
     assert load_public_key(hex_key) == public_key_bytes(KEY)
+
+
+def test_two_signed_checkpoints_of_one_position_that_disagree_are_a_break(scene: Scene):
+    """Each checkpoint alone may match what the store holds now; two of them with different
+    hashes for one position prove the chain was rewritten between the two signatures."""
+    before = scene.checkpoint()
+    rewrite_from(scene, 5, {"round": 1, "stream": "case-B", "rectified": True})
+    after = scene.checkpoint()
+    assert before.position == after.position and before.hash != after.hash
+    assert verify_store(scene.app, [after]).ok, "the rewritten chain agrees with its own head"
+    report = verify_store(scene.app, [before, after])
+    assert_broken_at(report, 12, None, "two checkpoints of position 12 disagree")
+    assert before.hash.hex() in report.first_break.reason
