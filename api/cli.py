@@ -66,16 +66,44 @@ def migrate(as_json: JsonOption = False) -> None:
 @app.command()
 def up(
     api_host: Annotated[str, typer.Option(help="Where the API listens.")] = "127.0.0.1",
-    api_port: Annotated[int, typer.Option(help="The API's port.")] = 8000,
+    api_port: Annotated[int, typer.Option(help="The API's port.", min=0, max=65535)] = 8000,
+    temporal_port: Annotated[
+        int,
+        typer.Option(
+            help="The Temporal dev server's gRPC port (ignored with DUBAN_TEMPORAL_ADDRESS).",
+            min=1,
+            max=65535,
+        ),
+    ] = 7233,
+    temporal_ui_port: Annotated[
+        int, typer.Option(help="The Temporal UI's port (with the dev server).", min=1, max=65535)
+    ] = 8233,
 ) -> None:
     """Run everything on this machine: PostgreSQL (embedded unless DUBAN_DATABASE_URL), the
-    Temporal dev server (unless DUBAN_TEMPORAL_ADDRESS), migrations, the worker, the projector
-    and the API; loads the demo county into an empty store. Ctrl-C stops it all."""
-    from api.serve import run_everything
+    Temporal dev server (unless DUBAN_TEMPORAL_ADDRESS), migrations, the worker, the projector,
+    the notification dispatcher (with DUBAN_WEBHOOK_URL) and the API; loads the demo county
+    into an empty store; prints the URLs and the admin token (kept in the data directory and
+    reused). Ctrl-C stops all it started (the embedded PostgreSQL too, if it started it); a
+    part that dies stops everything with exit code 1."""
+    from api.serve import UpError, run_everything
 
     settings = Settings()
     configure_logging("WARNING", "console")
-    asyncio.run(run_everything(settings, api_host, api_port))
+    try:
+        code = asyncio.run(
+            run_everything(
+                settings,
+                api_host,
+                api_port,
+                temporal_port=temporal_port,
+                temporal_ui_port=temporal_ui_port,
+            )
+        )
+    except UpError as exc:
+        err_console.print("[red]duban up:[/red] " + escape(str(exc)), soft_wrap=True)
+        raise typer.Exit(1) from exc
+    if code:
+        raise typer.Exit(code)
 
 
 @app.command()

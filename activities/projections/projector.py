@@ -27,7 +27,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
@@ -131,6 +131,32 @@ class ProjectorHealth:
     @property
     def healthy(self) -> bool:
         return self.following and self.failures == 0
+
+    def check(self, now: datetime, stale_after: timedelta) -> tuple[bool, str]:
+        """``(True, "ok")`` while the follower keeps the read models current, else
+        ``(False, why)``: the shape of a readiness check (``/readyz``).
+
+        Not current: not following (stopped, or not started yet), failing (the latest error
+        says why), or no successful read for ``stale_after`` although no attempt failed (a
+        batch stuck on a lock or a hung connection, which never raises).
+        """
+        if not self.following:
+            return False, "not following the event store"
+        if self.failures:
+            retry = (
+                f"; next try in {self.retry_in_seconds:g} s"
+                if self.retry_in_seconds is not None
+                else ""
+            )
+            # The first line: a driver's message goes on with the statement it failed on.
+            error = self.last_error.splitlines()[0] if self.last_error else "unknown"
+            return False, f"{self.failures} failed attempt(s) in a row: {error}{retry}"
+        if self.last_success_at is None:
+            return False, "has not read the event store yet"
+        silent = now - self.last_success_at
+        if silent > stale_after:
+            return False, f"no successful read for {silent.total_seconds():.0f} s"
+        return True, "ok"
 
 
 @dataclass(frozen=True, slots=True)
