@@ -185,7 +185,9 @@ class OutboxDispatcher:
                     headers={"Idempotency-Key": idempotency_header(claim.step_key)},
                 )
                 response.raise_for_status()
-            except Exception as exc:  # any failure of one row's POST must not stop the dispatcher
+            except (
+                httpx.HTTPError
+            ) as exc:  # anything else is a fault: the process's supervisor reports it
                 report.failed += 1
                 backoff = min(timedelta(seconds=2 ** min(claim.attempts, 20)), MAX_BACKOFF)
                 await asyncio.to_thread(self._mark_failed, held, str(exc)[:500], backoff)

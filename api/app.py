@@ -13,6 +13,7 @@ from contextlib import asynccontextmanager
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
+import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
@@ -78,6 +79,7 @@ from api.services import (
     Refused,
     Services,
     actor_of,
+    database_unavailable,
     domain_refusal,
     forbidden,
     jsonable,
@@ -104,6 +106,7 @@ from domain.credit import (
     OpenProceeding,
     RevokeEarlyRemoval,
 )
+from domain.durations import utc_instant
 from domain.errors import DomainError
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import ListingLevel
@@ -273,6 +276,14 @@ def _install_error_handlers(app: FastAPI) -> None:
         answer = temporal_unavailable(exc)
         return _error(answer.status, answer.rule, answer.message)
 
+    @app.exception_handler(sa.exc.OperationalError)
+    @app.exception_handler(sa.exc.InterfaceError)
+    @app.exception_handler(sa.exc.TimeoutError)
+    async def database_down(_: Request, exc: Exception) -> JSONResponse:
+        """The database is out of reach: the driver's text (host, port) goes to the log only."""
+        answer = database_unavailable(exc)
+        return _error(answer.status, answer.rule, answer.message)
+
     @app.exception_handler(RequestValidationError)
     async def invalid(_: Request, exc: RequestValidationError) -> JSONResponse:
         errors = [
@@ -352,6 +363,10 @@ def _parse_instant(value: str, name: str) -> datetime:
         raise Refused(422, "request.invalid", "not an ISO 8601 instant", name) from None
     if moment.tzinfo is None:
         raise Refused(422, "request.invalid", "an instant needs a time zone offset", name)
+    try:  # years 1900..9998, as every instant the domain accepts (no overflow past them)
+        utc_instant(moment, name)
+    except DomainError as exc:
+        raise domain_refusal(exc) from exc
     return moment
 
 

@@ -77,3 +77,47 @@ def authenticate(engine: Engine, secret: str) -> Principal | None:
             {"h": _hash(secret)},
         ).first()
     return Principal(row[0], row[1], row[2], row[3]) if row else None
+
+
+@dataclass(frozen=True)
+class IssuedToken:
+    """A token as ``duban token list`` shows it: everything but the secret (never stored)."""
+
+    token_id: str
+    actor_id: str
+    role: str
+    scope: str | None
+    created_at: str
+    revoked_at: str | None
+
+
+def list_tokens(engine: Engine) -> list[IssuedToken]:
+    with engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT token_id, actor_id, role, scope, created_at, revoked_at FROM api_tokens"
+                " ORDER BY created_at, token_id"
+            )
+        ).all()
+    return [
+        IssuedToken(r[0], r[1], r[2], r[3], r[4].isoformat(), r[5].isoformat() if r[5] else None)
+        for r in rows
+    ]
+
+
+def revoke_token(engine: Engine, token_id: str) -> IssuedToken:
+    """Revoke a token by its id (the part after ``dbn_`` shown at issue and by the list):
+    from the next request on it authenticates nobody. Revoking a revoked token keeps the
+    first revocation's time; an unknown id is refused, naming the field."""
+    with engine.begin() as conn:
+        conn.execute(
+            sa.text(
+                "UPDATE api_tokens SET revoked_at = now()"
+                " WHERE token_id = :i AND revoked_at IS NULL"
+            ),
+            {"i": token_id},
+        )
+    token = next((t for t in list_tokens(engine) if t.token_id == token_id), None)
+    if token is None:
+        raise ReferenceDataError("token_id", "token.unknown", f"no token {token_id!r} was issued")
+    return token

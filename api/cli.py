@@ -223,6 +223,54 @@ def token_create(
         )
 
 
+@token_app.command("list")
+def token_list(as_json: JsonOption = False) -> None:
+    """Every token issued: id, holder, role, scope, issued and revoked (never the secret)."""
+    from api.auth import list_tokens
+
+    runtime = _runtime()
+    try:
+        tokens = list_tokens(runtime.engine)
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(json.dumps([t.__dict__ for t in tokens]) + "\n")
+        return
+    table = Table("id", "holder", "role", "scope", "issued", "revoked")
+    for t in tokens:
+        table.add_row(
+            t.token_id, t.actor_id, t.role, t.scope or "all", t.created_at, t.revoked_at or ""
+        )
+    console.print(table)
+
+
+@token_app.command("revoke")
+def token_revoke(
+    token_id: Annotated[str, typer.Argument(help="the token's id (dbn_<id>_…, or from list)")],
+    as_json: JsonOption = False,
+) -> None:
+    """Revoke a token: from the next request on it authenticates nobody."""
+    from activities.reference_data import ReferenceDataError
+    from api.auth import TOKEN_PREFIX, revoke_token
+
+    if token_id.startswith(TOKEN_PREFIX):  # the whole secret pasted: its id is the first part
+        token_id = token_id[len(TOKEN_PREFIX) :].split("_", 1)[0]
+    runtime = _runtime()
+    try:
+        token = revoke_token(runtime.engine, token_id)
+    except ReferenceDataError as exc:
+        err_console.print(
+            "[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})")
+        )
+        raise typer.Exit(2) from exc
+    finally:
+        runtime.close()
+    if as_json:
+        sys.stdout.write(json.dumps(token.__dict__) + "\n")
+    else:
+        console.print(f"token {token.token_id} of {token.actor_id} revoked at {token.revoked_at}")
+
+
 @app.command()
 def worker() -> None:
     """Run a worker: the case and credit workflows and their activities, on the task queue

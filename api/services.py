@@ -92,16 +92,20 @@ def not_found(what: str) -> Refused:
 
 # Fields a domain rule may name that are not in the request: who acts (the token's role and
 # grid unit) and when (the server's clock, the calendar the case waits for).
-_WHO_ACTS = frozenset({"actor.role", "actor.unit_code"})
+_WHO_ACTS = frozenset({"actor.role", "actor.unit_code", "actor.unit_level"})
+# Rules about who may act, whatever field they name: the grid unit's authority on a case or a
+# credit record, and a listing level above the acting unit's.
+_WHO_ACTS_RULES = ("case.authority.", "credit.authority.", "case.list.level_above_actor")
 _NOT_THE_REQUEST = frozenset({"now", "calendar"})
 
 
 def refusal_status(rule: str, field: str | None) -> int:
     """The HTTP status of a domain rule's refusal: 403 when it is about who acts (the actor's
-    role or grid unit: ``case.authority.*``, a listing authority's own act), 409 when it is
+    role, grid unit or its level: ``case.authority.*``, ``credit.authority.*``, a listing
+    above the acting unit's level, a listing authority's own act), 409 when it is
     about the case's state or time (``case.timer.due_first``, ``case.listing.period_ended``),
     422 when it names a field of the request (``listing_measures``, ``level``…)."""
-    if rule.startswith("case.authority.") or field in _WHO_ACTS:
+    if rule.startswith(_WHO_ACTS_RULES) or field in _WHO_ACTS:
         return 403
     if field is None or field in _NOT_THE_REQUEST:
         return 409
@@ -121,9 +125,17 @@ def temporal_unavailable(exc: Exception) -> Refused:
     return Refused(
         503,
         "temporal.unavailable",
-        f"the workflow service did not answer{code}; try again shortly (a command that did "
-        "reach its case is not applied twice: the case refuses what its state has moved past)",
+        f"the workflow service did not answer{code}; try again shortly (a command may have "
+        "reached its case before the answer was lost: read the case before sending it again)",
     )
+
+
+def database_unavailable(exc: Exception) -> Refused:
+    """PostgreSQL did not answer (down, restarting, out of connections, a statement timed
+    out): 503, ask again later. Nothing was recorded by this request: every write of the API
+    is one transaction (reference data) or goes through a workflow (cases, credit)."""
+    log.warning("database.unavailable", error=str(exc).splitlines()[0] if str(exc) else "")
+    return Refused(503, "database.unavailable", "the database did not answer; try again shortly")
 
 
 @contextmanager

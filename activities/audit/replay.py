@@ -8,11 +8,13 @@ way nothing but the stored events is read: no workflow, no read model.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, Literal
 
 from activities.eventstore import EventStore, RecordedEvent
 from domain.case import CaseState, event_from_data, evolve, state_to_data
+from domain.durations import utc_instant
+from domain.errors import DomainError
 from workflows.ids import case_stream_id
 
 # Labels an inspector from the field recognises (一案一档 timeline).
@@ -183,9 +185,12 @@ def replay_events(
     as_of: datetime | None = None,
     by: Literal["recorded", "occurred"] = "recorded",
 ) -> CaseReplay:
-    if as_of is not None and as_of.tzinfo is None:
-        raise ValueError("as_of: an instant needs a time zone offset")
-    cutoff = as_of.astimezone(UTC) if as_of else None
+    cutoff = None
+    if as_of is not None:
+        try:  # the domain's range of instants: converting one outside it could overflow
+            cutoff = utc_instant(as_of, "as_of")
+        except DomainError as exc:
+            raise ValueError(f"as_of: {exc.message}") from exc
     state: CaseState | None = None
     timeline: list[TimelineEntry] = []
     for event in events:

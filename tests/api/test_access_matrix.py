@@ -502,7 +502,7 @@ async def test_every_case_action_succeeds_for_its_role_in_scope_and_is_refused_t
         on_own_case("listing"),
         answers(
             403,
-            supervisor_a=(422, rule("case.list.level_above_actor")),
+            supervisor_a=(403, rule("case.list.level_above_actor")),
             supervisor_county=(200, listed),
         ),
         unchanged=target_version,
@@ -637,7 +637,7 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
 
     # [credit] decided_by_level = "county": the township's supervisor is refused, naming the
     # rule; the county bureau acts (on A2 in the row, then on A).
-    below_county = (422, rule("credit.authority.level_below"))
+    below_county = (403, rule("credit.authority.level_below"))
 
     async def county_acts_on_a(path: str, body: dict[str, Any], check: Any) -> None:
         answer = await api.client.post(

@@ -18,7 +18,8 @@ from temporalio.client import Client
 from temporalio.service import RetryConfig
 from temporalio.testing import WorkflowEnvironment
 
-from activities.reference_data import ReferenceDataError
+from activities.eventstore import EventStore
+from activities.reference_data import ReferenceData, ReferenceDataError
 from api.app import MAX_BODY_BYTES, create_app
 from domain.credit_code import make_credit_code
 from domain.grid import GridLevel, GridUnit
@@ -255,3 +256,28 @@ async def test_readiness_hides_the_database_error_from_unauthenticated_callers(a
     assert ready.json()["checks"]["database"] == {"ok": False, "reason": "unreachable"}
     assert "127.0.0.1" not in ready.text and "duban_nobody" not in ready.text
     assert ready.json()["checks"]["temporal"] == {"ok": True, "reason": "ok"}
+
+
+async def test_the_database_out_of_reach_is_a_503_that_names_no_address(api: ApiHarness):
+    """Every request needs the database (the token is looked up there): with it gone each
+    answers 503 ``database.unavailable``, reads and writes alike, and hides where it was."""
+    dead = sa.create_engine("postgresql+psycopg2://duban_nobody@127.0.0.1:1/none")
+    store = EventStore(dead)
+    cut_off = replace(api.services, engine=dead, store=store, reference=ReferenceData(dead, store))
+    app = create_app(services=cut_off)
+    grid = api.grid
+    async with httpx.AsyncClient(
+        transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
+    ) as client:
+        answers = [
+            await client.get("/api/v1/hazards", headers=grid.headers("supervisor_county")),
+            await client.post(
+                "/api/v1/hazards", json=hazard(grid), headers=grid.headers("inspector_a")
+            ),
+            await client.get("/api/v1/blacklist"),  # public: no token to look up
+        ]
+    dead.dispose()
+    for answer in answers:
+        assert answer.status_code == 503, answer.text
+        assert answer.json()["error"]["rule"] == "database.unavailable", answer.text
+        assert "127.0.0.1" not in answer.text and "duban_nobody" not in answer.text

@@ -197,3 +197,29 @@ async def test_tokens_are_issued_and_a_hazard_is_registered_shown_and_listed_fro
     assert wrong.exit_code == 2 and "status" in wrong.output
     unknown = await duban(env, "hazard", "list", "--token", "dbn_nobody_x")
     assert unknown.exit_code == 2 and "auth.invalid" in unknown.output
+
+
+async def test_a_revoked_token_authenticates_nobody_from_the_next_request_on(
+    cli_env: dict[str, str], isolated_api: ApiHarness
+):
+    api = isolated_api
+    env = stack_env(cli_env, api)
+    issued = await duban(
+        env, "token", "create", "--role", "auditor", "--actor", "审计 孙", "--json"
+    )
+    token = json.loads(issued.stdout)
+    bearer = {"Authorization": f"Bearer {token['token']}"}
+    assert (await api.client.get("/api/v1/hazards", headers=bearer)).status_code == 200
+    listed = await duban(env, "token", "list", "--json")
+    assert listed.exit_code == 0, listed.output
+    mine = [t for t in json.loads(listed.stdout) if t["token_id"] == token["token_id"]]
+    assert mine and mine[0]["revoked_at"] is None and "token" not in mine[0]
+    assert token["token"] not in listed.stdout, "the secret is never shown again"
+    revoked = await duban(env, "token", "revoke", token["token"], "--json")  # the pasted secret
+    assert revoked.exit_code == 0, revoked.output
+    assert json.loads(revoked.stdout)["revoked_at"] is not None
+    assert (await api.client.get("/api/v1/hazards", headers=bearer)).status_code == 401
+    again = await duban(env, "token", "revoke", token["token_id"], "--json")
+    assert json.loads(again.stdout)["revoked_at"] == json.loads(revoked.stdout)["revoked_at"]
+    unknown = await duban(env, "token", "revoke", "000000000000")
+    assert unknown.exit_code == 2 and "token.unknown" in unknown.output

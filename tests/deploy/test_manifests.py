@@ -14,6 +14,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from deploy.sync_policy import POLICY, SETTINGS, with_policy
 from domain.policy import parse_policy
 from workflows import search_attributes
 
@@ -99,10 +100,15 @@ def test_the_setup_jobs_create_exactly_the_search_attributes_the_workflows_use()
         assert declared_search_attributes(path.read_text(encoding="utf-8")) == expected, path
 
 
-def test_the_policy_in_the_config_map_is_a_valid_policy():
+def test_the_policy_in_the_config_map_is_the_shipped_policy_byte_for_byte():
+    """A hand-kept copy drifted once (edition 1 in the cluster, edition 2 in the image):
+    ``python -m deploy.sync_policy`` writes it, and this fails until it has."""
     config_map = next(d for d in k8s_objects() if d["metadata"]["name"] == "duban-policy")
-    policy = parse_policy(config_map["data"]["policy.toml"])
-    assert policy.name
+    text = config_map["data"]["policy.toml"]
+    assert text == POLICY.read_text(encoding="utf-8"), "run: python -m deploy.sync_policy"
+    assert parse_policy(text).fingerprint == parse_policy(POLICY.read_text("utf-8")).fingerprint
+    manifest = SETTINGS.read_text(encoding="utf-8")
+    assert with_policy(manifest, "edition = 1\n") != manifest  # the check can tell a change
 
 
 def test_the_worker_probes_use_the_health_port_and_workers_have_a_disruption_budget():
