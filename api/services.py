@@ -36,7 +36,13 @@ from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
 from api.auth import Principal
 from domain.calendar import WorkingCalendar
-from domain.case import check_command_text, command_from_data, command_to_data, decide
+from domain.case import (
+    check_command_text,
+    command_from_data,
+    command_to_data,
+    decide,
+    state_to_data,
+)
 from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
 from domain.case_events import (
     Evidence,
@@ -337,11 +343,47 @@ class Services:
         raise Refused(503, "case.starting", "the case is still starting; ask again shortly")
 
     async def case(self, principal: Principal, hazard_id: str) -> dict[str, Any]:
-        self.require_read(principal, hazard_id)
+        """The case as its workflow holds it; once Temporal has deleted a closed case's
+        workflow (the namespace's retention), as folded from the event store — the same
+        state, since the workflow's state is always the fold of its stored events."""
+        facts = self.require_read(principal, hazard_id)
         handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-        with temporal_answers(not_found(f"workflow of hazard {hazard_id}")):
-            view: CaseView = await handle.query(SupervisedCaseWorkflow.state)
+        gone = Refused(404, "case.workflow_gone", f"workflow of hazard {hazard_id}")
+        try:
+            with temporal_answers(gone):
+                view: CaseView = await handle.query(SupervisedCaseWorkflow.state)
+        except Refused as exc:
+            if exc is not gone:
+                raise
+            return await asyncio.to_thread(self._case_from_record, facts.hazard_id)
         return _view(view)
+
+    def _case_from_record(self, hazard_id: str) -> dict[str, Any]:
+        from activities.audit.replay import replay_case
+
+        replay = replay_case(self.store, hazard_id)
+        state = replay.state
+        if state is None:
+            raise not_found(f"hazard {hazard_id}")
+        now = self.clock()
+        view = CaseView(
+            hazard_id=state.hazard_id,
+            status=state.status.value,
+            version=replay.events_total,
+            deadline=state.deadline.isoformat() if state.deadline else None,
+            escalation_index=state.escalation_index,
+            grid_level=state.supervising_level.value,
+            supervising_unit_code=state.supervising_unit_code,
+            listed_level=state.listing.level.value if state.listing else None,
+            overdue=state.is_overdue(now),
+            state=state_to_data(state),
+            # An open case whose workflow is gone was terminated by hand: say so, loudly.
+            blocked=None
+            if not state.is_open
+            else "the case's workflow is not running: an operator must look at it",
+        )
+        log.info("case.read_from_record", hazard_id=hazard_id, open=state.is_open)
+        return {**_view(view), "answered_from": "event store"}
 
     async def act(
         self,

@@ -55,15 +55,17 @@ NON_RETRYABLE = [
     "report.period_not_ended",
     "report.hash_mismatch",
 ]
-# Bounded: a report that fails six times (over about a minute) fails its workflow, which may
-# be started again (its id allows a new run after a failure); bad input is never retried.
+# A run fires DEFAULT_REPORT_LEAD_DAYS before the report is due, so a report whose database is
+# down for hours must still be produced in time: retried every 10 minutes at most, for up to
+# REPORT_RETRY_WINDOW (inside the lead), then its workflow fails, and it may be started again
+# (its id allows a new run after a failure). Bad input is never retried.
 REPORT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
-    maximum_interval=timedelta(minutes=1),
-    maximum_attempts=6,
+    maximum_interval=timedelta(minutes=10),
     non_retryable_error_types=NON_RETRYABLE,
 )
+REPORT_RETRY_WINDOW = timedelta(days=4)
 DEFAULT_REPORT_LEAD_DAYS = 5
 
 _PERIOD = {
@@ -225,6 +227,7 @@ class ReportRunWorkflow:
             ),
             result_type=ReportPlan,
             start_to_close_timeout=REPORT_TIMEOUT,
+            schedule_to_close_timeout=REPORT_RETRY_WINDOW,
             heartbeat_timeout=REPORT_HEARTBEAT,
             retry_policy=REPORT_RETRY,
         )
@@ -270,6 +273,7 @@ class ReportWorkflow:
             ),
             result_type=ReportResult,
             start_to_close_timeout=REPORT_TIMEOUT,
+            schedule_to_close_timeout=REPORT_RETRY_WINDOW,
             heartbeat_timeout=REPORT_HEARTBEAT,
             retry_policy=REPORT_RETRY,
         )

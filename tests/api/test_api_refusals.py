@@ -281,3 +281,43 @@ async def test_the_database_out_of_reach_is_a_503_that_names_no_address(api: Api
         assert answer.status_code == 503, answer.text
         assert answer.json()["error"]["rule"] == "database.unavailable", answer.text
         assert "127.0.0.1" not in answer.text and "duban_nobody" not in answer.text
+
+
+async def test_a_case_whose_workflow_temporal_has_deleted_is_answered_from_the_record(
+    api: ApiHarness,
+):
+    """After the namespace's retention Temporal deletes a closed case's workflow; the case is
+    still duban's record. A server that has never seen the workflow answers NOT_FOUND exactly
+    as one that deleted it, so the API is pointed at a second, empty one."""
+    created = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(api.grid, mode="immediate"),
+        headers=api.grid.headers("inspector_a"),
+    )
+    assert created.status_code == 201, created.text
+    hazard_id = created.json()["hazard_id"]
+    live = await api.client.get(
+        f"/api/v1/hazards/{hazard_id}", headers=api.grid.headers("enterprise_a")
+    )
+    assert live.status_code == 200 and live.json()["status"] == "closed", live.text
+    empty = await WorkflowEnvironment.start_time_skipping(
+        test_server_existing_path=str(BIN / "temporal-test-server")
+    )
+    try:
+        app = create_app(services=replace(api.services, temporal=empty.client))
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
+        ) as client:
+            kept = await client.get(
+                f"/api/v1/hazards/{hazard_id}", headers=api.grid.headers("enterprise_a")
+            )
+            outsider = await client.get(
+                f"/api/v1/hazards/{hazard_id}", headers=api.grid.headers("enterprise_b")
+            )
+    finally:
+        await empty.shutdown()
+    assert kept.status_code == 200, kept.text
+    answer = kept.json()
+    assert answer.pop("answered_from") == "event store"
+    assert answer == live.json(), "the record's fold is the state the workflow held"
+    assert outsider.status_code == 403, "access is decided as before"
