@@ -664,7 +664,9 @@ class UnitStatistics:
 
     @property
     def rectification_rate(self) -> float | None:
-        """整改率: rectified / found, both of the period."""
+        """整改率: rectified / found, both flows of the period — above 1 when the period
+        rectifies hazards found before it (a backlog cleared), as the bureau's monthly sheets
+        count it; the on-time rate below is the bounded one."""
         return rate(self.rectified, self.found)
 
     @property
