@@ -665,8 +665,8 @@ class UnitStatistics:
     @property
     def rectification_rate(self) -> float | None:
         """整改率: rectified / found, both flows of the period — above 1 when the period
-        rectifies hazards found before it (a backlog cleared), as the bureau's monthly sheets
-        count it; the on-time rate below is the bounded one."""
+        rectifies hazards found before it (a backlog cleared); the on-time rate below is the
+        bounded one."""
         return rate(self.rectified, self.found)
 
     @property
