@@ -321,3 +321,36 @@ async def test_a_case_whose_workflow_temporal_has_deleted_is_answered_from_the_r
     assert answer.pop("answered_from") == "event store"
     assert answer == live.json(), "the record's fold is the state the workflow held"
     assert outsider.status_code == 403, "access is decided as before"
+
+
+async def test_an_unregistered_enterprise_or_an_unknown_grid_unit_is_refused_naming_the_field(
+    api: ApiHarness,
+):
+    grid = api.grid
+    unregistered = make_credit_code("91370782" + uuid.uuid4().hex[:9].upper())
+    before = api.store.head().position
+    answer = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(grid, credit_code=unregistered),
+        headers=grid.headers("inspector_a"),
+    )
+    assert answer.status_code == 422, answer.text
+    assert answer.json()["error"] == {
+        "rule": "enterprise.unknown",
+        "message": f"no enterprise {unregistered}",
+        "field": "credit_code",
+    }
+    nowhere = await api.client.post(
+        "/api/v1/enterprises",
+        json={
+            "credit_code": unregistered,
+            "name": "无处企业",
+            "industry": "机械",
+            "grid_code": "NO-SUCH-UNIT",
+        },
+        headers=grid.headers("admin"),
+    )
+    assert nowhere.status_code == 422, nowhere.text
+    assert nowhere.json()["error"]["field"] == "grid_code", nowhere.text
+    assert api.services.reference.enterprise(unregistered) is None
+    assert api.store.head().position == before, "nothing was recorded"
