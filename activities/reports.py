@@ -191,6 +191,20 @@ class ReportActivities:
         head = self._store.head().position
         return Projector(self._store).catch_up_to(head, on_progress=_heartbeat)
 
+    def _require_read_models_unchanged(self, position: int) -> None:
+        """A report is stored for ever: refuse (retryably) figures read while the read tables
+        were emptied and are being filled again (``duban projections rebuild``). The rebuild
+        puts the position back to 0 in the transaction that empties them, so a position
+        below the one caught up to before reading says the figures may be partial; the retry
+        reads them again once the rebuild has passed that point."""
+        now_at = Projector(self._store).position()
+        if now_at < position:
+            raise ApplicationError(
+                f"the read models were rebuilt while the report was read (position {now_at} "
+                f"< {position}); it is read again",
+                type="report.read_models_rebuilding",
+            )
+
     def content_of(self, kind: str, period: str, unit_code: str, now: datetime) -> dict[str, Any]:
         """The content of (kind, unit, period) from the read tables as they are (no catch-up,
         no store access): what ``produce_report`` stores."""
@@ -216,6 +230,7 @@ class ReportActivities:
         span = _ended(request.kind, period, policy)
         position = self.read_models_current()
         units = units_with_figures(self._store.engine, span, time_zone=policy.time_zone)
+        self._require_read_models_unchanged(position)  # a rebuild would hide units
         log.info(
             "reports.planned",
             kind=request.kind,
@@ -245,7 +260,13 @@ class ReportActivities:
             _ended(request.kind, request.period, policy)
             position = self.read_models_current()
             now = datetime.now(UTC)
-            content = self.content_of(request.kind, request.period, request.unit_code, now)
+            try:
+                content = self.content_of(request.kind, request.period, request.unit_code, now)
+            except ApplicationError:
+                # Emptied tables also know no grid unit: that is the rebuild, not bad input.
+                self._require_read_models_unchanged(position)
+                raise
+            self._require_read_models_unchanged(position)
             digest = hashlib.sha256(content_bytes(content)).hexdigest()
             data = {
                 "kind": request.kind,

@@ -33,6 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
+from activities.projections.projector import reset
 from activities.projections.queries import Period, unit_statistics
 from activities.reports import ReportActivities, report_content
 from activities.rules import RulesActivities
@@ -535,3 +536,40 @@ def test_a_report_is_due_on_the_policys_day_and_its_run_comes_before_it_on_the_p
         "2026-02"
     )
     assert period_before("yearly", datetime(2026, 1, 26, 9, tzinfo=SHANGHAI), SHANGHAI) == "2025"
+
+
+def test_figures_read_while_the_read_models_are_rebuilt_are_not_stored(
+    fresh_database_url: str, test_settings: Settings
+):
+    """A report is kept for ever: one whose figures were read while ``duban projections
+    rebuild`` had emptied the tables (partial figures) is refused, retryably, and stored only
+    when read again over complete tables."""
+    engine = create_app_engine(fresh_database_url, "duban_app")
+    store = EventStore(engine)
+    try:
+        seeded = seed(store)
+        village = seeded.path[0]
+        rebuilds = []
+
+        class RebuiltMidway(ReportActivities):
+            def content_of(self, *args: Any) -> dict[str, Any]:
+                if not rebuilds:  # the operator's rebuild empties the tables right now
+                    rebuilds.append(reset(engine))
+                return super().content_of(*args)
+
+        activities = RebuiltMidway(store, test_settings)
+        request = ProduceReportInput("monthly", seeded.period, village.code, str(uuid4()))
+        with pytest.raises(ApplicationError) as refused:
+            activities.produce_report(request)
+        assert refused.value.type == "report.read_models_rebuilding"
+        assert not refused.value.non_retryable
+        stream = report_key("monthly", village.code, seeded.period)
+        assert store.read_stream(stream) == []
+        produced = activities.produce_report(request)  # the retry: caught up again, complete
+        (stored,) = store.read_stream(stream)
+        content = stored.data["content"]
+        assert {k: content[k] for k in EXPECTED} == EXPECTED
+        assert produced.content_sha256 == stored.data["content_sha256"]
+    finally:
+        store.close()
+        engine.dispose()
