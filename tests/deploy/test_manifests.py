@@ -336,3 +336,13 @@ async def test_the_search_attribute_job_script_creates_the_namespace_and_attribu
         assert again.returncode == 0, "idempotent: " + again.stdout + again.stderr
     finally:
         await server.shutdown()
+
+
+def test_the_temporal_server_in_compose_broadcasts_an_ip_not_a_host_name():
+    """Ringpop parses the broadcast address as an IP: a service name there stops the server.
+    With BIND_ON_IP 0.0.0.0 the official entrypoint fills it with the container's IP."""
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    environment = compose["services"]["temporal"]["environment"]
+    assert environment["BIND_ON_IP"] == "0.0.0.0"
+    broadcast = environment.get("TEMPORAL_BROADCAST_ADDRESS")
+    assert broadcast is None or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", broadcast), broadcast
