@@ -44,9 +44,15 @@ def embedded_server_url(data_dir: Path, database: str = "postgres") -> str:
 
 
 def resolve_database_url(settings: Settings) -> str:
-    """The configured URL, or the embedded server's ``duban`` database (created on first use)."""
+    """The configured URL, or the embedded server's ``duban`` database (created on first use).
+
+    A process that only runs duban (worker, API, projector) needs no owner credentials: with
+    ``database_app_url`` alone it connects as the app role, and only migrations, which need
+    the owner, are refused (by PostgreSQL, for want of rights)."""
     if settings.database_url:
         return normalise_url(settings.database_url)
+    if settings.database_app_url:
+        return normalise_url(settings.database_app_url)
     admin_url = embedded_server_url(settings.data_dir)
     create_database_if_missing(admin_url, EMBEDDED_DATABASE)
     return str(make_url(admin_url).set(database=EMBEDDED_DATABASE).render_as_string(False))

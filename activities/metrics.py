@@ -386,13 +386,14 @@ def readiness(
 
 
 def database_check(settings: Settings) -> tuple[bool, str]:
-    """Connect once to ``database_url`` (no pool) and run ``SELECT 1``."""
-    from activities.database import normalise_url
+    """Connect once (no pool) as the process does, as the app role, and run ``SELECT 1``."""
+    from activities.database import app_database_url
 
-    if not settings.database_url:
+    configured = settings.database_url or settings.database_app_url
+    if not configured:
         return False, "database_url is not set"
     engine = sa.create_engine(
-        normalise_url(settings.database_url),
+        app_database_url(configured, settings.database_app_role or None, settings.database_app_url),
         poolclass=sa.pool.NullPool,
         connect_args={"connect_timeout": int(CHECK_TIMEOUT_SECONDS)},
     )

@@ -346,3 +346,28 @@ def test_the_temporal_server_in_compose_broadcasts_an_ip_not_a_host_name():
     assert environment["BIND_ON_IP"] == "0.0.0.0"
     broadcast = environment.get("TEMPORAL_BROADCAST_ADDRESS")
     assert broadcast is None or re.fullmatch(r"\d+\.\d+\.\d+\.\d+", broadcast), broadcast
+
+
+def test_only_the_migrations_get_the_database_owners_credentials():
+    """The owner can disable the event store's triggers; the app role cannot. Long-running
+    processes get the app role's URL alone, in Kubernetes and in compose."""
+    running = [
+        d
+        for d in k8s_objects()
+        if d.get("kind") in ("Deployment", "StatefulSet") and "duban" in d["metadata"]["name"]
+    ]
+    assert running
+    for deployment in running:
+        for container in deployment["spec"]["template"]["spec"]["containers"]:
+            names = {e["name"] for e in container.get("env", [])}
+            assert "DUBAN_DATABASE_URL" not in names, deployment["metadata"]["name"]
+            assert "DUBAN_DATABASE_APP_URL" in names, deployment["metadata"]["name"]
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    with_owner = {
+        name
+        for name, service in compose["services"].items()
+        if "secrets/duban-owner.env" in service.get("env_file", [])
+    }
+    assert with_owner == {"migrate"}
+    shared = (DEPLOY / "env" / "duban.env.example").read_text()
+    assert "DUBAN_DATABASE_URL=" not in shared and "DUBAN_DATABASE_APP_URL=" in shared

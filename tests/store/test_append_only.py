@@ -157,3 +157,27 @@ def test_the_app_url_is_the_configured_url_with_the_app_role_as_user():
     assert app_database_url(owner, None) == (
         "postgresql+psycopg2://owner:secret@db.example:5432/duban?sslmode=verify-full"
     )
+
+
+def test_a_process_given_only_the_app_url_runs_without_the_owners_credentials(
+    database_url: str, store: EventStore, stream: str
+):
+    """Workers, API replicas and the projector get DUBAN_DATABASE_APP_URL alone (deploy/k8s):
+    they store and read as the app role, report themselves ready, and cannot migrate."""
+    from activities.metrics import database_check
+    from activities.settings import Settings
+    from api.runtime import Runtime
+
+    app_url = app_database_url(database_url, APP_ROLE)
+    settings = Settings(database_url=None, database_app_url=app_url)
+    runtime = Runtime(settings)
+    try:
+        with runtime.engine.connect() as conn:
+            assert conn.exec_driver_sql("SELECT current_user").scalar() == APP_ROLE
+        runtime.store.append(stream, 1, [new_event()])
+        assert len(runtime.store.read_stream(stream)) == 2
+        assert database_check(settings) == (True, "ok")
+        with pytest.raises(sa.exc.DBAPIError, match="permission denied|must be owner"):
+            runtime.migrate()
+    finally:
+        runtime.close()
