@@ -177,7 +177,7 @@ def test_a_process_given_only_the_app_url_runs_without_the_owners_credentials(
         runtime.store.append(stream, 1, [new_event()])
         assert len(runtime.store.read_stream(stream)) == 2
         assert database_check(settings) == (True, "ok")
-        with pytest.raises(sa.exc.DBAPIError, match="permission denied|must be owner"):
+        with pytest.raises(sa.exc.DBAPIError, match=r"permission denied|must be owner"):
             runtime.migrate()
     finally:
         runtime.close()
