@@ -15,6 +15,7 @@ import pytest
 import yaml
 
 from deploy.sync_policy import POLICY, SETTINGS, with_policy
+from domain.calendar import parse_calendar_toml
 from domain.policy import parse_policy
 from workflows import search_attributes
 
@@ -371,3 +372,32 @@ def test_only_the_migrations_get_the_database_owners_credentials():
     assert with_owner == {"migrate"}
     shared = (DEPLOY / "env" / "duban.env.example").read_text()
     assert "DUBAN_DATABASE_URL=" not in shared and "DUBAN_DATABASE_APP_URL=" in shared
+
+
+def test_the_calendar_file_for_years_the_package_lacks_is_wired_where_deadlines_are_counted():
+    """Today's deadlines already reach years chinese-calendar does not know; without a file
+    an operator can edit, every such case would wait. The worker and the API (which judges
+    commands) read it from a ConfigMap at DUBAN_CALENDAR_FILE; compose mounts
+    deploy/calendar.toml. Shipped without years: nothing is guessed."""
+    objects = k8s_objects()
+    settings = next(d for d in objects if d["metadata"]["name"] == "duban-settings")
+    path = settings["data"]["DUBAN_CALENDAR_FILE"]
+    calendar = next(d for d in objects if d["metadata"]["name"] == "duban-calendar")
+    shipped = (DEPLOY / "calendar.toml").read_text(encoding="utf-8")
+    assert calendar["data"]["calendar.toml"] == shipped
+    assert parse_calendar_toml(shipped) == {}
+    for name in ("duban-worker", "duban-api"):
+        deployment = next(d for d in objects if d["metadata"]["name"] == name)
+        pod = deployment["spec"]["template"]["spec"]
+        volume = next(
+            v["name"]
+            for v in pod["volumes"]
+            if v.get("configMap", {}).get("name") == "duban-calendar"
+        )
+        mounts = {m["name"]: m["mountPath"] for m in pod["containers"][0]["volumeMounts"]}
+        assert f"{mounts[volume]}/calendar.toml" == path, name
+    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text())
+    assert compose["configs"]["calendar"]["file"] == "calendar.toml"
+    worker = compose["services"]["worker"]
+    target = next(c["target"] for c in worker["configs"] if c["source"] == "calendar")
+    assert worker["environment"]["DUBAN_CALENDAR_FILE"] == target
