@@ -24,7 +24,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -84,7 +84,7 @@ from domain.case_events import (
     VerificationPassed,
 )
 from domain.durations import PolicyDuration, utc_instant
-from domain.errors import DomainError
+from domain.errors import CalendarDataMissing, DomainError
 from domain.grid import GridLevel, GridUnit
 from domain.policy import CreditEventKind, ListingLevel, Policy, Rung, Step
 
@@ -380,6 +380,10 @@ def _edition_2(policy: Policy) -> bool:
     return policy.edition >= 2
 
 
+def _edition_3(policy: Policy) -> bool:
+    return policy.edition >= 3
+
+
 def pending_timers(
     state: CaseState | None,
     policy: Policy,
@@ -390,11 +394,13 @@ def pending_timers(
 
     Edition 2: while an extension request awaits its decision the deadline does not fall due
     (the enterprise asked in time; a late authority must not cost it the extension), and the
-    decision itself has a timer at ``decide_by``; while it stays undecided the alert repeats
-    every ``decide_within`` one grid level further up (counted on ``calendar``, by default
-    the package's years), so that the case is always driven by a timer. Given ``now``, the
-    reminders of a deadline that has already passed are left out: a catch-up after the
-    deadline tells nobody "3 days before" (edition 2).
+    decision itself has a timer at ``decide_by``.
+
+    Edition 3: while the request stays undecided the alert repeats every ``decide_within``
+    one grid level further up (counted on ``calendar``, by default the package's years), so
+    that the case is always driven by a timer; and given ``now``, the reminders of a deadline
+    that has already passed are left out: a catch-up after the deadline tells nobody "3 days
+    before". (Edition 2 cases recorded these steps otherwise and replay as recorded.)
     """
     if state is None or not state.is_open:
         return []
@@ -409,7 +415,7 @@ def pending_timers(
         deadline_key = f"deadline:{state.deadline_no}"
         if deadline_key not in fired:
             tz = ZoneInfo(state.time_zone)
-            passed = _edition_2(policy) and now is not None and now >= state.deadline
+            passed = _edition_3(policy) and now is not None and now >= state.deadline
             for offset in policy.reminders.before_deadline if not passed else ():
                 key = f"reminder:{state.deadline_no}:{offset}"
                 due = offset.subtract_calendar(state.deadline, tz)
@@ -419,34 +425,55 @@ def pending_timers(
             if not waiting_for_decision:
                 timers.append(Timer(deadline_key, "deadline", state.deadline))
     if waiting_for_decision:
-        timers.append(_decision_alert(state, policy, calendar or WorkingCalendar()))
+        alert = _decision_alert(state, policy, calendar or WorkingCalendar(), now)
+        if alert is not None:
+            timers.append(alert)
     return sorted(timers, key=lambda t: (t.due_at, t.key))
 
 
-def _decision_alert(state: CaseState, policy: Policy, calendar: WorkingCalendar) -> Timer:
+def _decision_alert(
+    state: CaseState, policy: Policy, calendar: WorkingCalendar, now: datetime | None
+) -> Timer | None:
     """The next alert of the pending extension request: ``decision:<k>`` at ``decide_by``,
-    then ``decision:<k>:<n>`` every ``decide_within`` after the alert before it."""
+    then (edition 3) ``decision:<k>:<n>`` every ``decide_within`` after the alert before it.
+
+    An alert counted into a year the calendar has no data for is not due before that year
+    begins: until then it stands as a timer at 00:00 local of 1 January (so nothing waits on
+    calendar data it does not need yet); from then on, the missing year is the case's block.
+    """
     pending = state.pending_extension
     assert pending is not None
     first = f"decision:{state.extension_requests}"
     fired = set(state.fired_timers)
     if first not in fired:
         return Timer(first, "extension_decision", pending.decide_by)
+    if not _edition_3(policy):
+        return None  # edition 2: one alert, then the case waits for the decision
     interval = policy.extension.limits(listed=state.listing is not None).decide_within
     due, number = pending.decide_by, 2
     while True:
-        if interval.is_working_days:
-            # From the end of the day the last alert closed: a decide_by at 24:00 Wednesday
-            # and P2WD give 24:00 Friday, two whole working days later (not Monday).
-            closed = (due.astimezone(policy.tz) - timedelta(microseconds=1)).date()
-            next_day = calendar.nth_working_day(closed, interval.working_days)
-            due = end_of_day(next_day, policy.tz)
-        else:
-            due = interval.add_to(due, calendar, policy.tz)
         key = f"{first}:{number}"
+        try:
+            due = _next_alert(due, interval, policy, calendar)
+        except CalendarDataMissing as missing:
+            not_before = datetime(missing.year, 1, 1, tzinfo=policy.tz).astimezone(UTC)
+            if now is not None and now < not_before and key not in fired:
+                return Timer(key, "extension_decision", not_before)
+            raise
         if key not in fired:
             return Timer(key, "extension_decision", due)
         number += 1
+
+
+def _next_alert(
+    after: datetime, interval: PolicyDuration, policy: Policy, calendar: WorkingCalendar
+) -> datetime:
+    if interval.is_working_days:
+        # From the end of the day the last alert closed: a decide_by at 24:00 Wednesday and
+        # P2WD give 24:00 Friday, two whole working days later (not Monday).
+        closed = (after.astimezone(policy.tz) - timedelta(microseconds=1)).date()
+        return end_of_day(calendar.nth_working_day(closed, interval.working_days), policy.tz)
+    return interval.add_to(after, calendar, policy.tz)
 
 
 def due_timers(
@@ -1380,11 +1407,15 @@ def _refuse(state: CaseState, cmd: RecordRefusal, now: datetime, policy: Policy)
 def _withdraw(
     state: CaseState, cmd: WithdrawCase, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
-    """撤销督办. Edition 2: by the supervising unit or a unit above it. A listing moves the
-    supervision up to its authority (and escalation only ever moves it further up), so this
-    also keeps a unit below a listing authority from taking down that authority's listing."""
+    """撤销督办 by a supervisor. Edition 2: whose unit is on the case's grid path. Edition 3:
+    the supervising unit or a unit above it. A listing moves the supervision up to its
+    authority (and escalation only ever moves it further up), so this also keeps a unit below
+    a listing authority from taking down that authority's listing."""
     _require_role(cmd.actor, (Role.SUPERVISOR,), "case.withdraw.supervisor_only", "withdraw a case")
-    _require_supervising_or_above(state, cmd.actor, policy, "撤销督办")
+    if _edition_3(policy):
+        _require_supervising_or_above(state, cmd.actor, policy, "撤销督办")
+    elif _edition_2(policy):
+        _acting_unit(state.grid_path, cmd.actor)
     _require_text(cmd.reason, "case.withdraw.reason_required", "reason", "a reason")
     events: list[CaseEvent] = []
     if state.listing is not None:

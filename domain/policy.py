@@ -9,9 +9,11 @@ policy's ``edition`` (absent = 1) or with keys that older policies do not have; 
 without them parses as it always did and keeps its fingerprint. Edition 2 adds: authority
 checks on the actor's grid unit, a failed verification after the deadline counting as the
 missed deadline, the listing maximum bounding every deadline of a listed case, deadlines in
-days as legal periods, the extension decision alert repeated up the grid while the authority
-is late (and no lapse meanwhile), one enforcement referral per case, publication records, the
-五落实 of a listing, and the stricter cross-checks of the policy itself.
+days as legal periods, the extension decision alert (and no lapse while the authority is
+late), one enforcement referral per case, publication records, the 五落实 of a listing, and
+the stricter cross-checks of the policy itself. Edition 3 adds: the decision alert repeated
+up the grid while the authority stays late, no reminders once their deadline has passed, and
+withdrawal by the supervising unit or above.
 
 The domain parses text (``parse_policy``); reading a file (the shipped ones are under
 ``domain/policies/``) is the caller's I/O.
@@ -286,7 +288,7 @@ def _check(ok: bool, key: str, message: str, rule: str) -> None:
         raise PolicyError(key, message, rule)
 
 
-EDITIONS = (1, 2)
+EDITIONS = (1, 2, 3)
 
 
 def _validate(p: Policy) -> Policy:

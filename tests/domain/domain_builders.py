@@ -52,6 +52,15 @@ def edition_1(policy: Policy) -> Policy:
 
 LEGACY = edition_1(DEFAULT)
 
+
+def edition_2(policy: Policy) -> Policy:
+    """``policy`` as written for edition 2, the edition of the cases registered before
+    edition 3 shipped (its keys are edition 3's: only the rules differ)."""
+    return Policy.from_data({**policy.to_data(), "edition": 2})
+
+
+EDITION_2 = edition_2(DEFAULT)
+
 PROVINCE = GridUnit("P37", "山东省", GridLevel.PROVINCE, None, "省厅 王厅长")
 CITY = GridUnit("P37-C07", "潍坊市", GridLevel.CITY, "P37", "市局 李局长")
 COUNTY = GridUnit("P37-C07-X82", "诸城市", GridLevel.COUNTY, "P37-C07", "县局 赵局长")

@@ -53,6 +53,7 @@ from tests.domain.domain_builders import (
     COUNTY,
     COUNTY_SUPERVISOR,
     DEFAULT,
+    EDITION_2,
     ENTERPRISE,
     ENTERPRISE_ACTOR,
     FIVE,
@@ -473,3 +474,74 @@ def test_a_policy_without_decided_by_level_lets_any_supervisor_decide_as_before(
     assert decide_credit(
         state, DecideListing(unitless, False, "不予列入"), closes, without, CALENDAR
     )
+
+
+# --- edition 2 cases decide as they were recorded ----------------------------------------------
+
+
+def test_under_edition_2_a_unit_on_the_path_below_the_supervising_unit_still_withdraws():
+    state, _ = run([(register(), NOW)], policy=EDITION_2)
+    state, _ = catch_up(state, GENERAL_DEADLINE, EDITION_2, CALENDAR)
+    assert state is not None and state.supervising_level is GridLevel.TOWNSHIP
+    events = decide(
+        state, WithdrawCase(VILLAGE_SUPERVISOR, "误报"), GENERAL_DEADLINE, EDITION_2, CALENDAR
+    )
+    assert types(events) == ["CaseWithdrawn"]
+
+
+def test_under_edition_2_an_undecided_request_is_alerted_once_and_then_waits():
+    state, _ = run([(register(), NOW), (extension_to(at(2025, 4, 30)), NOW)], policy=EDITION_2)
+    assert state is not None and state.pending_extension is not None
+    decide_by = state.pending_extension.decide_by
+    state, events = catch_up(state, at(2025, 3, 20), EDITION_2, CALENDAR)
+    assert [e.timer_key for e in events if isinstance(e, ExtensionDecisionOverdue)] == [
+        "decision:1"
+    ]
+    assert events[0].at == at(2025, 3, 20) and events[0].decide_by == decide_by  # type: ignore[attr-defined]
+    assert pending_timers(state, EDITION_2, CALENDAR, at(2025, 3, 20)) == []
+
+
+def test_under_edition_2_a_catch_up_still_sends_the_reminders_first():
+    state, _ = run([(register(), NOW)], policy=EDITION_2)
+    _, events = catch_up(state, GENERAL_DEADLINE + timedelta(days=2), EDITION_2, CALENDAR)
+    assert types(events)[:3] == ["ReminderDue", "ReminderDue", "DeadlineMissed"]
+
+
+# --- an alert counted into a year without calendar data waits for that year, not on it ---------
+
+
+def test_an_alert_not_yet_due_in_a_year_without_calendar_data_blocks_nothing_before_it():
+    """chinese-calendar knows 2004-2026. An unlisted request made on Tuesday 22 December 2026
+    is alerted on 25, 29 and 31 December; the next alert, two working days after 30 December,
+    is counted into 2027. Until 2027 begins it cannot be due: it stands at 00:00 on 1 January
+    and blocks nothing, so the decision that ends the wait is still taken."""
+    from domain.calendar import WorkingCalendar
+    from domain.errors import CalendarDataMissing
+
+    package_only = WorkingCalendar()
+    asked = at(2026, 12, 22)
+    steps = [
+        (register(deadline=at(2026, 12, 31, 12)), asked),
+        (extension_to(at(2027, 1, 29)), asked),
+    ]
+    state, _ = run(steps, calendar=package_only)
+    new_year = datetime(2027, 1, 1, tzinfo=SHANGHAI)
+    now = asked
+    alerts = []
+    while True:
+        first = pending_timers(state, DEFAULT, package_only, now)[0]
+        if first.due_at >= new_year:
+            break
+        now = max(now, first.due_at)
+        fired = decide(state, FireTimer(SYSTEM, first.key), now, DEFAULT, package_only)
+        alerts += [e.at for e in fired if isinstance(e, ExtensionDecisionOverdue)]
+        state = fold(fired, state)
+    assert alerts == [at(2026, 12, 25, 0), at(2026, 12, 29, 0), at(2026, 12, 31, 0)]
+    assert (first.key, first.due_at) == ("decision:1:4", new_year)
+    decided = decide(
+        state, DecideExtension(VILLAGE_SUPERVISOR, False, "理由不足"), now, DEFAULT, package_only
+    )
+    assert types(decided)[0] == "ExtensionRejected"
+    # From 1 January the alert may be due: without 2027's data, that is the case's block.
+    with pytest.raises(CalendarDataMissing):
+        pending_timers(state, DEFAULT, package_only, new_year)

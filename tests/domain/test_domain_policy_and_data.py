@@ -164,7 +164,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
 @pytest.mark.parametrize(
     ("old", "new", "key", "rule"),
     [
-        ("edition = 2", "edition = 3", "edition", "policy.edition"),
+        ("edition = 3", "edition = 4", "edition", "policy.edition"),
         (
             'city = "P6M"',
             'city = "P13M"',
@@ -207,7 +207,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
             "credit.rating.grades[0].inspections_per_year",
             "policy.non_negative",
         ),
-        ("edition = 2", "edition = 1", "notice", "policy.edition_required"),
+        ("edition = 3", "edition = 1", "notice", "policy.edition_required"),
         ('basis = "《', 'basis = " " #《', "credit.notice.basis", "policy.notice_text"),
     ],
 )

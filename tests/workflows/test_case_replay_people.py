@@ -1,11 +1,13 @@
-"""Replay-gate coverage of the people's commands and the timers under policy edition 2.
+"""Replay-gate coverage of the people's commands and the timers under policy editions 2 and 3.
 
 The committed histories of test_case_replay.py cover a case rectified on time, one escalated
 to the top, a major hazard listed and de-listed (all edition 1) and a late failure (edition 2).
-The histories recorded here add, under the shipped edition-2 policy, what those never did:
-a supervisor's listing, a refusal and a withdrawal; an extension rejected and then approved;
-reminders; the review window running out (VerificationOverdue); and an undecided extension
-alerted level by level up the grid. Both replay gates (test_case_replay.py and
+The histories recorded here add what those never did: under edition 2, a supervisor's
+listing, a refusal and a withdrawal, an extension rejected and then approved, reminders, and
+the review window running out (VerificationOverdue); under edition 3 (the shipped policy
+since), an undecided extension alerted level by level up the grid. A history is recorded
+under the policy shipped when it is recorded; the edition-2 ones stay as the gate of the
+cases registered before edition 3. Both replay gates (test_case_replay.py and
 test_replay_inputs.py) replay every file under tests/histories/, these included.
 
 Record one (after deleting it deliberately: a recorder never writes over a committed file) by
@@ -50,7 +52,7 @@ from workflows.case import SupervisedCaseWorkflow
 
 LISTED_REFUSED_WITHDRAWN = "case-ed2-listed-refused-withdrawn"
 EXTENSIONS_AND_REVIEW = "case-ed2-extension-rejected-approved-review-overdue"
-ALERTS_UP_THE_GRID = "case-ed2-decision-alerts-up-the-grid"
+ALERTS_UP_THE_GRID = "case-ed3-decision-alerts-up-the-grid"
 RECORDING = set(os.environ.get("DUBAN_RECORD_HISTORY", "").split(","))
 
 
@@ -68,8 +70,8 @@ def _payload(payloads: dict[str, Any]) -> Any:
 
 
 def coverage() -> tuple[set[str], set[str], set[int]]:
-    """Over every committed history of an edition-2 case: the updates accepted, the event
-    types appended, and the alert numbers of ExtensionDecisionOverdue."""
+    """Over every committed history of an edition-2 or later case: the updates accepted, the
+    event types appended, and the alert numbers of ExtensionDecisionOverdue."""
     updates: set[str] = set()
     events: set[str] = set()
     alerts: set[int] = set()
@@ -97,7 +99,7 @@ def coverage() -> tuple[set[str], set[str], set[int]]:
     return updates, events, alerts
 
 
-def test_the_edition_2_histories_gate_every_command_and_timer_of_a_case():
+def test_the_edition_2_and_3_histories_gate_every_command_and_timer_of_a_case():
     updates, events, alerts = coverage()
     assert {
         "list_hazard",
@@ -230,7 +232,7 @@ async def test_record_extensions_rejected_and_approved_reminders_and_a_late_revi
 @recorded(ALERTS_UP_THE_GRID)
 async def test_record_an_undecided_extension_alerted_up_the_grid(case_worker: RunningWorker):
     refuse_to_overwrite(HISTORIES / f"{ALERTS_UP_THE_GRID}.json")
-    handle, _ = await start_case(case_worker, "H-hist-ed2-alerts")
+    handle, _ = await start_case(case_worker, "H-hist-ed3-alerts")
     deadline = datetime.fromisoformat((await handle.query(SupervisedCaseWorkflow.state)).deadline)
     await handle.execute_update(
         SupervisedCaseWorkflow.request_extension, extension(deadline + timedelta(days=20))
