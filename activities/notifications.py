@@ -185,9 +185,16 @@ class OutboxDispatcher:
                     headers={"Idempotency-Key": idempotency_header(claim.step_key)},
                 )
                 response.raise_for_status()
-            except (
-                httpx.HTTPError
-            ) as exc:  # anything else is a fault: the process's supervisor reports it
+            except httpx.InvalidURL:
+                # The configured webhook URL itself is wrong: no row can ever be delivered, so
+                # the dispatcher stops and the process's supervisor reports it.
+                raise
+            except Exception as exc:
+                # Any other failure is this row's (an HTTP error, a payload httpx cannot
+                # send): retried with back-off, never a crash that would pass the row to the
+                # next worker to crash on in turn.
+                if not isinstance(exc, httpx.HTTPError):
+                    log.error("notifications.row_failed", step_key=claim.step_key, error=repr(exc))
                 report.failed += 1
                 backoff = min(timedelta(seconds=2 ** min(claim.attempts, 20)), MAX_BACKOFF)
                 await asyncio.to_thread(self._mark_failed, held, str(exc)[:500], backoff)

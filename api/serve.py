@@ -441,6 +441,12 @@ async def run_everything(
     for sig in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(sig, request_stop)
     embedded: EmbeddedPostgres | None = None
+    if not settings.database_url and settings.database_app_url:
+        raise UpError(
+            "DUBAN_DATABASE_APP_URL is set without DUBAN_DATABASE_URL: duban up migrates the "
+            "database, which needs the owner's URL (set it, or unset both for the embedded "
+            "PostgreSQL)"
+        )
     if not settings.database_url:
         pgdata = settings.data_dir.resolve() / "postgres"
         embedded = EmbeddedPostgres(pgdata, started_here=not EmbeddedPostgres.running(pgdata))

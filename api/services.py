@@ -365,6 +365,16 @@ class Services:
         state = replay.state
         if state is None:
             raise not_found(f"hazard {hazard_id}")
+        if state.is_open:
+            # Retention deletes closed workflows only: an open case's workflow not found means
+            # the wrong namespace or one terminated by hand — the record cannot stand in for it.
+            log.error("case.workflow_missing", hazard_id=hazard_id)
+            raise Refused(
+                503,
+                "case.workflow_missing",
+                f"case {hazard_id} is open but its workflow was not found; an operator must "
+                "look (namespace setting, or a workflow terminated by hand)",
+            )
         now = self.clock()
         view = CaseView(
             hazard_id=state.hazard_id,
@@ -377,10 +387,6 @@ class Services:
             listed_level=state.listing.level.value if state.listing else None,
             overdue=state.is_overdue(now),
             state=state_to_data(state),
-            # An open case whose workflow is gone was terminated by hand: say so, loudly.
-            blocked=None
-            if not state.is_open
-            else "the case's workflow is not running: an operator must look at it",
         )
         log.info("case.read_from_record", hazard_id=hazard_id, open=state.is_open)
         return {**_view(view), "answered_from": "event store"}

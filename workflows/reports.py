@@ -55,17 +55,18 @@ NON_RETRYABLE = [
     "report.period_not_ended",
     "report.hash_mismatch",
 ]
-# A run fires DEFAULT_REPORT_LEAD_DAYS before the report is due, so a report whose database is
-# down for hours must still be produced in time: retried every 10 minutes at most, for up to
-# REPORT_RETRY_WINDOW (inside the lead), then its workflow fails, and it may be started again
-# (its id allows a new run after a failure). Bad input is never retried.
+# A run fires DEFAULT_REPORT_LEAD_DAYS (5) before the report is due, so a report whose
+# database is down for hours must still be produced in time: each step (the plan, then each
+# report) is retried every 10 minutes at most for up to REPORT_RETRY_WINDOW, the two together
+# inside the default lead; then its workflow fails, and it may be started again (its id allows
+# a new run after a failure). Bad input is never retried.
 REPORT_RETRY = RetryPolicy(
     initial_interval=timedelta(seconds=2),
     backoff_coefficient=2.0,
     maximum_interval=timedelta(minutes=10),
     non_retryable_error_types=NON_RETRYABLE,
 )
-REPORT_RETRY_WINDOW = timedelta(days=4)
+REPORT_RETRY_WINDOW = timedelta(days=2)
 DEFAULT_REPORT_LEAD_DAYS = 5
 
 _PERIOD = {

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
+import httpx
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -153,6 +154,47 @@ async def test_a_step_key_naming_a_person_in_chinese_is_delivered_percent_encode
     assert header == idempotency_header(key) and header.isascii() and unquote(header) == key
     assert body["case_id"] == case_id
     assert idempotency_header(f"{case_id}:1:x") == f"{case_id}:1:x"  # ASCII keys unchanged
+
+
+class FailsOnOneStep(httpx.AsyncBaseTransport):
+    """Sends through to the real webhook, except that the step ``poison`` raises an error that
+    is not an HTTP error (as a header httpx could not encode once did)."""
+
+    def __init__(self, poison: str) -> None:
+        self._poison = poison
+        self._real = httpx.AsyncHTTPTransport()
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if request.headers["Idempotency-Key"] == self._poison:
+            raise UnicodeEncodeError("ascii", self._poison, 0, 1, "not an HTTP error")
+        return await self._real.handle_async_request(request)
+
+
+async def test_a_row_failing_with_a_non_http_error_is_retried_and_the_others_delivered(
+    own_engine: Engine, webhook: Webhook
+):
+    webhook.failures = 0
+    case_id = f"H-{uuid.uuid4().hex[:8]}"
+    poison, fine = (
+        f"{case_id}:1:CaseEscalated:enterprise:e1",
+        f"{case_id}:2:CaseEscalated:enterprise:e1",
+    )
+    queue(own_engine, case_id, [poison, fine])
+    dispatcher = OutboxDispatcher(
+        own_engine, webhook.url, timeout=5, transport=FailsOnOneStep(poison)
+    )
+    report = await dispatcher.dispatch_once()
+    assert (report.delivered, report.failed) == (1, 1)
+    assert [k for k, _ in webhook.received if k.startswith(case_id)] == [fine]
+    rows = {key: (attempts, done) for key, attempts, done in delivery_rows(own_engine, case_id)}
+    assert rows == {poison: (1, False), fine: (1, True)}
+
+
+async def test_a_webhook_url_that_is_not_a_url_stops_the_dispatcher(own_engine: Engine):
+    case_id = f"H-{uuid.uuid4().hex[:8]}"
+    queue(own_engine, case_id, [f"{case_id}:1:CaseEscalated:enterprise:e1"])
+    with pytest.raises(httpx.InvalidURL):
+        await OutboxDispatcher(own_engine, "http://[::1", timeout=2).dispatch_once()
 
 
 def delivery_rows(engine: Engine, case_id: str) -> list[tuple[str, int, bool]]:

@@ -314,6 +314,14 @@ async def test_a_case_whose_workflow_temporal_has_deleted_is_answered_from_the_r
             outsider = await client.get(
                 f"/api/v1/hazards/{hazard_id}", headers=api.grid.headers("enterprise_b")
             )
+            # An open case's workflow is never deleted by retention: not found is a fault.
+            opened = await api.client.post(
+                "/api/v1/hazards", json=hazard(api.grid), headers=api.grid.headers("inspector_a")
+            )
+            still_open = await client.get(
+                f"/api/v1/hazards/{opened.json()['hazard_id']}",
+                headers=api.grid.headers("enterprise_a"),
+            )
     finally:
         await empty.shutdown()
     assert kept.status_code == 200, kept.text
@@ -321,6 +329,8 @@ async def test_a_case_whose_workflow_temporal_has_deleted_is_answered_from_the_r
     assert answer.pop("answered_from") == "event store"
     assert answer == live.json(), "the record's fold is the state the workflow held"
     assert outsider.status_code == 403, "access is decided as before"
+    assert still_open.status_code == 503, still_open.text
+    assert still_open.json()["error"]["rule"] == "case.workflow_missing"
 
 
 async def test_an_unregistered_enterprise_or_an_unknown_grid_unit_is_refused_naming_the_field(
