@@ -17,12 +17,14 @@ its JSON file, and written as JSON and CSV from that stored event.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import hashlib
 import io
 import json
 import os
 import tempfile
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -34,6 +36,7 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventMetadata, EventStore, NewEvent, WrongExpectedVersion
 from activities.projections import BatchResult, Projector
+from activities.projections.projector import complete_read_models
 from activities.projections.queries import (
     Period,
     UnitStatistics,
@@ -191,6 +194,19 @@ class ReportActivities:
         head = self._store.head().position
         return Projector(self._store).catch_up_to(head, on_progress=_heartbeat)
 
+    @contextlib.contextmanager
+    def _complete_read_models(self) -> Iterator[None]:
+        """Keep ``duban projections rebuild`` from emptying the tables while a report reads
+        them, or refuse (retryably) while one runs: figures stored for ever are never partial."""
+        with complete_read_models(self._store.engine) as complete:
+            if not complete:
+                raise ApplicationError(
+                    "the read models are being rebuilt; the report is read once they are "
+                    "complete again",
+                    type="report.read_models_rebuilding",
+                )
+            yield
+
     def _require_read_models_unchanged(self, position: int) -> None:
         """A report is stored for ever: refuse (retryably) figures read while the read tables
         were emptied and are being filled again (``duban projections rebuild``). The rebuild
@@ -228,9 +244,10 @@ class ReportActivities:
         except ValueError as exc:
             raise _bad_request(str(exc)) from exc
         span = _ended(request.kind, period, policy)
-        position = self.read_models_current()
-        units = units_with_figures(self._store.engine, span, time_zone=policy.time_zone)
-        self._require_read_models_unchanged(position)  # a rebuild would hide units
+        with self._complete_read_models():
+            position = self.read_models_current()
+            units = units_with_figures(self._store.engine, span, time_zone=policy.time_zone)
+            self._require_read_models_unchanged(position)
         log.info(
             "reports.planned",
             kind=request.kind,
@@ -258,15 +275,16 @@ class ReportActivities:
         if not already:
             policy = self._policy()
             _ended(request.kind, request.period, policy)
-            position = self.read_models_current()
-            now = datetime.now(UTC)
-            try:
-                content = self.content_of(request.kind, request.period, request.unit_code, now)
-            except ApplicationError:
-                # Emptied tables also know no grid unit: that is the rebuild, not bad input.
+            with self._complete_read_models():
+                position = self.read_models_current()
+                now = datetime.now(UTC)
+                try:
+                    content = self.content_of(request.kind, request.period, request.unit_code, now)
+                except ApplicationError:
+                    # Emptied tables know no grid unit either: that is a reset, not bad input.
+                    self._require_read_models_unchanged(position)
+                    raise
                 self._require_read_models_unchanged(position)
-                raise
-            self._require_read_models_unchanged(position)
             digest = hashlib.sha256(content_bytes(content)).hexdigest()
             data = {
                 "kind": request.kind,

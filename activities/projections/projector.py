@@ -22,10 +22,11 @@ have failed and why; ``lag()`` is how many events the committed position is behi
 
 from __future__ import annotations
 
+import contextlib
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -531,6 +532,51 @@ def reset(engine: Engine, name: str = READ_MODELS) -> None:
         raw.close()
 
 
+# A session advisory lock (any role may take one): a rebuild holds it exclusively from the
+# moment it empties the tables until they are complete again; whoever must read complete
+# tables (a report, which is kept for ever) holds it shared, or is told to come back.
+REBUILD_LOCK_KEY = 0x6475_6261_6E52  # "dubanR"
+
+
+@contextlib.contextmanager
+def _advisory_lock(engine: Engine, take: str, release: str) -> Iterator[bool]:
+    raw = engine.raw_connection()
+    try:
+        cursor: Any = raw.cursor()
+        cursor.execute(take, (REBUILD_LOCK_KEY,))
+        got = bool(cursor.fetchone()[0])
+        raw.commit()
+        try:
+            yield got
+        finally:
+            if got:
+                cursor.execute(release, (REBUILD_LOCK_KEY,))
+                raw.commit()
+            cursor.close()
+    finally:
+        raw.close()
+
+
+def rebuilding(engine: Engine) -> contextlib.AbstractContextManager[bool]:
+    """Held by a rebuild: waits for readers of complete tables to finish, then keeps new
+    ones out until the tables are complete again."""
+    return _advisory_lock(
+        engine,
+        "SELECT true FROM (SELECT pg_advisory_lock(%s)) AS taken",
+        "SELECT pg_advisory_unlock(%s)",
+    )
+
+
+def complete_read_models(engine: Engine) -> contextlib.AbstractContextManager[bool]:
+    """``True`` while held if no rebuild is running (and none starts until it is released);
+    ``False`` if one is: the tables may be partial, come back later."""
+    return _advisory_lock(
+        engine,
+        "SELECT pg_try_advisory_lock_shared(%s)",
+        "SELECT pg_advisory_unlock_shared(%s)",
+    )
+
+
 def rebuild(
     engine: Engine,
     *,
@@ -545,20 +591,8 @@ def rebuild(
     started = time.perf_counter()
     store = EventStore(engine)
     try:
-        reset(engine)
-        projector = Projector(store, batch_size=batch_size)
-        events = skipped = 0
-        position = 0
-
-        def progress(result: BatchResult) -> None:
-            nonlocal events, skipped, position
-            events += result.events
-            skipped += result.skipped
-            position = result.position
-            if on_progress is not None:
-                on_progress(result)
-
-        applied = projector.catch_up(on_progress=progress)
+        with rebuilding(engine):
+            applied, events, skipped, position = _rebuild(store, engine, batch_size, on_progress)
     finally:
         store.close()
     seconds = time.perf_counter() - started
@@ -571,3 +605,26 @@ def rebuild(
         seconds=round(seconds, 3),
     )
     return RebuildResult(events, applied, skipped, position, seconds)
+
+
+def _rebuild(
+    store: EventStore,
+    engine: Engine,
+    batch_size: int,
+    on_progress: Callable[[BatchResult], None] | None,
+) -> tuple[int, int, int, int]:
+    """Empty the read tables and replay the store: (applied, events, skipped, position)."""
+    reset(engine)
+    projector = Projector(store, batch_size=batch_size)
+    events = skipped = position = 0
+
+    def progress(result: BatchResult) -> None:
+        nonlocal events, skipped, position
+        events += result.events
+        skipped += result.skipped
+        position = result.position
+        if on_progress is not None:
+            on_progress(result)
+
+    applied = projector.catch_up(on_progress=progress)
+    return applied, events, skipped, position

@@ -33,7 +33,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
-from activities.projections.projector import reset
+from activities.projections.projector import complete_read_models, rebuild, rebuilding, reset
 from activities.projections.queries import Period, unit_statistics
 from activities.reports import ReportActivities, report_content
 from activities.rules import RulesActivities
@@ -570,6 +570,39 @@ def test_figures_read_while_the_read_models_are_rebuilt_are_not_stored(
         content = stored.data["content"]
         assert {k: content[k] for k in EXPECTED} == EXPECTED
         assert produced.content_sha256 == stored.data["content_sha256"]
+    finally:
+        store.close()
+        engine.dispose()
+
+
+def test_no_report_is_read_while_a_rebuild_runs_and_a_rebuild_waits_for_a_report(
+    fresh_database_url: str, test_settings: Settings
+):
+    """``duban projections rebuild`` holds the rebuild lock from emptying the tables to their
+    completion: a report asked meanwhile is refused retryably, and stored once it is over."""
+    engine = create_app_engine(fresh_database_url, "duban_app")
+    store = EventStore(engine)
+    try:
+        seeded = seed(store)
+        village = seeded.path[0]
+        activities = ReportActivities(store, test_settings)
+        request = ProduceReportInput("monthly", seeded.period, village.code, str(uuid4()))
+        stream = report_key("monthly", village.code, seeded.period)
+        with rebuilding(engine):  # as rebuild() holds it
+            with pytest.raises(ApplicationError) as refused:
+                activities.produce_report(request)
+            assert refused.value.type == "report.read_models_rebuilding"
+            assert not refused.value.non_retryable
+            with complete_read_models(engine) as complete:
+                assert complete is False
+        assert store.read_stream(stream) == []
+        activities.produce_report(request)
+        assert len(store.read_stream(stream)) == 1
+        with complete_read_models(engine) as complete:  # a reader holds it shared...
+            assert complete is True
+            with complete_read_models(engine) as also:  # ...with other readers
+                assert also is True
+        assert rebuild(engine).events > 0  # and the rebuild takes it once they are done
     finally:
         store.close()
         engine.dispose()
