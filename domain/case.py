@@ -24,7 +24,7 @@ import itertools
 import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -437,9 +437,11 @@ def _decision_alert(
     """The next alert of the pending extension request: ``decision:<k>`` at ``decide_by``,
     then (edition 3) ``decision:<k>:<n>`` every ``decide_within`` after the alert before it.
 
-    An alert counted into a year the calendar has no data for is not due before that year
-    begins: until then it stands as a timer at 00:00 local of 1 January (so nothing waits on
-    calendar data it does not need yet); from then on, the missing year is the case's block.
+    An alert counted into a year the calendar has no data for stands, until it could first be
+    due, as a timer at the earliest instant it could fall: the working days still to count
+    after the last known day, taken as if every day of the new year were one
+    (``_earliest_alert``). Nothing waits on calendar data it does not need yet; from that
+    instant on, the missing year is the case's block.
     """
     pending = state.pending_extension
     assert pending is not None
@@ -456,13 +458,34 @@ def _decision_alert(
         try:
             due = _next_alert(due, interval, policy, calendar)
         except CalendarDataMissing as missing:
-            not_before = datetime(missing.year, 1, 1, tzinfo=policy.tz).astimezone(UTC)
+            not_before = _earliest_alert(due, interval, missing.year, policy, calendar)
             if now is not None and now < not_before and key not in fired:
                 return Timer(key, "extension_decision", not_before)
             raise
         if key not in fired:
             return Timer(key, "extension_decision", due)
         number += 1
+
+
+def _earliest_alert(
+    after: datetime,
+    interval: PolicyDuration,
+    missing_year: int,
+    policy: Policy,
+    calendar: WorkingCalendar,
+) -> datetime:
+    """A lower bound of ``_next_alert(after, …)`` when ``missing_year`` has no calendar data:
+    the working days counted up to 31 December before it are known; the rest fall in the
+    missing year, at the earliest on its first days in a row."""
+    new_year = date(missing_year, 1, 1)
+    if not interval.is_working_days:
+        return datetime(missing_year, 1, 1, tzinfo=policy.tz).astimezone(UTC)
+    day = (after.astimezone(policy.tz) - timedelta(microseconds=1)).date()
+    remaining = interval.working_days
+    while (day := day + timedelta(days=1)) < new_year:
+        if calendar.is_working_day(day):
+            remaining -= 1
+    return end_of_day(new_year + timedelta(days=max(remaining, 1) - 1), policy.tz)
 
 
 def _next_alert(

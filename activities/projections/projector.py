@@ -539,13 +539,28 @@ REBUILD_LOCK_KEY = 0x6475_6261_6E52  # "dubanR"
 
 
 @contextlib.contextmanager
-def _advisory_lock(engine: Engine, take: str, release: str) -> Iterator[bool]:
+def _advisory_lock(engine: Engine, take: str, release: str, *, wait: bool) -> Iterator[bool]:
+    """Take the rebuild lock on a connection of its own, detached from the pool: session locks
+    survive ROLLBACK, so a connection given back to the pool with the lock still held (an
+    activity cancelled at the wrong moment) would keep it for the pool's lifetime; closing a
+    detached one ends its session, and the lock with it."""
     raw = engine.raw_connection()
+    raw.detach()
     try:
         cursor: Any = raw.cursor()
-        cursor.execute(take, (REBUILD_LOCK_KEY,))
-        got = bool(cursor.fetchone()[0])
-        raw.commit()
+        waited_since = time.monotonic()
+        while True:
+            cursor.execute(take, (REBUILD_LOCK_KEY,))
+            got = bool(cursor.fetchone()[0])
+            raw.commit()
+            if got or not wait:
+                break
+            # Polled, not blocked in the server: Ctrl-C reaches a waiting rebuild, and it says
+            # what it waits for.
+            if time.monotonic() - waited_since > 10:
+                log.info("projection.rebuild_waiting_for_reports")
+                waited_since = time.monotonic()
+            time.sleep(0.5)
         try:
             yield got
         finally:
@@ -562,8 +577,9 @@ def rebuilding(engine: Engine) -> contextlib.AbstractContextManager[bool]:
     ones out until the tables are complete again."""
     return _advisory_lock(
         engine,
-        "SELECT true FROM (SELECT pg_advisory_lock(%s)) AS taken",
+        "SELECT pg_try_advisory_lock(%s)",
         "SELECT pg_advisory_unlock(%s)",
+        wait=True,
     )
 
 
@@ -574,6 +590,7 @@ def complete_read_models(engine: Engine) -> contextlib.AbstractContextManager[bo
         engine,
         "SELECT pg_try_advisory_lock_shared(%s)",
         "SELECT pg_advisory_unlock_shared(%s)",
+        wait=False,
     )
 
 

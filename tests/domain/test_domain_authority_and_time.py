@@ -513,8 +513,8 @@ def test_under_edition_2_a_catch_up_still_sends_the_reminders_first():
 def test_an_alert_not_yet_due_in_a_year_without_calendar_data_blocks_nothing_before_it():
     """chinese-calendar knows 2004-2026. An unlisted request made on Tuesday 22 December 2026
     is alerted on 25, 29 and 31 December; the next alert, two working days after 30 December,
-    is counted into 2027. Until 2027 begins it cannot be due: it stands at 00:00 on 1 January
-    and blocks nothing, so the decision that ends the wait is still taken."""
+    counts 31 December and one day of 2027: it cannot be due before 24:00 on 1 January. Until
+    then it stands there and blocks nothing, so the decision that ends the wait is taken."""
     from domain.calendar import WorkingCalendar
     from domain.errors import CalendarDataMissing
 
@@ -537,11 +537,13 @@ def test_an_alert_not_yet_due_in_a_year_without_calendar_data_blocks_nothing_bef
         alerts += [e.at for e in fired if isinstance(e, ExtensionDecisionOverdue)]
         state = fold(fired, state)
     assert alerts == [at(2026, 12, 25, 0), at(2026, 12, 29, 0), at(2026, 12, 31, 0)]
-    assert (first.key, first.due_at) == ("decision:1:4", new_year)
+    earliest = datetime(2027, 1, 2, tzinfo=SHANGHAI)  # 24:00 on 1 January
+    assert (first.key, first.due_at) == ("decision:1:4", earliest)
+    assert pending_timers(state, DEFAULT, package_only, new_year)[0].due_at == earliest
     decided = decide(
         state, DecideExtension(VILLAGE_SUPERVISOR, False, "理由不足"), now, DEFAULT, package_only
     )
     assert types(decided)[0] == "ExtensionRejected"
-    # From 1 January the alert may be due: without 2027's data, that is the case's block.
+    # From then on the alert may be due: without 2027's data, that is the case's block.
     with pytest.raises(CalendarDataMissing):
-        pending_timers(state, DEFAULT, package_only, new_year)
+        pending_timers(state, DEFAULT, package_only, earliest)

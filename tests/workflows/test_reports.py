@@ -8,6 +8,7 @@ import csv
 import hashlib
 import json
 import random
+import threading
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -602,7 +603,16 @@ def test_no_report_is_read_while_a_rebuild_runs_and_a_rebuild_waits_for_a_report
             assert complete is True
             with complete_read_models(engine) as also:  # ...with other readers
                 assert also is True
-        assert rebuild(engine).events > 0  # and the rebuild takes it once they are done
+            # A rebuild started meanwhile waits for the reader to finish before emptying.
+            done = threading.Event()
+            worker = threading.Thread(target=lambda: (rebuild(engine), done.set()))
+            worker.start()
+            assert not done.wait(1.5), "the rebuild emptied the tables under a reader"
+            assert len(store.read_stream(stream)) == 1
+        worker.join(60)
+        assert done.is_set(), "the rebuild took the lock once the reader was done"
+        with complete_read_models(engine) as complete:
+            assert complete is True, "and released it"
     finally:
         store.close()
         engine.dispose()
