@@ -18,6 +18,7 @@ from rich.table import Column, Table
 
 from activities.database import current_revision, database_url_for_display
 from activities.logging import configure_logging
+from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
 from api.auth import Principal
 from api.cli_audit import audit_app
@@ -45,6 +46,12 @@ def _runtime() -> Runtime:
     settings = Settings()
     configure_logging(settings.log_level, settings.log_format)
     return Runtime(settings)
+
+
+def _token_refused(exc: ReferenceDataError) -> typer.Exit:
+    """Say why a token command was refused (field, message, rule); the exit to raise."""
+    err_console.print("[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})"))
+    return typer.Exit(2)
 
 
 @app.command()
@@ -195,7 +202,7 @@ def token_create(
     as_json: JsonOption = False,
 ) -> None:
     """Issue a bearer token (stored hashed; the secret is shown once)."""
-    from activities.reference_data import ReferenceData, ReferenceDataError
+    from activities.reference_data import ReferenceData
     from api.auth import create_token
 
     runtime = _runtime()
@@ -208,10 +215,7 @@ def token_create(
             actor or f"{role}-{scope or 'all'}",
         )
     except ReferenceDataError as exc:
-        err_console.print(
-            "[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})")
-        )
-        raise typer.Exit(2) from exc
+        raise _token_refused(exc) from exc
     finally:
         runtime.close()
     if as_json:
@@ -250,7 +254,6 @@ def token_revoke(
     as_json: JsonOption = False,
 ) -> None:
     """Revoke a token: from the next request on it authenticates nobody."""
-    from activities.reference_data import ReferenceDataError
     from api.auth import TOKEN_PREFIX, revoke_token
 
     if token_id.startswith(TOKEN_PREFIX):  # the whole secret pasted: its id is the first part
@@ -259,10 +262,7 @@ def token_revoke(
     try:
         token = revoke_token(runtime.engine, token_id)
     except ReferenceDataError as exc:
-        err_console.print(
-            "[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})")
-        )
-        raise typer.Exit(2) from exc
+        raise _token_refused(exc) from exc
     finally:
         runtime.close()
     if as_json:

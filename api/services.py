@@ -41,7 +41,6 @@ from domain.case import (
     command_from_data,
     command_to_data,
     decide,
-    state_to_data,
 )
 from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
 from domain.case_events import (
@@ -63,7 +62,13 @@ from domain.credit import (
 from domain.credit_code import is_valid_credit_code
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
-from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import (
+    CaseCommandInput,
+    CaseView,
+    CaseWorkflowInput,
+    SupervisedCaseWorkflow,
+    case_view,
+)
 from workflows.credit import (
     CreditCommandInput,
     CreditView,
@@ -375,19 +380,7 @@ class Services:
                 f"case {hazard_id} is open but its workflow was not found; an operator must "
                 "look (namespace setting, or a workflow terminated by hand)",
             )
-        now = self.clock()
-        view = CaseView(
-            hazard_id=state.hazard_id,
-            status=state.status.value,
-            version=replay.events_total,
-            deadline=state.deadline.isoformat() if state.deadline else None,
-            escalation_index=state.escalation_index,
-            grid_level=state.supervising_level.value,
-            supervising_unit_code=state.supervising_unit_code,
-            listed_level=state.listing.level.value if state.listing else None,
-            overdue=state.is_overdue(now),
-            state=state_to_data(state),
-        )
+        view = case_view(state, replay.events_total, self.clock())  # closed: no timers
         log.info("case.read_from_record", hazard_id=hazard_id, open=state.is_open)
         return {**_view(view), "answered_from": "event store"}
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -557,22 +558,34 @@ class SupervisedCaseWorkflow:
             timers = self._pending_timers() if self._policy else []
         except CalendarDataMissing:
             timers = []  # ``blocked`` says why
-        return CaseView(
-            hazard_id=state.hazard_id,
-            status=state.status.value,
-            version=self._version,
-            deadline=state.deadline.isoformat() if state.deadline else None,
-            escalation_index=state.escalation_index,
-            grid_level=state.supervising_level.value,
-            supervising_unit_code=state.supervising_unit_code,
-            listed_level=state.listing.level.value if state.listing else None,
-            overdue=state.is_overdue(workflow.now()),
-            pending_timers=[
-                {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
-            ],
-            state=state_to_data(state),
-            blocked=self._blocked,
-        )
+        return case_view(state, self._version, workflow.now(), timers, self._blocked)
+
+
+def case_view(
+    state: CaseState,
+    version: int,
+    now: datetime,
+    timers: Sequence[Timer] = (),
+    blocked: str | None = None,
+) -> CaseView:
+    """The view of ``state`` at ``now``: what the workflow answers, and what the API answers
+    from the stored events once the workflow is gone."""
+    return CaseView(
+        hazard_id=state.hazard_id,
+        status=state.status.value,
+        version=version,
+        deadline=state.deadline.isoformat() if state.deadline else None,
+        escalation_index=state.escalation_index,
+        grid_level=state.supervising_level.value,
+        supervising_unit_code=state.supervising_unit_code,
+        listed_level=state.listing.level.value if state.listing else None,
+        overdue=state.is_overdue(now),
+        pending_timers=[
+            {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
+        ],
+        state=state_to_data(state),
+        blocked=blocked,
+    )
 
 
 def _blocked_refusal(exc: CalendarDataMissing) -> ApplicationError:

@@ -32,7 +32,7 @@ from tests.workflows.credit_helpers import (
     stored,
     wait_for,
 )
-from workflows.credit import CreditCommandInput, EnterpriseCreditWorkflow
+from workflows.credit import CreditCommandInput, CreditView, EnterpriseCreditWorkflow
 
 
 async def refused(
@@ -156,21 +156,30 @@ async def test_a_trigger_opens_a_proceeding_and_a_listing_runs_its_whole_course(
     assert_store_matches_workflow(case_worker.store, code, view)
 
 
-async def test_a_decision_not_to_list_closes_the_proceeding_without_a_listing(
-    case_worker: RunningWorker,
-):
-    code = new_credit_code()
+async def past_the_objection_window(
+    case_worker: RunningWorker, code: str, kind: str
+) -> tuple[WorkflowHandle[Any, Any], CreditView]:
+    """A credit record whose case event ``kind`` opened a proceeding, an hour after its
+    objection window closed (the durable timer fired)."""
     handle = await start_credit(case_worker, code)
     env = case_worker.env
     await handle.signal(
         EnterpriseCreditWorkflow.record_credit_event,
-        case_signal(code, "refusal", await env.get_current_time()),
+        case_signal(code, kind, await env.get_current_time()),
     )
     view = await wait_for(handle, lambda v: v.proceeding is not None)
     due = datetime.fromisoformat(view.pending_timers[0]["due_at"])
-    # A person cannot file an objection after the window closed, and nothing is recorded.
     await env.sleep(due - await env.get_current_time() + timedelta(hours=1))
     view = await wait_for(handle, lambda v: v.proceeding and v.proceeding["window_closed"])
+    return handle, view
+
+
+async def test_a_decision_not_to_list_closes_the_proceeding_without_a_listing(
+    case_worker: RunningWorker,
+):
+    code = new_credit_code()
+    handle, view = await past_the_objection_window(case_worker, code, "refusal")
+    # A person cannot file an objection after the window closed, and nothing is recorded.
     assert (
         await refused(
             handle,
@@ -193,16 +202,8 @@ async def test_a_rejected_early_removal_keeps_the_listing_and_a_township_cannot_
     case_worker: RunningWorker,
 ):
     code = new_credit_code()
-    handle = await start_credit(case_worker, code)
+    handle, view = await past_the_objection_window(case_worker, code, "major_overdue_at_top")
     env = case_worker.env
-    await handle.signal(
-        EnterpriseCreditWorkflow.record_credit_event,
-        case_signal(code, "major_overdue_at_top", await env.get_current_time()),
-    )
-    view = await wait_for(handle, lambda v: v.proceeding is not None)
-    due = datetime.fromisoformat(view.pending_timers[0]["due_at"])
-    await env.sleep(due - await env.get_current_time() + timedelta(hours=1))
-    view = await wait_for(handle, lambda v: v.proceeding and v.proceeding["window_closed"])
     # Order 11 makes the listing the department's decision: not the township's.
     township = supervisor_of("sup-town", TOWNSHIP)
     listing = DecideListing(actor=township, list_enterprise=True, basis="应急管理部令第11号")
