@@ -37,6 +37,12 @@ def test_the_headline_figures_are_the_ones_the_benches_printed():
     assert re.search(r"append, 100-event batches\s+11,716\.2 events/s", store)
     assert re.search(r"read_stream \+ fold, 1,000-event stream \(median\)\s+13\.5 ms", store)
     assert re.search(r"verify chain from genesis \(104,000 events\)\s+76,176\.0 events/s", store)
+    xeon = (results / "2026-12-02-store-xeon.txt").read_text()
+    reads = re.findall(r"read_stream \+ fold, 1,000-event stream \(median\)\s+([\d.]+) ms", xeon)
+    ratios = re.findall(r"half raw; ratio ([\d.]+)\)", xeon)
+    assert len(reads) == len(ratios) == 5
+    assert (min(reads), max(reads)) == ("6.0", "6.2")
+    assert (min(ratios), max(ratios)) == ("0.52", "0.59")
     for quoted in (
         "**5.3 cases/s**",
         "7.2 workflows/s",
@@ -45,6 +51,8 @@ def test_the_headline_figures_are_the_ones_the_benches_printed():
         "**1,495 events/s**",
         "11,716 events/s",
         "13.5 ms",
+        "**6.0–6.2 ms**",
+        "ratio 0.52–0.59",
         "76,176 events/s",
         "**15,618 events/s**",
         "3.7 ms / 8.1 ms / 17.9 ms",
