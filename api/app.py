@@ -17,6 +17,7 @@ import sqlalchemy as sa
 import structlog
 from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
 from fastapi.concurrency import run_in_threadpool
+from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
 from prometheus_client import CONTENT_TYPE_LATEST
@@ -381,13 +382,52 @@ def _listing_measures(body: Any) -> ListingMeasures | None:
     return None if body is None else ListingMeasures(**body.model_dump())
 
 
+# A client's own name for one request: the same key with the same request gets the first
+# answer again and changes nothing; with another request it is refused.
+IdempotencyKey = Annotated[
+    str | None,
+    Header(
+        min_length=1,
+        max_length=200,
+        description="retry-safe: the same key and body return the first answer, applied once",
+    ),
+]
+
+
+def _request_fingerprint(path: str, body: Any) -> str:
+    """What a key was first used for: the command's path (which case or enterprise, which
+    action) and its body. POST /hazards keeps its body-only hash of the rows stored before."""
+    return hashlib.sha256(f"POST {path}\n{body.model_dump_json()}".encode()).hexdigest()
+
+
+async def _answered_once(
+    services: Services,
+    principal: Principal,
+    key: str | None,
+    fingerprint: str,
+    send: Callable[[str | None], Any],
+) -> Response:
+    """Run a command once per Idempotency-Key: a retry after the first answer is that answer,
+    byte for byte, from ``api_idempotency``; a retry whose first answer was lost goes to the
+    workflow under the same update id, which Temporal answers from the first run."""
+    if key:
+        stored = _remembered(services, principal, key, fingerprint)
+        if stored is not None:
+            return Response(stored, status_code=200, media_type="application/json")
+    result = await send(services.update_id(principal, key))
+    answer = bytes(JSONResponse(jsonable_encoder(result)).body).decode()
+    if key:
+        _remember(services, principal, key, fingerprint, answer, status_code=200)
+    return Response(answer, status_code=200, media_type="application/json")
+
+
 def _hazard_routes(api: APIRouter) -> None:
     @api.post("/hazards", status_code=201, response_model=RegisteredOut, tags=["hazards"])
     async def register_hazard(
         body: HazardIn,
         services: ServicesDep,
         principal: PrincipalDep,
-        idempotency_key: Annotated[str | None, Header(min_length=1, max_length=200)] = None,
+        idempotency_key: IdempotencyKey = None,
     ) -> Response:
         """登记隐患: register a hazard; its case starts at once. ``Idempotency-Key`` makes a
         retried POST return the first answer, byte for byte, and never start a second case."""
@@ -401,7 +441,7 @@ def _hazard_routes(api: APIRouter) -> None:
         # Serialised once: the first answer and every retry's are the same bytes.
         answer = RegisteredOut.model_validate(result).model_dump_json()
         if idempotency_key:
-            _remember(services, principal, idempotency_key, request_hash, answer)
+            _remember(services, principal, idempotency_key, request_hash, answer, status_code=201)
         return Response(answer, status_code=201, media_type="application/json")
 
     @api.get("/hazards", tags=["hazards"])
@@ -460,9 +500,21 @@ def _hazard_routes(api: APIRouter) -> None:
             body: model,  # type: ignore[valid-type]  # FastAPI reads the model at runtime
             services: ServicesDep,
             principal: PrincipalDep,
-        ) -> Any:
-            return await services.act(
-                principal, hazard_id, update, roles, lambda actor: build(actor, body)
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
+            return await _answered_once(
+                services,
+                principal,
+                idempotency_key,
+                _request_fingerprint(f"/hazards/{hazard_id}/{path}", body),
+                lambda update_id: services.act(
+                    principal,
+                    hazard_id,
+                    update,
+                    roles,
+                    lambda actor: build(actor, body),
+                    update_id=update_id,
+                ),
             )
 
         endpoint.__name__ = update
@@ -618,15 +670,27 @@ def _remembered(
 
 
 def _remember(
-    services: Services, principal: Principal, key: str, request_hash: str, answer: str
+    services: Services,
+    principal: Principal,
+    key: str,
+    request_hash: str,
+    answer: str,
+    *,
+    status_code: int,
 ) -> None:
     with services.engine.begin() as conn:
         conn.execute(
             text(
                 "INSERT INTO api_idempotency (token_id, key, request_hash, status_code, response)"
-                " VALUES (:t, :k, :h, 201, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING"
+                " VALUES (:t, :k, :h, :s, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING"
             ),
-            {"t": principal.token_id, "k": key, "h": request_hash, "r": json.dumps(answer)},
+            {
+                "t": principal.token_id,
+                "k": key,
+                "h": request_hash,
+                "s": status_code,
+                "r": json.dumps(answer),
+            },
         )
 
 
@@ -882,17 +946,25 @@ def _credit_routes(api: APIRouter) -> None:
             body: model,  # type: ignore[valid-type]  # FastAPI reads the model at runtime
             services: ServicesDep,
             principal: PrincipalDep,
-        ) -> CreditRecordOut:
+            idempotency_key: IdempotencyKey = None,
+        ) -> Response:
             code = credit_code.upper()
             services.require_enterprise_access(principal, code, roles)
-            view = await services.credit_update(
+            command = build(actor_of(principal, services.reference), body)
+
+            async def send(update_id: str | None) -> CreditRecordOut:
+                view = await services.credit_update(
+                    principal, code, update, command, open_record=open_record, update_id=update_id
+                )
+                return _record_out(view)
+
+            return await _answered_once(
+                services,
                 principal,
-                code,
-                update,
-                build(actor_of(principal, services.reference), body),
-                open_record=open_record,
+                idempotency_key,
+                _request_fingerprint(f"/enterprises/{code}/credit/{path}", body),
+                send,
             )
-            return _record_out(view)
 
         endpoint.__name__ = update
         api.post(

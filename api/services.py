@@ -137,7 +137,8 @@ def temporal_unavailable(exc: Exception) -> Refused:
         503,
         "temporal.unavailable",
         f"the workflow service did not answer{code}; try again shortly (a command may have "
-        "reached its case before the answer was lost: read the case before sending it again)",
+        "reached its case before the answer was lost: send it again with the same "
+        "Idempotency-Key, or read the case before sending it without one)",
     )
 
 
@@ -260,6 +261,18 @@ class Services:
             return f"H-K{digest.hexdigest()[:20]}"
         today = self.clock().astimezone(self.policy.tz).strftime("%Y%m%d")
         return f"H-{today}-{secrets.token_hex(6)}"
+
+    @staticmethod
+    def update_id(principal: Principal, idempotency_key: str | None) -> str | None:
+        """The Temporal update id a command with ``idempotency_key`` is sent under.
+
+        Temporal answers a second update with the id of one it already ran with that first
+        outcome, without running it again, even once the workflow has closed: so a retry whose
+        first answer was lost (a timeout, the API restarted) is never applied twice."""
+        if not idempotency_key:
+            return None
+        digest = hashlib.sha256(f"{principal.token_id}:{idempotency_key}".encode())
+        return f"api-{digest.hexdigest()[:40]}"
 
     def registration(
         self, principal: Principal, hazard_id: str, body: dict[str, Any], now: datetime
@@ -391,6 +404,8 @@ class Services:
         update: str,
         roles: tuple[str, ...],
         build: Any,
+        *,
+        update_id: str | None = None,
     ) -> dict[str, Any]:
         if principal.role not in roles:
             raise forbidden(f"a {principal.role} may not do this; allowed: {', '.join(roles)}")
@@ -404,7 +419,10 @@ class Services:
             Refused(409, "case.not_running", f"case {hazard_id} is no longer running")
         ):
             view = await handle.execute_update(
-                update, CaseCommandInput(command_to_data(command)), result_type=CaseView
+                update,
+                CaseCommandInput(command_to_data(command)),
+                id=update_id,
+                result_type=CaseView,
             )
         return _view(view)
 
@@ -422,6 +440,7 @@ class Services:
         command: CreditCommand,
         *,
         open_record: bool = False,
+        update_id: str | None = None,
     ) -> CreditView:
         """A person's command on the enterprise's credit workflow. ``open_record``: start the
         workflow first if it is not running (update-with-start, the running one is used if
@@ -439,7 +458,7 @@ class Services:
             if not open_record:
                 handle = self.temporal.get_workflow_handle(workflow_id)
                 view: CreditView = await handle.execute_update(
-                    update, request, result_type=CreditView
+                    update, request, id=update_id, result_type=CreditView
                 )
                 return view
             enterprise = self.reference.enterprise(credit_code)
@@ -464,7 +483,11 @@ class Services:
                 id_conflict_policy=WorkflowIDConflictPolicy.USE_EXISTING,
             )
             started: CreditView = await self.temporal.execute_update_with_start_workflow(
-                update, request, start_workflow_operation=start, result_type=CreditView
+                update,
+                request,
+                id=update_id,
+                start_workflow_operation=start,
+                result_type=CreditView,
             )
             return started
 
