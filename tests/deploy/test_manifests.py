@@ -150,6 +150,58 @@ def test_the_image_runs_duban_as_a_non_root_user():
     assert "pip install ." in dockerfile
 
 
+def test_the_image_build_context_builds_the_package(tmp_path: Path):
+    """``pip install .`` in the build stage sees only what its COPY lines bring in: build the
+    package from exactly those files (a file pyproject.toml names but the Dockerfile does not
+    copy, such as the licence, fails here instead of on the first ``docker build``)."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+
+    root = DEPLOY.parent
+    dockerfile = (DEPLOY / "Dockerfile").read_text(encoding="utf-8")
+    build_stage = dockerfile.split("\nFROM ")[1]  # the first stage, up to the runtime one
+    context = tmp_path / "src"
+    context.mkdir()
+    copies = re.findall(r"^COPY (?!--from)(.+)$", build_stage, re.MULTILINE)
+    assert copies, "the build stage copies its sources"
+    for line in copies:
+        *sources, target = line.split()
+        for source in sources:
+            destination = context / (source if target == "./" else target.removeprefix("./"))
+            if (root / source).is_dir():
+                shutil.copytree(
+                    root / source, destination, ignore=shutil.ignore_patterns("__pycache__")
+                )
+            else:
+                shutil.copy2(root / source, destination)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--no-index",
+            "--wheel-dir",
+            str(tmp_path / "dist"),
+            str(context),
+        ],
+        check=True,
+        capture_output=True,
+    )
+    (wheel,) = (tmp_path / "dist").glob("duban-*.whl")
+    names = zipfile.ZipFile(wheel).namelist()
+    for expected in ("worker.py", "domain/case.py", "api/cli.py", "deploy/calendar.toml"):
+        assert expected in names, expected
+    assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
+    entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
+    assert "duban = api.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
+
+
 # ---------------------------------------------------------------------- what the pods rely on
 
 
