@@ -8,8 +8,9 @@ is logged): only refusals we know the meaning of become 4xx or 503.
 
 import hashlib
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
@@ -382,6 +383,8 @@ def _listing_measures(body: Any) -> ListingMeasures | None:
     return None if body is None else ListingMeasures(**body.model_dump())
 
 
+JSON = "application/json"
+
 # A client's own name for one request: the same key with the same request gets the first
 # answer again and changes nothing; with another request it is refused.
 IdempotencyKey = Annotated[
@@ -392,6 +395,29 @@ IdempotencyKey = Annotated[
         description="retry-safe: the same key and body return the first answer, applied once",
     ),
 ]
+
+
+@dataclass(frozen=True)
+class Attempt:
+    """One send of a keyed request. ``resent``: an earlier send of this same attempt may have
+    reached its workflow (its answer was never stored)."""
+
+    token_id: str
+    key: str
+    number: int
+    resent: bool
+
+    @property
+    def update_id(self) -> str:
+        digest = hashlib.sha256(f"{self.token_id}:{self.key}".encode()).hexdigest()
+        return f"api-{digest[:40]}-{self.number}"
+
+
+@dataclass(frozen=True)
+class Claim:
+    attempt: Attempt
+    status_code: int
+    answer: bytes | None  # the first answer, when there is one
 
 
 def _request_fingerprint(path: str, body: Any) -> str:
@@ -405,20 +431,34 @@ async def _answered_once(
     principal: Principal,
     key: str | None,
     fingerprint: str,
-    send: Callable[[str | None], Any],
+    status_code: int,
+    send: Callable[[Attempt | None], Awaitable[Any]],
 ) -> Response:
-    """Run a command once per Idempotency-Key: a retry after the first answer is that answer,
-    byte for byte, from ``api_idempotency``; a retry whose first answer was lost goes to the
-    workflow under the same update id, which Temporal answers from the first run."""
+    """Run a command once per Idempotency-Key.
+
+    The key is claimed for this request before the command is sent (migration 0009), so a
+    request with another body under it is refused even while the first is in flight or its
+    answer was lost. A retry after the first answer is that answer, byte for byte; a retry
+    whose first answer was lost is sent again as the same attempt — the same Temporal update
+    id — which the workflow answers from its first run. A refusal is not kept as the answer:
+    it changed nothing, and the next request under the key is a new attempt."""
+    attempt = None
     if key:
-        stored = _remembered(services, principal, key, fingerprint)
-        if stored is not None:
-            return Response(stored, status_code=200, media_type="application/json")
-    result = await send(services.update_id(principal, key))
+        claim = await run_in_threadpool(_claim, services, principal, key, fingerprint)
+        if claim.answer is not None:
+            return Response(claim.answer, status_code=claim.status_code, media_type=JSON)
+        attempt = claim.attempt
+    try:
+        result = await send(attempt)
+    except Refused as refusal:
+        if attempt is not None and refusal.status < 500:
+            await run_in_threadpool(_settle, services, principal, attempt, refusal.status, None)
+        raise
+    # Serialised once: the first answer and every retry's are the same bytes.
     answer = bytes(JSONResponse(jsonable_encoder(result)).body).decode()
-    if key:
-        _remember(services, principal, key, fingerprint, answer, status_code=200)
-    return Response(answer, status_code=200, media_type="application/json")
+    if attempt is not None:
+        await run_in_threadpool(_settle, services, principal, attempt, status_code, answer)
+    return Response(answer, status_code=status_code, media_type=JSON)
 
 
 def _hazard_routes(api: APIRouter) -> None:
@@ -432,17 +472,14 @@ def _hazard_routes(api: APIRouter) -> None:
         """登记隐患: register a hazard; its case starts at once. ``Idempotency-Key`` makes a
         retried POST return the first answer, byte for byte, and never start a second case."""
         payload = body.model_dump(mode="python")
-        request_hash = hashlib.sha256(body.model_dump_json().encode()).hexdigest()
-        if idempotency_key:
-            stored = _remembered(services, principal, idempotency_key, request_hash)
-            if stored is not None:
-                return Response(stored, status_code=201, media_type="application/json")
-        result = await services.register(principal, payload, idempotency_key)
-        # Serialised once: the first answer and every retry's are the same bytes.
-        answer = RegisteredOut.model_validate(result).model_dump_json()
-        if idempotency_key:
-            _remember(services, principal, idempotency_key, request_hash, answer, status_code=201)
-        return Response(answer, status_code=201, media_type="application/json")
+        return await _answered_once(
+            services,
+            principal,
+            idempotency_key,
+            hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
+            201,
+            lambda _: _registered(services, principal, payload, idempotency_key),
+        )
 
     @api.get("/hazards", tags=["hazards"])
     async def list_hazards(
@@ -502,18 +539,22 @@ def _hazard_routes(api: APIRouter) -> None:
             principal: PrincipalDep,
             idempotency_key: IdempotencyKey = None,
         ) -> Response:
+            # Who may act is judged before a stored answer is given back.
+            services.authorise_act(principal, hazard_id, roles)
             return await _answered_once(
                 services,
                 principal,
                 idempotency_key,
                 _request_fingerprint(f"/hazards/{hazard_id}/{path}", body),
-                lambda update_id: services.act(
+                200,
+                lambda attempt: services.act(
                     principal,
                     hazard_id,
                     update,
                     roles,
                     lambda actor: build(actor, body),
-                    update_id=update_id,
+                    update_id=attempt.update_id if attempt else None,
+                    resent=attempt.resent if attempt else False,
                 ),
             )
 
@@ -643,53 +684,80 @@ def _hazard_routes(api: APIRouter) -> None:
         return jsonable(replay.to_data())
 
 
-def _remembered(
-    services: Services, principal: Principal, key: str, request_hash: str
-) -> bytes | None:
-    with services.engine.connect() as conn:
-        row = conn.execute(
+async def _registered(
+    services: Services, principal: Principal, payload: dict[str, Any], key: str | None
+) -> RegisteredOut:
+    return RegisteredOut.model_validate(await services.register(principal, payload, key))
+
+
+def _claim(services: Services, principal: Principal, key: str, fingerprint: str) -> Claim:
+    """Claim ``key`` for the request ``fingerprint``, or find what it holds: an answer to give
+    back, a send to repeat (in flight, or its answer lost), or a refusal to move past."""
+    with services.engine.begin() as conn:
+        inserted = conn.execute(
             text(
-                "SELECT request_hash, response FROM api_idempotency"
-                " WHERE token_id = :t AND key = :k"
+                "INSERT INTO api_idempotency (token_id, key, request_hash)"
+                " VALUES (:t, :k, :h) ON CONFLICT DO NOTHING RETURNING attempt"
+            ),
+            {"t": principal.token_id, "k": key, "h": fingerprint},
+        ).first()
+        if inserted is not None:
+            return Claim(Attempt(principal.token_id, key, inserted[0], False), 0, None)
+        # The row lock orders concurrent retries of one key.
+        request_hash, status_code, response, attempt = conn.execute(
+            text(
+                "SELECT request_hash, status_code, response, attempt FROM api_idempotency"
+                " WHERE token_id = :t AND key = :k FOR UPDATE"
             ),
             {"t": principal.token_id, "k": key},
-        ).first()
-    if row is None:
-        return None
-    if row[0] != request_hash:
+        ).one()
+        refused = status_code is not None and response is None
+        if refused:
+            # The last send was refused and changed nothing: this request is a new attempt,
+            # with an update id Temporal has not answered yet.
+            attempt = conn.execute(
+                text(
+                    "UPDATE api_idempotency SET request_hash = :h, status_code = NULL,"
+                    " attempt = attempt + 1 WHERE token_id = :t AND key = :k RETURNING attempt"
+                ),
+                {"t": principal.token_id, "k": key, "h": fingerprint},
+            ).scalar_one()
+            return Claim(Attempt(principal.token_id, key, attempt, False), 0, None)
+    if request_hash != fingerprint:
         raise Refused(
             422,
             "idempotency.key_reused",
-            "this Idempotency-Key was used with another body",
+            "this Idempotency-Key was used with another request (path or body)",
             "idempotency-key",
         )
-    stored = row[1]
+    if response is None:
+        return Claim(Attempt(principal.token_id, key, attempt, True), 0, None)
     # The answer is kept as the JSON text it was sent as (a jsonb string: jsonb would reorder
     # an object's keys); an object is a row from before, answered as well as it can be.
-    return stored.encode() if isinstance(stored, str) else json.dumps(stored).encode()
+    answer = response.encode() if isinstance(response, str) else json.dumps(response).encode()
+    return Claim(Attempt(principal.token_id, key, attempt, True), status_code, answer)
 
 
-def _remember(
+def _settle(
     services: Services,
     principal: Principal,
-    key: str,
-    request_hash: str,
-    answer: str,
-    *,
+    attempt: Attempt,
     status_code: int,
+    answer: str | None,
 ) -> None:
+    """Keep the answer of ``attempt`` (``None``: it was refused, and changed nothing)."""
     with services.engine.begin() as conn:
         conn.execute(
             text(
-                "INSERT INTO api_idempotency (token_id, key, request_hash, status_code, response)"
-                " VALUES (:t, :k, :h, :s, CAST(:r AS jsonb)) ON CONFLICT DO NOTHING"
+                "UPDATE api_idempotency SET status_code = :s, response = CAST(:r AS jsonb)"
+                " WHERE token_id = :t AND key = :k AND attempt = :a AND response IS NULL"
             ),
             {
                 "t": principal.token_id,
-                "k": key,
-                "h": request_hash,
+                "k": attempt.key,
+                "a": attempt.number,
                 "s": status_code,
-                "r": json.dumps(answer),
+                "r": None if answer is None else json.dumps(answer),
             },
         )
 
@@ -952,9 +1020,15 @@ def _credit_routes(api: APIRouter) -> None:
             services.require_enterprise_access(principal, code, roles)
             command = build(actor_of(principal, services.reference), body)
 
-            async def send(update_id: str | None) -> CreditRecordOut:
+            async def send(attempt: Attempt | None) -> CreditRecordOut:
                 view = await services.credit_update(
-                    principal, code, update, command, open_record=open_record, update_id=update_id
+                    principal,
+                    code,
+                    update,
+                    command,
+                    open_record=open_record,
+                    update_id=attempt.update_id if attempt else None,
+                    resent=attempt.resent if attempt else False,
                 )
                 return _record_out(view)
 
@@ -963,6 +1037,7 @@ def _credit_routes(api: APIRouter) -> None:
                 principal,
                 idempotency_key,
                 _request_fingerprint(f"/enterprises/{code}/credit/{path}", body),
+                200,
                 send,
             )
 

@@ -18,6 +18,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 import structlog
+from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import (
     Client,
@@ -75,7 +76,13 @@ from workflows.credit import (
     CreditWorkflowInput,
     EnterpriseCreditWorkflow,
 )
-from workflows.ids import case_stream_id, case_workflow_id, check_hazard_id, credit_workflow_id
+from workflows.ids import (
+    case_stream_id,
+    case_workflow_id,
+    check_hazard_id,
+    credit_stream_id,
+    credit_workflow_id,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -262,18 +269,6 @@ class Services:
         today = self.clock().astimezone(self.policy.tz).strftime("%Y%m%d")
         return f"H-{today}-{secrets.token_hex(6)}"
 
-    @staticmethod
-    def update_id(principal: Principal, idempotency_key: str | None) -> str | None:
-        """The Temporal update id a command with ``idempotency_key`` is sent under.
-
-        Temporal answers a second update with the id of one it already ran with that first
-        outcome, without running it again, even once the workflow has closed: so a retry whose
-        first answer was lost (a timeout, the API restarted) is never applied twice."""
-        if not idempotency_key:
-            return None
-        digest = hashlib.sha256(f"{principal.token_id}:{idempotency_key}".encode())
-        return f"api-{digest.hexdigest()[:40]}"
-
     def registration(
         self, principal: Principal, hazard_id: str, body: dict[str, Any], now: datetime
     ) -> RegisterHazard:
@@ -397,6 +392,12 @@ class Services:
         log.info("case.read_from_record", hazard_id=hazard_id, open=state.is_open)
         return {**_view(view), "answered_from": "event store"}
 
+    def authorise_act(self, principal: Principal, hazard_id: str, roles: tuple[str, ...]) -> None:
+        """A person of one of ``roles`` who may read the case (its grid, its enterprise)."""
+        if principal.role not in roles:
+            raise forbidden(f"a {principal.role} may not do this; allowed: {', '.join(roles)}")
+        self.require_read(principal, hazard_id)
+
     async def act(
         self,
         principal: Principal,
@@ -406,10 +407,18 @@ class Services:
         build: Any,
         *,
         update_id: str | None = None,
+        resent: bool = False,
     ) -> dict[str, Any]:
-        if principal.role not in roles:
-            raise forbidden(f"a {principal.role} may not do this; allowed: {', '.join(roles)}")
-        self.require_read(principal, hazard_id)
+        """A person's command on a case. ``update_id`` is sent as the update's id and recorded
+        as its events' correlation id. ``resent``: an earlier send under this id may have
+        reached the case; Temporal answers a repeated update id from its first run, but not
+        once the namespace's retention deleted a closed case's workflow, so the record is
+        asked first, and a command it holds is answered with the case as it stands."""
+        self.authorise_act(principal, hazard_id, roles)
+        already = resent and update_id is not None
+        if already and self._recorded_under(case_stream_id(hazard_id), str(update_id)):
+            log.info("case.command_already_recorded", hazard_id=hazard_id)
+            return await self.case(principal, hazard_id)
         try:
             command: CaseCommand = build(actor_of(principal, self.reference))
         except DomainError as exc:
@@ -420,7 +429,9 @@ class Services:
         ):
             view = await handle.execute_update(
                 update,
-                CaseCommandInput(command_to_data(command)),
+                # The update id is also the events' correlation id: the record names the
+                # request that caused them.
+                CaseCommandInput(command_to_data(command), correlation_id=update_id),
                 id=update_id,
                 result_type=CaseView,
             )
@@ -441,13 +452,27 @@ class Services:
         *,
         open_record: bool = False,
         update_id: str | None = None,
+        resent: bool = False,
     ) -> CreditView:
         """A person's command on the enterprise's credit workflow. ``open_record``: start the
         workflow first if it is not running (update-with-start, the running one is used if
         there is one), so a supervisor can open a proceeding on an enterprise no case has
-        brought to the credit record yet."""
-        request = CreditCommandInput(credit_command_to_data(command))
+        brought to the credit record yet.
+
+        ``update_id`` is sent as the update's id and recorded as its events' correlation id.
+        ``resent``: an earlier send under this id may have reached the workflow. Temporal
+        answers a repeated update id only within one run, and a credit record continues as
+        new; so the record is asked first, and a command it already holds is not sent again:
+        the answer is the record as it stands."""
+        request = CreditCommandInput(credit_command_to_data(command), correlation_id=update_id)
         workflow_id = credit_workflow_id(credit_code)
+        if (
+            resent
+            and update_id is not None
+            and self._recorded_under(credit_stream_id(credit_code), update_id)
+        ):
+            log.info("credit.command_already_recorded", credit_code=credit_code)
+            return await self._loaded_credit_view(workflow_id)
         with temporal_answers(
             Refused(
                 409,
@@ -490,6 +515,31 @@ class Services:
                 result_type=CreditView,
             )
             return started
+
+    async def _loaded_credit_view(self, workflow_id: str) -> CreditView:
+        """The record as its workflow holds it, once the run (perhaps just continued as new)
+        has read its stream back."""
+        handle = self.temporal.get_workflow_handle(workflow_id)
+        with temporal_answers():
+            for _ in range(200):
+                view: CreditView = await handle.query(EnterpriseCreditWorkflow.credit)
+                if view.state is not None:
+                    return view
+                await asyncio.sleep(0.05)
+        raise Refused(503, "credit.starting", "the credit record is still starting; ask again")
+
+    def _recorded_under(self, stream_id: str, correlation_id: str) -> bool:
+        """Whether ``stream_id`` holds events of the request ``correlation_id``."""
+        with self.engine.connect() as conn:
+            return bool(
+                conn.execute(
+                    text(
+                        "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = :s"
+                        " AND metadata ->> 'correlation_id' = :c)"
+                    ),
+                    {"s": stream_id, "c": correlation_id},
+                ).scalar_one()
+            )
 
 
 def list_hazards(

@@ -1,24 +1,41 @@
 """Idempotency-Key on every command, not only on registration: a retried report, verification
-or objection is applied once, whether the first answer came back or was lost on the way."""
+or objection is applied once, whether the first answer came back or was lost on the way, and
+a key names one request only, even while that request's answer is missing."""
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Iterator
 from typing import Any
 
-from api.auth import Principal, authenticate
-from api.services import actor_of
-from domain.case_commands import ReportRectification, VerifyRectification
-from domain.case_events import Evidence
-from domain.credit import FileObjection
+import httpx
+import pytest
+
+import api.app as api_module
 from tests.api.conftest import ApiHarness
 from tests.api.test_api_hazards import PHOTO, hazard
-from workflows.ids import case_stream_id, credit_stream_id
+from workflows.credit import CreditWorkflowInput, EnterpriseCreditWorkflow
+from workflows.ids import case_stream_id, credit_stream_id, credit_workflow_id
 
 
-def principal_of(api: ApiHarness, who: str) -> Principal:
-    principal = authenticate(api.services.engine, api.grid.tokens[who])
-    assert principal is not None
-    return principal
+class AnswerLost(Exception):
+    """The API went away after the workflow answered and before the answer was kept."""
+
+
+@pytest.fixture()
+def lose_next_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Arm it, and the next answer is lost between the workflow and ``api_idempotency``."""
+    armed = {"on": False}
+    settle = api_module._settle
+
+    def losing_settle(*args: Any) -> None:
+        if armed["on"] and args[-1] is not None:
+            armed["on"] = False
+            raise AnswerLost
+        settle(*args)
+
+    monkeypatch.setattr(api_module, "_settle", losing_settle)
+    yield lambda: armed.update(on=True)
 
 
 async def registered(api: ApiHarness) -> str:
@@ -33,13 +50,22 @@ def case_types(api: ApiHarness, hazard_id: str) -> list[str]:
     return api.stream_types(case_stream_id(hazard_id))
 
 
+def keyed(api: ApiHarness, who: str, key: str) -> dict[str, str]:
+    return {**api.grid.headers(who), "Idempotency-Key": key}
+
+
+async def lost(client: httpx.AsyncClient, path: str, body: Any, headers: Any) -> None:
+    with pytest.raises(AnswerLost):
+        await client.post(path, json=body, headers=headers)
+
+
 async def test_a_retried_case_action_returns_the_first_answer_and_is_recorded_once(
     api: ApiHarness,
 ):
-    grid, client = api.grid, api.client
+    client = api.client
     hazard_id = await registered(api)
     report = {"summary": "已更换配电箱", "evidence": [PHOTO]}
-    headers = {**grid.headers("enterprise_a"), "Idempotency-Key": "report-2026-12-02-1"}
+    headers = keyed(api, "enterprise_a", "report-2026-12-02-1")
     path = f"/api/v1/hazards/{hazard_id}/rectification-report"
 
     first = await client.post(path, json=report, headers=headers)
@@ -48,9 +74,15 @@ async def test_a_retried_case_action_returns_the_first_answer_and_is_recorded_on
     assert first.json()["status"] == "reported"
     assert again.content == first.content  # the same answer, byte for byte
     assert case_types(api, hazard_id).count("RectificationReported") == 1
+    (reported,) = [
+        e
+        for e in api.store.read_stream(case_stream_id(hazard_id))
+        if e.event_type == "RectificationReported"
+    ]
+    assert reported.metadata["correlation_id"].startswith("api-")  # the request, on record
 
-    # The key names that one request: another body, or the same body on another case or
-    # action, is refused and changes nothing.
+    # The key names that one request: another body, or the same body on another case, is
+    # refused and changes nothing.
     other_case = await registered(api)
     for other_path, body in (
         (path, {**report, "summary": "另一份报告"}),
@@ -62,104 +94,143 @@ async def test_a_retried_case_action_returns_the_first_answer_and_is_recorded_on
         assert reused.json()["error"]["field"] == "idempotency-key"
     assert "RectificationReported" not in case_types(api, other_case)
 
-    # Without a key a command is sent as it always was: twice is two commands, and a report
-    # of a case already reported is the domain's refusal.
-    plain = await client.post(path, json=report, headers=grid.headers("enterprise_a"))
+    # Who may act is judged before a stored answer is given: another enterprise's token with
+    # a key of its own is refused by scope, not answered.
+    outsider = await client.post(path, json=report, headers=keyed(api, "enterprise_b", "x"))
+    assert outsider.status_code == 403, outsider.text
+
+    # Without a key a command is sent as it always was: a second report is the domain's.
+    plain = await client.post(path, json=report, headers=api.grid.headers("enterprise_a"))
     assert plain.status_code == 409, plain.text
 
 
-async def test_a_retry_whose_first_answer_was_lost_is_not_applied_again(api: ApiHarness):
-    """The first request reached the workflow and its answer never came back (a timeout, the
-    API restarted): nothing was remembered in ``api_idempotency``. The retry carries the same
-    key, so it goes to the workflow under the same update id, and the workflow's first outcome
-    is the answer — even for a verification that closed the case in the meantime."""
-    grid, client, services = api.grid, api.client, api.services
+async def test_a_retry_whose_first_answer_was_lost_is_applied_once(
+    api: ApiHarness, lose_next_answer: Any
+):
+    """The first request reached the workflow and its answer never came back. The retry
+    carries the same key, so it is sent under the same update id and answered from the first
+    run — even for a verification that closed the case meanwhile."""
+    client = api.client
     hazard_id = await registered(api)
-    enterprise = principal_of(api, "enterprise_a")
-    supervisor = principal_of(api, "supervisor_a")
     report = {"summary": "已整改", "evidence": [PHOTO]}
-    lost = await services.act(
-        enterprise,
-        hazard_id,
-        "report_rectification",
-        ("enterprise",),
-        lambda actor: ReportRectification(
-            actor=actor, summary=report["summary"], evidence=(Evidence(**PHOTO),)
-        ),
-        update_id=services.update_id(enterprise, "report-lost-1"),
-    )
-    assert lost["status"] == "reported"
+    report_path = f"/api/v1/hazards/{hazard_id}/rectification-report"
+    lose_next_answer()
+    await lost(client, report_path, report, keyed(api, "enterprise_a", "report-lost"))
+    assert case_types(api, hazard_id).count("RectificationReported") == 1  # it did arrive
     retried = await client.post(
-        f"/api/v1/hazards/{hazard_id}/rectification-report",
-        json=report,
-        headers={**grid.headers("enterprise_a"), "Idempotency-Key": "report-lost-1"},
+        report_path, json=report, headers=keyed(api, "enterprise_a", "report-lost")
     )
     assert retried.status_code == 200, retried.text
     assert retried.json()["status"] == "reported"
     assert case_types(api, hazard_id).count("RectificationReported") == 1
 
-    closed = await services.act(
-        supervisor,
-        hazard_id,
-        "verify_rectification",
-        ("supervisor",),
-        lambda actor: VerifyRectification(actor=actor, passed=True),
-        update_id=services.update_id(supervisor, "verify-lost-1"),
+    verify_path = f"/api/v1/hazards/{hazard_id}/verification"
+    headers = keyed(api, "supervisor_a", "verify-lost")
+    lose_next_answer()
+    await lost(client, verify_path, {"passed": True}, headers)
+    # While the answer is missing the key still names that request: another body is refused.
+    other = await client.post(
+        verify_path, json={"passed": False, "comments": "返工"}, headers=headers
     )
-    assert closed["status"] == "closed"
-    retried_verification = await client.post(
-        f"/api/v1/hazards/{hazard_id}/verification",
-        json={"passed": True},
-        headers={**grid.headers("supervisor_a"), "Idempotency-Key": "verify-lost-1"},
-    )
+    assert other.status_code == 422, other.text
+    assert other.json()["error"]["rule"] == "idempotency.key_reused"
+    retried_verification = await client.post(verify_path, json={"passed": True}, headers=headers)
     # Not 409 "no longer running": the case closed by this very command.
     assert retried_verification.status_code == 200, retried_verification.text
     assert retried_verification.json()["status"] == "closed"
-    assert case_types(api, hazard_id).count("VerificationPassed") == 1
+    types = case_types(api, hazard_id)
+    assert types.count("VerificationPassed") == 1 and "VerificationFailed" not in types
 
 
-async def test_a_retried_objection_is_filed_once(isolated_api: ApiHarness):
-    api, grid, client = isolated_api, isolated_api.grid, isolated_api.client
-    code = grid.enterprise_a
+async def test_identical_retries_racing_apply_once(api: ApiHarness):
+    hazard_id = await registered(api)
+    path = f"/api/v1/hazards/{hazard_id}/rectification-report"
+    body = {"summary": "同时重试", "evidence": [PHOTO]}
+    headers = keyed(api, "enterprise_a", "race-1")
+    answers = await asyncio.gather(
+        *(api.client.post(path, json=body, headers=headers) for _ in range(4))
+    )
+    assert [a.status_code for a in answers] == [200] * 4, [a.text for a in answers]
+    assert case_types(api, hazard_id).count("RectificationReported") == 1
+
+
+async def test_a_refused_request_leaves_its_key_free_for_the_next_attempt(api: ApiHarness):
+    """A refusal changed nothing, so it is not kept as the key's answer: the same request
+    sent again once the case allows it is judged again (not answered from Temporal's memory
+    of the refused update), and so is a corrected one."""
+    client = api.client
+    hazard_id = await registered(api)
+    verify_path = f"/api/v1/hazards/{hazard_id}/verification"
+    headers = keyed(api, "supervisor_a", "verify-early")
+    early = await client.post(verify_path, json={"passed": True}, headers=headers)
+    assert early.status_code == 409, early.text  # nothing reported yet
+    reported = await client.post(
+        f"/api/v1/hazards/{hazard_id}/rectification-report",
+        json={"summary": "已整改", "evidence": [PHOTO]},
+        headers=api.grid.headers("enterprise_a"),
+    )
+    assert reported.status_code == 200, reported.text
+    corrected = await client.post(
+        verify_path, json={"passed": True, "comments": "现场复核合格"}, headers=headers
+    )
+    assert corrected.status_code == 200, corrected.text
+    assert corrected.json()["status"] == "closed"
+    again = await client.post(
+        verify_path, json={"passed": True, "comments": "现场复核合格"}, headers=headers
+    )
+    assert again.status_code == 200 and again.content == corrected.content
+
+
+async def test_a_retried_objection_is_filed_once_even_across_a_continue_as_new(
+    isolated_api: ApiHarness, lose_next_answer: Any
+):
+    api, client = isolated_api, isolated_api.client
+    code = api.grid.enterprise_a
+    enterprise = api.services.reference.enterprise(code)
+    assert enterprise is not None
+    # The record continues as new after every few events, as a long-lived one does after
+    # 2,000: Temporal forgets a run's update ids when the run ends.
+    await api.env.client.start_workflow(
+        EnterpriseCreditWorkflow.run,
+        CreditWorkflowInput(
+            code, enterprise.name, enterprise.grid_code, continue_as_new_after_events=1
+        ),
+        id=credit_workflow_id(code),
+        task_queue=api.services.task_queue,
+    )
+    proceeding = {"ground": "major_accident", "basis": "应急管理部令第11号 第五条"}
+    headers = keyed(api, "supervisor_county", "proceeding-1")
     opened = await client.post(
-        f"/api/v1/enterprises/{code}/credit/proceedings",
-        json={"ground": "major_accident", "basis": "应急管理部令第11号 第五条"},
-        headers={**grid.headers("supervisor_county"), "Idempotency-Key": "proceeding-1"},
+        f"/api/v1/enterprises/{code}/credit/proceedings", json=proceeding, headers=headers
     )
     assert opened.status_code == 200, opened.text
     reopened = await client.post(
-        f"/api/v1/enterprises/{code}/credit/proceedings",
-        json={"ground": "major_accident", "basis": "应急管理部令第11号 第五条"},
-        headers={**grid.headers("supervisor_county"), "Idempotency-Key": "proceeding-1"},
+        f"/api/v1/enterprises/{code}/credit/proceedings", json=proceeding, headers=headers
     )
     # The retried opening is the first answer, not "a proceeding is already open".
     assert reopened.status_code == 200 and reopened.content == opened.content, reopened.text
 
-    objection: dict[str, Any] = {"statement": "事故认定有误, 已提交证明材料"}
-    headers = {**grid.headers("enterprise_a"), "Idempotency-Key": "objection-1"}
     path = f"/api/v1/enterprises/{code}/credit/objection"
-    answers = [await client.post(path, json=objection, headers=headers) for _ in range(3)]
-    assert {a.status_code for a in answers} == {200}, [a.text for a in answers]
-    assert len({a.content for a in answers}) == 1
-    assert answers[0].json()["proceeding"]["objections"] == 1
+    objection = {"statement": "事故认定有误, 已提交证明材料"}
+    first_run = (
+        await api.env.client.get_workflow_handle(credit_workflow_id(code)).describe()
+    ).run_id
+    lose_next_answer()
+    await lost(client, path, objection, keyed(api, "enterprise_a", "objection-1"))
+    handle = api.env.client.get_workflow_handle(credit_workflow_id(code))
+    for _ in range(100):
+        if (await handle.describe()).run_id != first_run:
+            break
+        await asyncio.sleep(0.05)
+    assert (await handle.describe()).run_id != first_run, "the record continued as new"
+
+    answers = [
+        await client.post(path, json=objection, headers=keyed(api, "enterprise_a", "objection-1"))
+        for _ in range(2)
+    ]
+    assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
+    assert answers[0].json()["proceeding"]["objections"] == 1, answers[0].json()
+    assert answers[1].content == answers[0].content
     types = api.stream_types(credit_stream_id(code))
     assert types.count("ProceedingOpened") == 1
     assert types.count("ObjectionFiled") == 1, types
-
-    # Lost on the way: the workflow answers the retry from its first run.
-    enterprise = principal_of(api, "enterprise_a")
-    await api.services.credit_update(
-        enterprise,
-        code,
-        "file_objection",
-        FileObjection(actor=actor_of(enterprise, api.services.reference), statement="补充材料"),
-        update_id=api.services.update_id(enterprise, "objection-lost-2"),
-    )
-    retried = await client.post(
-        path,
-        json={"statement": "补充材料"},
-        headers={**grid.headers("enterprise_a"), "Idempotency-Key": "objection-lost-2"},
-    )
-    assert retried.status_code == 200, retried.text
-    assert retried.json()["proceeding"]["objections"] == 2
-    assert api.stream_types(credit_stream_id(code)).count("ObjectionFiled") == 2
