@@ -410,7 +410,9 @@ class Attempt:
     @property
     def update_id(self) -> str:
         digest = hashlib.sha256(f"{self.token_id}:{self.key}".encode()).hexdigest()
-        return f"api-{digest[:40]}-{self.number}"
+        # The first attempt keeps the id of the first release with keyed commands, so a retry
+        # across the upgrade still meets the update it repeats.
+        return f"api-{digest[:40]}" + (f"-{self.number}" if self.number > 1 else "")
 
 
 @dataclass(frozen=True)
@@ -747,7 +749,7 @@ def _settle(
 ) -> None:
     """Keep the answer of ``attempt`` (``None``: it was refused, and changed nothing)."""
     with services.engine.begin() as conn:
-        conn.execute(
+        kept = conn.execute(
             text(
                 "UPDATE api_idempotency SET status_code = :s, response = CAST(:r AS jsonb)"
                 " WHERE token_id = :t AND key = :k AND attempt = :a AND response IS NULL"
@@ -759,6 +761,15 @@ def _settle(
                 "s": status_code,
                 "r": None if answer is None else json.dumps(answer),
             },
+        ).rowcount
+    if kept == 0 and answer is not None:
+        # A send of an attempt the key has moved past (it was refused, then re-claimed) was
+        # applied after all: both requests reached the record. Say so; an operator looks.
+        log.warning(
+            "idempotency.answer_not_kept",
+            token_id=principal.token_id,
+            attempt=attempt.number,
+            status_code=status_code,
         )
 
 

@@ -411,30 +411,34 @@ class Services:
     ) -> dict[str, Any]:
         """A person's command on a case. ``update_id`` is sent as the update's id and recorded
         as its events' correlation id. ``resent``: an earlier send under this id may have
-        reached the case; Temporal answers a repeated update id from its first run, but not
-        once the namespace's retention deleted a closed case's workflow, so the record is
-        asked first, and a command it holds is answered with the case as it stands."""
+        reached the case. Temporal answers a repeated update id from its first run, even once
+        the case closed; only when the namespace's retention has deleted a closed case's
+        workflow is the record asked, and a command it holds is answered with the case as
+        it stands."""
         self.authorise_act(principal, hazard_id, roles)
-        already = resent and update_id is not None
-        if already and self._recorded_under(case_stream_id(hazard_id), str(update_id)):
-            log.info("case.command_already_recorded", hazard_id=hazard_id)
-            return await self.case(principal, hazard_id)
         try:
             command: CaseCommand = build(actor_of(principal, self.reference))
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-        with temporal_answers(
-            Refused(409, "case.not_running", f"case {hazard_id} is no longer running")
-        ):
-            view = await handle.execute_update(
-                update,
-                # The update id is also the events' correlation id: the record names the
-                # request that caused them.
-                CaseCommandInput(command_to_data(command), correlation_id=update_id),
-                id=update_id,
-                result_type=CaseView,
-            )
+        gone = Refused(409, "case.not_running", f"case {hazard_id} is no longer running")
+        try:
+            with temporal_answers(gone):
+                view = await handle.execute_update(
+                    update,
+                    # The update id is also the events' correlation id: the record names the
+                    # request that caused them.
+                    CaseCommandInput(command_to_data(command), correlation_id=update_id),
+                    id=update_id,
+                    result_type=CaseView,
+                )
+        except Refused as refusal:
+            if refusal is not gone or not resent or update_id is None:
+                raise
+            if await self._recorded_version(case_stream_id(hazard_id), update_id) is None:
+                raise
+            log.info("case.command_already_recorded", hazard_id=hazard_id)
+            return await self.case(principal, hazard_id)  # the fold of the stored events
         return _view(view)
 
     def list_hazards(self, principal: Principal, **filters: Any) -> dict[str, Any]:
@@ -462,17 +466,15 @@ class Services:
         ``update_id`` is sent as the update's id and recorded as its events' correlation id.
         ``resent``: an earlier send under this id may have reached the workflow. Temporal
         answers a repeated update id only within one run, and a credit record continues as
-        new; so the record is asked first, and a command it already holds is not sent again:
-        the answer is the record as it stands."""
+        new; so the record is asked first, and a command it holds from an earlier run is not
+        sent again: the answer is the record as it stands, once it includes that command."""
         request = CreditCommandInput(credit_command_to_data(command), correlation_id=update_id)
         workflow_id = credit_workflow_id(credit_code)
-        if (
-            resent
-            and update_id is not None
-            and self._recorded_under(credit_stream_id(credit_code), update_id)
-        ):
-            log.info("credit.command_already_recorded", credit_code=credit_code)
-            return await self._loaded_credit_view(workflow_id)
+        if resent and update_id is not None:
+            recorded = await self._recorded_version(credit_stream_id(credit_code), update_id)
+            if recorded is not None:
+                log.info("credit.command_already_recorded", credit_code=credit_code)
+                return await self._credit_view_since(workflow_id, recorded)
         with temporal_answers(
             Refused(
                 409,
@@ -516,30 +518,39 @@ class Services:
             )
             return started
 
-    async def _loaded_credit_view(self, workflow_id: str) -> CreditView:
-        """The record as its workflow holds it, once the run (perhaps just continued as new)
-        has read its stream back."""
+    async def _credit_view_since(self, workflow_id: str, version: int) -> CreditView:
+        """The record as its workflow holds it, once it has read (or recorded) ``version``:
+        the events are stored before the workflow's own state moves, and a run that just
+        continued as new reads its stream back first. Any failure here is a 503: the command
+        is recorded, so the key must not be taken for refused."""
         handle = self.temporal.get_workflow_handle(workflow_id)
-        with temporal_answers():
-            for _ in range(200):
-                view: CreditView = await handle.query(EnterpriseCreditWorkflow.credit)
-                if view.state is not None:
-                    return view
-                await asyncio.sleep(0.05)
+        try:
+            with temporal_answers():
+                for _ in range(200):
+                    view: CreditView = await handle.query(EnterpriseCreditWorkflow.credit)
+                    if view.state is not None and view.version >= version:
+                        return view
+                    await asyncio.sleep(0.05)
+        except Refused as refusal:
+            if refusal.status >= 500:
+                raise
         raise Refused(503, "credit.starting", "the credit record is still starting; ask again")
 
-    def _recorded_under(self, stream_id: str, correlation_id: str) -> bool:
-        """Whether ``stream_id`` holds events of the request ``correlation_id``."""
-        with self.engine.connect() as conn:
-            return bool(
-                conn.execute(
+    async def _recorded_version(self, stream_id: str, correlation_id: str) -> int | None:
+        """The last stream version of the events of request ``correlation_id``, if any."""
+
+        def read() -> int | None:
+            with self.engine.connect() as conn:
+                version = conn.execute(
                     text(
-                        "SELECT EXISTS (SELECT 1 FROM events WHERE stream_id = :s"
-                        " AND metadata ->> 'correlation_id' = :c)"
+                        "SELECT max(stream_version) FROM events WHERE stream_id = :s"
+                        " AND metadata ->> 'correlation_id' = :c"
                     ),
                     {"s": stream_id, "c": correlation_id},
                 ).scalar_one()
-            )
+            return None if version is None else int(version)
+
+        return await asyncio.to_thread(read)
 
 
 def list_hazards(

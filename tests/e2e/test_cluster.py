@@ -218,11 +218,19 @@ async def test_three_workers_share_a_burst_of_cases_and_a_killed_one_loses_nothi
         await drive(handle, SupervisedCaseWorkflow.verify_rectification, verify(True))
 
     runs = [asyncio.create_task(lifecycle(handle)) for _, handle in cases]
+    victim = workers[1]
+
+    def appended_by_victim() -> float:
+        text = http_get(victim.health_port, "/metrics")[1].decode()
+        return metric_value(text, "duban_events_appended_total") if "appended_total" in text else 0
+
+    # Kill mid-way, and only once the victim has done a share of the burst: the server hands
+    # tasks to whichever poller asks first, so a worker can sit idle for a while, and a kill
+    # of an idle worker would show nothing.
     for _ in range(600):
-        if store.head().position - start >= BURST * 2:
+        if store.head().position - start >= BURST * 2 and appended_by_victim() >= 2:
             break
         await asyncio.sleep(0.05)
-    victim = workers[1]
     victim.process.kill()
     recorded_at_kill = store.head().position - start
     await asyncio.wait_for(asyncio.gather(*runs), timeout=150)
