@@ -344,7 +344,15 @@ class Services:
                 )
             except WorkflowAlreadyStartedError:
                 handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
-            view = await self._wait_registered(handle)
+        try:
+            with temporal_answers():
+                view = await self._wait_registered(handle)
+        except Refused as refusal:
+            if refusal.status >= 500:
+                raise
+            # The case has started: whatever kept its first state from us is not a refusal of
+            # the registration (an Idempotency-Key must not be freed for another body).
+            raise Refused(503, "case.starting", "the case started; ask again shortly") from None
         return {"hazard_id": hazard_id, "case": _view(view)}
 
     async def _wait_registered(self, handle: WorkflowHandle[Any, Any]) -> CaseView:

@@ -285,3 +285,34 @@ async def test_a_lost_answer_retried_after_retention_is_answered_from_the_record
     assert retried.json()["answered_from"] == "event store"
     assert unkeyed.status_code == 409, "a command the record does not hold is not answered"
     assert case_types(api, hazard_id).count("VerificationPassed") == 1
+
+
+async def test_a_registration_whose_first_state_could_not_be_read_keeps_its_key(
+    api: ApiHarness, monkeypatch: pytest.MonkeyPatch
+):
+    """The case started, but its first state could not be read back (a failed query): that
+    is not a refusal of the registration, so the key stays claimed for its body — another
+    body under it is refused, and the same body is answered with the case it started."""
+    from api.services import Refused, Services
+
+    wait = Services._wait_registered
+    failures = iter([Refused(409, "workflow.query_failed", "query failed")])
+
+    async def first_read_fails(self: Services, handle: Any) -> Any:
+        failure = next(failures, None)
+        if failure is not None:
+            raise failure
+        return await wait(self, handle)
+
+    monkeypatch.setattr(Services, "_wait_registered", first_read_fails)
+    headers = keyed(api, "inspector_a", "patrol-unread-1")
+    body = hazard(api.grid)
+    first = await api.client.post("/api/v1/hazards", json=body, headers=headers)
+    assert first.status_code == 503 and first.json()["error"]["rule"] == "case.starting"
+    other = await api.client.post(
+        "/api/v1/hazards", json=hazard(api.grid, location="二号车间"), headers=headers
+    )
+    assert other.status_code == 422 and other.json()["error"]["rule"] == "idempotency.key_reused"
+    again = await api.client.post("/api/v1/hazards", json=body, headers=headers)
+    assert again.status_code == 201, again.text
+    assert case_types(api, again.json()["hazard_id"]).count("HazardRegistered") == 1
