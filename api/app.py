@@ -84,6 +84,7 @@ from api.services import (
     database_unavailable,
     domain_refusal,
     forbidden,
+    idempotency_digest,
     jsonable,
     not_found,
     temporal_unavailable,
@@ -409,7 +410,7 @@ class Attempt:
 
     @property
     def update_id(self) -> str:
-        digest = hashlib.sha256(f"{self.token_id}:{self.key}".encode()).hexdigest()
+        digest = idempotency_digest(self.token_id, self.key)
         # The first attempt keeps the id of the first release with keyed commands, so a retry
         # across the upgrade still meets the update it repeats.
         return f"api-{digest[:40]}" + (f"-{self.number}" if self.number > 1 else "")
@@ -553,7 +554,6 @@ def _hazard_routes(api: APIRouter) -> None:
                     principal,
                     hazard_id,
                     update,
-                    roles,
                     lambda actor: build(actor, body),
                     update_id=attempt.update_id if attempt else None,
                     resent=attempt.resent if attempt else False,

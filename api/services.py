@@ -134,6 +134,12 @@ def domain_refusal(exc: DomainError) -> Refused:
     return Refused(refusal_status(exc.rule, exc.field), exc.rule, exc.message, exc.field)
 
 
+def idempotency_digest(token_id: str, key: str) -> str:
+    """One token's Idempotency-Key, as the ids derived from it (a hazard id, an update id)
+    spell it: the same key from another token is another request."""
+    return hashlib.sha256(f"{token_id}:{key}".encode()).hexdigest()
+
+
 def temporal_unavailable(exc: Exception) -> Refused:
     """Temporal did not give an answer (down, overloaded, timed out): 503, ask again later.
     The RPC's own text goes to the log; the caller learns what to do, not our topology."""
@@ -264,8 +270,7 @@ class Services:
             # The same key from the same token names the same hazard, on any day: a retried
             # POST can never start a second case, even when two retries race or the retry
             # comes after midnight.
-            digest = hashlib.sha256(f"{principal.token_id}:{idempotency_key}".encode())
-            return f"H-K{digest.hexdigest()[:20]}"
+            return f"H-K{idempotency_digest(principal.token_id, idempotency_key)[:20]}"
         today = self.clock().astimezone(self.policy.tz).strftime("%Y%m%d")
         return f"H-{today}-{secrets.token_hex(6)}"
 
@@ -411,19 +416,19 @@ class Services:
         principal: Principal,
         hazard_id: str,
         update: str,
-        roles: tuple[str, ...],
         build: Any,
         *,
         update_id: str | None = None,
         resent: bool = False,
     ) -> dict[str, Any]:
-        """A person's command on a case. ``update_id`` is sent as the update's id and recorded
-        as its events' correlation id. ``resent``: an earlier send under this id may have
-        reached the case. Temporal answers a repeated update id from its first run, even once
-        the case closed; only when the namespace's retention has deleted a closed case's
-        workflow is the record asked, and a command it holds is answered with the case as
-        it stands."""
-        self.authorise_act(principal, hazard_id, roles)
+        """A person's command on a case, once ``authorise_act`` let them act on it (the route
+        judges that first, before any stored answer is given back).
+
+        ``update_id`` is sent as the update's id and recorded as its events' correlation id.
+        ``resent``: an earlier send under this id may have reached the case. Temporal answers
+        a repeated update id from its first run, even once the case closed; only when the
+        namespace's retention has deleted a closed case's workflow is the record asked, and a
+        command it holds is answered with the case as it stands."""
         try:
             command: CaseCommand = build(actor_of(principal, self.reference))
         except DomainError as exc:
