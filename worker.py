@@ -29,6 +29,7 @@ from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
 from activities.rules import RulesActivities
 from activities.settings import Settings
+from activities.tracing import configure_tracing
 from workflows.audit import AuditMaintenanceWorkflow, ensure_audit_schedule
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
@@ -156,6 +157,7 @@ async def run_worker(settings: Settings) -> None:
     from activities.temporal_client import connect_temporal, sdk_runtime, temporal_address
 
     configure_logging(settings.log_level, settings.log_format)
+    tracing = configure_tracing(settings, "duban-worker")
     if settings.checkpoint_key_path is not None:
         # A configured key (a mounted Secret) must be there: better not to start than to run
         # an hourly job that cannot sign, or to sign with a key nobody published.
@@ -222,6 +224,8 @@ async def run_worker(settings: Settings) -> None:
     parts.executor.shutdown(wait=True)
     store.close()
     engine.dispose()
+    if tracing is not None:
+        tracing.shutdown()
     if died is not None:
         log.error("worker.exiting", reason=f"{died} died", exit_code=1)
         raise SystemExit(1)

@@ -6,6 +6,7 @@ import logging
 import sys
 
 import structlog
+from opentelemetry import trace
 
 
 class _CurrentStderrLogger:
@@ -23,6 +24,19 @@ def _current_stderr_logger(*_args: object) -> _CurrentStderrLogger:
     return _CurrentStderrLogger()
 
 
+def add_trace_context(
+    _logger: object, _method: str, event_dict: structlog.types.EventDict
+) -> structlog.types.EventDict:
+    """``trace_id`` and ``span_id`` (hex, as tracing back ends show them) on every line logged
+    within a recording span, so that a line leads to its command's trace. Nothing without
+    tracing: the no-op spans have no valid context."""
+    context = trace.get_current_span().get_span_context()
+    if context.is_valid:
+        event_dict.setdefault("trace_id", trace.format_trace_id(context.trace_id))
+        event_dict.setdefault("span_id", trace.format_span_id(context.span_id))
+    return event_dict
+
+
 def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     renderer: structlog.types.Processor = (
         structlog.processors.JSONRenderer(ensure_ascii=False)
@@ -36,6 +50,7 @@ def configure_logging(level: str = "INFO", fmt: str = "json") -> None:
     structlog.configure(
         processors=[
             structlog.contextvars.merge_contextvars,
+            add_trace_context,
             structlog.processors.add_log_level,
             structlog.processors.TimeStamper(fmt="iso", utc=True),
             structlog.processors.StackInfoRenderer(),

@@ -9,12 +9,16 @@ from __future__ import annotations
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator, model_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="DUBAN_", env_file=None, extra="ignore")
+    # populate_by_name: a field read from the environment under another name too (otel_endpoint)
+    # is still set by its own name in code and tests.
+    model_config = SettingsConfigDict(
+        env_prefix="DUBAN_", env_file=None, extra="ignore", populate_by_name=True
+    )
 
     database_url: str | None = Field(
         default=None,
@@ -147,6 +151,29 @@ class Settings(BaseSettings):
         description="How often the worker samples the read model for the open-case, overdue "
         "and projector-lag gauges, in seconds.",
     )
+
+    # ---- tracing (activities/tracing.py) ----
+    otel_endpoint: str | None = Field(
+        default=None,
+        # The standard variable too, so that an OpenTelemetry Operator or a platform that sets
+        # it for every workload turns duban's tracing on; DUBAN_OTEL_ENDPOINT wins.
+        validation_alias=AliasChoices("DUBAN_OTEL_ENDPOINT", "OTEL_EXPORTER_OTLP_ENDPOINT"),
+        description="Base URL of an OpenTelemetry collector's OTLP/HTTP receiver (e.g. "
+        "http://otel-collector:4318; spans go to <it>/v1/traces). Unset: "
+        "OTEL_EXPORTER_OTLP_ENDPOINT if that is set (an empty value here ignores it), else no "
+        "tracing: nothing recorded, exported or logged. Set: the API, the worker and `duban up` "
+        "export one trace per command (HTTP request, Temporal update, workflow task, "
+        "activity, event-store append) and log lines within it carry trace_id and span_id.",
+    )
+
+    @field_validator("otel_endpoint")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # empty: off (DUBAN_OTEL_ENDPOINT="" overrides the standard variable)
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("otel_endpoint: an http:// or https:// URL of an OTLP/HTTP receiver")
+        return value
 
     @model_validator(mode="after")
     def _client_certificate_in_pairs(self) -> Settings:

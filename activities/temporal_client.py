@@ -14,6 +14,7 @@ from temporalio.runtime import PrometheusConfig, Runtime, TelemetryConfig
 from temporalio.service import TLSConfig
 
 from activities.settings import Settings
+from activities.tracing import temporal_interceptors
 
 DEV_SERVER_ADDRESS = "127.0.0.1:7233"
 
@@ -89,7 +90,8 @@ async def connect_temporal(
     settings: Settings, *, runtime: Runtime | None = None, identity: str | None = None
 ) -> Client:
     """Connect to the configured Temporal frontend and namespace with the configured TLS and
-    API key. ``runtime`` (see ``sdk_runtime``) carries the SDK's metrics exporter."""
+    API key. ``runtime`` (see ``sdk_runtime``) carries the SDK's metrics exporter. The client
+    carries the tracing interceptor (no-op without tracing), and so do workers built on it."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
     return await Client.connect(
         temporal_address(settings),
@@ -98,4 +100,5 @@ async def connect_temporal(
         tls=tls_config(settings),
         runtime=runtime,
         identity=identity,
+        interceptors=temporal_interceptors(),
     )

@@ -89,6 +89,7 @@ from api.services import (
     not_found,
     temporal_unavailable,
 )
+from api.tracing import API_TELEMETRY
 from domain.case_commands import (
     DecideExtension,
     ListHazard,
@@ -163,6 +164,7 @@ def create_app(
         "escalation up the grid, listing, credit, and an auditable record.",
         lifespan=lifespan,
         responses=REFUSALS,
+        telemetry=API_TELEMETRY,
     )
     app.state.services = services
     _install_error_handlers(app)

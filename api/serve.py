@@ -41,6 +41,7 @@ from activities.reference_data import ReferenceData
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from activities.temporal_client import connect_temporal, sdk_runtime
+from activities.tracing import configure_tracing
 from api.app import create_app
 from api.auth import authenticate, create_token
 from api.runtime import Runtime
@@ -133,10 +134,13 @@ def create_api_app(settings: Settings, telemetry: ApiTelemetry) -> FastAPI:
 def serve_api(settings: Settings, host: str, port: int) -> None:
     """``duban api``: the HTTP API until SIGINT/SIGTERM."""
     telemetry = ApiTelemetry()
+    tracing = configure_tracing(settings, "duban-api")
     try:
         uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, log_level="warning")
     finally:
         telemetry.stop()
+        if tracing is not None:
+            tracing.shutdown()
 
 
 # ---------------------------------------------------------------------- duban up
@@ -501,6 +505,9 @@ async def _start(
 
     sock = bind_api_socket(api_host, api_port)
     stack.callback(sock.close)
+    tracing = configure_tracing(settings, "duban")
+    if tracing is not None:
+        stack.callback(tracing.shutdown)  # last: after the worker and the API have stopped
     data_dir = settings.data_dir
     data_dir.mkdir(mode=0o700, parents=True, exist_ok=True)
 
@@ -581,6 +588,8 @@ async def _start(
         banner.append(f"Temporal UI: http://127.0.0.1:{dev_server.ui_port}")
     else:
         banner.append(f"Temporal:    {settings.temporal_address} (DUBAN_TEMPORAL_ADDRESS)")
+    if tracing is not None:
+        banner.append("tracing:     spans exported by OTLP/HTTP (DUBAN_OTEL_ENDPOINT)")
     if dispatcher is not None:
         # Not the URL itself: it may carry a key.
         banner.append("webhook:     notifications are POSTed to DUBAN_WEBHOOK_URL")

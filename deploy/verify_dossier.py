@@ -109,13 +109,21 @@ def _decompress(data: bytes) -> tuple[int, int, int, int] | None:
     return None if x is None else (x, y, 1, x * y % _P)
 
 
+def _has_small_order(point: tuple[int, int, int, int]) -> bool:
+    """One of the 8 points whose order divides 8 (the neutral point among them)."""
+    return _equal(_mul(8, point), (0, 1, 1, 0))
+
+
 def ed25519_verify(public: bytes, message: bytes, signature: bytes) -> bool:
+    """RFC 8032, 5.1.7, cofactorless, with strict decoding (y < p, no negative zero) and
+    S < L; and a public key of small order is refused, as libsodium does: such a key is no
+    one's (no seed derives it) and it "signs" every message (R = neutral point, S = 0)."""
     if len(public) != 32 or len(signature) != 64:
         return False
     a = _decompress(public)
     r = _decompress(signature[:32])
     s = int.from_bytes(signature[32:], "little")
-    if a is None or r is None or s >= _L:
+    if a is None or r is None or s >= _L or _has_small_order(a):
         return False
     h = int.from_bytes(hashlib.sha512(signature[:32] + public + message).digest(), "little") % _L
     return _equal(_mul(s, _G), _add(r, _mul(h, a)))

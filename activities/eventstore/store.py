@@ -49,6 +49,7 @@ import psycopg2
 import psycopg2.errors
 import psycopg2.extensions
 import structlog
+from opentelemetry import trace
 from sqlalchemy.engine import Engine
 
 from activities.eventstore.chain import GENESIS_HASH, NotCanonicalisable, canonical_json
@@ -284,7 +285,31 @@ class EventStore:
         be new); ``None`` appends whatever the version. A mismatch raises
         ``WrongExpectedVersion`` and writes nothing. Appending events whose ids are already
         stored with the same content returns their stored positions and writes nothing.
+
+        Traced as ``eventstore.append`` (a no-op span unless tracing is on): the last link of a
+        command's trace, inside the activity that records it.
         """
+        with trace.get_tracer(__name__).start_as_current_span(
+            "eventstore.append",
+            kind=trace.SpanKind.CLIENT,
+            attributes={
+                "db.system.name": "postgresql",
+                "duban.stream_id": stream_id,
+                "duban.event_count": len(events),
+                "duban.expected_version": -1 if expected_version is None else expected_version,
+            },
+        ) as span:
+            result = self._append(stream_id, expected_version, events)
+            if span.is_recording():
+                span.set_attribute("duban.stream_version", result.stream_version)
+                span.set_attribute("duban.already_stored", result.already_stored)
+                if result.positions:
+                    span.set_attribute("duban.last_position", result.positions[-1])
+            return result
+
+    def _append(
+        self, stream_id: str, expected_version: int | None, events: Sequence[NewEvent]
+    ) -> AppendResult:
         prepared = self._validate(stream_id, expected_version, events)
         if len(prepared) == 1:
             (one,) = prepared
