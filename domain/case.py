@@ -251,6 +251,11 @@ def days_overdue(since: datetime, now: datetime, time_zone: str) -> int:
     return max(1, (now.astimezone(zone).date() - deadline_day).days)
 
 
+def in_time_zone(moment: datetime, time_zone: str) -> datetime:
+    """``moment`` on the wall clock of ``time_zone`` (the same instant), as people read it."""
+    return moment.astimezone(ZoneInfo(time_zone))
+
+
 @dataclass(frozen=True)
 class Timer:
     key: str
@@ -1971,6 +1976,7 @@ __all__ = [
     "event_to_data",
     "evolve",
     "fold",
+    "in_time_zone",
     "notifications_for",
     "pending_timers",
     "rung_measures",

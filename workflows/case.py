@@ -20,7 +20,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeUpdate
@@ -39,6 +38,7 @@ with workflow.unsafe.imports_passed_through():
         due_timers,
         event_to_data,
         evolve,
+        in_time_zone,
         notifications_for,
         pending_timers,
         state_to_data,
@@ -576,7 +576,7 @@ def case_view(
 ) -> CaseView:
     """The view of ``state`` at ``now``: what the workflow answers, and what the API answers
     from the stored events once the workflow is gone."""
-    since = state.overdue_since(now)
+    overdue = overdue_at(state, now)
     return CaseView(
         hazard_id=state.hazard_id,
         status=state.status.value,
@@ -586,15 +586,28 @@ def case_view(
         grid_level=state.supervising_level.value,
         supervising_unit_code=state.supervising_unit_code,
         listed_level=state.listing.level.value if state.listing else None,
-        overdue=since is not None,
+        overdue=overdue["overdue"],
         pending_timers=[
             {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
         ],
         state=state_to_data(state),
         blocked=blocked,
-        overdue_since=since.astimezone(ZoneInfo(state.time_zone)).isoformat() if since else None,
-        days_overdue=days_overdue(since, now, state.time_zone) if since else None,
+        overdue_since=overdue["overdue_since"],
+        days_overdue=overdue["days_overdue"],
     )
+
+
+def overdue_at(state: CaseState, now: datetime) -> dict[str, Any]:
+    """逾期 at ``now``: ``overdue``, since when (the hazard's rectification deadline, on the
+    case's clock) and for how many calendar days. The API judges a workflow's answer again at
+    its own clock: a query runs at the time of the workflow's last step, which stands still
+    while the case waits for its next timer."""
+    since = state.overdue_since(now)
+    return {
+        "overdue": since is not None,
+        "overdue_since": in_time_zone(since, state.time_zone).isoformat() if since else None,
+        "days_overdue": days_overdue(since, now, state.time_zone) if since else None,
+    }
 
 
 def _blocked_refusal(exc: CalendarDataMissing) -> ApplicationError:
