@@ -66,7 +66,8 @@ def test_an_escalated_case_stays_overdue_from_its_rectification_deadline():
     later = then(state, at(9, 1))
     assert later.escalation_index > state.escalation_index
     assert later.overdue_since(at(9, 1)) == DEADLINE
-    assert days_overdue(DEADLINE, at(9, 1), "Asia/Shanghai") == 167  # 19 March is day 1, 1 September day 167
+    # 19 March is day 1, 1 September day 167.
+    assert days_overdue(DEADLINE, at(9, 1), "Asia/Shanghai") == 167
 
 
 def test_a_late_report_leaves_the_hazard_overdue_until_it_is_written_off():

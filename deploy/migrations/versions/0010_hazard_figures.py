@@ -74,9 +74,7 @@ def downgrade() -> None:
         " ADD COLUMN deadline_running_since timestamptz"
     )
     op.execute(
-        "ALTER TABLE case_statistics"
-        " DROP COLUMN hazards_due,"
-        " DROP COLUMN hazards_rectified_on_time"
+        "ALTER TABLE case_statistics DROP COLUMN hazards_due, DROP COLUMN hazards_rectified_on_time"
     )
     op.execute("ALTER TABLE case_statistics RENAME COLUMN deadlines_met TO rectified_on_time")
     op.execute("ALTER TABLE case_statistics RENAME COLUMN deadlines_due TO due")
