@@ -39,6 +39,7 @@ from tests.projections.scenario import History, case_events
 START = datetime(2025, 3, 10, 9, 0, tzinfo=SHANGHAI)  # the drill's deadline: 20 s later
 REPORTED = ReportRectification(ENTERPRISE_ACTOR, "已整改", (PHOTO,))
 PASSED = VerifyRectification(SUPERVISOR, True, "合格")
+FAILED = VerifyRectification(SUPERVISOR, False, "不合格, 重新整改")
 
 
 def second(n: float) -> datetime:
@@ -66,6 +67,14 @@ def drill_day(read_side: ReadSide) -> History:
     h.case("D-4", PASSED, april + timedelta(seconds=27))
     # A major hazard listed at registration, still open: its public entry shows its deadline.
     h.case("D-5", register_major(hazard_id="D-5", found_at=april), april)
+    # In May, one whose verification fails before its deadline: the rework period (20 s from
+    # the failure) is its new deadline, and it is reported and verified by then: on time.
+    may = datetime(2025, 5, 12, 9, 0, tzinfo=SHANGHAI)
+    h.case("D-6", register(hazard_id="D-6", found_at=may), may)
+    h.case("D-6", REPORTED, may + timedelta(seconds=5))
+    h.case("D-6", FAILED, may + timedelta(seconds=6))
+    h.case("D-6", REPORTED, may + timedelta(seconds=22))
+    h.case("D-6", PASSED, may + timedelta(seconds=23))
     Projector(read_side.store, batch_size=5).catch_up()
     return h
 
@@ -111,6 +120,19 @@ def test_a_hazard_rectified_late_is_due_once_and_not_on_time(
     assert april.rectified == 1
     row = read_side.rows("SELECT * FROM case_view WHERE hazard_id = 'D-4'")[0]
     assert row["rectified_on_time"] is False and row["version"] == history.cases["D-4"].version
+
+
+def test_a_hazard_whose_verification_failed_in_time_is_due_at_its_new_deadline(
+    read_side: ReadSide, history: History
+) -> None:
+    state = history.cases["D-6"]
+    assert state.verifications_failed == 1 and state.rectification_deadline == state.deadline
+    may = unit_statistics(
+        read_side.engine, COUNTY.code, Period.month(2025, 5), now=second(3600 * 24 * 70)
+    )
+    # Its first deadline was replaced before it fell due; the rework deadline was met.
+    assert (may.due, may.rectified_on_time) == (1, 1)
+    assert (may.deadlines_due, may.deadlines_met) == (1, 1)
 
 
 def test_a_referred_case_is_overdue_from_its_first_deadline(
