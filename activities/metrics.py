@@ -7,7 +7,8 @@
 
 duban's metrics:
 
-- ``duban_open_cases{level}``, ``duban_overdue_cases{level}``: open and overdue (逾期) cases by
+- ``duban_open_cases{level}``, ``duban_overdue_cases{level}``: open cases, and those overdue
+  (逾期: past their rectification deadline unrectified, escalated or not), by
   the grid level supervising them, sampled from the read model ``case_view`` every
   ``metrics_refresh_seconds``. Every worker reports the same figures: aggregate with
   ``max by (level)``, not ``sum``.
@@ -76,8 +77,8 @@ CHECK_TIMEOUT_SECONDS = 3.0
 _READ_MODEL_SQL = """
 SELECT supervising_level,
        count(*) AS open_cases,
-       count(*) FILTER (WHERE reported_at IS NULL AND deadline IS NOT NULL
-                        AND deadline <= %(now)s) AS overdue_cases
+       count(*) FILTER (WHERE overdue_watch_since IS NOT NULL
+                        AND rectification_deadline <= %(now)s) AS overdue_cases
 FROM case_view WHERE is_open GROUP BY supervising_level
 """
 _LAG_SQL = """

@@ -11,8 +11,12 @@ the projection's lock (``Projector.step``), so a report never misses an event re
 it started, whether the follower runs, lags or has died. It heartbeats while doing so.
 
 Content: the figures of the unit's subtree for the period, the period and its due date, the
-unit, and the policy in force; stored once as a ``ReportProduced`` event with the sha256 of
-its JSON file, and written as JSON and CSV from that stored event.
+unit, the policy in force and the definitions of the figures (``definitions``); stored once as
+a ``ReportProduced`` event with the sha256 of its JSON file, and written as JSON and CSV from
+that stored event. A stored report is a record and keeps its figures: one stored before
+migration 0010 has no ``definitions``, and its ``due``, ``rectified_on_time`` and
+``on_time_rectification_rate`` counted deadlines (what ``deadlines_due`` and ``deadlines_met``
+count now), not hazards.
 """
 
 from __future__ import annotations
@@ -78,12 +82,44 @@ FIGURES: tuple[str, ...] = (
     "due",
     "rectified_on_time",
     "on_time_rectification_rate",
+    "due_unsettled",
+    "deadlines_due",
+    "deadlines_met",
+    "deadlines_missed",
+    "deadlines_due_unsettled",
+    "overdue",
+    "referred",
+    "withdrawn",
+)
+# Those of a report stored before the figures had ``definitions`` (migration 0010), in the
+# order its CSV file was written: its files are written again from its stored content.
+FIGURES_BEFORE_DEFINITIONS: tuple[str, ...] = (
+    "cases",
+    "found",
+    "found_major",
+    "rectified",
+    "rectification_rate",
+    "due",
+    "rectified_on_time",
+    "on_time_rectification_rate",
     "deadlines_missed",
     "due_unsettled",
     "overdue",
     "referred",
     "withdrawn",
 )
+# What the figures mean (activities/projections/changes.py has the rules in full), carried in
+# every report so that a reader of a stored one knows which definition it used.
+DEFINITIONS: dict[str, str] = {
+    "version": "2026-12 (per hazard)",
+    "due": "到期隐患数：整改期限（整改通知书或挂牌督办的期限，含批准延期、复查不合格后重新限定的"
+    "期限）在本期届满的隐患，每项隐患计一次；含期限已过、尚无结果的 due_unsettled",
+    "rectified_on_time": "按期整改数：其中在整改期限内整改完毕（期限内申请验收并经验收合格）的隐患",
+    "on_time_rectification_rate": "到期整改率 = rectified_on_time ÷ due，按隐患计",
+    "deadlines_due": "到期期限数：本期届满的每一个期限，含逐级督办（督办函）设定的期限；"
+    "deadlines_met 按期，deadlines_missed 逾期；按期限计，不是到期整改率",
+    "overdue": "逾期隐患数：overdue_as_of 时未销号、整改期限已过而未按期整改的隐患，升级督办后仍计",
+}
 GROUPS: tuple[str, ...] = (
     "escalations_by_level",
     "listed_by_level",
@@ -116,8 +152,11 @@ def report_content(
         "due": figures.due,
         "rectified_on_time": figures.rectified_on_time,
         "on_time_rectification_rate": rate(figures.rectified_on_time, figures.due),
-        "deadlines_missed": figures.deadlines_missed,
         "due_unsettled": figures.due_unsettled,
+        "deadlines_due": figures.deadlines_due,
+        "deadlines_met": figures.deadlines_met,
+        "deadlines_missed": figures.deadlines_missed,
+        "deadlines_due_unsettled": figures.deadlines_due_unsettled,
         "overdue": figures.overdue,
         "overdue_as_of": figures.overdue_as_of.astimezone(policy.tz).isoformat(),
         "referred": figures.referred,
@@ -131,6 +170,7 @@ def report_content(
             "version": policy.version,
             "fingerprint": policy.fingerprint,
         },
+        "definitions": DEFINITIONS,
     }
 
 
@@ -141,7 +181,8 @@ def content_bytes(content: dict[str, Any]) -> bytes:
 
 def csv_text(content: dict[str, Any]) -> str:
     """One row per figure (nested figures as ``escalations_by_level.county``)."""
-    rows: list[tuple[str, Any]] = [(key, content[key]) for key in FIGURES]
+    order = FIGURES if "definitions" in content else FIGURES_BEFORE_DEFINITIONS
+    rows: list[tuple[str, Any]] = [(key, content[key]) for key in order]
     for group in GROUPS:
         rows += [(f"{group}.{k}", v) for k, v in content[group].items()]
     out = io.StringIO()

@@ -109,6 +109,7 @@ from domain.credit import (
     FileObjection,
     OpenProceeding,
     RevokeEarlyRemoval,
+    unrecorded_rating,
 )
 from domain.durations import utc_instant
 from domain.errors import DomainError
@@ -507,7 +508,10 @@ def _hazard_routes(api: APIRouter) -> None:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """The case list (read model): filter by grid subtree, status, level, class, listing,
-        overdue (as of now), enterprise; sorted by deadline."""
+        overdue (逾期 now: the hazard's rectification deadline, ``rectification_deadline``, has
+        passed unrectified — escalated cases included — since ``overdue_since``, for
+        ``days_overdue`` calendar days in the policy's time zone), enterprise; sorted by
+        deadline."""
         return services.list_hazards(
             principal,
             grid_unit=grid_unit,
@@ -526,7 +530,8 @@ def _hazard_routes(api: APIRouter) -> None:
     async def get_hazard(
         hazard_id: HazardId, services: ServicesDep, principal: PrincipalDep
     ) -> Any:
-        """The live state of the case (queried from its workflow)."""
+        """The live state of the case (queried from its workflow); when it is overdue (逾期),
+        since when (``overdue_since``) and for how many days (``days_overdue``)."""
         return await services.case(principal, hazard_id)
 
     def action(
@@ -840,6 +845,8 @@ def _reference_routes(api: APIRouter) -> None:
     ) -> list[dict[str, Any]]:
         """Enterprises by credit code (read model), of ``grid_unit``'s whole subtree, with
         their cases, credit state and rating; filters ``rating`` (A–D) and ``blacklisted``.
+        Every enterprise has a rating: one with no credit record has the policy's grade for
+        nothing recorded (the scheme's base points), and the filter counts it so.
         An inspector's or a supervisor's list is their own subtree, an enterprise's is itself.
         ``X-Total-Count``: how many match, all pages together."""
         reference = services.reference
@@ -863,6 +870,7 @@ def _reference_routes(api: APIRouter) -> None:
             credit_code=own,
             limit=limit,
             offset=offset,
+            unrecorded=unrecorded_rating(services.policy),
         )
         response.headers["X-Total-Count"] = str(page.total)
         return [_enterprise_row(item) for item in page.items]
@@ -927,17 +935,20 @@ def _enterprise_row(item: EnterpriseSummary) -> dict[str, Any]:
 # ---------------------------------------------------------------------- credit
 
 
-def _credit_out(enterprise: Enterprise, item: EnterpriseItem | None) -> CreditOut:
+def _credit_out(
+    enterprise: Enterprise, item: EnterpriseItem | None, unrecorded: tuple[str, int]
+) -> CreditOut:
     if item is None:  # no case and no credit event has reached the read model yet
+        grade, points = unrecorded  # every enterprise has a grade: nothing recorded against it
         return CreditOut(
             credit_code=enterprise.credit_code,
             enterprise_name=enterprise.name,
             industry=enterprise.industry,
             grid_code=enterprise.grid_code,
             record_opened=False,
-            rating=None,
-            rating_points=None,
-            rating_now=None,
+            rating=grade,
+            rating_points=points,
+            rating_now=grade,
             whitelist_eligible=None,
             blacklisted=False,
             blacklisted_until=None,
@@ -1010,7 +1021,7 @@ def _credit_routes(api: APIRouter) -> None:
             policy=services.policy,
             calendar=services.calendar,
         )
-        return _credit_out(enterprise, item)
+        return _credit_out(enterprise, item, unrecorded_rating(services.policy))
 
     def command(
         path: str,

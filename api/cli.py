@@ -500,7 +500,7 @@ def hazard_list(
             str(item.get("status")),
             str(item.get("supervising_level")),
             str(item.get("deadline")),
-            "yes" if item["overdue"] else "",
+            f"逾期 {item.get('days_overdue')} 天" if item["overdue"] else "",
             str(item.get("enterprise_name")),
         )
     console.print(table)
@@ -519,6 +519,8 @@ def _print_case(view: dict[str, Any], as_json: bool, title: str) -> None:
         "escalation_index",
         "listed_level",
         "overdue",
+        "overdue_since",
+        "days_overdue",
         "blocked",
         "version",
     ):

@@ -182,7 +182,16 @@ class CaseOut(BaseModel):
     grid_level: str
     supervising_unit_code: str
     listed_level: str | None
-    overdue: bool
+    overdue: bool = Field(
+        description="逾期: the hazard's rectification deadline has passed unrectified, "
+        "escalated or not"
+    )
+    overdue_since: datetime | None = Field(
+        default=None, description="its rectification deadline, when overdue"
+    )
+    days_overdue: int | None = Field(
+        default=None, description="calendar days overdue in the policy's time zone, at least 1"
+    )
     blocked: str | None = None
     pending_timers: list[dict[str, str]] = Field(default_factory=list)
     state: dict[str, Any] | None = None
@@ -226,7 +235,10 @@ class CreditOut(BaseModel):
     industry: str | None
     grid_code: str | None
     record_opened: bool = Field(description="whether its credit workflow has opened a record")
-    rating: str | None = Field(description="A–D as last recorded by the credit workflow")
+    rating: str | None = Field(
+        description="A–D as last recorded by the credit workflow; with no credit record, the "
+        "policy's grade for nothing recorded (the scheme's base points)"
+    )
     rating_points: int | None
     rating_now: str | None = Field(description="the policy's grade now (old entries age out)")
     whitelist_eligible: bool | None
@@ -315,14 +327,20 @@ class EnterpriseRowOut(BaseModel):
     grid_path: list[str] = Field(description="its unit and the units above, lowest first")
     cases_registered: int
     open_cases: int
-    overdue_cases: int = Field(description="open cases past their deadline now")
+    overdue_cases: int = Field(
+        description="cases overdue now (逾期: past their rectification deadline unrectified)"
+    )
     credit_state: Literal["no_record", "in_good_standing", "proceeding_open", "blacklisted"] = (
         Field(
             description="no credit record yet; a record and nothing pending; a serious-"
             "dishonesty proceeding open; on the list (严重失信主体名单) now"
         )
     )
-    rating: str | None = Field(description="A–D as last recorded by the credit workflow")
+    rating: str | None = Field(
+        description="A–D as last recorded by the credit workflow; with no credit record, the "
+        "policy's grade for nothing recorded (the scheme's base points): every enterprise has "
+        "one, and the rating filter counts it by this"
+    )
     rating_points: int | None
     blacklisted: bool = Field(description="on the list now")
     blacklisted_until: datetime | None
@@ -358,7 +376,10 @@ class ListingEntryOut(BaseModel):
     listed_at: datetime
     publish_by: datetime | None = Field(description="the legal deadline to publish it")
     published_at: datetime | None = Field(description="when duban's register published it")
-    deadline: datetime | None = Field(description="the rectification deadline it set or kept")
+    deadline: datetime | None = Field(
+        description="the case's deadline in force while the listing is (for one de-listed or "
+        "superseded, the one in force when it ended)"
+    )
     supersedes: str | None
     superseded_by: str | None
     superseded_at: datetime | None

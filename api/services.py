@@ -42,6 +42,7 @@ from domain.case import (
     command_from_data,
     command_to_data,
     decide,
+    state_from_data,
 )
 from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
 from domain.case_events import (
@@ -69,6 +70,7 @@ from workflows.case import (
     CaseWorkflowInput,
     SupervisedCaseWorkflow,
     case_view,
+    overdue_at,
 )
 from workflows.credit import (
     CreditCommandInput,
@@ -358,7 +360,7 @@ class Services:
             # The case has started: whatever kept its first state from us is not a refusal of
             # the registration (an Idempotency-Key must not be freed for another body).
             raise Refused(503, "case.starting", "the case started; ask again shortly") from None
-        return {"hazard_id": hazard_id, "case": _view(view)}
+        return {"hazard_id": hazard_id, "case": _view(view, self.clock())}
 
     async def _wait_registered(self, handle: WorkflowHandle[Any, Any]) -> CaseView:
         for _ in range(200):
@@ -382,7 +384,7 @@ class Services:
             if exc is not gone:
                 raise
             return await asyncio.to_thread(self._case_from_record, facts.hazard_id)
-        return _view(view)
+        return _view(view, self.clock())
 
     def _case_from_record(self, hazard_id: str) -> dict[str, Any]:
         from activities.audit.replay import replay_case
@@ -403,7 +405,7 @@ class Services:
             )
         view = case_view(state, replay.events_total, self.clock())  # closed: no timers
         log.info("case.read_from_record", hazard_id=hazard_id, open=state.is_open)
-        return {**_view(view), "answered_from": "event store"}
+        return {**_view(view, self.clock()), "answered_from": "event store"}
 
     def authorise_act(self, principal: Principal, hazard_id: str, roles: tuple[str, ...]) -> None:
         """A person of one of ``roles`` who may read the case (its grid, its enterprise)."""
@@ -452,7 +454,7 @@ class Services:
                 raise
             log.info("case.command_already_recorded", hazard_id=hazard_id)
             return await self.case(principal, hazard_id)  # the fold of the stored events
-        return _view(view)
+        return _view(view, self.clock())
 
     def list_hazards(self, principal: Principal, **filters: Any) -> dict[str, Any]:
         """The case list of the read model, narrowed to what ``principal`` may see."""
@@ -616,7 +618,15 @@ def list_hazards(
         "limit": page.limit,
         "offset": page.offset,
         "items": [
-            jsonable({"hazard_id": item.hazard_id, "overdue": item.overdue, **item.fields})
+            jsonable(
+                {
+                    "hazard_id": item.hazard_id,
+                    "overdue": item.overdue,
+                    "overdue_since": item.overdue_since,
+                    "days_overdue": item.days_overdue,
+                    **item.fields,
+                }
+            )
             for item in page.items
         ],
     }
@@ -649,8 +659,14 @@ def _json_default(value: Any) -> Any:
     return str(value)
 
 
-def _view(view: CaseView) -> dict[str, Any]:
-    return asdict(view)
+def _view(view: CaseView, now: datetime) -> dict[str, Any]:
+    """The workflow's answer, overdue (逾期) judged at ``now``, the server's clock
+    (``workflows.case.overdue_at``)."""
+    answer = asdict(view)
+    state = state_from_data(view.state)
+    if state is not None:
+        answer |= overdue_at(state, now)
+    return answer
 
 
 __all__ = ["Refused", "Services", "check_hazard_id", "list_hazards"]

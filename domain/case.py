@@ -14,7 +14,12 @@ awaiting the authority's decision and ``decision:<k>:<n>`` for its n-th repeated
 gives new keys.
 
 Rules that came with policy edition 2 are marked so in their function's docstring; under an
-edition-1 policy the case decides exactly as it did when it was recorded.
+edition-1 policy the case decides exactly as it did when it was recorded. The same holds for
+editions 3 and 4: a case decides under the edition of the policy it was registered under.
+
+The hazard's own deadline (整改期限, ``rectification_deadline``) is kept apart from the deadline
+in force (``deadline``): escalation sets new supervision deadlines (督办函) for a hazard that
+is already overdue, and being overdue (逾期) is judged against the hazard's deadline.
 """
 
 from __future__ import annotations
@@ -79,6 +84,7 @@ from domain.case_events import (
     ReferralGround,
     RefusalRecorded,
     ReminderDue,
+    ReminderLapsed,
     VerificationFailed,
     VerificationOverdue,
     VerificationPassed,
@@ -158,6 +164,10 @@ class CaseState:
     version: int = 0
     extension_requests: int = 0
     raised_credit_kinds: tuple[CreditEventKind, ...] = ()
+    # 整改期限: the deadline in force for the enterprise until the case first misses one (see
+    # ``_follow_rectification_deadline``); then the one it missed, for good.
+    rectification_deadline: datetime | None = None
+    rectification_missed: bool = False
 
     @property
     def is_open(self) -> bool:
@@ -196,14 +206,26 @@ class CaseState:
             self.fired_timers
         )
 
+    def overdue_since(self, now: datetime) -> datetime | None:
+        """逾期: since when the hazard is overdue at ``now`` (its rectification deadline), or
+        None. Overdue: open, and its rectification deadline has passed without the hazard being
+        rectified by it — also after escalation has set the case new supervision deadlines.
+        Not overdue while a rectification reported by that deadline awaits verification, nor
+        while an extension asked for in time awaits its decision (a late authority costs the
+        enterprise nothing); a failed verification or a rejection then makes it overdue from
+        the deadline itself."""
+        deadline = self.rectification_deadline
+        if not self.is_open or deadline is None or now < deadline:
+            return None
+        if self.reported_at is not None and self.reported_at <= deadline:
+            return None
+        if self.pending_extension is not None and not self.rectification_missed:
+            return None
+        return deadline
+
     def is_overdue(self, now: datetime) -> bool:
-        """逾期: open, not awaiting verification, and the current deadline has passed."""
-        return (
-            self.is_open
-            and self.reported_at is None
-            and self.deadline is not None
-            and now >= self.deadline
-        )
+        """逾期 at ``now`` (``overdue_since``)."""
+        return self.overdue_since(now) is not None
 
     def unit_at(self, level: GridLevel) -> GridUnit | None:
         return next((u for u in self.grid_path if u.level is level), None)
@@ -220,10 +242,24 @@ class CaseState:
         return self.grid_path[i + 1] if i + 1 < len(self.grid_path) else None
 
 
+def days_overdue(since: datetime, now: datetime, time_zone: str) -> int:
+    """逾期天数 at ``now`` of a hazard overdue ``since`` its deadline: calendar days in
+    ``time_zone`` from the deadline's day to today, at least 1. A deadline at 24:00 belongs to
+    the day it closes (24:00 on 18 March: 19 March is the first day overdue)."""
+    zone = ZoneInfo(time_zone)
+    deadline_day = (since - timedelta(microseconds=1)).astimezone(zone).date()
+    return max(1, (now.astimezone(zone).date() - deadline_day).days)
+
+
+def in_time_zone(moment: datetime, time_zone: str) -> datetime:
+    """``moment`` on the wall clock of ``time_zone`` (the same instant), as people read it."""
+    return moment.astimezone(ZoneInfo(time_zone))
+
+
 @dataclass(frozen=True)
 class Timer:
     key: str
-    kind: str  # "reminder" | "deadline" | "review" | "extension_decision"
+    kind: str  # "reminder" | "reminder_lapsed" | "deadline" | "review" | "extension_decision"
     due_at: datetime
 
 
@@ -268,7 +304,11 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
             supervising_person=lowest.responsible_person,
             version=1,
         )
-    s = replace(state, version=state.version + 1)
+    after = _apply(replace(state, version=state.version + 1), event)
+    return _follow_rectification_deadline(state, after, event)
+
+
+def _apply(s: CaseState, event: CaseEvent) -> CaseState:
     match event:
         case HazardRegistered():
             raise _err("case.evolve.already_registered", "a case is registered once")
@@ -334,7 +374,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
             return replace(s, referred=True)
         case CaseWithdrawn():
             return replace(s, withdrawn=True, pending_extension=None)
-        case ReminderDue() | VerificationOverdue() | ExtensionDecisionOverdue():
+        case ReminderDue() | ReminderLapsed() | VerificationOverdue() | ExtensionDecisionOverdue():
             return replace(s, fired_timers=(*s.fired_timers, event.timer_key))
         case DeadlineMissed():
             return replace(
@@ -366,6 +406,39 @@ def _set_deadline(s: CaseState, deadline: datetime, number: int, at: datetime) -
     return replace(s, deadline=deadline, deadline_no=number, deadline_set_at=at)
 
 
+def _follow_rectification_deadline(
+    before: CaseState, after: CaseState, event: CaseEvent
+) -> CaseState:
+    """整改期限: the hazard's deadline follows the deadline in force — the notice's, a listing's,
+    one moved by an approved extension (also one decided after the deadline, for a request
+    made in time) or set after a failed verification (复查不合格, 重新限期整改) — until the case
+    first misses it. Missed: its timer fired (DeadlineMissed), a verification failed or a
+    rectification was reported after it, or another deadline was set once it had passed. From
+    then on it stays the deadline missed: the hazard is overdue from it until written off,
+    whatever supervision deadlines (督办函) escalation sets."""
+    if before.rectification_missed:
+        return after
+    deadline, missed = before.rectification_deadline, False
+    replaced = after.deadline_no != before.deadline_no
+    if deadline is not None:
+        match event:
+            case DeadlineMissed():
+                missed = True
+            case VerificationFailed():
+                missed = event.counts_as_missed or event.at >= deadline
+            case RectificationReported():
+                missed = event.at > deadline
+            case ExtensionApproved():
+                missed = False
+            case _:
+                missed = replaced and event.at >= deadline
+    if missed:
+        return replace(after, rectification_missed=True)
+    if replaced:
+        return replace(after, rectification_deadline=after.deadline)
+    return after
+
+
 def fold(events: Iterable[CaseEvent], state: CaseState | None = None) -> CaseState | None:
     for event in events:
         state = evolve(state, event)
@@ -382,6 +455,10 @@ def _edition_2(policy: Policy) -> bool:
 
 def _edition_3(policy: Policy) -> bool:
     return policy.edition >= 3
+
+
+def _edition_4(policy: Policy) -> bool:
+    return policy.edition >= 4
 
 
 def pending_timers(
@@ -401,6 +478,11 @@ def pending_timers(
     that the case is always driven by a timer; and given ``now``, the reminders of a deadline
     that has already passed are left out: a catch-up after the deadline tells nobody "3 days
     before". (Edition 2 cases recorded these steps otherwise and replay as recorded.)
+
+    Edition 4: those reminders are not dropped in silence: each stays pending as a
+    ``reminder_lapsed`` timer, due at the time it should have gone out, and firing it records
+    ``ReminderLapsed`` (sent to nobody), so the record says the enterprise was never reminded.
+    (Edition 3 cases dropped them and replay as recorded.)
     """
     if state is None or not state.is_open:
         return []
@@ -416,12 +498,15 @@ def pending_timers(
         if deadline_key not in fired:
             tz = ZoneInfo(state.time_zone)
             passed = _edition_3(policy) and now is not None and now >= state.deadline
-            for offset in policy.reminders.before_deadline if not passed else ():
+            kind = "reminder_lapsed" if passed else "reminder"
+            for offset in (
+                policy.reminders.before_deadline if not passed or _edition_4(policy) else ()
+            ):
                 key = f"reminder:{state.deadline_no}:{offset}"
                 due = offset.subtract_calendar(state.deadline, tz)
                 set_at = state.deadline_set_at or state.registered_at
                 if key not in fired and due > set_at:
-                    timers.append(Timer(key, "reminder", due))
+                    timers.append(Timer(key, kind, due))
             if not waiting_for_decision:
                 timers.append(Timer(deadline_key, "deadline", state.deadline))
     if waiting_for_decision:
@@ -1475,6 +1560,17 @@ def _fire(
                 timer_key=timer.key, deadline=state.deadline, before=timer.key.split(":")[2], at=now
             )
         ]
+    if timer.kind == "reminder_lapsed":
+        assert state.deadline is not None
+        return [
+            ReminderLapsed(
+                timer_key=timer.key,
+                deadline=state.deadline,
+                before=timer.key.split(":")[2],
+                due_at=timer.due_at,
+                at=now,
+            )
+        ]
     if timer.kind == "review":
         return [VerificationOverdue(timer_key=timer.key, review_by=timer.due_at, at=now)]
     if timer.kind == "extension_decision":
@@ -1873,12 +1969,14 @@ __all__ = [
     "check_command_text",
     "command_from_data",
     "command_to_data",
+    "days_overdue",
     "decide",
     "due_timers",
     "event_from_data",
     "event_to_data",
     "evolve",
     "fold",
+    "in_time_zone",
     "notifications_for",
     "pending_timers",
     "rung_measures",

@@ -351,6 +351,22 @@ class ReminderDue(CaseEvent):
 
 
 @dataclass(frozen=True)
+class ReminderLapsed(CaseEvent):
+    """A reminder was never sent: its deadline had passed by the time duban could send it (the
+    worker was down), so it is recorded as lapsed (到期提醒未能发出) instead (edition 4).
+
+    ``due_at`` is when it should have gone out; ``at`` is when duban noticed, on its catch-up.
+    """
+
+    EVENT_TYPE: ClassVar[str] = "ReminderLapsed"
+    timer_key: str
+    deadline: datetime
+    before: str
+    due_at: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
 class DeadlineMissed(CaseEvent):
     """The deadline passed with no rectification report (逾期未整改)."""
 
@@ -446,4 +462,5 @@ EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     CaseClosed,
     ExtensionDecisionOverdue,
     ListingPublished,
+    ReminderLapsed,
 )

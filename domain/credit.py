@@ -461,10 +461,19 @@ def rating_of(
     points = scheme.base_points - deducted
     if state.is_blacklisted:
         return scheme.blacklisted_grade, points
-    grade = next(
-        (g.grade for g in scheme.grades if points >= g.min_points), scheme.grades[-1].grade
-    )
-    return grade, points
+    return _grade(points, policy), points
+
+
+def unrecorded_rating(policy: Policy) -> tuple[str, int]:
+    """(grade, points) of an enterprise with no credit record: nothing recorded against it, so
+    the local scheme's base points and their grade. Every enterprise has a grade."""
+    points = policy.credit.rating.base_points
+    return _grade(points, policy), points
+
+
+def _grade(points: int, policy: Policy) -> str:
+    grades = policy.credit.rating.grades
+    return next((g.grade for g in grades if points >= g.min_points), grades[-1].grade)
 
 
 def inspections_per_year(

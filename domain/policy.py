@@ -13,7 +13,8 @@ days as legal periods, the extension decision alert (and no lapse while the auth
 late), one enforcement referral per case, publication records, the 五落实 of a listing, and
 the stricter cross-checks of the policy itself. Edition 3 adds: the decision alert repeated
 up the grid while the authority stays late, no reminders once their deadline has passed, and
-withdrawal by the supervising unit or above.
+withdrawal by the supervising unit or above. Edition 4 adds: such a reminder is recorded as
+lapsed (``ReminderLapsed``), not dropped in silence.
 
 The domain parses text (``parse_policy``); reading a file (the shipped ones are under
 ``domain/policies/``) is the caller's I/O.
@@ -288,7 +289,7 @@ def _check(ok: bool, key: str, message: str, rule: str) -> None:
         raise PolicyError(key, message, rule)
 
 
-EDITIONS = (1, 2, 3)
+EDITIONS = (1, 2, 3, 4)
 
 
 def _validate(p: Policy) -> Policy:

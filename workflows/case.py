@@ -33,10 +33,12 @@ with workflow.unsafe.imports_passed_through():
         catch_up,
         check_command_text,
         command_from_data,
+        days_overdue,
         decide,
         due_timers,
         event_to_data,
         evolve,
+        in_time_zone,
         notifications_for,
         pending_timers,
         state_to_data,
@@ -115,6 +117,10 @@ class CaseView:
     pending_timers: list[dict[str, str]] = field(default_factory=list)
     state: dict[str, Any] | None = None
     blocked: str | None = None  # why a due step cannot be decided yet (e.g. calendar data)
+    # 逾期: since the hazard's rectification deadline passed unrectified (``overdue``), and for
+    # how many calendar days in the case's time zone (the policy's).
+    overdue_since: str | None = None
+    days_overdue: int | None = None
 
 
 @workflow.defn(name="SupervisedCase")
@@ -570,6 +576,7 @@ def case_view(
 ) -> CaseView:
     """The view of ``state`` at ``now``: what the workflow answers, and what the API answers
     from the stored events once the workflow is gone."""
+    overdue = overdue_at(state, now)
     return CaseView(
         hazard_id=state.hazard_id,
         status=state.status.value,
@@ -579,13 +586,28 @@ def case_view(
         grid_level=state.supervising_level.value,
         supervising_unit_code=state.supervising_unit_code,
         listed_level=state.listing.level.value if state.listing else None,
-        overdue=state.is_overdue(now),
+        overdue=overdue["overdue"],
         pending_timers=[
             {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
         ],
         state=state_to_data(state),
         blocked=blocked,
+        overdue_since=overdue["overdue_since"],
+        days_overdue=overdue["days_overdue"],
     )
+
+
+def overdue_at(state: CaseState, now: datetime) -> dict[str, Any]:
+    """逾期 at ``now``: ``overdue``, since when (the hazard's rectification deadline, on the
+    case's clock) and for how many calendar days. The API judges a workflow's answer again at
+    its own clock: a query runs at the time of the workflow's last step, which stands still
+    while the case waits for its next timer."""
+    since = state.overdue_since(now)
+    return {
+        "overdue": since is not None,
+        "overdue_since": in_time_zone(since, state.time_zone).isoformat() if since else None,
+        "days_overdue": days_overdue(since, now, state.time_zone) if since else None,
+    }
 
 
 def _blocked_refusal(exc: CalendarDataMissing) -> ApplicationError:

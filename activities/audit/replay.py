@@ -34,6 +34,8 @@ LABELS: dict[str, str] = {
     "EnforcementReferred": "移送执法",
     "CaseWithdrawn": "撤销督办",
     "ReminderDue": "到期提醒",
+    # Edition 4: duban was down when it was due, and its deadline had passed when it noticed.
+    "ReminderLapsed": "到期提醒未发出（系统未运行，期限已过）",
     "DeadlineMissed": "逾期未整改",
     "CaseEscalated": "逐级升级督办",
     "HazardDelisted": "摘牌",
@@ -64,6 +66,7 @@ DETAIL_FIELDS = (
     "comments",
     "escalation_index",
     "timer_key",
+    "due_at",
 )
 
 
@@ -122,6 +125,7 @@ DETAIL_LABELS: dict[str, str] = {
     "comments": "意见",
     "escalation_index": "第几次升级",
     "timer_key": "计时",
+    "due_at": "应提醒时间",
 }
 
 

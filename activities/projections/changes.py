@@ -13,22 +13,33 @@ queries and by the reports alike (both read ``activities.projections.queries``):
 - ``found``: hazards found (``found_at``) in the period, ``found_major`` of them major.
 - ``rectified``: cases written off (销号) in the period, by a passed verification or at once
   (立改立销). 整改率 (rectification rate) = rectified / found, both of the period.
-- ``due``, ``rectified_on_time``, ``deadlines_missed``: every deadline that falls due, counted
-  in the period the deadline itself falls in, once, when its outcome is settled. Met: the case
-  was written off by the deadline, or its rectification was reported by the deadline and then
-  passed verification (a case closed early counts in its deadline's period). Missed: its timer
-  fired (``DeadlineMissed``, whatever recorded it), a verification failed after it, or it
-  stopped being in force at or after its instant in any other way. A deadline replaced before
-  it falls due (an extension, also one decided after it but asked for in time; a failed
-  verification before it) never falls due; 立改立销 cases
-  have no deadline and are never due. A deadline that has passed with no outcome yet (its
-  rectification awaits verification, its timer has not fired) is counted due and not on time
-  by the queries, until it is settled. 到期整改率 = rectified_on_time / due.
-- ``overdue``: open cases, no report awaiting verification, past their deadline (the domain's
-  ``is_overdue``) at the period's end (or now, for a period still running). A spell of being
-  overdue that has ended is counted in ``overdue_at_end`` of every month whose end it covers;
-  a spell still running is read from ``case_view`` (``deadline_running_since`` and
-  ``deadline``).
+- ``hazards_due``, ``hazards_rectified_on_time`` (到期整改率 = rectified on time / due, the
+  rate of the seeds, e.g. Huzhou's 99.83 %): hazards, each counted once, in the period its
+  rectification deadline (整改期限) falls in, when its outcome is settled. The hazard's
+  deadline is the one in force for the enterprise until the case first misses one: the
+  notice's or a listing's, as moved by an approved extension or by the new deadline a failed
+  verification sets before it passed (复查不合格, 重新限期整改); the supervision deadlines that
+  escalation sets afterwards (督办函) are not the hazard's. On time: written off by it, or
+  reported by it and then passed verification (a case closed early counts in its deadline's
+  period). A hazard rectified late, escalated first, or whose verification failed after its
+  deadline counts due and not on time, once. 立改立销 cases have no deadline and are never
+  due. A hazard whose deadline has passed with no outcome yet (its rectification awaits
+  verification, its timer has not fired) is counted due and not on time by the queries
+  (``due_unsettled``), until it is settled.
+- ``deadlines_due``, ``deadlines_met``, ``deadlines_missed``: every deadline that falls due —
+  the hazard's and each supervision deadline after it — counted in the period the deadline
+  itself falls in, once, when its outcome is settled (the same rules of met and missed; a
+  deadline replaced before it falls due, by an extension, also one decided after it but asked
+  for in time, or a failed verification before it, never falls due). A case escalated four
+  times counts five deadlines and one hazard: this is the workload of the supervision ladder,
+  not the 到期整改率. (Reports before migration 0010 carried this count as ``due``.)
+- ``overdue`` (逾期): open hazards whose rectification deadline has passed without their being
+  rectified by it (the domain's ``CaseState.overdue_since``: escalation does not end it; a
+  rectification reported by the deadline and awaiting verification, or an extension asked for
+  in time and awaiting its decision, holds it off) at the period's end (or now, for a period
+  still running). A spell of being overdue that has ended is counted in ``overdue_at_end`` of
+  every month whose end it covers; a spell still running is read from ``case_view``
+  (``overdue_watch_since`` and ``rectification_deadline``).
 - escalations by the grid level escalated to, listings and de-listings by listing level,
   enforcement referrals and withdrawals: in the period of the event.
 - blacklist changes (proceedings opened, listed, removed early, restored, expired): in the
@@ -100,13 +111,15 @@ CASE_COLUMNS: tuple[str, ...] = (
     "close_basis",
     "withdrawn_at",
     "rectified_on_time",
+    "rectification_deadline",
+    "rectification_missed",
     "settled_deadline_no",
-    "deadline_running_since",
+    "overdue_watch_since",
     "version",
     "last_position",
 )
 # The projector's own bookkeeping for the figures: kept out of the case list's items.
-CASE_BOOKKEEPING: frozenset[str] = frozenset({"settled_deadline_no", "deadline_running_since"})
+CASE_BOOKKEEPING: frozenset[str] = frozenset({"settled_deadline_no", "overdue_watch_since"})
 CASE_LIST_COLUMNS: tuple[str, ...] = tuple(c for c in CASE_COLUMNS if c not in CASE_BOOKKEEPING)
 
 ENTERPRISE_COLUMNS: tuple[str, ...] = (
@@ -168,8 +181,10 @@ METRICS: tuple[str, ...] = (
     "found",
     "found_major",
     "rectified",
-    "due",
-    "rectified_on_time",
+    "hazards_due",
+    "hazards_rectified_on_time",
+    "deadlines_due",
+    "deadlines_met",
     "deadlines_missed",
     "overdue_at_end",
     *(f"escalations_{level}" for level in ESCALATION_LEVELS),
@@ -370,7 +385,7 @@ class BatchChanges:
             at = data["at"]
             moment = instant(at)
             handler(self, row, data)
-            self._deadline_bookkeeping(row, before, at, moment, event_type)
+            self._deadline_bookkeeping(row, before, at, moment, event_type, data)
         except MALFORMED:
             row.clear()
             row.update(before)
@@ -435,20 +450,36 @@ class BatchChanges:
             undo.append((deltas, index))
 
     def settle(self, row: Row, number: int, deadline: str | datetime, met: bool) -> None:
-        """Count deadline ``number`` as due, met or missed, in its own month; once."""
+        """Count deadline ``number`` as due, met or missed, in its own month; once. The first
+        deadline a case settles is the hazard's own (the deadlines before it were replaced
+        before they fell due; the ones after it are supervision deadlines): it also counts the
+        hazard, due and rectified on time or not."""
         if number <= row["settled_deadline_no"]:
             return
+        hazards_deadline = row["settled_deadline_no"] == 0
         row["settled_deadline_no"] = number
         units, zone = row["grid_path"], row["time_zone"]
         period = month_of(deadline, zone)
-        self.count_month(units, period, "due")
-        self.count_month(units, period, "rectified_on_time" if met else "deadlines_missed")
+        self.count_month(units, period, "deadlines_due")
+        self.count_month(units, period, "deadlines_met" if met else "deadlines_missed")
+        if hazards_deadline:
+            self.count_month(units, period, "hazards_due")
+            if met:
+                self.count_month(units, period, "hazards_rectified_on_time")
+            row["rectified_on_time"] = met
 
     def _deadline_bookkeeping(
-        self, row: Row, before: Row, at: str, moment: datetime, event_type: str
+        self,
+        row: Row,
+        before: Row,
+        at: str,
+        moment: datetime,
+        event_type: str,
+        data: dict[str, Any],
     ) -> None:
         """After any case event: settle a deadline that stopped being in force once it had
-        fallen due, and end or start the spell the deadline runs with no report pending."""
+        fallen due, follow the hazard's rectification deadline, and end or start the spell
+        in which the hazard is overdue once that deadline has passed."""
         row["status"] = case_status(row)
         is_open = row["closed_at"] is None and row["withdrawn_at"] is None
         row["is_open"] = is_open
@@ -462,18 +493,31 @@ class BatchChanges:
             and moment >= instant(old_deadline)
         ):
             self.settle(row, old_no, old_deadline, met=False)
-        running = is_open and row["reported_at"] is None and row["deadline"] is not None
-        since = before["deadline_running_since"]
+        _follow_rectification_deadline(row, before, event_type, data, moment)
+        self._watch_overdue(row, before, at, moment, is_open)
+
+    def _watch_overdue(
+        self, row: Row, before: Row, at: str, moment: datetime, is_open: bool
+    ) -> None:
+        """The spell since which the hazard has been open with its rectification deadline and
+        nothing holding it off (``overdue_watch_since``): overdue at every instant of it from
+        that deadline on. A spell that ends is counted in ``overdue_at_end`` of each month end
+        it covers from the deadline on; one still running is read by the queries."""
+        deadline = row["rectification_deadline"]
+        watching = is_open and deadline is not None and not _held_off(row)
+        old_deadline = before["rectification_deadline"]
+        moved = not _same_instant(deadline, old_deadline)
+        since = before["overdue_watch_since"]
         if since is not None:
-            if running and not replaced:
+            if watching and not moved:
                 return
             if old_deadline is not None:  # always, for a running spell
                 overdue_from = max(instant(old_deadline), instant(since))
                 for month in month_ends(overdue_from, moment, row["time_zone"]):
                     self.count_month(row["grid_path"], month, "overdue_at_end")
-            row["deadline_running_since"] = at if running else None
-        elif running:
-            row["deadline_running_since"] = at
+            row["overdue_watch_since"] = at if watching else None
+        elif watching:
+            row["overdue_watch_since"] = at
 
     # ------------------------------------------------------------------ grid and enterprises
 
@@ -578,8 +622,10 @@ class BatchChanges:
             "close_basis": None,
             "withdrawn_at": None,
             "rectified_on_time": None,
+            "rectification_deadline": None,
+            "rectification_missed": False,
             "settled_deadline_no": 0,
-            "deadline_running_since": None,
+            "overdue_watch_since": None,
             "version": 1,
             "last_position": position,
         }
@@ -612,6 +658,52 @@ def _set_deadline(row: Row, deadline: str, number: int, at: str) -> None:
     row["deadline"] = deadline
     row["deadline_no"] = number
     row["deadline_set_at"] = at
+    if row["listing_no"] is not None:
+        # The listing in force shows the deadline in force: the notice that follows a listing
+        # made at registration sets it, an approved extension or an escalation moves it.
+        _change_listing(row, row["listing_no"], {"deadline": _utc(deadline)})
+
+
+def _same_instant(a: str | datetime | None, b: str | datetime | None) -> bool:
+    if a is None or b is None:
+        return a is b
+    return instant(a) == instant(b)
+
+
+def _held_off(row: Row) -> bool:
+    """The hazard is not overdue, whatever the clock says: a rectification reported by its
+    deadline awaits verification, or an extension asked for in time awaits its decision."""
+    deadline, reported_at = row["rectification_deadline"], row["reported_at"]
+    if reported_at is not None and instant(reported_at) <= instant(deadline):
+        return True
+    return row["extension_requested_deadline"] is not None and not row["rectification_missed"]
+
+
+def _follow_rectification_deadline(
+    row: Row, before: Row, event_type: str, data: dict[str, Any], moment: datetime
+) -> None:
+    """``rectification_deadline`` and ``rectification_missed`` as the domain's
+    ``_follow_rectification_deadline`` keeps them: the deadline in force until the case first
+    misses one, then the one it missed."""
+    if before["rectification_missed"]:
+        return
+    deadline = before["rectification_deadline"]
+    replaced = row["deadline_no"] != before["deadline_no"]
+    missed = False
+    if deadline is not None:
+        due = instant(deadline)
+        if event_type == "DeadlineMissed":
+            missed = True
+        elif event_type == "VerificationFailed":
+            missed = bool(data.get("counts_as_missed")) or moment >= due
+        elif event_type == "RectificationReported":
+            missed = moment > due
+        elif event_type != "ExtensionApproved":
+            missed = replaced and moment >= due
+    if missed:
+        row["rectification_missed"] = True
+    elif replaced:
+        row["rectification_deadline"] = row["deadline"]
 
 
 def _notice_issued(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
@@ -762,8 +854,9 @@ def _withdrawn(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
 
 
 def _timer_fired(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
-    """ReminderDue, VerificationOverdue, ExtensionDecisionOverdue: only the version moves (the
-    fired key is kept in the case's own state, which the read side does not need)."""
+    """ReminderDue, ReminderLapsed, VerificationOverdue, ExtensionDecisionOverdue: only the
+    version moves (the fired key is kept in the case's own state, which the read side does not
+    need)."""
 
 
 def _published(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
@@ -829,8 +922,8 @@ def _closed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     row["closed_at"] = at
     row["close_basis"] = basis
     row["extension_requested_deadline"] = None
-    # The case as a whole: written off without ever having missed a deadline.
-    row["rectified_on_time"] = row["deadlines_missed"] == 0
+    if row["rectified_on_time"] is None:  # no deadline was ever set (立改立销): rectified at once
+        row["rectified_on_time"] = True
     changes.count(row["grid_path"], at, row["time_zone"], "rectified")
 
 
@@ -850,6 +943,7 @@ _CASE_HANDLERS: dict[str, CaseHandler] = {
     "EnforcementReferred": _referred,
     "CaseWithdrawn": _withdrawn,
     "ReminderDue": _timer_fired,
+    "ReminderLapsed": _timer_fired,
     "DeadlineMissed": _deadline_missed,
     "VerificationOverdue": _timer_fired,
     "CaseEscalated": _escalated,

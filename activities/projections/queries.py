@@ -29,12 +29,14 @@ from activities.projections.changes import (
     REGISTER_COLUMNS,
 )
 from domain.calendar import WorkingCalendar
+from domain.case import days_overdue
 from domain.credit import (
     BlacklistEntry,
     CreditEntry,
     CreditState,
     Proceeding,
     rating_of,
+    unrecorded_rating,
     whitelist_eligible,
 )
 from domain.policy import CreditEventKind, Policy
@@ -76,9 +78,15 @@ class CaseFilter:
 
 @dataclass(frozen=True)
 class CaseItem:
+    """A line of the case list. ``overdue`` (逾期) at the query's ``now``: since
+    ``overdue_since`` (the hazard's rectification deadline), for ``days_overdue`` calendar days
+    in the case's time zone (the policy's)."""
+
     hazard_id: str
     overdue: bool
     fields: Mapping[str, Any]
+    overdue_since: datetime | None = None
+    days_overdue: int | None = None
 
     def __getitem__(self, column: str) -> Any:
         return self.fields[column]
@@ -92,8 +100,13 @@ class CasePage:
     items: tuple[CaseItem, ...]
 
 
+# 逾期 at ``now``: the domain's ``CaseState.overdue_since``. The projector keeps
+# ``overdue_watch_since`` set while the case is open with a rectification deadline and nothing
+# holds it off (a report made by that deadline awaiting verification, an extension asked for in
+# time awaiting its decision); the clock does the rest.
 _OVERDUE = (
-    "(c.is_open AND c.reported_at IS NULL AND c.deadline IS NOT NULL AND c.deadline <= %(now)s)"
+    "(c.overdue_watch_since IS NOT NULL AND c.rectification_deadline IS NOT NULL"
+    " AND c.rectification_deadline <= %(now)s)"
 )
 
 
@@ -144,7 +157,9 @@ def list_cases(
             " ORDER BY c.deadline ASC NULLS LAST, c.hazard_id LIMIT %(limit)s OFFSET %(offset)s",
             params,
         ).all()
-    return CasePage(int(total or 0), limit, offset, tuple(_case_item(row) for row in rows))
+    moment = _aware(now)
+    items = tuple(_case_item(row, moment) for row in rows)
+    return CasePage(int(total or 0), limit, offset, items)
 
 
 def get_case(engine: Engine, hazard_id: str, *, now: datetime) -> CaseItem | None:
@@ -154,12 +169,18 @@ def get_case(engine: Engine, hazard_id: str, *, now: datetime) -> CaseItem | Non
             f"SELECT {columns}, {_OVERDUE} FROM case_view c WHERE c.hazard_id = %(h)s",
             {"h": hazard_id, "now": _aware(now)},
         ).first()
-    return None if row is None else _case_item(row)
+    return None if row is None else _case_item(row, _aware(now))
 
 
-def _case_item(row: Sequence[Any]) -> CaseItem:
+def _case_item(row: Sequence[Any], now: datetime) -> CaseItem:
     fields = dict(zip(CASE_LIST_COLUMNS, row[:-1], strict=True))
-    return CaseItem(fields["hazard_id"], bool(row[-1]), fields)
+    overdue = bool(row[-1])
+    if not overdue:
+        return CaseItem(fields["hazard_id"], False, fields)
+    zone = fields["time_zone"] or DEFAULT_TIME_ZONE
+    since = fields["rectification_deadline"].astimezone(ZoneInfo(zone))
+    days = days_overdue(since, now, zone)
+    return CaseItem(fields["hazard_id"], True, fields, since, days)
 
 
 # ---------------------------------------------------------------------------------- enterprises
@@ -175,7 +196,9 @@ class EnterpriseItem:
     cases_registered: int
     open_cases: int
     overdue_cases: int
-    rating: str | None  # as last recorded by the credit workflow (RatingChanged)
+    # As last recorded by the credit workflow (RatingChanged); with no credit record and a
+    # policy, the grade of an enterprise with nothing recorded (``unrecorded_rating``).
+    rating: str | None
     rating_points: int | None
     rating_now: str | None  # the policy's grade at ``now`` (old entries age out of the window)
     whitelist_eligible: bool | None  # None when asked without a policy
@@ -272,6 +295,9 @@ def get_enterprise(
         eligible = whitelist_eligible(state, moment, policy, cal)
         if state is not None:
             rating_now = rating_of(state, moment, policy, cal)[0]
+        else:  # every enterprise has a grade: with no record, the scheme's base points'
+            rating_now, base_points = unrecorded_rating(policy)
+            rating, points = rating or rating_now, points if points is not None else base_points
     return EnterpriseItem(
         credit_code=code,
         enterprise_name=name,
@@ -307,7 +333,9 @@ class EnterpriseSummary:
     cases_registered: int
     open_cases: int
     overdue_cases: int  # at the query's ``now``
-    rating: str | None  # as last recorded by the credit workflow (RatingChanged)
+    # As last recorded by the credit workflow (RatingChanged); with no credit record, the grade
+    # ``list_enterprises`` was given for such an enterprise (``unrecorded_rating``).
+    rating: str | None
     rating_points: int | None
     blacklisted: bool  # on the list at ``now``
     blacklisted_until: datetime | None
@@ -336,19 +364,31 @@ def list_enterprises(
     limit: int = 50,
     offset: int = 0,
     credit_code: str | None = None,
+    unrecorded: tuple[str, int] | None = None,
 ) -> EnterprisePage:
     """Enterprises by credit code, paged: those of ``grid_unit``'s whole subtree (from the
     reference data or their latest case), with the recorded ``rating`` (A–D), on the list or
     not at ``now`` (``blacklisted``), only ``credit_code`` (an enterprise's own line).
-    ``None`` means "any"."""
+    ``None`` means "any". ``unrecorded``: the (grade, points) of an enterprise with no credit
+    record under the policy (``domain.credit.unrecorded_rating``): its line shows them and
+    the ``rating`` filter counts it by them, so every enterprise has a grade and the list,
+    the filter and the total agree."""
     _page(limit, offset)
     clauses: list[str] = []
     params: dict[str, Any] = {"now": _aware(now), "limit": limit, "offset": offset}
+    grade, points = "e.rating", "e.rating_points"
+    if unrecorded is not None:
+        params["unrecorded_grade"], params["unrecorded_points"] = unrecorded
+        grade = "(CASE WHEN e.credit_opened_at IS NULL THEN %(unrecorded_grade)s ELSE e.rating END)"
+        points = (
+            "(CASE WHEN e.credit_opened_at IS NULL THEN %(unrecorded_points)s"
+            " ELSE e.rating_points END)"
+        )
     if grid_unit is not None:
         clauses.append("e.grid_path @> ARRAY[%(grid_unit)s]::text[]")
         params["grid_unit"] = grid_unit
     if rating is not None:
-        clauses.append("e.rating = %(rating)s")
+        clauses.append(f"{grade} = %(rating)s")
         params["rating"] = rating
     if blacklisted is not None:
         clauses.append(_ON_LIST if blacklisted else f"NOT {_ON_LIST}")
@@ -366,7 +406,7 @@ def list_enterprises(
             "   AND c.is_open),"
             " (SELECT count(*) FROM case_view c WHERE c.credit_code = e.credit_code"
             f"   AND {_OVERDUE}),"
-            f" e.rating, e.rating_points, {_ON_LIST}, e.blacklisted_until, e.open_proceeding_no,"
+            f" {grade}, {points}, {_ON_LIST}, e.blacklisted_until, e.open_proceeding_no,"
             " e.credit_opened_at"
             f" FROM enterprise_view e{where}"
             " ORDER BY e.credit_code LIMIT %(limit)s OFFSET %(offset)s",
@@ -631,10 +671,17 @@ class UnitStatistics:
     figures"), with the definitions of activities/projections/changes.py; the reports carry
     exactly these.
 
-    ``overdue`` is judged at ``overdue_as_of``: the period's end, or ``now`` while the period
-    runs. ``due`` includes ``due_unsettled``: deadlines of the period that have passed (by
-    ``now``) with no outcome recorded yet, not on time so far. ``cases``: cases open at some
-    moment of the period. ``figures``: the stored counters summed over the period's months.
+    ``due`` and ``rectified_on_time`` count hazards (到期整改率, ``on_time_rate``): each hazard
+    whose rectification deadline fell due in the period, once. ``deadlines_due`` and
+    ``deadlines_met``/``deadlines_missed`` count every deadline that fell due, the supervision
+    deadlines after an escalation included (one case escalated four times: five deadlines,
+    one hazard). ``due`` includes ``due_unsettled`` (and ``deadlines_due`` includes
+    ``deadlines_due_unsettled``): those of the period that have passed (by ``now``) with no
+    outcome recorded yet, not on time so far.
+
+    ``overdue`` (逾期 hazards) is judged at ``overdue_as_of``: the period's end, or ``now`` while
+    the period runs. ``cases``: cases open at some moment of the period. ``figures``: the
+    stored counters summed over the period's months.
     """
 
     unit_code: str
@@ -652,6 +699,9 @@ class UnitStatistics:
     due: int
     due_unsettled: int
     rectified_on_time: int
+    deadlines_due: int
+    deadlines_due_unsettled: int
+    deadlines_met: int
     deadlines_missed: int
     overdue: int
     escalations_by_level: Mapping[str, int]
@@ -671,8 +721,15 @@ class UnitStatistics:
 
     @property
     def on_time_rate(self) -> float | None:
-        """到期整改率: deadlines of the period met / deadlines of the period due."""
+        """到期整改率: hazards of the period rectified by their deadline / hazards whose
+        deadline fell due in the period (the seeds' figure: Huzhou's 99.83 %)."""
         return rate(self.rectified_on_time, self.due)
+
+    @property
+    def deadlines_met_rate(self) -> float | None:
+        """Deadlines of the period met / deadlines of the period due (every deadline, the
+        supervision ones after an escalation included): not the 到期整改率."""
+        return rate(self.deadlines_met, self.deadlines_due)
 
 
 _SUMMED = tuple(m for m in METRICS if m != "overdue_at_end")
@@ -707,13 +764,17 @@ def unit_statistics(
             " FROM case_statistics WHERE unit_code = %(unit)s AND period = ANY(%(months)s)",
             params,
         ).one()
-        cases, unsettled, running_overdue = conn.exec_driver_sql(
+        cases, unsettled, hazards_unsettled, running_overdue = conn.exec_driver_sql(
             "SELECT count(*) FILTER (WHERE c.registered_at < %(end)s"
             "   AND coalesce(c.closed_at, c.withdrawn_at, 'infinity') >= %(start)s),"
             " count(*) FILTER (WHERE c.is_open AND c.deadline_no > c.settled_deadline_no"
             "   AND c.deadline >= %(start)s AND c.deadline < %(end)s AND c.deadline <= %(now)s),"
-            " count(*) FILTER (WHERE c.deadline_running_since <= %(as_of)s"
-            "   AND c.deadline <= %(as_of)s)"
+            # A hazard with nothing settled yet: its rectification deadline is the one in force.
+            " count(*) FILTER (WHERE c.is_open AND c.settled_deadline_no = 0"
+            "   AND c.rectification_deadline >= %(start)s AND c.rectification_deadline < %(end)s"
+            "   AND c.rectification_deadline <= %(now)s),"
+            " count(*) FILTER (WHERE c.overdue_watch_since <= %(as_of)s"
+            "   AND c.rectification_deadline <= %(as_of)s)"
             " FROM case_view c WHERE c.grid_path @> ARRAY[%(unit)s]::text[]",
             params,
         ).one()
@@ -724,7 +785,6 @@ def unit_statistics(
     # Spells that ended after the period's end were counted then; running ones are read now.
     ended_spells = int(totals[-1]) if as_of == end else 0
     figures["overdue_at_end"] = ended_spells
-    settled_due = figures["due"]
     return UnitStatistics(
         unit_code=unit_code,
         unit_name=unit[0] if unit else None,
@@ -738,9 +798,12 @@ def unit_statistics(
         found=figures["found"],
         found_major=figures["found_major"],
         rectified=figures["rectified"],
-        due=settled_due + int(unsettled),
-        due_unsettled=int(unsettled),
-        rectified_on_time=figures["rectified_on_time"],
+        due=figures["hazards_due"] + int(hazards_unsettled),
+        due_unsettled=int(hazards_unsettled),
+        rectified_on_time=figures["hazards_rectified_on_time"],
+        deadlines_due=figures["deadlines_due"] + int(unsettled),
+        deadlines_due_unsettled=int(unsettled),
+        deadlines_met=figures["deadlines_met"],
         deadlines_missed=figures["deadlines_missed"],
         overdue=ended_spells + int(running_overdue),
         escalations_by_level={

@@ -226,8 +226,10 @@ async def test_every_reading_endpoint_answers_each_role_exactly_what_its_scope_h
         "open_cases": 1,
         "overdue_cases": 0,
         "credit_state": "no_record",
-        "rating": None,
-        "rating_points": None,
+        # Every enterprise has a grade: with no credit record, the default policy's grade for
+        # nothing recorded (100 base points: A). It read None before.
+        "rating": "A",
+        "rating_points": 100,
         "blacklisted": False,
         "blacklisted_until": None,
         "open_proceeding_no": None,

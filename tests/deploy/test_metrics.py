@@ -119,12 +119,14 @@ def test_open_and_overdue_cases_are_counted_by_the_level_supervising_them(
         expected_overdue = Counter(s.supervising_level.value for s in states if s.is_overdue(now))
         assert dict(sample.open_by_level) == dict(expected_open) == {"village": 2, "township": 1}
         assert {k: v for k, v in sample.overdue_by_level.items() if v} == dict(expected_overdue)
-        assert dict(expected_overdue) == {"village": 1}
+        # The escalated case's hazard is still overdue (its township deadline is not its
+        # rectification deadline); it counted 0 at the township before.
+        assert dict(expected_overdue) == {"village": 1, "township": 1}
         text = render_metrics(metrics).decode()
         assert 'duban_open_cases{level="village"} 2.0' in text
         assert 'duban_open_cases{level="township"} 1.0' in text
         assert 'duban_overdue_cases{level="village"} 1.0' in text
-        assert 'duban_overdue_cases{level="township"} 0.0' in text
+        assert 'duban_overdue_cases{level="township"} 1.0' in text
         # Before the deadline nobody is overdue.
         early = metrics.refresh_read_model(engine, day(10))
         assert sum(early.overdue_by_level.values()) == 0

@@ -61,6 +61,15 @@ def edition_2(policy: Policy) -> Policy:
 
 EDITION_2 = edition_2(DEFAULT)
 
+
+def edition_3(policy: Policy) -> Policy:
+    """``policy`` as written for edition 3, the edition of the cases registered before
+    edition 4 shipped (the same keys: only the rules differ)."""
+    return Policy.from_data({**policy.to_data(), "edition": 3})
+
+
+EDITION_3 = edition_3(DEFAULT)
+
 PROVINCE = GridUnit("P37", "山东省", GridLevel.PROVINCE, None, "省厅 王厅长")
 CITY = GridUnit("P37-C07", "潍坊市", GridLevel.CITY, "P37", "市局 李局长")
 COUNTY = GridUnit("P37-C07-X82", "诸城市", GridLevel.COUNTY, "P37-C07", "县局 赵局长")

@@ -29,7 +29,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import CaseEvent, ExtensionDecisionOverdue
+from domain.case_events import CaseEvent, ExtensionDecisionOverdue, ReminderLapsed
 from domain.credit import (
     CreditCommand,
     CreditState,
@@ -54,6 +54,7 @@ from tests.domain.domain_builders import (
     COUNTY_SUPERVISOR,
     DEFAULT,
     EDITION_2,
+    EDITION_3,
     ENTERPRISE,
     ENTERPRISE_ACTOR,
     FIVE,
@@ -76,6 +77,8 @@ from tests.domain.domain_builders import (
 )
 
 GENERAL_DEADLINE = datetime(2025, 3, 19, tzinfo=SHANGHAI)  # P15D from Monday 3 March 09:00
+SUPERVISOR_OF_COUNTY = supervisor_of("sup-county-4", COUNTY)
+REPORT_NOW = ReportRectification(ENTERPRISE_ACTOR, "已整改", (PHOTO,))
 
 
 def at(year: int, month: int, day: int, hour: int = 9) -> datetime:
@@ -343,15 +346,67 @@ def test_a_credit_event_from_outside_the_window_is_refused():
 
 
 def test_reminders_of_a_deadline_already_passed_are_not_sent_on_catch_up():
-    state, _ = run([(register(), NOW)])
+    # Edition 3 dropped them in silence; its cases decide so still (edition 4: below).
+    state, _ = run([(register(), NOW)], policy=EDITION_3)
     after_outage = GENERAL_DEADLINE + timedelta(days=2)
-    _, events = catch_up(state, after_outage, DEFAULT, CALENDAR)
+    _, events = catch_up(state, after_outage, EDITION_3, CALENDAR)
     assert types(events) == ["DeadlineMissed", "CaseEscalated", "CreditTriggerRaised"]
-    error = refused(state, FireTimer(SYSTEM, "reminder:1:P3D"), after_outage)
+    error = refused(state, FireTimer(SYSTEM, "reminder:1:P3D"), after_outage, EDITION_3)
     assert (error.rule, error.field) == ("case.timer.not_pending", "key")
     # A reminder that is late but whose deadline is still ahead is sent.
+    _, late_reminders = catch_up(state, GENERAL_DEADLINE - timedelta(hours=2), EDITION_3, CALENDAR)
+    assert types(late_reminders) == ["ReminderDue", "ReminderDue"]
+
+
+def test_under_edition_4_a_reminder_whose_deadline_passed_unsent_is_recorded_as_lapsed():
+    state, _ = run([(register(), NOW)])
+    assert DEFAULT.edition == 4
+    after_outage = GENERAL_DEADLINE + timedelta(days=2)
+    _, events = catch_up(state, after_outage, DEFAULT, CALENDAR)
+    assert types(events) == [
+        "ReminderLapsed",
+        "ReminderLapsed",
+        "DeadlineMissed",
+        "CaseEscalated",
+        "CreditTriggerRaised",
+    ]
+    three, one = events[0], events[1]
+    assert isinstance(three, ReminderLapsed) and isinstance(one, ReminderLapsed)
+    assert (three.timer_key, three.before) == ("reminder:1:P3D", "P3D")
+    assert three.due_at == GENERAL_DEADLINE - timedelta(days=3)
+    assert one.due_at == GENERAL_DEADLINE - timedelta(days=1)
+    assert three.deadline == GENERAL_DEADLINE and three.at == after_outage  # noticed then
+    # Recorded, and told to nobody: the enterprise was not reminded, and is not now.
+    assert notifications_for(state, three) == []
+    # A reminder that is late but whose deadline is still ahead is sent, as before.
     _, late_reminders = catch_up(state, GENERAL_DEADLINE - timedelta(hours=2), DEFAULT, CALENDAR)
     assert types(late_reminders) == ["ReminderDue", "ReminderDue"]
+    # A reminder sent in time never lapses; only the one missed is recorded so.
+    sent, _ = catch_up(state, GENERAL_DEADLINE - timedelta(days=2), DEFAULT, CALENDAR)
+    _, events = catch_up(sent, after_outage, DEFAULT, CALENDAR)
+    assert types(events)[:2] == ["ReminderLapsed", "DeadlineMissed"]
+    assert events[0].timer_key == "reminder:1:P1D"  # type: ignore[attr-defined]
+
+
+def test_under_edition_4_a_lapsed_reminder_is_fired_once_and_only_by_the_system():
+    state, _ = run([(register(), NOW)])
+    after_outage = GENERAL_DEADLINE + timedelta(hours=1)
+    timers = pending_timers(state, DEFAULT, CALENDAR, after_outage)
+    assert [(t.key, t.kind) for t in timers] == [
+        ("reminder:1:P3D", "reminder_lapsed"),
+        ("reminder:1:P1D", "reminder_lapsed"),
+        ("deadline:1", "deadline"),
+    ]
+    error = refused(state, FireTimer(SUPERVISOR_OF_COUNTY, "reminder:1:P3D"), after_outage)
+    assert error.rule == "case.timer.system_only"
+    lapsed = fold(
+        decide(state, FireTimer(SYSTEM, "reminder:1:P3D"), after_outage, DEFAULT, CALENDAR), state
+    )
+    error = refused(lapsed, FireTimer(SYSTEM, "reminder:1:P3D"), after_outage)
+    assert error.rule == "case.timer.already_fired"
+    # A person's command waits for the lapse to be recorded first, like any due timer.
+    error = refused(lapsed, REPORT_NOW, after_outage)
+    assert error.rule == "case.timer.due_first" and "reminder:1:P1D" in error.message
 
 
 def test_under_edition_1_a_catch_up_still_sends_the_reminders_first_as_recorded_cases_did():

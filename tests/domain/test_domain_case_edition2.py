@@ -57,6 +57,7 @@ from tests.domain.domain_builders import (
     COUNTY_SUPERVISOR,
     DEFAULT,
     DRILL,
+    EDITION_3,
     ENTERPRISE_ACTOR,
     FIVE,
     INSPECTOR,
@@ -337,21 +338,29 @@ def test_under_edition_1_a_late_failure_gets_a_rework_deadline_at_the_same_level
 
 
 def test_a_command_is_refused_while_a_timer_is_due_until_the_timer_has_fired():
-    state, _ = run([(register(), NOW)])
+    # Under edition 3 (the rule below is edition 3's; edition 4 records the lapse instead).
+    state, _ = run([(register(), NOW)], policy=EDITION_3)
     just_after = GENERAL_DEADLINE + timedelta(seconds=1)
     before = GENERAL_DEADLINE - timedelta(hours=1)
     with pytest.raises(DomainError) as e:
-        decide(state, REPORT, before, DEFAULT, CALENDAR)
+        decide(state, REPORT, before, EDITION_3, CALENDAR)
     # The earliest due timer is named: the reminders come before the deadline itself…
     assert rule(e) == "case.timer.due_first" and "reminder:1:P3D" in e.value.message
     with pytest.raises(DomainError) as e:
-        decide(state, REPORT, just_after, DEFAULT, CALENDAR)
+        decide(state, REPORT, just_after, EDITION_3, CALENDAR)
     # …unless the deadline has passed: then its reminders are no longer due.
     assert rule(e) == "case.timer.due_first" and "deadline:1" in e.value.message
-    state, fired = fire_due(state, just_after)
+    state, fired = fire_due(state, just_after, EDITION_3)
     assert types(fired)[-3:] == ["DeadlineMissed", "CaseEscalated", "CreditTriggerRaised"]
-    events = decide(state, REPORT, just_after, DEFAULT, CALENDAR)
+    events = decide(state, REPORT, just_after, EDITION_3, CALENDAR)
     assert types(events) == ["RectificationReported"]
+    # Edition 4: the reminders that never went out are recorded as lapsed first.
+    current, _ = run([(register(), NOW)])
+    with pytest.raises(DomainError) as e:
+        decide(current, REPORT, just_after, DEFAULT, CALENDAR)
+    assert rule(e) == "case.timer.due_first" and "reminder:1:P3D" in e.value.message
+    current, fired = fire_due(current, just_after)
+    assert types(fired)[:3] == ["ReminderLapsed", "ReminderLapsed", "DeadlineMissed"]
     # Edition 1 decided against the state as given (recorded cases replay so).
     legacy, _ = run([(register(), NOW)], policy=LEGACY)
     assert types(decide(legacy, REPORT, just_after, LEGACY, CALENDAR)) == ["RectificationReported"]

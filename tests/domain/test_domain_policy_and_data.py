@@ -164,7 +164,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
 @pytest.mark.parametrize(
     ("old", "new", "key", "rule"),
     [
-        ("edition = 3", "edition = 4", "edition", "policy.edition"),
+        ("edition = 4", "edition = 5", "edition", "policy.edition"),
         (
             'city = "P6M"',
             'city = "P13M"',
@@ -207,7 +207,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
             "credit.rating.grades[0].inspections_per_year",
             "policy.non_negative",
         ),
-        ("edition = 3", "edition = 1", "notice", "policy.edition_required"),
+        ("edition = 4", "edition = 1", "notice", "policy.edition_required"),
         ('basis = "《', 'basis = " " #《', "credit.notice.basis", "policy.notice_text"),
     ],
 )
@@ -295,7 +295,9 @@ def _all_case_events() -> list[CaseEvent]:
         ]
     )
     _, c = run([(register(), NOW), (WithdrawCase(SUPERVISOR, "错误"), NOW)])
-    return a + b + c
+    # Edition 4: a reminder still unsent when its deadline has passed is recorded as lapsed.
+    _, d = run([(register(), NOW), (FireTimer(SYSTEM, "reminder:1:P3D"), NOW + timedelta(days=20))])
+    return a + b + c + d
 
 
 def test_every_case_event_type_round_trips_through_json_data():

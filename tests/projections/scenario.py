@@ -46,7 +46,7 @@ from domain.credit import (
 )
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
-from domain.policy import CreditEventKind
+from domain.policy import CreditEventKind, Policy
 from tests.domain.domain_builders import (
     CALENDAR,
     COUNTY,
@@ -88,6 +88,7 @@ class History:
     store: EventStore
     cases: dict[str, CaseState] = field(default_factory=dict)
     credit: dict[str, CreditState] = field(default_factory=dict)
+    policy: Policy = DEFAULT
 
     def case(self, hazard_id: str, command: CaseCommand, now: datetime) -> list[CaseEvent]:
         """Decide ``command`` at ``now`` as the case workflow does: the timers that fell due
@@ -95,8 +96,8 @@ class History:
         state = self.cases.get(hazard_id)
         fired: list[CaseEvent] = []
         if not isinstance(command, FireTimer):
-            state, fired = catch_up(state, now, DEFAULT, CALENDAR)
-        events = [*fired, *decide(state, command, now, DEFAULT, CALENDAR)]
+            state, fired = catch_up(state, now, self.policy, CALENDAR)
+        events = [*fired, *decide(state, command, now, self.policy, CALENDAR)]
         state = self.cases.get(hazard_id)
         self.store.append(
             f"case-{hazard_id}",
@@ -116,7 +117,7 @@ class History:
         """Fire every timer of the case that falls due up to ``until``, each at its due time."""
         while True:
             timers = [
-                t for t in pending_timers(self.cases[hazard_id], DEFAULT) if t.due_at <= until
+                t for t in pending_timers(self.cases[hazard_id], self.policy) if t.due_at <= until
             ]
             if not timers:
                 return
@@ -125,7 +126,7 @@ class History:
 
     def credit_command(self, code: str, command: CreditCommand, now: datetime) -> None:
         state = self.credit.get(code)
-        events: list[CreditEvent] = decide_credit(state, command, now, DEFAULT, CALENDAR)
+        events: list[CreditEvent] = decide_credit(state, command, now, self.policy, CALENDAR)
         self.store.append(
             f"credit-{code}",
             state.version if state else 0,
@@ -140,7 +141,9 @@ class History:
         self.credit[code] = state
 
     def fire_credit_timer(self, code: str, kind: str) -> datetime:
-        timer = next(t for t in pending_credit_timers(self.credit[code], DEFAULT) if t.kind == kind)
+        timer = next(
+            t for t in pending_credit_timers(self.credit[code], self.policy) if t.kind == kind
+        )
         self.credit_command(code, FireCreditTimer(SYSTEM, timer.key), timer.due_at)
         return timer.due_at
 

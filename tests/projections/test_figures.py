@@ -131,12 +131,17 @@ def test_the_march_figures_of_the_village_are_the_hand_computed_ones(
     assert march.found == 9
     assert march.rectified == 5  # C1, C2, C3, C8, C11 (C6 closed in April)
     assert march.rectification_rate == pytest.approx(0.5556)
-    # Due in March: C1 met, C3 met, C5 (no outcome yet), C6 missed, C9 missed.
+    # Due in March: C1 met, C3 met, C5 (no outcome yet), C6 missed, C9 missed — as hazards and
+    # as deadlines alike, each of these cases having one deadline in March.
     assert (march.due, march.rectified_on_time, march.due_unsettled) == (5, 2, 1)
+    assert (march.deadlines_due, march.deadlines_met, march.deadlines_due_unsettled) == (5, 2, 1)
     assert march.deadlines_missed == 2
     assert march.on_time_rate == 0.4
-    # At 1 April 00:00: C5 (still overdue) and C6 (overdue until its report on 3 April).
-    assert march.overdue == 2
+    # At 1 April 00:00: C5 (still overdue), C6 (overdue until it is written off on 5 April)
+    # and C9, escalated to the township on 18 March: its hazard is still overdue although the
+    # township's supervision deadline is in April. (Counted 2 before the overdue of a hazard
+    # outlived its escalation.)
+    assert march.overdue == 3
     assert march.overdue_as_of == at(4, 1, 0)
     assert march.escalations_by_level == {"township": 1, "county": 0, "city": 0, "province": 0}
     assert march.listed_by_level == {"county": 1, "city": 0, "province": 0}
@@ -154,9 +159,12 @@ def test_april_counts_the_deadlines_that_fell_in_april_and_the_overdue_now(
     read_side: ReadSide, history: History
 ) -> None:
     live = unit_statistics(read_side.engine, VILLAGE.code, Period.month(2025, 4), now=at(4, 20))
-    # C2's 10 April deadline, met in March; C6's township deadline, met (closed 5 April);
-    # C9's township deadline (early April), passed with no outcome.
-    assert (live.due, live.rectified_on_time, live.due_unsettled) == (3, 2, 1)
+    # Deadlines: C2's 10 April deadline, met in March; C6's township deadline, met (closed 5
+    # April); C9's township deadline (early April), passed with no outcome.
+    assert (live.deadlines_due, live.deadlines_met, live.deadlines_due_unsettled) == (3, 2, 1)
+    # Hazards: C2 alone. C6's and C9's hazards fell due in March (missed there); their
+    # township deadlines are the supervision ladder's, not the hazards'.
+    assert (live.due, live.rectified_on_time, live.due_unsettled) == (1, 1, 0)
     assert live.rectified == 1  # C6
     assert live.escalations_by_level["township"] == 1  # C6, on 3 April
     assert live.found == 0 and live.rectification_rate is None
@@ -164,10 +172,11 @@ def test_april_counts_the_deadlines_that_fell_in_april_and_the_overdue_now(
     assert live.overdue == 2  # C5 and C9, right now
     # May: C7's first deadline was replaced before it fell due.
     may = unit_statistics(read_side.engine, VILLAGE.code, Period.month(2025, 5), now=at(6, 1))
-    assert may.due == 0
+    assert may.due == may.deadlines_due == 0
     june = unit_statistics(read_side.engine, VILLAGE.code, Period.month(2025, 6), now=at(7, 1))
     # C11's deadline (met: closed in March) and C7's extended one (passed, no outcome).
     assert (june.due, june.rectified_on_time, june.due_unsettled) == (2, 1, 1)
+    assert (june.deadlines_due, june.deadlines_met, june.deadlines_due_unsettled) == (2, 1, 1)
 
 
 def test_a_failed_verification_after_the_deadline_counts_that_deadline_missed(
@@ -185,13 +194,17 @@ def test_a_quarter_and_a_year_add_up_their_months_but_count_overdue_at_their_end
     q1 = unit_statistics(read_side.engine, VILLAGE.code, Period.quarter(2025, 1), now=at(7, 1))
     march = unit_statistics(read_side.engine, VILLAGE.code, Period.month(2025, 3), now=at(7, 1))
     assert q1.figures == march.figures
-    assert (q1.found, q1.due, q1.overdue) == (9, 5, 2)
+    # Overdue at 31 March's end: C5, C6 and C9 (see the March figures).
+    assert (q1.found, q1.due, q1.overdue) == (9, 5, 3)
     q2 = unit_statistics(read_side.engine, VILLAGE.code, Period.quarter(2025, 2), now=at(7, 1))
     # April's 3 and June's 2 deadlines; overdue on 30 June: C5, C9 and C7 (30 June 18:00).
-    assert (q2.due, q2.rectified_on_time) == (5, 3)
+    assert (q2.deadlines_due, q2.deadlines_met) == (5, 3)
+    # April's hazard (C2) and June's two (C11, C7).
+    assert (q2.due, q2.rectified_on_time) == (3, 2)
     assert q2.overdue == 3
     year = unit_statistics(read_side.engine, VILLAGE.code, Period.whole_year(2025), now=at(7, 1))
-    assert (year.found, year.rectified, year.due) == (9, 6, 10)
+    assert (year.found, year.rectified, year.deadlines_due) == (9, 6, 10)
+    assert year.due == 8  # 10 deadlines, of 8 hazards: C6's and C9's township ones are not
 
 
 def test_overdue_at_every_month_end_equals_the_domains_is_overdue_of_that_instant(
@@ -300,8 +313,11 @@ def test_a_deadline_is_counted_once_whichever_event_settles_it_first(order: Any)
     _registered(changes)
     for position, (event_type, data) in enumerate(order, start=4):
         assert changes.apply(position, "case-X", event_type, 1, data)
-    assert (_march(changes, "due"), _march(changes, "deadlines_missed")) == (1, 1)
-    assert _march(changes, "rectified_on_time") == 0
+    assert (_march(changes, "deadlines_due"), _march(changes, "deadlines_missed")) == (1, 1)
+    assert _march(changes, "deadlines_met") == 0
+    # It is the hazard's own deadline: the hazard is due once and not rectified on time.
+    assert (_march(changes, "hazards_due"), _march(changes, "hazards_rectified_on_time")) == (1, 0)
+    assert changes.cases["X"]["rectification_missed"] is True
 
 
 def test_a_malformed_event_is_skipped_and_changes_nothing() -> None:

@@ -48,6 +48,8 @@ COMPARED_FIELDS = (
     "referred",
     "registered_at",
     "version",
+    "rectification_deadline",
+    "rectification_missed",
 )
 
 

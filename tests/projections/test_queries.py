@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime, timedelta
 from typing import Any
 
 import pytest
@@ -18,7 +19,15 @@ from activities.projections.queries import (
     list_enterprises,
     unit_statistics,
 )
-from tests.domain.domain_builders import CALENDAR, COUNTY, DEFAULT, PROVINCE, TOWNSHIP, VILLAGE
+from tests.domain.domain_builders import (
+    CALENDAR,
+    COUNTY,
+    DEFAULT,
+    PROVINCE,
+    SHANGHAI,
+    TOWNSHIP,
+    VILLAGE,
+)
 from tests.projections.conftest import ReadSide
 from tests.projections.scenario import (
     ENTERPRISE,
@@ -77,15 +86,31 @@ def test_cases_are_sorted_by_deadline_and_paged_with_the_total(projected: ReadSi
 
 
 def test_overdue_is_judged_at_the_instant_of_the_question(projected: ReadSide) -> None:
-    """No event happens when H-B's township deadline passes; the answer still changes."""
-    before = list_cases(projected.engine, now=day(25), filters=CaseFilter(overdue=True))
-    after = list_cases(projected.engine, now=day(31), filters=CaseFilter(overdue=True))
-    assert [i.hazard_id for i in before.items] == []
-    assert [i.hazard_id for i in after.items] == ["H-B"]
+    """No event happens when H-G's deadline passes (no timer fires for it); the answer still
+    changes. H-B, escalated to the township when it missed its deadline, stays overdue from
+    that deadline: the township's supervision deadline does not end it (before, H-B dropped
+    out of this list at its escalation and only came back when the township's passed)."""
+    before = list_cases(projected.engine, now=day(50), filters=CaseFilter(overdue=True))
+    after = list_cases(projected.engine, now=day(60), filters=CaseFilter(overdue=True))
+    assert [i.hazard_id for i in before.items] == ["H-B"]
+    assert sorted(i.hazard_id for i in after.items) == ["H-B", "H-G"]
     case = get_case(projected.engine, "H-B", now=day(31))
     assert case is not None and case.overdue
+    assert case["escalation_index"] == 1 and case["deadline"] > day(25)
+    escalated = list_cases(projected.engine, now=day(25), filters=CaseFilter(overdue=True))
+    assert [i.hazard_id for i in escalated.items] == ["H-B"]
     not_overdue = list_cases(projected.engine, now=day(31), filters=CaseFilter(overdue=False))
     assert "H-B" not in [i.hazard_id for i in not_overdue.items]
+    # Since when and how long: its own deadline (24:00 on 18 March), in calendar days.
+    assert (
+        case.overdue_since
+        == case["rectification_deadline"]
+        == datetime(2025, 3, 19, tzinfo=SHANGHAI)
+    )
+    assert case.overdue_since is not None and case.overdue_since.utcoffset() == timedelta(hours=8)
+    assert case.days_overdue == 16  # 19 March … 3 April (day 31 is 3 April 09:00)
+    on_time = get_case(projected.engine, "H-A", now=day(31))
+    assert on_time is not None and (on_time.overdue_since, on_time.days_overdue) == (None, None)
 
 
 def test_an_enterprise_comes_with_its_cases_credit_grade_and_whitelist(projected: ReadSide) -> None:
@@ -156,9 +181,11 @@ def test_rates_are_rectified_over_found_and_deadlines_met_over_deadlines_due(
 def test_overdue_is_judged_at_the_periods_end_or_now_while_it_runs(projected: ReadSide) -> None:
     march = Period.month(2025, 3)
     april = Period.month(2025, 4)
-    # H-B escalated on 18 March: its township deadline (2 April) had not passed on 31 March.
-    assert unit_statistics(projected.engine, COUNTY.code, march, now=day(200)).overdue == 0
-    # That deadline passes with no event; April, asked on 3 April, has H-B overdue.
+    # H-B escalated on 18 March: its township deadline (2 April) had not passed on 31 March,
+    # but its hazard has been overdue since 18 March all the same. (Counted 0 before the
+    # overdue of a hazard outlived its escalation.) H-F, escalated too, was written off.
+    assert unit_statistics(projected.engine, COUNTY.code, march, now=day(200)).overdue == 1
+    # April, asked on 3 April, has H-B overdue.
     live = unit_statistics(projected.engine, COUNTY.code, april, now=day(31))
     assert live.overdue_as_of == day(31)
     assert live.overdue == 1
@@ -176,9 +203,11 @@ def test_a_quarter_adds_up_its_months(projected: ReadSide) -> None:
     assert q2.blacklist_changes["listed"] == 2
     assert q2.blacklist_changes["proceedings_opened"] == 1
     assert q2.rectification_rate == 0.0
-    # Due in April by 2 May: H-F's township deadline, met (it closed on 25 March); H-B's and
-    # H-G's, passed with no outcome recorded: due and not on time.
-    assert (q2.due, q2.due_unsettled, q2.rectified_on_time) == (3, 2, 1)
+    # Deadlines due in April by 2 May: H-F's township deadline, met (it closed on 25 March);
+    # H-B's and H-G's, passed with no outcome recorded: due and not on time.
+    assert (q2.deadlines_due, q2.deadlines_due_unsettled, q2.deadlines_met) == (3, 2, 1)
+    # Hazards due in April: H-G alone (H-B's and H-F's fell due in March).
+    assert (q2.due, q2.due_unsettled, q2.rectified_on_time) == (1, 1, 0)
     year = unit_statistics(projected.engine, COUNTY.code, Period.whole_year(2025), now=day(60))
     assert year.found == 7
     assert Period.quarter(2025, 4).months()[-1].month == 12

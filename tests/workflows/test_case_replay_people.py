@@ -1,13 +1,15 @@
-"""Replay-gate coverage of the people's commands and the timers under policy editions 2 and 3.
+"""Replay-gate coverage of the people's commands and the timers under policy editions 2 to 4.
 
 The committed histories of test_case_replay.py cover a case rectified on time, one escalated
 to the top, a major hazard listed and de-listed (all edition 1) and a late failure (edition 2).
 The histories recorded here add what those never did: under edition 2, a supervisor's
 listing, a refusal and a withdrawal, an extension rejected and then approved, reminders, and
 the review window running out (VerificationOverdue); under edition 3 (the shipped policy
-since), an undecided extension alerted level by level up the grid. A history is recorded
-under the policy shipped when it is recorded; the edition-2 ones stay as the gate of the
-cases registered before edition 3. Both replay gates (test_case_replay.py and
+since), an undecided extension alerted level by level up the grid; under edition 4, reminders
+that lapsed while no worker ran (recorded on the real dev server with the shipped drill
+policy: the time-skipping server holds its clock while a task waits for a worker). A history
+is recorded under the policy shipped when it is recorded; the older editions' stay as the
+gate of the cases registered under them. Both replay gates (test_case_replay.py and
 test_replay_inputs.py) replay every file under tests/histories/, these included.
 
 Record one (after deleting it deliberately: a recorder never writes over a committed file) by
@@ -22,13 +24,17 @@ import asyncio
 import base64
 import json
 import os
-from datetime import datetime, timedelta
+import uuid
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 from temporalio.client import WorkflowHandle, WorkflowHistory
+from temporalio.testing import WorkflowEnvironment
 
+from activities.eventstore import EventStore
+from activities.settings import Settings
 from domain.case_commands import (
     DecideExtension,
     ListHazard,
@@ -45,14 +51,18 @@ from tests.workflows.case_helpers import (
     report,
     start_case,
     verify,
+    wait_for_version,
 )
 from tests.workflows.conftest import RunningWorker
 from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
+from worker import build_worker
 from workflows.case import SupervisedCaseWorkflow
+from workflows.ids import case_stream_id
 
 LISTED_REFUSED_WITHDRAWN = "case-ed2-listed-refused-withdrawn"
 EXTENSIONS_AND_REVIEW = "case-ed2-extension-rejected-approved-review-overdue"
 ALERTS_UP_THE_GRID = "case-ed3-decision-alerts-up-the-grid"
+REMINDERS_LAPSED = "case-ed4-reminders-lapsed-while-down"
 RECORDING = set(os.environ.get("DUBAN_RECORD_HISTORY", "").split(","))
 
 
@@ -69,9 +79,9 @@ def _payload(payloads: dict[str, Any]) -> Any:
     return json.loads(base64.b64decode(payloads["payloads"][0]["data"]))
 
 
-def coverage() -> tuple[set[str], set[str], set[int]]:
-    """Over every committed history of an edition-2 or later case: the updates accepted, the
-    event types appended, and the alert numbers of ExtensionDecisionOverdue."""
+def coverage(since_edition: int = 2) -> tuple[set[str], set[str], set[int]]:
+    """Over every committed history of a case of ``since_edition`` or later: the updates
+    accepted, the event types appended, and the alert numbers of ExtensionDecisionOverdue."""
     updates: set[str] = set()
     events: set[str] = set()
     alerts: set[int] = set()
@@ -84,7 +94,7 @@ def coverage() -> tuple[set[str], set[str], set[int]]:
                 result = _payload(done["result"])
                 if isinstance(result, dict) and "policy" in result:
                     edition = result["policy"].get("edition", 1)
-        if edition < 2:
+        if edition < since_edition:
             continue
         for event in history:
             accepted = event.get("workflowExecutionUpdateAcceptedEventAttributes")
@@ -126,6 +136,11 @@ def test_the_edition_2_and_3_histories_gate_every_command_and_timer_of_a_case():
         "CaseEscalated",
     } <= events
     assert {1, 2, 3} <= alerts, "a repeated decision alert up the grid is gated too"
+
+
+def test_an_edition_4_history_gates_the_reminders_recorded_as_lapsed():
+    _, events, _ = coverage(since_edition=4)
+    assert {"ReminderLapsed", "DeadlineMissed", "CaseEscalated", "CaseClosed"} <= events
 
 
 def test_a_recorder_refuses_to_write_over_a_committed_history(tmp_path: Path):
@@ -247,3 +262,46 @@ async def test_record_an_undecided_extension_alerted_up_the_grid(case_worker: Ru
     view = await handle.execute_update(SupervisedCaseWorkflow.verify_rectification, verify(True))
     assert view.status == "closed", view
     await save(handle, ALERTS_UP_THE_GRID)
+
+
+@recorded(REMINDERS_LAPSED)
+async def test_record_reminders_lapsed_while_no_worker_ran(
+    dev_server_env: WorkflowEnvironment, test_settings: Settings, store: EventStore
+):
+    """The shipped drill policy (edition 4; deadline 20 s, reminders 10 s and 5 s before):
+    the worker stops once the case is registered and a new one starts after the deadline,
+    which records both reminders as lapsed, the deadline missed and the escalation; the
+    enterprise then reports and the township verifies."""
+    refuse_to_overwrite(HISTORIES / f"{REMINDERS_LAPSED}.json")
+    drill = Path(__file__).resolve().parents[2] / "domain" / "policies" / "drill.toml"
+    settings = test_settings.model_copy(update={"policy_file": drill})
+    queue = f"lapsed-{uuid.uuid4().hex[:8]}"
+    worker = RunningWorker(dev_server_env, dev_server_env.client, queue, store, store.engine)
+    parts = build_worker(dev_server_env.client, settings, store, queue)
+    async with parts.worker:
+        handle, _ = await start_case(worker, "H-hist-ed4-lapsed")
+        view = await wait_for_version(handle, 2)
+        assert view.deadline is not None, view
+    parts.executor.shutdown(wait=False)
+    deadline = datetime.fromisoformat(view.deadline)
+    await asyncio.sleep((deadline - datetime.now(UTC)).total_seconds() + 4)  # no worker runs
+    parts = build_worker(dev_server_env.client, settings, store, queue)
+    try:
+        async with parts.worker:
+            for _ in range(600):
+                view = await handle.query(SupervisedCaseWorkflow.state)
+                if view.status == "escalated":
+                    break
+                await asyncio.sleep(0.05)
+            assert view.status == "escalated", view
+            await handle.execute_update(SupervisedCaseWorkflow.report_rectification, report())
+            view = await handle.execute_update(
+                SupervisedCaseWorkflow.verify_rectification, verify(True)
+            )
+            assert view.status == "closed", view
+            await save(handle, REMINDERS_LAPSED)
+            types = [e.event_type for e in store.read_stream(case_stream_id("H-hist-ed4-lapsed"))]
+            assert types[2:5] == ["ReminderLapsed", "ReminderLapsed", "DeadlineMissed"], types
+    finally:
+        parts.executor.shutdown(wait=False)
+        await worker.terminate_started()

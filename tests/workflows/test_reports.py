@@ -36,7 +36,13 @@ from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.projections.projector import complete_read_models, rebuild, rebuilding, reset
 from activities.projections.queries import Period, unit_statistics
-from activities.reports import ReportActivities, report_content
+from activities.reports import (
+    DEFINITIONS,
+    FIGURES_BEFORE_DEFINITIONS,
+    ReportActivities,
+    content_bytes,
+    report_content,
+)
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.case import decide, event_to_data, fold, pending_timers
@@ -244,12 +250,19 @@ EXPECTED = {
     "found_major": 1,  # F
     "rectified": 3,  # A, C, D
     "rectification_rate": 0.6,  # rectified / found
-    "due": 3,  # 18 March: A (met), B (missed); 30 March: E (passed, no outcome yet)
+    # Hazards due: 18 March: A (met), B (missed); 30 March: E (passed, no outcome yet). Each of
+    # them has one deadline in March, so the deadlines due are the same three.
+    "due": 3,
     "rectified_on_time": 1,
     "on_time_rectification_rate": 0.3333,
     "deadlines_missed": 1,  # B
     "due_unsettled": 1,  # E
-    "overdue": 1,  # E at 1 April 00:00; B's township deadline was still to come
+    "deadlines_due": 3,
+    "deadlines_met": 1,
+    "deadlines_due_unsettled": 1,
+    # At 1 April 00:00: E, and B, escalated to the township on 18 March: its hazard stays
+    # overdue although the township's deadline was still to come (counted 1 before).
+    "overdue": 2,
     "referred": 0,
     "withdrawn": 0,
     "escalations_by_level": {**LEVELS_0, "township": 1},
@@ -294,6 +307,7 @@ async def test_a_monthly_report_gives_the_hand_computed_figures_and_is_stored_on
     (stored,) = case_worker.store.read_stream(stream)
     content = stored.data["content"]
     assert {k: content[k] for k in EXPECTED} == EXPECTED
+    assert content["definitions"] == DEFINITIONS  # which definition its figures use
     assert content["unit"] == {"code": village.code, "name": village.name, "level": "village"}
     assert content["period_start"] == seeded.at(3, 1, 0).isoformat()
     assert content["overdue_as_of"] == seeded.at(4, 1, 0).isoformat()
@@ -616,3 +630,37 @@ def test_no_report_is_read_while_a_rebuild_runs_and_a_rebuild_waits_for_a_report
     finally:
         store.close()
         engine.dispose()
+
+
+def test_a_report_stored_before_the_figures_had_definitions_keeps_its_figures(
+    store: EventStore, test_settings: Settings
+) -> None:
+    """A report is a record: one stored by the release that counted deadlines as ``due`` is
+    answered and written out again exactly as it was, its CSV in its own order."""
+    unit, period = f"OLD{uuid4().hex[:8].upper()}", "2024-01"
+    figures = {name: 0 for name in FIGURES_BEFORE_DEFINITIONS}
+    figures |= {"due": 7, "rectified_on_time": 2, "on_time_rectification_rate": 0.2857}
+    old = {
+        "title": "月度安全风险分析报告",
+        "kind": "monthly",
+        "period": period,
+        "unit": {"code": unit, "name": "旧报表", "level": "county"},
+        **figures,
+        **{group: {} for group in ("escalations_by_level", "listed_by_level")},
+        **{group: {} for group in ("delisted_by_level", "blacklist_changes")},
+    }
+    digest = hashlib.sha256(content_bytes(old)).hexdigest()
+    stored = {"kind": "monthly", "period": period, "unit_code": unit, "content": old,
+              "content_sha256": digest, "read_models_position": 0}  # fmt: skip
+    event = NewEvent(
+        uuid4(), "ReportProduced", stored, EventMetadata("test", "system"), datetime.now(UTC)
+    )
+    store.append(report_key("monthly", unit, period), 0, [event])
+    result = ReportActivities(store, test_settings).produce_report(
+        ProduceReportInput("monthly", period, unit, str(uuid4()))
+    )
+    assert result.already_stored and result.figures == old
+    assert result.content_sha256 == digest
+    rows = list(csv.DictReader(Path(result.csv_path).read_text(encoding="utf-8").splitlines()))
+    assert [row["metric"] for row in rows] == list(FIGURES_BEFORE_DEFINITIONS)
+    assert {row["metric"]: row["value"] for row in rows}["on_time_rectification_rate"] == "0.2857"
