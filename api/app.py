@@ -86,6 +86,7 @@ from api.services import (
     forbidden,
     idempotency_digest,
     jsonable,
+    legacy_keyed_hazard_id,
     not_found,
     temporal_unavailable,
 )
@@ -407,6 +408,7 @@ class Attempt:
     key: str
     number: int
     resent: bool
+    claimed_at: datetime  # when the key was first claimed (its registration's day)
 
     @property
     def update_id(self) -> str:
@@ -481,7 +483,7 @@ def _hazard_routes(api: APIRouter) -> None:
             idempotency_key,
             hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
             201,
-            lambda _: _registered(services, principal, payload, idempotency_key),
+            lambda attempt: _registered(services, principal, payload, idempotency_key, attempt),
         )
 
     @api.get("/hazards", tags=["hazards"])
@@ -687,9 +689,28 @@ def _hazard_routes(api: APIRouter) -> None:
 
 
 async def _registered(
-    services: Services, principal: Principal, payload: dict[str, Any], key: str | None
+    services: Services,
+    principal: Principal,
+    payload: dict[str, Any],
+    key: str | None,
+    attempt: Attempt | None,
 ) -> RegisteredOut:
-    return RegisteredOut.model_validate(await services.register(principal, payload, key))
+    if attempt is None:
+        return RegisteredOut.model_validate(await services.register(principal, payload))
+    hazard_id = services.keyed_hazard_id(
+        attempt.token_id, attempt.key, attempt.number, attempt.claimed_at
+    )
+    if attempt.resent:
+        # The key was claimed for this very request and its answer is missing: the case it
+        # started (if it did) is the answer, whatever the body would be judged as today. A key
+        # claimed before one id format may have started its case under the older id.
+        started = await services.registered_case(
+            (hazard_id, legacy_keyed_hazard_id(attempt.token_id, attempt.key))
+        )
+        if started is not None:
+            return RegisteredOut.model_validate(started)
+    registered = await services.register(principal, payload, key, hazard_id=hazard_id)
+    return RegisteredOut.model_validate(registered)
 
 
 def _claim(services: Services, principal: Principal, key: str, fingerprint: str) -> Claim:
@@ -699,17 +720,17 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
         inserted = conn.execute(
             text(
                 "INSERT INTO api_idempotency (token_id, key, request_hash)"
-                " VALUES (:t, :k, :h) ON CONFLICT DO NOTHING RETURNING attempt"
+                " VALUES (:t, :k, :h) ON CONFLICT DO NOTHING RETURNING attempt, created_at"
             ),
             {"t": principal.token_id, "k": key, "h": fingerprint},
         ).first()
         if inserted is not None:
-            return Claim(Attempt(principal.token_id, key, inserted[0], False), 0, None)
+            return Claim(Attempt(principal.token_id, key, inserted[0], False, inserted[1]), 0, None)
         # The row lock orders concurrent retries of one key.
-        request_hash, status_code, response, attempt = conn.execute(
+        request_hash, status_code, response, attempt, claimed_at = conn.execute(
             text(
-                "SELECT request_hash, status_code, response, attempt FROM api_idempotency"
-                " WHERE token_id = :t AND key = :k FOR UPDATE"
+                "SELECT request_hash, status_code, response, attempt, created_at"
+                " FROM api_idempotency WHERE token_id = :t AND key = :k FOR UPDATE"
             ),
             {"t": principal.token_id, "k": key},
         ).one()
@@ -724,7 +745,7 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
                 ),
                 {"t": principal.token_id, "k": key, "h": fingerprint},
             ).scalar_one()
-            return Claim(Attempt(principal.token_id, key, attempt, False), 0, None)
+            return Claim(Attempt(principal.token_id, key, attempt, False, claimed_at), 0, None)
     if request_hash != fingerprint:
         raise Refused(
             422,
@@ -733,11 +754,11 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
             "idempotency-key",
         )
     if response is None:
-        return Claim(Attempt(principal.token_id, key, attempt, True), 0, None)
+        return Claim(Attempt(principal.token_id, key, attempt, True, claimed_at), 0, None)
     # The answer is kept as the JSON text it was sent as (a jsonb string: jsonb would reorder
     # an object's keys); an object is a row from before, answered as well as it can be.
     answer = response.encode() if isinstance(response, str) else json.dumps(response).encode()
-    return Claim(Attempt(principal.token_id, key, attempt, True), status_code, answer)
+    return Claim(Attempt(principal.token_id, key, attempt, True, claimed_at), status_code, answer)
 
 
 def _settle(

@@ -130,11 +130,19 @@ def create_api_app(settings: Settings, telemetry: ApiTelemetry) -> FastAPI:
     return create_app(settings, build_services=partial(build_services, telemetry=telemetry))
 
 
+UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning"}
+
+
+def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
+    """How ``duban api`` and ``duban up`` (and the fuzzer run) serve the app."""
+    return uvicorn.Config(app, host=host, port=port, **UVICORN_OPTIONS)
+
+
 def serve_api(settings: Settings, host: str, port: int) -> None:
     """``duban api``: the HTTP API until SIGINT/SIGTERM."""
     telemetry = ApiTelemetry()
     try:
-        uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, log_level="warning")
+        uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, **UVICORN_OPTIONS)
     finally:
         telemetry.stop()
 
@@ -561,11 +569,7 @@ async def _start(
     await ensure_audit_schedule(client, settings, settings.task_queue)
     services = await build_services(settings, runtime, telemetry=telemetry, temporal=client)
     stack.callback(services.store.close)
-    server = _ApiServer(
-        uvicorn.Config(
-            create_app(services=services), host=api_host, port=api_port, log_level="warning"
-        )
-    )
+    server = _ApiServer(uvicorn_config(create_app(services=services), api_host, api_port))
     dispatcher = None
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
