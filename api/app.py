@@ -8,6 +8,7 @@ is logged): only refusals we know the meaning of become 4xx or 503.
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,15 +17,17 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match, Route
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -44,6 +47,7 @@ from activities.reference_data import ReferenceDataError
 from activities.reports import report_content
 from activities.settings import Settings
 from api.auth import Principal, authenticate
+from api.json_body import JsonBodyCheck
 from api.schemas import (
     CODE_PATTERN,
     HAZARD_ID_PATTERN,
@@ -88,7 +92,15 @@ from api.services import (
     jsonable,
     legacy_keyed_hazard_id,
     not_found,
+    require_grid_unit_filter,
     temporal_unavailable,
+)
+from api.text_input import (
+    CREDIT_CODE_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    INSTANT_RULE,
+    PERIOD_PATTERN,
+    RFC3339_PATTERN,
 )
 from domain.case_commands import (
     DecideExtension,
@@ -119,8 +131,21 @@ from workflows.credit import CreditView
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+# Every refusal an operation can meet, in the one error shape. 400 is the HTTP server's own
+# (api/http_server.py: a request head HTTP cannot read never reaches an operation, but any
+# operation's request can be one).
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 503)
+    code: {"model": ErrorOut, "description": description}
+    for code, description in (
+        (400, "the request could not be read as HTTP (a header HTTP does not allow)"),
+        (401, "no bearer token, or an unknown or revoked one"),
+        (403, "outside the token's role or scope, or a rule about who acts"),
+        (404, "what the path or a filter names does not exist"),
+        (409, "the state or time of the case or record forbids it"),
+        (413, "a body over 256 KiB"),
+        (422, "a field breaks a rule: the error names the field and the rule"),
+        (503, "the database or Temporal did not answer; ask again shortly"),
+    )
 }
 # Where FastAPI says a bad value was; the caller knows the field by its plain name.
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
@@ -130,13 +155,13 @@ HazardId = Annotated[
 ]
 CreditCode = Annotated[
     str,
-    Path(
-        min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$", description="统一社会信用代码"
-    ),
+    Path(min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN, description="统一社会信用代码"),
 ]
 GridCodePath = Annotated[str, Path(max_length=64, pattern=CODE_PATTERN)]
 GridCodeQuery = Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)]
-CreditCodeQuery = Annotated[str | None, Query(min_length=18, max_length=18)]
+CreditCodeQuery = Annotated[
+    str | None, Query(min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN)
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 CaseStatus = Literal["rectifying", "reported", "escalated", "referred", "closed", "withdrawn"]
@@ -167,6 +192,8 @@ def create_app(
     )
     app.state.services = services
     _install_error_handlers(app)
+    # The last added runs first: the size is known before the JSON is read.
+    app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
     _hazard_routes(api)
@@ -224,13 +251,24 @@ def services_of(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services_of)]
 
 
+# The OpenAPI document declares the bearer token as the operations' security (not as a header
+# parameter): whatever the header holds — nothing, another scheme, a value too long to be a
+# token — the answer is 401, never a 422 about the header's shape.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    bearerFormat="dbn_…",
+    description="a token issued by `duban token create`",
+)
+
+
 def principal_of(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=300)] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    if credentials is None:
         raise Refused(401, "auth.required", "send Authorization: Bearer <token>", "authorization")
-    principal = authenticate(services_of(request).engine, authorization.removeprefix("Bearer "))
+    principal = authenticate(services_of(request).engine, credentials.credentials)
     if principal is None:
         raise Refused(401, "auth.invalid", "unknown or revoked token", "authorization")
     return principal
@@ -249,13 +287,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
     if parts and parts[0] in _LOCATIONS:
         parts = parts[1:]
-    return ".".join(str(part) for part in parts)
+    return ".".join(str(part) for part in parts) or "body"  # e.g. the body itself is missing
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
-        return _error(exc.status, exc.rule, exc.message, exc.field)
+        answer = _error(exc.status, exc.rule, exc.message, exc.field)
+        if exc.status == 401:
+            answer.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: how to authenticate
+        return answer
 
     @app.exception_handler(ReferenceDataError)
     async def reference(_: Request, exc: ReferenceDataError) -> JSONResponse:
@@ -295,11 +336,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        # duban's own rules (api/text_input.py: input.text_invalid, instant.rfc3339,
+        # time.out_of_range) keep their names; pydantic's are request.invalid.
+        kind = str(first.get("type") or "")
         return JSONResponse(
             status_code=422,
             content={
                 "error": {
-                    "rule": "request.invalid",
+                    "rule": kind if "." in kind else "request.invalid",
                     "message": first["message"],
                     "field": first["field"],
                 },
@@ -308,8 +352,23 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+    async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        answer = _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+        if exc.status_code == 405:
+            # Every method of the path (one route per method: the route that raised knows
+            # only its own), as RFC 9110 requires of a 405.
+            answer.headers["Allow"] = ", ".join(_methods_of(request))
+        return answer
+
+
+def _methods_of(request: Request) -> list[str]:
+    methods: set[str] = set()
+    for route in request.app.router.routes:
+        if isinstance(route, Route) and route.methods:
+            match, _ = route.matches(request.scope)
+            if match is not Match.NONE:
+                methods |= route.methods
+    return sorted(methods)
 
 
 class BodyLimit:
@@ -394,7 +453,9 @@ IdempotencyKey = Annotated[
     Header(
         min_length=1,
         max_length=200,
-        description="retry-safe: the same key and body return the first answer, applied once",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="retry-safe: the same key and body return the first answer, applied once "
+        "(visible ASCII, spaces inside only)",
     ),
 ]
 
@@ -487,7 +548,7 @@ def _hazard_routes(api: APIRouter) -> None:
         )
 
     @api.get("/hazards", tags=["hazards"])
-    async def list_hazards(
+    def list_hazards(
         services: ServicesDep,
         principal: PrincipalDep,
         grid_unit: GridCodeQuery = None,
@@ -677,7 +738,12 @@ def _hazard_routes(api: APIRouter) -> None:
         hazard_id: HazardId,
         services: ServicesDep,
         principal: PrincipalDep,
-        at: Annotated[str, Query(description="ISO 8601 instant with offset", max_length=64)],
+        at: Annotated[
+            str,
+            Query(
+                description=f"an instant: {INSTANT_RULE}", max_length=64, pattern=RFC3339_PATTERN
+            ),
+        ],
     ) -> Any:
         """The case's state as duban knew it at ``at``, folded from stored events only."""
         instant = _parse_instant(at, "at")
@@ -818,11 +884,12 @@ def _reference_routes(api: APIRouter) -> None:
         return _unit(unit)
 
     @api.get("/grid-units", response_model=list[GridUnitOut], tags=["grid"])
-    async def grid_units(
+    def grid_units(
         services: ServicesDep, principal: PrincipalDep, parent: GridCodeQuery = None
     ) -> list[dict[str, Any]]:
         """Every grid unit, or the units directly under ``parent``."""
         del principal  # any authenticated user may read the grid
+        require_grid_unit_filter(services.reference, parent, "parent")
         return [_unit(u) for u in services.reference.grid_units(parent)]
 
     @api.get("/grid-units/{code}", response_model=GridUnitDetailOut, tags=["grid"])
@@ -1132,7 +1199,7 @@ def _credit_routes(api: APIRouter) -> None:
     )
 
     @api.get("/blacklist", response_model=RegisterPageOut, tags=["credit"])
-    async def blacklist(
+    def blacklist(
         services: ServicesDep,
         status: Annotated[Literal["listed", "expired", "removed_early"] | None, Query()] = None,
         grid_unit: GridCodeQuery = None,
@@ -1140,6 +1207,7 @@ def _credit_routes(api: APIRouter) -> None:
         offset: Offset = 0,
     ) -> Any:
         """The public register of serious-dishonesty entries (严重失信主体名单); no token."""
+        require_grid_unit_filter(services.reference, grid_unit, "grid_unit")
         page = list_blacklist(
             services.engine, status=status, grid_unit=grid_unit, limit=limit, offset=offset
         )
@@ -1164,6 +1232,7 @@ def _credit_routes(api: APIRouter) -> None:
     ) -> Any:
         """The public register of listed hazards (挂牌督办 公示), no token: every listing with
         its number, level, authority, enterprise, deadline, publication and de-listing."""
+        require_grid_unit_filter(services.reference, grid_unit, "grid_unit")
         page = list_listings(
             services.engine,
             status=status,
@@ -1183,7 +1252,16 @@ def _credit_routes(api: APIRouter) -> None:
 # ---------------------------------------------------------------------- reports
 
 ReportKind = Literal["monthly", "quarterly", "yearly"]
-ReportPeriod = Annotated[str, Path(max_length=7, description="2026-10, 2026-Q3 or 2026")]
+# The pattern is stated for clients and checked by the route, which names the rule
+# (report.period.invalid) and checks the period against the kind.
+ReportPeriod = Annotated[
+    str,
+    Path(
+        max_length=7,
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+        description="2026-10, 2026-Q3 or 2026 (the years 1900..9998)",
+    ),
+]
 
 
 def _require_unit_figures(
@@ -1193,6 +1271,8 @@ def _require_unit_figures(
     from workflows.reports import check_period
 
     try:
+        if not re.match(PERIOD_PATTERN, period):
+            raise ValueError(f"period: {period!r} is not a month, quarter or year of 1900..9998")
         check_period(kind, period)
     except ValueError as exc:
         raise Refused(422, "report.period.invalid", str(exc), "period") from exc

@@ -43,6 +43,7 @@ from activities.settings import Settings
 from activities.temporal_client import connect_temporal, sdk_runtime
 from api.app import create_app
 from api.auth import authenticate, create_token
+from api.http_server import UVICORN_OPTIONS, uvicorn_config
 from api.runtime import Runtime
 from api.services import Services
 from domain.calendar import WorkingCalendar, parse_calendar_toml
@@ -128,14 +129,6 @@ async def build_services(
 def create_api_app(settings: Settings, telemetry: ApiTelemetry) -> FastAPI:
     """The app ``duban api`` serves: services built at startup, with ``telemetry``."""
     return create_app(settings, build_services=partial(build_services, telemetry=telemetry))
-
-
-UVICORN_OPTIONS: dict[str, Any] = {"log_level": "warning"}
-
-
-def uvicorn_config(app: Any, host: str, port: int) -> uvicorn.Config:
-    """How ``duban api`` and ``duban up`` (and the fuzzer run) serve the app."""
-    return uvicorn.Config(app, host=host, port=port, **UVICORN_OPTIONS)
 
 
 def serve_api(settings: Settings, host: str, port: int) -> None:

@@ -61,6 +61,7 @@ from domain.credit import (
     evolve_credit,
 )
 from domain.credit_code import is_valid_credit_code
+from domain.deadline_bounds import check_deadline_bound
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
 from workflows.case import (
@@ -330,12 +331,7 @@ class Services:
         enterprise = self.reference.enterprise(code)
         if enterprise is None:
             if not is_valid_credit_code(code):
-                raise Refused(
-                    422,
-                    "credit_code.gb32100_check",
-                    "统一社会信用代码 fails its GB 32100-2015 check",
-                    "credit_code",
-                )
+                raise credit_code_refusal("credit_code")
             raise Refused(422, "enterprise.unknown", f"no enterprise {code}", "credit_code")
         path = tuple(self.reference.path_to_root(enterprise.grid_code))
         if principal.scope not in {unit.code for unit in path}:
@@ -373,6 +369,7 @@ class Services:
             as_read = command_from_data(
                 RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, as_data
             )
+            check_deadline_bound(as_read, now, self.policy)
             decide(None, as_read, now, self.policy, self.calendar)
         except DomainError as exc:
             raise domain_refusal(exc) from exc
@@ -638,11 +635,18 @@ def list_hazards(
     offset: int = 0,
 ) -> dict[str, Any]:
     """The case list of the read model, narrowed to what ``principal`` may see (the API's and
-    the CLI's; it needs no Temporal, only the read model)."""
+    the CLI's; it needs no Temporal, only the read model). A filter naming a grid unit or an
+    enterprise that does not exist is 404, a credit code whose check fails 422 — never an
+    empty page that reads as "nothing there"."""
+    require_grid_unit_filter(reference, grid_unit, "grid_unit")
+    if enterprise is not None and not is_valid_credit_code(enterprise):
+        raise credit_code_refusal("enterprise")
     if principal.role == "enterprise":
         if enterprise not in (None, principal.scope):
             raise forbidden("an enterprise sees only its own hazards")
         enterprise = principal.scope
+    elif enterprise is not None and reference.enterprise(enterprise) is None:
+        raise Refused(404, "not_found", f"enterprise {enterprise} not found", "enterprise")
     elif principal.role in ("inspector", "supervisor"):
         scope = principal.scope or ""
         if grid_unit is None:
@@ -674,6 +678,19 @@ def list_hazards(
             for item in page.items
         ],
     }
+
+
+def require_grid_unit_filter(reference: ReferenceData, code: str | None, field: str) -> None:
+    """A filter that names a grid unit names one that exists (404 otherwise, as GET
+    /enterprises answers)."""
+    if code is not None and reference.grid_unit(code) is None:
+        raise Refused(404, "not_found", f"grid unit {code} not found", field)
+
+
+def credit_code_refusal(field: str) -> Refused:
+    return Refused(
+        422, "credit_code.gb32100_check", "统一社会信用代码 fails its GB 32100-2015 check", field
+    )
 
 
 def update_refusal(exc: WorkflowUpdateFailedError) -> Refused:

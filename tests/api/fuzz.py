@@ -76,7 +76,7 @@ async def fuzz_stack(admin_url: str) -> AsyncIterator[FuzzTarget]:
     from activities.projections import Projector
     from activities.settings import Settings
     from api.app import create_app
-    from api.serve import uvicorn_config
+    from api.http_server import uvicorn_config
     from tests.api.conftest import build_grid, build_services
     from tests.conftest import APP_ROLE, DatabaseFactory
     from tests.fixtures.calendar_data import write_test_calendar
