@@ -27,7 +27,7 @@ from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.routing import Match, Route
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -355,19 +355,26 @@ def _install_error_handlers(app: FastAPI) -> None:
     async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         answer = _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
         if exc.status_code == 405:
-            # Every method of the path (one route per method: the route that raised knows
-            # only its own), as RFC 9110 requires of a 405.
-            answer.headers["Allow"] = ", ".join(_methods_of(request))
+            # Every method of the path, as RFC 9110 requires of a 405: the route that raised
+            # knows only its own (one route per method), the OpenAPI document knows them all.
+            raised = (exc.headers or {}).get("Allow", "")
+            answer.headers["Allow"] = ", ".join(_methods_of(request, raised))
         return answer
 
 
-def _methods_of(request: Request) -> list[str]:
-    methods: set[str] = set()
-    for route in request.app.router.routes:
-        if isinstance(route, Route) and route.methods:
-            match, _ = route.matches(request.scope)
-            if match is not Match.NONE:
-                methods |= route.methods
+def _methods_of(request: Request, raised: str) -> list[str]:
+    methods = {method.strip() for method in raised.split(",") if method.strip()}
+    app: FastAPI = request.app
+    templates = getattr(app.state, "path_methods", None)
+    if templates is None:
+        templates = [
+            (compile_path(path)[0], {method.upper() for method in operations})
+            for path, operations in app.openapi()["paths"].items()
+        ]
+        app.state.path_methods = templates
+    for pattern, declared in templates:
+        if pattern.match(request.url.path):
+            methods |= declared | ({"HEAD"} if "GET" in declared else set())
     return sorted(methods)
 
 
@@ -421,7 +428,7 @@ class BodyLimit:
 
 def _parse_instant(value: str, name: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
+        moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows t and z
     except ValueError:
         raise Refused(422, "request.invalid", "not an ISO 8601 instant", name) from None
     if moment.tzinfo is None:

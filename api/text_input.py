@@ -22,8 +22,10 @@ from domain._codec import check_text
 from domain.durations import EARLIEST_YEAR, LATEST_YEAR, utc_instant
 from domain.errors import DomainError
 
-# What text may not hold (as domain/_codec.py refuses it), as a regex character class.
-_UNSTORABLE = r"\x00-\x08\x0B\x0C\x0E-\x1F\uD800-\uDFFF"
+# What text may not hold (as domain/_codec.py refuses it), as a regex character class. Lone
+# surrogates are refused too, but stay out of the pattern: JSON Schema validators built on
+# Rust's regex cannot compile a surrogate range and would drop the whole pattern.
+_UNSTORABLE = r"\x00-\x08\x0B\x0C\x0E-\x1F"
 TEXT_PATTERN = f"^[^{_UNSTORABLE}]*$"
 REQUIRED_TEXT_PATTERN = f"^[^{_UNSTORABLE}]*[^\\s{_UNSTORABLE}][^{_UNSTORABLE}]*$"
 # An Idempotency-Key: visible ASCII, spaces inside only (a header's outer spaces are not its).

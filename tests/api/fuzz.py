@@ -29,6 +29,9 @@ import uvicorn
 from temporalio.testing import WorkflowEnvironment
 
 BIN = Path(sys.executable).parent
+REPO = Path(__file__).resolve().parents[2]
+CONFIG = Path(__file__).with_name("schemathesis.toml")
+HOOKS = "tests.api.fuzz_checks"
 ROLES = ("inspector", "enterprise", "supervisor", "auditor", "admin")
 NO_TOKEN = "no token"
 # What the full run sends per operation and generation phase (``make fuzz``).
@@ -68,9 +71,9 @@ def free_port() -> int:
 
 
 @contextlib.asynccontextmanager
-async def fuzz_stack(admin_url: str) -> AsyncIterator[FuzzTarget]:
-    """Everything the API needs, in this process but for the dev server, over a database of
-    its own (made on ``admin_url``'s server and dropped after)."""
+async def fuzz_stack(url: str) -> AsyncIterator[FuzzTarget]:
+    """Everything the API needs, in this process but for the Temporal dev server, over the
+    migrated database ``url`` (one of its own: the run fills it with what the fuzzer sends)."""
     from activities.database import create_app_engine
     from activities.eventstore import EventStore
     from activities.projections import Projector
@@ -78,16 +81,13 @@ async def fuzz_stack(admin_url: str) -> AsyncIterator[FuzzTarget]:
     from api.app import create_app
     from api.http_server import uvicorn_config
     from tests.api.conftest import build_grid, build_services
-    from tests.conftest import APP_ROLE, DatabaseFactory
+    from tests.conftest import APP_ROLE
     from tests.fixtures.calendar_data import write_test_calendar
     from worker import build_worker
     from workflows import search_attributes
 
-    databases = DatabaseFactory(admin_url)
-    engine = None
+    engine = create_app_engine(url, APP_ROLE, pool_size=20)
     try:
-        url = databases.create("fuzz")
-        engine = create_app_engine(url, APP_ROLE, pool_size=20)
         store = EventStore(engine)
         with tempfile.TemporaryDirectory(prefix="duban-fuzz-") as data_dir:
             settings = Settings(
@@ -134,10 +134,9 @@ async def fuzz_stack(admin_url: str) -> AsyncIterator[FuzzTarget]:
             finally:
                 parts.executor.shutdown(wait=False)
                 await env.shutdown()
+        store.close()
     finally:
-        if engine is not None:
-            engine.dispose()
-        databases.drop_all()
+        engine.dispose()
 
 
 async def _a_case(base: str, grid) -> str:  # type: ignore[no-untyped-def]
@@ -169,10 +168,13 @@ def schemathesis_command(
     seed: int = SEED,
     workers: int = 1,
 ) -> list[str]:
-    """The command line of one run: every check, every phase but stateful (FastAPI's schema
-    has no links to follow), reproducible by its seed."""
+    """The command line of one run: every check (schemathesis's and ``fuzz_checks``', loaded
+    through SCHEMATHESIS_HOOKS), every phase but stateful (FastAPI's schema has no links to
+    follow), reproducible by its seed."""
     command = [
         str(BIN / "schemathesis"),
+        "--config-file",
+        str(CONFIG),
         "run",
         f"{target.base}/openapi.json",
         "--checks",
@@ -231,23 +233,29 @@ async def run_fuzz(
     max_examples: int,
     seed: int = SEED,
     report_dir: Path,
+    parallel: int = 1,
 ) -> list[FuzzResult]:
-    results = []
-    for name in who:
+    """One schemathesis run per name in ``who`` (a role, or NO_TOKEN), ``parallel`` at once."""
+    limit = asyncio.Semaphore(parallel)
+
+    async def one(name: str) -> FuzzResult:
         token = None if name == NO_TOKEN else target.tokens[name]
         report = report_dir / f"fuzz-{name.replace(' ', '-')}.ndjson"
         command = schemathesis_command(target, token, report, max_examples=max_examples, seed=seed)
-        process = await asyncio.create_subprocess_exec(
-            *command,
-            cwd=report_dir,
-            stdout=asyncio.subprocess.PIPE,
-            stderr=asyncio.subprocess.STDOUT,
-        )
-        output, _ = await process.communicate()
+        async with limit:
+            process = await asyncio.create_subprocess_exec(
+                *command,
+                cwd=report_dir,
+                env={**os.environ, "SCHEMATHESIS_HOOKS": HOOKS, "PYTHONPATH": str(REPO)},
+                stdout=asyncio.subprocess.PIPE,
+                stderr=asyncio.subprocess.STDOUT,
+            )
+            output, _ = await process.communicate()
         result = FuzzResult(name, process.returncode or 0, output=output.decode(errors="replace"))
         read_report(result, report)
-        results.append(result)
-    return results
+        return result
+
+    return list(await asyncio.gather(*(one(name) for name in who)))
 
 
 def summary(results: list[FuzzResult]) -> str:
@@ -295,18 +303,25 @@ async def main_async(args: argparse.Namespace) -> int:
     from activities.logging import configure_logging
 
     configure_logging("ERROR", "console")
-    url, server = _admin_url()
+    from tests.conftest import DatabaseFactory
+
+    admin_url, server = _admin_url()
     with server:
-        async with fuzz_stack(url) as target:
-            report_dir = Path(args.report_dir).resolve()
-            report_dir.mkdir(parents=True, exist_ok=True)
-            results = await run_fuzz(
-                target,
-                args.who,
-                max_examples=args.max_examples,
-                seed=args.seed,
-                report_dir=report_dir,
-            )
+        databases = DatabaseFactory(admin_url)
+        try:
+            async with fuzz_stack(databases.create("fuzz")) as target:
+                report_dir = Path(args.report_dir).resolve()
+                report_dir.mkdir(parents=True, exist_ok=True)
+                results = await run_fuzz(
+                    target,
+                    args.who,
+                    max_examples=args.max_examples,
+                    seed=args.seed,
+                    report_dir=report_dir,
+                    parallel=args.parallel,
+                )
+        finally:
+            databases.drop_all()
     for result in results:
         if result.failed:
             print(result.output[-20000:])
@@ -320,6 +335,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=SEED)
     parser.add_argument("--who", nargs="+", default=[*ROLES, NO_TOKEN])
     parser.add_argument("--report-dir", default=".fuzz")
+    parser.add_argument("--parallel", type=int, default=2, help="schemathesis runs at once")
     sys.exit(asyncio.run(main_async(parser.parse_args())))
 
 
