@@ -429,8 +429,8 @@ class BodyLimit:
 def _parse_instant(value: str, name: str) -> datetime:
     try:
         moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows t and z
-    except ValueError:
-        raise Refused(422, "request.invalid", "not an ISO 8601 instant", name) from None
+    except ValueError:  # the pattern passed: a day the month does not have (2026-06-31)
+        raise Refused(422, "instant.rfc3339", f"no such instant: {value}", name) from None
     if moment.tzinfo is None:
         raise Refused(422, "request.invalid", "an instant needs a time zone offset", name)
     try:  # years 1900..9998, as every instant the domain accepts (no overflow past them)
@@ -748,7 +748,10 @@ def _hazard_routes(api: APIRouter) -> None:
         at: Annotated[
             str,
             Query(
-                description=f"an instant: {INSTANT_RULE}", max_length=64, pattern=RFC3339_PATTERN
+                description=f"an instant: {INSTANT_RULE}",
+                max_length=64,
+                pattern=RFC3339_PATTERN,
+                json_schema_extra={"format": "date-time"},  # a day the month has
             ),
         ],
     ) -> Any:

@@ -40,7 +40,7 @@ async def test_nul_and_lone_surrogates_in_any_string_are_refused_naming_the_fiel
     grid = api.grid
     inspector, admin = grid.headers("inspector_a"), grid.headers("admin")
     before = api.store.head().position
-    for value in ("\x00", "9137\x00" + "0" * 13, "\ud800", "a\udfffb"):
+    for value in ("9137\x00" + "0" * 13, "\x00", "\ud800", "a\udfffb"):
         for path, body, headers, field in [
             ("/api/v1/hazards", hazard(grid, credit_code=value), inspector, "credit_code"),
             ("/api/v1/hazards", hazard(grid, description=value), inspector, "description"),

@@ -108,6 +108,8 @@ async def test_a_retry_after_midnight_finds_the_same_case_and_never_starts_a_sec
     """The first answer was lost; the client retries the next day. The retry names the same
     hazard — whose id carries the day its key was claimed, not the retry's — also for an
     immediate rectification, whose case closed at once."""
+    principal = authenticate(api.services.engine, api.grid.tokens["inspector_a"])
+    assert principal is not None
     claimed_on = datetime.now(api.services.policy.tz).strftime("%Y%m%d")
     for mode in ("deadline", "immediate"):
         body = hazard(api.grid, mode=mode)
@@ -127,6 +129,16 @@ async def test_a_retry_after_midnight_finds_the_same_case_and_never_starts_a_sec
         types = api.stream_types(case_stream_id(hazard_id))
         assert types.count("HazardRegistered") == 1
         assert retried.json()["case"]["version"] == len(types)
+        # The id the first send started its case under: the key's, on the day it was claimed.
+        with api.services.engine.connect() as conn:
+            claimed_at = conn.execute(
+                text("SELECT created_at FROM api_idempotency WHERE token_id = :t AND key = :k"),
+                {"t": principal.token_id, "k": f"patrol-midnight-{mode}"},
+            ).scalar_one()
+        expected = api.services.keyed_hazard_id(
+            principal.token_id, f"patrol-midnight-{mode}", 1, claimed_at
+        )
+        assert hazard_id == expected
 
 
 async def test_a_key_claimed_before_one_id_format_still_finds_its_case(api: ApiHarness):
