@@ -27,6 +27,7 @@ from domain.errors import DomainError
 MAX_DEPTH = 32
 _BOM = "\ufeff"
 _ESCAPED_BYTE = re.compile("[\udc80-\udcff]")  # an undecodable byte, as surrogateescape keeps it
+_WITH_A_BODY = frozenset({"POST", "PUT", "PATCH"})  # the methods whose body an operation reads
 
 
 @dataclass(frozen=True)
@@ -225,7 +226,11 @@ class JsonBodyCheck:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or not is_json_body(Headers(scope=scope)):
+        if (
+            scope["type"] != "http"
+            or scope["method"] not in _WITH_A_BODY
+            or not is_json_body(Headers(scope=scope))
+        ):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

@@ -647,7 +647,7 @@ def list_hazards(
         enterprise = principal.scope
     elif enterprise is not None and reference.enterprise(enterprise) is None:
         raise Refused(404, "not_found", f"enterprise {enterprise} not found", "enterprise")
-    elif principal.role in ("inspector", "supervisor"):
+    if principal.role in ("inspector", "supervisor"):
         scope = principal.scope or ""
         if grid_unit is None:
             grid_unit = scope
