@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint unit bench clean
+.PHONY: up test lint unit fuzz bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -28,6 +28,13 @@ unit: $(STAMP)
 
 test: lint unit
 
+# The fuzzer run: schemathesis with every check, as every role and with no token, against the
+# API served over HTTP on a stack of its own (fresh database, Temporal dev server, worker).
+# Prints requests and failures by check per run; reports in .fuzz/. Exit 1 on any failure.
+FUZZ_EXAMPLES ?= 100
+fuzz: $(STAMP)
+	$(BIN)/python -m tests.api.fuzz --max-examples $(FUZZ_EXAMPLES)
+
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
 # server, and the read models over a store of a million events (the longest, ~15 minutes).
 bench: $(STAMP)
@@ -36,4 +43,4 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.projections
 
 clean:
-	rm -rf $(VENV) .duban .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .duban .fuzz .pytest_cache .mypy_cache .ruff_cache

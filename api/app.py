@@ -8,6 +8,7 @@ is logged): only refusals we know the meaning of become 4xx or 503.
 
 import hashlib
 import json
+import re
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -16,15 +17,17 @@ from typing import Annotated, Any, Literal
 
 import sqlalchemy as sa
 import structlog
-from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request
+from fastapi import APIRouter, Depends, FastAPI, Header, Path, Query, Request, Security
 from fastapi.concurrency import run_in_threadpool
 from fastapi.encoders import jsonable_encoder
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, Response
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from prometheus_client import CONTENT_TYPE_LATEST
 from sqlalchemy import text
 from starlette.datastructures import Headers
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import compile_path
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
@@ -44,6 +47,7 @@ from activities.reference_data import ReferenceDataError
 from activities.reports import report_content
 from activities.settings import Settings
 from api.auth import Principal, authenticate
+from api.json_body import JsonBodyCheck
 from api.schemas import (
     CODE_PATTERN,
     HAZARD_ID_PATTERN,
@@ -86,8 +90,17 @@ from api.services import (
     forbidden,
     idempotency_digest,
     jsonable,
+    legacy_keyed_hazard_id,
     not_found,
+    require_grid_unit_filter,
     temporal_unavailable,
+)
+from api.text_input import (
+    CREDIT_CODE_PATTERN,
+    IDEMPOTENCY_KEY_PATTERN,
+    INSTANT_RULE,
+    PERIOD_PATTERN,
+    RFC3339_PATTERN,
 )
 from api.tracing import API_TELEMETRY
 from domain.case_commands import (
@@ -120,8 +133,21 @@ from workflows.credit import CreditView
 log = structlog.get_logger(__name__)
 
 MAX_BODY_BYTES = 256 * 1024
+# Every refusal an operation can meet, in the one error shape. 400 is the HTTP server's own
+# (api/http_server.py: a request head HTTP cannot read never reaches an operation, but any
+# operation's request can be one).
 REFUSALS: dict[int | str, dict[str, Any]] = {
-    code: {"model": ErrorOut} for code in (401, 403, 404, 409, 413, 422, 503)
+    code: {"model": ErrorOut, "description": description}
+    for code, description in (
+        (400, "the request could not be read as HTTP (a header HTTP does not allow)"),
+        (401, "no bearer token, or an unknown or revoked one"),
+        (403, "outside the token's role or scope, or a rule about who acts"),
+        (404, "what the path or a filter names does not exist"),
+        (409, "the state or time of the case or record forbids it"),
+        (413, "a body over 256 KiB"),
+        (422, "a field breaks a rule: the error names the field and the rule"),
+        (503, "the database or Temporal did not answer; ask again shortly"),
+    )
 }
 # Where FastAPI says a bad value was; the caller knows the field by its plain name.
 _LOCATIONS = {"body", "query", "path", "header", "cookie"}
@@ -131,13 +157,13 @@ HazardId = Annotated[
 ]
 CreditCode = Annotated[
     str,
-    Path(
-        min_length=18, max_length=18, pattern=r"^[0-9A-Za-z]{18}$", description="统一社会信用代码"
-    ),
+    Path(min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN, description="统一社会信用代码"),
 ]
 GridCodePath = Annotated[str, Path(max_length=64, pattern=CODE_PATTERN)]
 GridCodeQuery = Annotated[str | None, Query(max_length=64, pattern=CODE_PATTERN)]
-CreditCodeQuery = Annotated[str | None, Query(min_length=18, max_length=18)]
+CreditCodeQuery = Annotated[
+    str | None, Query(min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN)
+]
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0, le=10_000_000)]
 CaseStatus = Literal["rectifying", "reported", "escalated", "referred", "closed", "withdrawn"]
@@ -169,6 +195,8 @@ def create_app(
     )
     app.state.services = services
     _install_error_handlers(app)
+    # The last added runs first: the size is known before the JSON is read.
+    app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
     _hazard_routes(api)
@@ -226,13 +254,24 @@ def services_of(request: Request) -> Services:
 ServicesDep = Annotated[Services, Depends(services_of)]
 
 
+# The OpenAPI document declares the bearer token as the operations' security (not as a header
+# parameter): whatever the header holds — nothing, another scheme, a value too long to be a
+# token — the answer is 401, never a 422 about the header's shape.
+BEARER = HTTPBearer(
+    auto_error=False,
+    scheme_name="token",
+    bearerFormat="dbn_…",
+    description="a token issued by `duban token create`",
+)
+
+
 def principal_of(
     request: Request,
-    authorization: Annotated[str | None, Header(max_length=300)] = None,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> Principal:
-    if not authorization or not authorization.startswith("Bearer "):
+    if credentials is None:
         raise Refused(401, "auth.required", "send Authorization: Bearer <token>", "authorization")
-    principal = authenticate(services_of(request).engine, authorization.removeprefix("Bearer "))
+    principal = authenticate(services_of(request).engine, credentials.credentials)
     if principal is None:
         raise Refused(401, "auth.invalid", "unknown or revoked token", "authorization")
     return principal
@@ -251,13 +290,16 @@ def _field(loc: tuple[Any, ...] | list[Any]) -> str:
     parts = list(loc)
     if parts and parts[0] in _LOCATIONS:
         parts = parts[1:]
-    return ".".join(str(part) for part in parts)
+    return ".".join(str(part) for part in parts) or "body"  # e.g. the body itself is missing
 
 
 def _install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(Refused)
     async def refused(_: Request, exc: Refused) -> JSONResponse:
-        return _error(exc.status, exc.rule, exc.message, exc.field)
+        answer = _error(exc.status, exc.rule, exc.message, exc.field)
+        if exc.status == 401:
+            answer.headers["WWW-Authenticate"] = "Bearer"  # RFC 6750: how to authenticate
+        return answer
 
     @app.exception_handler(ReferenceDataError)
     async def reference(_: Request, exc: ReferenceDataError) -> JSONResponse:
@@ -297,11 +339,14 @@ def _install_error_handlers(app: FastAPI) -> None:
             for e in exc.errors()
         ]
         first = errors[0] if errors else {"field": None, "message": "invalid request"}
+        # duban's own rules (api/text_input.py: input.text_invalid, instant.rfc3339,
+        # time.out_of_range) keep their names; pydantic's are request.invalid.
+        kind = str(first.get("type") or "")
         return JSONResponse(
             status_code=422,
             content={
                 "error": {
-                    "rule": "request.invalid",
+                    "rule": kind if "." in kind else "request.invalid",
                     "message": first["message"],
                     "field": first["field"],
                 },
@@ -310,8 +355,30 @@ def _install_error_handlers(app: FastAPI) -> None:
         )
 
     @app.exception_handler(StarletteHTTPException)
-    async def http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        return _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+    async def http(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        answer = _error(exc.status_code, f"http.{exc.status_code}", str(exc.detail))
+        if exc.status_code == 405:
+            # Every method of the path, as RFC 9110 requires of a 405: the route that raised
+            # knows only its own (one route per method), the OpenAPI document knows them all.
+            raised = (exc.headers or {}).get("Allow", "")
+            answer.headers["Allow"] = ", ".join(_methods_of(request, raised))
+        return answer
+
+
+def _methods_of(request: Request, raised: str) -> list[str]:
+    methods = {method.strip() for method in raised.split(",") if method.strip()}
+    app: FastAPI = request.app
+    templates = getattr(app.state, "path_methods", None)
+    if templates is None:
+        templates = [
+            (compile_path(path)[0], {method.upper() for method in operations})
+            for path, operations in app.openapi()["paths"].items()
+        ]
+        app.state.path_methods = templates
+    for pattern, declared in templates:
+        if pattern.match(request.url.path):
+            methods |= declared | ({"HEAD"} if "GET" in declared else set())
+    return sorted(methods)
 
 
 class BodyLimit:
@@ -364,9 +431,9 @@ class BodyLimit:
 
 def _parse_instant(value: str, name: str) -> datetime:
     try:
-        moment = datetime.fromisoformat(value)
-    except ValueError:
-        raise Refused(422, "request.invalid", "not an ISO 8601 instant", name) from None
+        moment = datetime.fromisoformat(value.upper())  # RFC 3339 allows t and z
+    except ValueError:  # the pattern passed: a day the month does not have (2026-06-31)
+        raise Refused(422, "instant.rfc3339", f"no such instant: {value}", name) from None
     if moment.tzinfo is None:
         raise Refused(422, "request.invalid", "an instant needs a time zone offset", name)
     try:  # years 1900..9998, as every instant the domain accepts (no overflow past them)
@@ -396,7 +463,9 @@ IdempotencyKey = Annotated[
     Header(
         min_length=1,
         max_length=200,
-        description="retry-safe: the same key and body return the first answer, applied once",
+        pattern=IDEMPOTENCY_KEY_PATTERN,
+        description="retry-safe: the same key and body return the first answer, applied once "
+        "(visible ASCII, spaces inside only)",
     ),
 ]
 
@@ -410,6 +479,7 @@ class Attempt:
     key: str
     number: int
     resent: bool
+    claimed_at: datetime  # when the key was first claimed (its registration's day)
 
     @property
     def update_id(self) -> str:
@@ -484,11 +554,11 @@ def _hazard_routes(api: APIRouter) -> None:
             idempotency_key,
             hashlib.sha256(body.model_dump_json().encode()).hexdigest(),
             201,
-            lambda _: _registered(services, principal, payload, idempotency_key),
+            lambda attempt: _registered(services, principal, payload, idempotency_key, attempt),
         )
 
     @api.get("/hazards", tags=["hazards"])
-    async def list_hazards(
+    def list_hazards(
         services: ServicesDep,
         principal: PrincipalDep,
         grid_unit: GridCodeQuery = None,
@@ -682,7 +752,15 @@ def _hazard_routes(api: APIRouter) -> None:
         hazard_id: HazardId,
         services: ServicesDep,
         principal: PrincipalDep,
-        at: Annotated[str, Query(description="ISO 8601 instant with offset", max_length=64)],
+        at: Annotated[
+            str,
+            Query(
+                description=f"an instant: {INSTANT_RULE}",
+                max_length=64,
+                pattern=RFC3339_PATTERN,
+                json_schema_extra={"format": "date-time"},  # a day the month has
+            ),
+        ],
     ) -> Any:
         """The case's state as duban knew it at ``at``, folded from stored events only."""
         instant = _parse_instant(at, "at")
@@ -694,9 +772,28 @@ def _hazard_routes(api: APIRouter) -> None:
 
 
 async def _registered(
-    services: Services, principal: Principal, payload: dict[str, Any], key: str | None
+    services: Services,
+    principal: Principal,
+    payload: dict[str, Any],
+    key: str | None,
+    attempt: Attempt | None,
 ) -> RegisteredOut:
-    return RegisteredOut.model_validate(await services.register(principal, payload, key))
+    if attempt is None:
+        return RegisteredOut.model_validate(await services.register(principal, payload))
+    hazard_id = services.keyed_hazard_id(
+        attempt.token_id, attempt.key, attempt.number, attempt.claimed_at
+    )
+    if attempt.resent:
+        # The key was claimed for this very request and its answer is missing: the case it
+        # started (if it did) is the answer, whatever the body would be judged as today. A key
+        # claimed before one id format may have started its case under the older id.
+        started = await services.registered_case(
+            (hazard_id, legacy_keyed_hazard_id(attempt.token_id, attempt.key))
+        )
+        if started is not None:
+            return RegisteredOut.model_validate(started)
+    registered = await services.register(principal, payload, key, hazard_id=hazard_id)
+    return RegisteredOut.model_validate(registered)
 
 
 def _claim(services: Services, principal: Principal, key: str, fingerprint: str) -> Claim:
@@ -706,17 +803,17 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
         inserted = conn.execute(
             text(
                 "INSERT INTO api_idempotency (token_id, key, request_hash)"
-                " VALUES (:t, :k, :h) ON CONFLICT DO NOTHING RETURNING attempt"
+                " VALUES (:t, :k, :h) ON CONFLICT DO NOTHING RETURNING attempt, created_at"
             ),
             {"t": principal.token_id, "k": key, "h": fingerprint},
         ).first()
         if inserted is not None:
-            return Claim(Attempt(principal.token_id, key, inserted[0], False), 0, None)
+            return Claim(Attempt(principal.token_id, key, inserted[0], False, inserted[1]), 0, None)
         # The row lock orders concurrent retries of one key.
-        request_hash, status_code, response, attempt = conn.execute(
+        request_hash, status_code, response, attempt, claimed_at = conn.execute(
             text(
-                "SELECT request_hash, status_code, response, attempt FROM api_idempotency"
-                " WHERE token_id = :t AND key = :k FOR UPDATE"
+                "SELECT request_hash, status_code, response, attempt, created_at"
+                " FROM api_idempotency WHERE token_id = :t AND key = :k FOR UPDATE"
             ),
             {"t": principal.token_id, "k": key},
         ).one()
@@ -731,7 +828,7 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
                 ),
                 {"t": principal.token_id, "k": key, "h": fingerprint},
             ).scalar_one()
-            return Claim(Attempt(principal.token_id, key, attempt, False), 0, None)
+            return Claim(Attempt(principal.token_id, key, attempt, False, claimed_at), 0, None)
     if request_hash != fingerprint:
         raise Refused(
             422,
@@ -740,11 +837,11 @@ def _claim(services: Services, principal: Principal, key: str, fingerprint: str)
             "idempotency-key",
         )
     if response is None:
-        return Claim(Attempt(principal.token_id, key, attempt, True), 0, None)
+        return Claim(Attempt(principal.token_id, key, attempt, True, claimed_at), 0, None)
     # The answer is kept as the JSON text it was sent as (a jsonb string: jsonb would reorder
     # an object's keys); an object is a row from before, answered as well as it can be.
     answer = response.encode() if isinstance(response, str) else json.dumps(response).encode()
-    return Claim(Attempt(principal.token_id, key, attempt, True), status_code, answer)
+    return Claim(Attempt(principal.token_id, key, attempt, True, claimed_at), status_code, answer)
 
 
 def _settle(
@@ -804,11 +901,12 @@ def _reference_routes(api: APIRouter) -> None:
         return _unit(unit)
 
     @api.get("/grid-units", response_model=list[GridUnitOut], tags=["grid"])
-    async def grid_units(
+    def grid_units(
         services: ServicesDep, principal: PrincipalDep, parent: GridCodeQuery = None
     ) -> list[dict[str, Any]]:
         """Every grid unit, or the units directly under ``parent``."""
         del principal  # any authenticated user may read the grid
+        require_grid_unit_filter(services.reference, parent, "parent")
         return [_unit(u) for u in services.reference.grid_units(parent)]
 
     @api.get("/grid-units/{code}", response_model=GridUnitDetailOut, tags=["grid"])
@@ -1124,7 +1222,7 @@ def _credit_routes(api: APIRouter) -> None:
     )
 
     @api.get("/blacklist", response_model=RegisterPageOut, tags=["credit"])
-    async def blacklist(
+    def blacklist(
         services: ServicesDep,
         status: Annotated[Literal["listed", "expired", "removed_early"] | None, Query()] = None,
         grid_unit: GridCodeQuery = None,
@@ -1132,6 +1230,7 @@ def _credit_routes(api: APIRouter) -> None:
         offset: Offset = 0,
     ) -> Any:
         """The public register of serious-dishonesty entries (严重失信主体名单); no token."""
+        require_grid_unit_filter(services.reference, grid_unit, "grid_unit")
         page = list_blacklist(
             services.engine, status=status, grid_unit=grid_unit, limit=limit, offset=offset
         )
@@ -1156,6 +1255,7 @@ def _credit_routes(api: APIRouter) -> None:
     ) -> Any:
         """The public register of listed hazards (挂牌督办 公示), no token: every listing with
         its number, level, authority, enterprise, deadline, publication and de-listing."""
+        require_grid_unit_filter(services.reference, grid_unit, "grid_unit")
         page = list_listings(
             services.engine,
             status=status,
@@ -1175,7 +1275,16 @@ def _credit_routes(api: APIRouter) -> None:
 # ---------------------------------------------------------------------- reports
 
 ReportKind = Literal["monthly", "quarterly", "yearly"]
-ReportPeriod = Annotated[str, Path(max_length=7, description="2026-10, 2026-Q3 or 2026")]
+# The pattern is stated for clients and checked by the route, which names the rule
+# (report.period.invalid) and checks the period against the kind.
+ReportPeriod = Annotated[
+    str,
+    Path(
+        max_length=7,
+        json_schema_extra={"pattern": PERIOD_PATTERN},
+        description="2026-10, 2026-Q3 or 2026 (the years 1900..9998)",
+    ),
+]
 
 
 def _require_unit_figures(
@@ -1185,6 +1294,8 @@ def _require_unit_figures(
     from workflows.reports import check_period
 
     try:
+        if not re.match(PERIOD_PATTERN, period):
+            raise ValueError(f"period: {period!r} is not a month, quarter or year of 1900..9998")
         check_period(kind, period)
     except ValueError as exc:
         raise Refused(422, "report.period.invalid", str(exc), "period") from exc

@@ -5,39 +5,51 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-Text = Field(min_length=1, max_length=2000)
+from api.text_input import CREDIT_CODE_PATTERN, Instant, refuse_unstorable_text, text_field
+
 CODE_PATTERN = r"^[A-Za-z0-9._-]+$"
 HAZARD_ID_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._-]{0,79}$"  # as workflows/ids.py checks it
 GridCode = Field(min_length=1, max_length=64, pattern=CODE_PATTERN)
+CreditCode = Field(
+    min_length=18, max_length=18, pattern=CREDIT_CODE_PATTERN, description="统一社会信用代码"
+)
 
 
 class Strict(BaseModel):
+    """A request body: no unknown keys, outer spaces dropped, and no text the record cannot
+    hold in any field (``input.text_invalid``, naming it)."""
+
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _storable_text(cls, value: Any) -> Any:
+        return refuse_unstorable_text(value)
 
 
 class EvidenceIn(Strict):
-    uri: str = Field(min_length=1, max_length=500, description="Where the photo/document is")
+    uri: str = text_field(max_length=500, description="Where the photo/document is")
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of its content")
 
 
 class ListingMeasuresIn(Strict):
     """五落实 of a listing (挂牌督办): each of the five stated."""
 
-    responsibility: str = Text
-    measures: str = Text
-    funds: str = Text
-    time_limit: str = Text
-    emergency_plan: str = Text
+    responsibility: str = text_field()
+    measures: str = text_field()
+    funds: str = text_field()
+    time_limit: str = text_field()
+    emergency_plan: str = text_field()
 
 
 class HazardIn(Strict):
     """登记隐患: what an inspector found."""
 
-    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
+    credit_code: str = CreditCode
     hazard_class: Literal["general", "major"] = "general"
-    checklist_clause: str | None = Field(default=None, max_length=500)
+    checklist_clause: str | None = text_field(None, max_length=500, required=False)
     category: Literal["thing", "person", "management"]
     source: Literal[
         "self_inspection",
@@ -46,14 +58,14 @@ class HazardIn(Strict):
         "unannounced_inspection",
         "public_report",
     ]
-    description: str = Text
-    location: str = Field(min_length=1, max_length=500)
-    found_at: AwareDatetime
+    description: str = text_field()
+    location: str = text_field(max_length=500)
+    found_at: Instant
     mode: Literal["immediate", "deadline", "listed"] = "deadline"
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
-    deadline: AwareDatetime | None = None
-    measures: str = Field(default="", max_length=2000)
-    responsible_person: str = Field(default="", max_length=200)
+    deadline: Instant | None = None
+    measures: str = text_field("", required=False)
+    responsible_person: str = text_field("", max_length=200, required=False)
     listing_level: Literal["county", "city", "province"] | None = None
     listing_measures: ListingMeasuresIn | None = Field(
         default=None, description="五落实, when a supervisor registers a listed hazard"
@@ -61,57 +73,57 @@ class HazardIn(Strict):
 
 
 class GovernancePlanIn(Strict):
-    goal_and_tasks: str = Text
-    methods_and_measures: str = Text
-    funds_and_materials: str = Text
-    organisation_and_people: str = Text
-    time_limit_and_requirements: str = Text
-    safety_measures_and_emergency_plan: str = Text
+    goal_and_tasks: str = text_field()
+    methods_and_measures: str = text_field()
+    funds_and_materials: str = text_field()
+    organisation_and_people: str = text_field()
+    time_limit_and_requirements: str = text_field()
+    safety_measures_and_emergency_plan: str = text_field()
 
 
 class ReportIn(Strict):
-    summary: str = Text
+    summary: str = text_field()
     evidence: list[EvidenceIn] = Field(min_length=1, max_length=50)
 
 
 class VerificationIn(Strict):
     passed: bool
-    comments: str = Field(default="", max_length=2000)
-    new_deadline: AwareDatetime | None = None
+    comments: str = text_field("", required=False)
+    new_deadline: Instant | None = None
 
 
 class ExtensionRequestIn(Strict):
-    requested_deadline: AwareDatetime
-    reasons: str = Text
-    interim_safeguards: str = Text
+    requested_deadline: Instant
+    reasons: str = text_field()
+    interim_safeguards: str = text_field()
 
 
 class ExtensionDecisionIn(Strict):
     approve: bool
-    reason: str = Field(default="", max_length=2000)
-    new_deadline: AwareDatetime | None = None
+    reason: str = text_field("", required=False)
+    new_deadline: Instant | None = None
 
 
 class ListingIn(Strict):
     level: Literal["county", "city", "province"]
-    measures: str = Field(default="", max_length=2000)
-    deadline: AwareDatetime | None = None
+    measures: str = text_field("", required=False)
+    deadline: Instant | None = None
     listing_measures: ListingMeasuresIn | None = Field(
         default=None, description="五落实 (the policy says whether it is required)"
     )
 
 
 class RefusalIn(Strict):
-    details: str = Text
+    details: str = text_field()
 
 
 class WithdrawalIn(Strict):
-    reason: str = Text
+    reason: str = text_field()
 
 
 class GridUnitIn(Strict):
     code: str = GridCode
-    name: str = Field(min_length=1, max_length=200)
+    name: str = text_field(max_length=200)
     level: Literal["province", "city", "county", "township", "village"]
     parent_code: str | None = Field(
         default=None,
@@ -120,47 +132,47 @@ class GridUnitIn(Strict):
         pattern=CODE_PATTERN,
         description="The unit above; leave it out (or null) for a province only",
     )
-    responsible_person: str = Field(min_length=1, max_length=200)
+    responsible_person: str = text_field(max_length=200)
 
 
 class EnterpriseIn(Strict):
-    credit_code: str = Field(min_length=18, max_length=18, description="统一社会信用代码")
-    name: str = Field(min_length=1, max_length=200)
-    industry: str = Field(min_length=1, max_length=200)
+    credit_code: str = CreditCode
+    name: str = text_field(max_length=200)
+    industry: str = text_field(max_length=200)
     grid_code: str = GridCode
 
 
 class ObjectionIn(Strict):
-    statement: str = Text
+    statement: str = text_field()
 
 
 class ListingDecisionIn(Strict):
     list_enterprise: bool
-    basis: str = Text
+    basis: str = text_field()
 
 
 class ProceedingIn(Strict):
     """A supervisor opens a serious-dishonesty proceeding on a ground of Order 11."""
 
-    ground: str = Field(min_length=1, max_length=200, description="e.g. major_accident")
-    basis: str = Text
+    ground: str = text_field(max_length=200, description="e.g. major_accident")
+    basis: str = text_field()
 
 
 class EarlyRemovalIn(Strict):
     """信用修复: the enterprise applies for early removal, 12 months after publication."""
 
-    statement: str = Text
+    statement: str = text_field()
 
 
 class EarlyRemovalDecisionIn(Strict):
     approve: bool
-    reason: str = Field(default="", max_length=2000, description="required to reject")
+    reason: str = text_field("", required=False, description="required to reject")
 
 
 class RevocationIn(Strict):
     """An early removal obtained by false statements is revoked; the listing returns."""
 
-    reason: str = Text
+    reason: str = text_field()
 
 
 class ErrorBody(BaseModel):

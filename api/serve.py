@@ -44,6 +44,7 @@ from activities.temporal_client import connect_temporal, sdk_runtime
 from activities.tracing import configure_tracing
 from api.app import create_app
 from api.auth import authenticate, create_token
+from api.http_server import UVICORN_OPTIONS, uvicorn_config
 from api.runtime import Runtime
 from api.services import Services
 from domain.calendar import WorkingCalendar, parse_calendar_toml
@@ -136,7 +137,7 @@ def serve_api(settings: Settings, host: str, port: int) -> None:
     telemetry = ApiTelemetry()
     tracing = configure_tracing(settings, "duban-api")
     try:
-        uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, log_level="warning")
+        uvicorn.run(create_api_app(settings, telemetry), host=host, port=port, **UVICORN_OPTIONS)
     finally:
         telemetry.stop()
         if tracing is not None:
@@ -568,11 +569,7 @@ async def _start(
     await ensure_audit_schedule(client, settings, settings.task_queue)
     services = await build_services(settings, runtime, telemetry=telemetry, temporal=client)
     stack.callback(services.store.close)
-    server = _ApiServer(
-        uvicorn.Config(
-            create_app(services=services), host=api_host, port=api_port, log_level="warning"
-        )
-    )
+    server = _ApiServer(uvicorn_config(create_app(services=services), api_host, api_port))
     dispatcher = None
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(

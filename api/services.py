@@ -62,6 +62,7 @@ from domain.credit import (
     evolve_credit,
 )
 from domain.credit_code import is_valid_credit_code
+from domain.deadline_bounds import check_deadline_bound
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
 from workflows.case import (
@@ -136,10 +137,25 @@ def domain_refusal(exc: DomainError) -> Refused:
     return Refused(refusal_status(exc.rule, exc.field), exc.rule, exc.message, exc.field)
 
 
+def _sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def hazard_id_of(day: datetime, part: str, policy: Policy) -> str:
+    """``H-YYYYMMDD-part``: every hazard id has this format, keyed or not."""
+    return f"H-{day.astimezone(policy.tz).strftime('%Y%m%d')}-{part}"
+
+
+def legacy_keyed_hazard_id(token_id: str, key: str) -> str:
+    """The id the releases before one format gave a keyed registration: a key claimed then
+    whose answer was lost still finds its case under it."""
+    return f"H-K{idempotency_digest(token_id, key)[:20]}"
+
+
 def idempotency_digest(token_id: str, key: str) -> str:
     """One token's Idempotency-Key, as the ids derived from it (a hazard id, an update id)
     spell it: the same key from another token is another request."""
-    return hashlib.sha256(f"{token_id}:{key}".encode()).hexdigest()
+    return _sha256(f"{token_id}:{key}")
 
 
 def temporal_unavailable(exc: Exception) -> Refused:
@@ -267,14 +283,46 @@ class Services:
 
     # ------------------------------------------------------------------ cases
 
-    def new_hazard_id(self, principal: Principal, idempotency_key: str | None) -> str:
-        if idempotency_key:
-            # The same key from the same token names the same hazard, on any day: a retried
-            # POST can never start a second case, even when two retries race or the retry
-            # comes after midnight.
-            return f"H-K{idempotency_digest(principal.token_id, idempotency_key)[:20]}"
-        today = self.clock().astimezone(self.policy.tz).strftime("%Y%m%d")
-        return f"H-{today}-{secrets.token_hex(6)}"
+    def new_hazard_id(self) -> str:
+        """An unkeyed registration's id: the day it is registered (the policy's time zone)
+        and a random part."""
+        return hazard_id_of(self.clock(), secrets.token_hex(6), self.policy)
+
+    def keyed_hazard_id(self, token_id: str, key: str, attempt: int, claimed_at: datetime) -> str:
+        """A keyed registration's id, in the same format as an unkeyed one: the day its key was
+        claimed and a part derived from the token's key and the attempt. The same request sent
+        again, on any day, names the same hazard, so a retry can never start a second case;
+        a new attempt (after a refusal, which started nothing) names another."""
+        digest = idempotency_digest(token_id, key)
+        part = digest[:12] if attempt == 1 else _sha256(f"{digest}:{attempt}")[:12]
+        return hazard_id_of(claimed_at, part, self.policy)
+
+    async def registered_case(self, hazard_ids: tuple[str, ...]) -> dict[str, Any] | None:
+        """The registration answer of the first of ``hazard_ids`` whose case has started (its
+        workflow, or its record once retention deleted a closed case's workflow), or None when
+        none has: a resent registration is answered with its case before its body is judged
+        again (the case's deadline may have passed since, and it is recorded all the same).
+        The ids derive from the token's own key: no other token's case can be found here."""
+        for hazard_id in hazard_ids:
+            handle = self.temporal.get_workflow_handle(case_workflow_id(hazard_id))
+            absent = Refused(404, "case.not_started", f"case {hazard_id}")
+            try:
+                with temporal_answers(absent):
+                    view = await self._wait_registered(handle)
+            except Refused as refusal:
+                if refusal is not absent:
+                    raise
+                if not await asyncio.to_thread(self._recorded, hazard_id):
+                    continue
+                return {
+                    "hazard_id": hazard_id,
+                    "case": await asyncio.to_thread(self._case_from_record, hazard_id),
+                }
+            return {"hazard_id": hazard_id, "case": _view(view)}
+        return None
+
+    def _recorded(self, hazard_id: str) -> bool:
+        return bool(self.store.read_stream(case_stream_id(hazard_id), 1, 1))
 
     def registration(
         self, principal: Principal, hazard_id: str, body: dict[str, Any], now: datetime
@@ -285,12 +333,7 @@ class Services:
         enterprise = self.reference.enterprise(code)
         if enterprise is None:
             if not is_valid_credit_code(code):
-                raise Refused(
-                    422,
-                    "credit_code.gb32100_check",
-                    "统一社会信用代码 fails its GB 32100-2015 check",
-                    "credit_code",
-                )
+                raise credit_code_refusal("credit_code")
             raise Refused(422, "enterprise.unknown", f"no enterprise {code}", "credit_code")
         path = tuple(self.reference.path_to_root(enterprise.grid_code))
         if principal.scope not in {unit.code for unit in path}:
@@ -328,15 +371,23 @@ class Services:
             as_read = command_from_data(
                 RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, as_data
             )
+            check_deadline_bound(as_read, now, self.policy)
             decide(None, as_read, now, self.policy, self.calendar)
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         return command
 
     async def register(
-        self, principal: Principal, body: dict[str, Any], idempotency_key: str | None
+        self,
+        principal: Principal,
+        body: dict[str, Any],
+        idempotency_key: str | None = None,
+        *,
+        hazard_id: str | None = None,
     ) -> dict[str, Any]:
-        hazard_id = self.new_hazard_id(principal, idempotency_key)
+        """Start the case of a registration; ``hazard_id``: the keyed attempt's id (None: a
+        new one). ``idempotency_key`` is recorded as the registration's correlation id."""
+        hazard_id = hazard_id or self.new_hazard_id()
         command = self.registration(principal, hazard_id, body, self.clock())
         with temporal_answers():
             try:
@@ -586,12 +637,19 @@ def list_hazards(
     offset: int = 0,
 ) -> dict[str, Any]:
     """The case list of the read model, narrowed to what ``principal`` may see (the API's and
-    the CLI's; it needs no Temporal, only the read model)."""
+    the CLI's; it needs no Temporal, only the read model). A filter naming a grid unit or an
+    enterprise that does not exist is 404, a credit code whose check fails 422 — never an
+    empty page that reads as "nothing there"."""
+    require_grid_unit_filter(reference, grid_unit, "grid_unit")
+    if enterprise is not None and not is_valid_credit_code(enterprise):
+        raise credit_code_refusal("enterprise")
     if principal.role == "enterprise":
         if enterprise not in (None, principal.scope):
             raise forbidden("an enterprise sees only its own hazards")
         enterprise = principal.scope
-    elif principal.role in ("inspector", "supervisor"):
+    elif enterprise is not None and reference.enterprise(enterprise) is None:
+        raise Refused(404, "not_found", f"enterprise {enterprise} not found", "enterprise")
+    if principal.role in ("inspector", "supervisor"):
         scope = principal.scope or ""
         if grid_unit is None:
             grid_unit = scope
@@ -630,6 +688,19 @@ def list_hazards(
             for item in page.items
         ],
     }
+
+
+def require_grid_unit_filter(reference: ReferenceData, code: str | None, field: str) -> None:
+    """A filter that names a grid unit names one that exists (404 otherwise, as GET
+    /enterprises answers)."""
+    if code is not None and reference.grid_unit(code) is None:
+        raise Refused(404, "not_found", f"grid unit {code} not found", field)
+
+
+def credit_code_refusal(field: str) -> Refused:
+    return Refused(
+        422, "credit_code.gb32100_check", "统一社会信用代码 fails its GB 32100-2015 check", field
+    )
 
 
 def update_refusal(exc: WorkflowUpdateFailedError) -> Refused:

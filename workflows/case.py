@@ -58,6 +58,7 @@ with workflow.unsafe.imports_passed_through():
         WithdrawCase,
     )
     from domain.case_events import CaseEvent, CreditTriggerRaised
+    from domain.deadline_bounds import check_deadline_bound
     from domain.errors import CalendarDataMissing, DomainError
     from domain.policy import Policy
     from workflows import search_attributes as sa
@@ -77,6 +78,7 @@ CALENDAR_RETRY = timedelta(hours=6)
 # workflow.patched ids: cases that ran under the earlier code replay along the earlier path.
 CALENDAR_BLOCK_RELEASES_LOCK = "calendar-block-releases-lock"
 REGISTRATION_TEXT_CHECKED = "registration-text-checked"
+REGISTRATION_DEADLINE_BOUNDED = "registration-deadline-bounded"
 # A deadline may lie years ahead (a person may set one up to 9998): the case re-arms its timer
 # at least this often rather than asking the server for one longer than it can hold.
 LONGEST_WAIT = timedelta(days=3650)
@@ -159,6 +161,10 @@ class SupervisedCaseWorkflow:
                 registration = command_from_data(
                     RegisterHazard.COMMAND_TYPE, 1, request.registration
                 )
+                if workflow.patched(REGISTRATION_DEADLINE_BOUNDED):
+                    # A patch of its own: a case started under the text check alone replays
+                    # without this one (it may have accepted a far deadline).
+                    check_deadline_bound(registration, workflow.now(), self._policy)
                 await self._execute(registration, request.correlation_id)
             except DomainError as exc:
                 # Validated by the starter; a refusal here means the rules changed in between
@@ -370,8 +376,9 @@ class SupervisedCaseWorkflow:
 
     def _validate(self, kind: type[CaseCommand], request: CaseCommandInput) -> None:
         """Refuse before anything reaches history: the domain says no, or the input is bad.
-        Text the record cannot hold is refused here, where a command is accepted, and not in
-        the handler, which reads the command again on every replay."""
+        Text the record cannot hold and a deadline beyond the policy's longest period are
+        refused here, where a command is accepted, and not in the handler, which reads the
+        command again on every replay."""
         try:
             check_command_text(request.command)
         except DomainError as exc:
@@ -379,9 +386,12 @@ class SupervisedCaseWorkflow:
         command = self._parse(kind, request)
         if command.actor.role.value == "system":
             raise ApplicationError("people's commands cannot act as the system", type="forbidden")
-        if self._policy is None or self._state is None:
+        if self._policy is None:
             return  # still starting; the handler waits and decides then
         try:
+            check_deadline_bound(command, workflow.now(), self._policy)
+            if self._state is None:
+                return  # still starting; the handler waits and decides then
             # Decide against the state the handler will see: timers already due fire first,
             # so a report a second after the deadline is judged against the escalated case.
             state = self._state_with_due_timers()

@@ -7,6 +7,7 @@ import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from typing import Any
 
 import httpx
 import pytest
@@ -14,6 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
+import api.app as api_module
 from activities.database import create_app_engine
 from activities.eventstore import EventStore
 from activities.projections import Projector
@@ -183,3 +185,23 @@ async def isolated_api(
     """The API over a database that holds only what this test puts in it."""
     async with running_api(time_skipping_env, test_settings, own_store) as harness:
         yield harness
+
+
+class AnswerLost(Exception):
+    """The API went away after the workflow answered and before the answer was kept."""
+
+
+@pytest.fixture()
+def lose_next_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    """Arm it, and the next answer is lost between the workflow and ``api_idempotency``."""
+    armed = {"on": False}
+    settle = api_module._settle
+
+    def losing_settle(*args: Any) -> None:
+        if armed["on"] and args[-1] is not None:
+            armed["on"] = False
+            raise AnswerLost
+        settle(*args)
+
+    monkeypatch.setattr(api_module, "_settle", losing_settle)
+    yield lambda: armed.update(on=True)

@@ -2,10 +2,8 @@
 
 from __future__ import annotations
 
-import uuid
 from datetime import UTC, datetime, timedelta
 
-from api.schemas import HazardIn
 from tests.api.conftest import ApiHarness
 
 PHOTO = {"uri": "s3://evidence/1.jpg", "sha256": "a" * 64}
@@ -80,33 +78,6 @@ async def test_a_retried_post_with_the_same_idempotency_key_returns_the_first_re
     assert other.status_code == 422 and other.json()["error"]["rule"] == "idempotency.key_reused"
     stream = api.services.store.read_stream(f"case-{first.json()['hazard_id']}")
     assert [e.event_type for e in stream].count("HazardRegistered") == 1
-
-
-async def test_a_retry_after_midnight_finds_the_same_case_and_never_starts_a_second(
-    api: ApiHarness,
-):
-    from api.auth import authenticate
-
-    grid, services = api.grid, api.services
-    principal = authenticate(services.engine, grid.tokens["inspector_a"])
-    assert principal is not None
-    key = f"patrol-{uuid.uuid4().hex[:8]}"
-    for mode in ("deadline", "immediate"):  # an immediate rectification closes at once
-        body = HazardIn.model_validate(hazard(grid, mode=mode)).model_dump()
-        first = await services.register(principal, body, f"{key}-{mode}")
-        # The first answer was lost; the client retries the next day.
-        services.clock = lambda: datetime.now(UTC) + timedelta(days=1)
-        try:
-            retried = await services.register(principal, body, f"{key}-{mode}")
-        finally:
-            services.clock = lambda: datetime.now(UTC)
-        assert retried["hazard_id"] == first["hazard_id"]
-        assert retried["case"]["version"] == first["case"]["version"]
-        stream = api.services.store.read_stream(f"case-{first['hazard_id']}")
-        assert [e.event_type for e in stream].count("HazardRegistered") == 1
-    today = datetime.now(services.policy.tz).strftime("%Y%m%d")
-    assert today not in services.new_hazard_id(principal, key)
-    assert services.new_hazard_id(principal, key) == services.new_hazard_id(principal, key)
 
 
 async def test_a_domain_refusal_is_a_4xx_with_the_rule_never_a_500(api: ApiHarness):

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -15,32 +14,11 @@ import httpx
 import pytest
 from temporalio.testing import WorkflowEnvironment
 
-import api.app as api_module
 from api.app import create_app
-from tests.api.conftest import ApiHarness
+from tests.api.conftest import AnswerLost, ApiHarness
 from tests.api.test_api_hazards import PHOTO, hazard
 from workflows.credit import CreditWorkflowInput, EnterpriseCreditWorkflow
 from workflows.ids import case_stream_id, credit_stream_id, credit_workflow_id
-
-
-class AnswerLost(Exception):
-    """The API went away after the workflow answered and before the answer was kept."""
-
-
-@pytest.fixture()
-def lose_next_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """Arm it, and the next answer is lost between the workflow and ``api_idempotency``."""
-    armed = {"on": False}
-    settle = api_module._settle
-
-    def losing_settle(*args: Any) -> None:
-        if armed["on"] and args[-1] is not None:
-            armed["on"] = False
-            raise AnswerLost
-        settle(*args)
-
-    monkeypatch.setattr(api_module, "_settle", losing_settle)
-    yield lambda: armed.update(on=True)
 
 
 async def registered(api: ApiHarness) -> str:
