@@ -318,7 +318,7 @@ class Services:
                     "hazard_id": hazard_id,
                     "case": await asyncio.to_thread(self._case_from_record, hazard_id),
                 }
-            return {"hazard_id": hazard_id, "case": _view(view)}
+            return {"hazard_id": hazard_id, "case": _view(view, self.clock())}
         return None
 
     def _recorded(self, hazard_id: str) -> bool:
