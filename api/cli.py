@@ -119,7 +119,7 @@ def up(
 @app.command()
 def api(
     host: Annotated[str, typer.Option(help="Where the API listens.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="The API's port.")] = 8000,
+    port: Annotated[int, typer.Option(help="The API's port.", min=0, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API (/api/v1, OpenAPI at /docs) against the configured Temporal and
     database."""

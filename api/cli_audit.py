@@ -484,8 +484,11 @@ def audit_checkpoint(
         raise typer.Exit(1)
     # Sign exactly the head that was verified, not whatever the head is by now.
     checkpoint = sign_checkpoint(key, report.last_position, report.last_hash, datetime.now(UTC))
-    path = write_checkpoint_file(checkpoint, target)
     runtime.close()
+    try:
+        path = write_checkpoint_file(checkpoint, target)
+    except OSError as exc:
+        raise refuse(f"--dir: cannot write {exc.filename or target}: {exc.strerror}") from exc
     if as_json:
         sys.stdout.write(
             json.dumps(

@@ -254,7 +254,12 @@ class ApiServer(uvicorn.Server):
 def bind_api_socket(host: str, port: int) -> socket.socket:
     """The API's listening socket, bound before anything starts: a taken port is reported
     at once, not after the dev server and the worker came up."""
-    infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except OSError as exc:  # a host name that does not resolve
+        raise UpError(
+            f"the API cannot listen on {host}:{port}: {exc.strerror}; pass --api-host"
+        ) from exc
     family, kind, proto, _, address = infos[0]
     sock = socket.socket(family, kind, proto)
     try:

@@ -154,3 +154,32 @@ async def test_refusals_name_the_role_with_its_article(
     )
     assert verified.status_code == 403, verified.text
     assert verified.json()["error"]["message"].startswith("an auditor may not do this")
+
+
+async def test_bad_input_to_a_case_command_is_one_line(
+    cli_env: dict[str, str], isolated_api: ApiHarness, tmp_path: Path
+):
+    api, grid = isolated_api, isolated_api.grid
+    env = {
+        **cli_env,
+        "DUBAN_TEMPORAL_ADDRESS": api.env.client.service_client.config.target_host,
+        "DUBAN_TASK_QUEUE": api.services.task_queue,
+        "DUBAN_TOKEN": grid.tokens["inspector_a"],
+    }
+    register = ("hazard", "register", "--credit-code", grid.enterprise_a)
+    register += ("--description", "消防通道堵塞", "--location", "二号仓库")
+    register += ("--measures", "清理通道", "--responsible-person", "李四")
+    for option, value, field in (
+        ("--found-at", "0001-01-01T00:00:00+14:00", "found_at"),
+        ("--deadline", "9999-12-31T23:59:59-14:00", "deadline"),
+        ("--deadline", "next week", "deadline"),
+        ("--evidence", "s3://photo.jpg", "evidence"),
+    ):
+        result = await asyncio.to_thread(duban, env, *register, option, value)
+        assert_one_line_refusal(result, field)
+    registered = [e for e in api.store.read_all() if e.event_type == "HazardRegistered"]
+    assert registered == [], "nothing was registered"
+    assert_one_line_refusal(
+        await asyncio.to_thread(duban, env, "audit", "checkpoint", "--dir", "/proc/duban"),
+        "--dir: cannot write",
+    )

@@ -8,6 +8,7 @@ record is written as `duban up` would, and a listening socket stands for its API
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import signal
@@ -58,7 +59,8 @@ def _no_database_outlives_the_test(tmp_path: Path) -> Iterator[None]:
     duban did before it read the record) must not leave it running."""
     yield
     for pid in processes_mentioning(str(tmp_path)):
-        os.kill(pid, signal.SIGKILL)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 @pytest.fixture()

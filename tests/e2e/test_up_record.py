@@ -8,10 +8,12 @@ be stale. `duban up` will not start over the data an earlier duban left in ``./.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
 import subprocess
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -33,6 +35,16 @@ from tests.e2e.test_up import (
 __all__ = ["up_processes"]  # the fixture, shared with test_up.py
 pytestmark = pytest.mark.slow
 REPO = Path(__file__).resolve().parents[2]
+
+
+@pytest.fixture(autouse=True)
+def _nothing_outlives_the_test(tmp_path: Path) -> Iterator[None]:
+    """No process started under the test's directory (a PostgreSQL a command started anyway,
+    a dev server) outlives it, whatever failed."""
+    yield
+    for pid in processes_mentioning(str(tmp_path)):
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
 
 
 def cli_environment(home: Path, data_dir: Path) -> dict[str, str]:
@@ -188,8 +200,6 @@ def test_duban_up_will_not_start_over_the_data_an_earlier_duban_left_in_the_cwd(
         if up.poll() is None:  # it started after all
             up.kill()
             up.communicate()
-            for pid in processes_mentioning(str(home)):
-                os.kill(pid, signal.SIGKILL)
     done = subprocess.CompletedProcess(up.args, up.returncode, stdout, stderr)
     line = one_line(done)
     target = home / ".local" / "share" / "duban"
