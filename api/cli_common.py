@@ -64,8 +64,10 @@ def _setting_named(message: str) -> str:
 def one_line_refusal(error: BaseException) -> tuple[str, str] | None:
     """``(prefix, message)`` for an error that means the command cannot run as asked, or
     None for anything else (a programming error keeps its traceback)."""
-    if isinstance(error, StackNotRunning | DatabaseNotConfigured):
-        return "duban:", f"{error}" + ("" if START_HINT in str(error) else f"; {START_HINT}")
+    if isinstance(error, StackNotRunning):  # its message says what to do
+        return "duban:", str(error)
+    if isinstance(error, DatabaseNotConfigured):
+        return "duban:", f"{error}; {START_HINT}"
     if isinstance(error, TemporalUnreachable):
         return "duban:", f"{error}; {START_HINT}, or check DUBAN_TEMPORAL_ADDRESS"
     if isinstance(error, SettingsInvalid | DatabaseUrlInvalid | TemporalSettingsInvalid):
@@ -171,13 +173,15 @@ def display_zone(settings: Settings) -> ZoneInfo:
 
 def format_instant(value: datetime | str | None, zone: ZoneInfo) -> str:
     """An instant for people: in ``zone``, to the second (``2026-12-08 14:03:07+08:00``).
-    Text that is not an instant is shown as it is."""
+    Text that is not an instant (a date, a word) is shown as it is."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
         try:
             moment = datetime.fromisoformat(value)
         except ValueError:
+            return value
+        if moment.tzinfo is None:
             return value
     else:
         moment = value
