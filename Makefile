@@ -1,5 +1,6 @@
 # The two commands a fresh machine needs: `make up` runs duban, `make test` runs its tests.
 # Both create .venv and install duban (with its pinned ranges) on first use.
+# `make up ARGS="--api-port 18100"` passes options to `duban up` (see `duban up --help`).
 
 PYTHON ?= python3
 VENV := .venv
@@ -14,8 +15,10 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+ARGS ?=
+
 up: $(STAMP)
-	$(BIN)/duban up
+	$(BIN)/duban up $(ARGS)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -42,5 +45,6 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
 
+# Not the data directory: it holds the cases (see DUBAN_DATA_DIR in README.md).
 clean:
-	rm -rf $(VENV) .duban .fuzz .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .fuzz .pytest_cache .mypy_cache .ruff_cache

@@ -43,29 +43,49 @@ def embedded_server_url(data_dir: Path, database: str = "postgres") -> str:
     return f"postgresql+psycopg2://postgres@/{database}?host={quote(str(socket_dir))}"
 
 
-def resolve_database_url(settings: Settings) -> str:
-    """The configured URL, or the embedded server's ``duban`` database (created on first use).
+class DatabaseNotConfigured(RuntimeError):
+    """No database URL is configured and this process may not start the embedded one: only
+    `duban up` starts it (a command run elsewhere would otherwise start a second one)."""
+
+
+class DatabaseUrlInvalid(ValueError):
+    """A configured database URL cannot be used (not a URL, or not PostgreSQL's)."""
+
+
+def resolve_database_url(settings: Settings, *, start_embedded: bool = False) -> str:
+    """The configured URL, or (``start_embedded``: `duban up` only) the embedded server's
+    ``duban`` database, started and created on first use.
 
     A process that only runs duban (worker, API, projector) needs no owner credentials: with
     ``database_app_url`` alone it connects as the app role, and only migrations, which need
     the owner, are refused (by PostgreSQL, for want of rights)."""
     if settings.database_url:
-        return normalise_url(settings.database_url)
+        return normalise_url(settings.database_url, "database_url")
     if settings.database_app_url:
-        return normalise_url(settings.database_app_url)
+        return normalise_url(settings.database_app_url, "database_app_url")
+    if not start_embedded:
+        raise DatabaseNotConfigured(
+            "no database: DUBAN_DATABASE_URL is not set, and only `duban up` starts the "
+            "embedded PostgreSQL"
+        )
     admin_url = embedded_server_url(settings.data_dir)
     create_database_if_missing(admin_url, EMBEDDED_DATABASE)
     return str(make_url(admin_url).set(database=EMBEDDED_DATABASE).render_as_string(False))
 
 
-def normalise_url(url: str) -> str:
+def normalise_url(url: str, setting: str = "database_url") -> str:
     """Accept ``postgresql://`` and ``postgres://`` as well as the SQLAlchemy driver form."""
-    parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    try:
+        parsed = make_url(url.replace("postgres://", "postgresql://", 1))
+    except sa.exc.ArgumentError as exc:
+        raise DatabaseUrlInvalid(
+            f"{setting}: not a database URL (postgresql://user@host:5432/database)"
+        ) from exc
     if parsed.drivername == "postgresql":
         parsed = parsed.set(drivername="postgresql+psycopg2")
     if parsed.drivername != "postgresql+psycopg2":
-        raise ValueError(
-            f"database_url: duban speaks to PostgreSQL through psycopg2; got driver "
+        raise DatabaseUrlInvalid(
+            f"{setting}: duban speaks to PostgreSQL through psycopg2; got driver "
             f"{parsed.drivername!r}"
         )
     return parsed.render_as_string(hide_password=False)
@@ -92,7 +112,7 @@ def app_database_url(url: str, app_role: str | None, app_url: str | None = None)
     give the app role's own URL (``DUBAN_DATABASE_APP_URL``).
     """
     if app_url:
-        return normalise_url(app_url)
+        return normalise_url(app_url, "database_app_url")
     normalised = normalise_url(url)
     if not app_role:
         return normalised

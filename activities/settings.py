@@ -6,11 +6,21 @@ environment anywhere else, so tests can build a ``Settings`` with exactly what t
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+def default_data_dir() -> Path:
+    """One data directory per user, wherever a command runs: ``$XDG_DATA_HOME/duban``, or
+    ``~/.local/share/duban`` (the XDG default). Not the current directory: a command run
+    elsewhere must find the stack ``duban up`` runs, not start another one."""
+    base = os.environ.get("XDG_DATA_HOME", "")
+    root = Path(base) if base and Path(base).is_absolute() else Path.home() / ".local" / "share"
+    return root / "duban"
 
 
 class Settings(BaseSettings):
@@ -24,7 +34,8 @@ class Settings(BaseSettings):
         default=None,
         description=(
             "SQLAlchemy URL of the PostgreSQL database (postgresql+psycopg2://...). "
-            "Unset: an embedded PostgreSQL is started under the data directory."
+            "Unset: `duban up` starts an embedded PostgreSQL under the data directory, and "
+            "other commands use the database of the `duban up` recorded in running.json."
         ),
     )
     database_app_role: str = Field(
@@ -46,9 +57,10 @@ class Settings(BaseSettings):
         ),
     )
     data_dir: Path = Field(
-        default=Path(".duban"),
-        description="Where the embedded PostgreSQL, the Temporal dev server's file, keys and "
-        "checkpoints live.",
+        default_factory=default_data_dir,
+        description="Where the embedded PostgreSQL, the Temporal dev server's file, keys, "
+        "checkpoints and running.json (where the running `duban up` listens, for every other "
+        "command to find it) live.",
     )
     time_zone: str = Field(default="Asia/Shanghai", description="Time zone of deadlines.")
     checkpoint_key_path: Path | None = Field(
@@ -76,7 +88,8 @@ class Settings(BaseSettings):
     )
     temporal_address: str | None = Field(
         default=None,
-        description="host:port of the Temporal frontend. Unset: `duban up` starts a dev server.",
+        description="host:port of the Temporal frontend. Unset: `duban up` starts a dev server, "
+        "and other commands use the address recorded in running.json (else 127.0.0.1:7233).",
     )
     temporal_namespace: str = Field(default="default")
     task_queue: str = Field(default="duban")

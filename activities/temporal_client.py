@@ -7,6 +7,7 @@ added for one connection (a CA bundle, a server name) is honoured by every proce
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 from temporalio.client import Client
@@ -21,6 +22,10 @@ DEV_SERVER_ADDRESS = "127.0.0.1:7233"
 
 class TemporalSettingsInvalid(ValueError):
     """A Temporal connection setting cannot be used (e.g. a certificate file is missing)."""
+
+
+class TemporalUnreachable(RuntimeError):
+    """No Temporal frontend answered at the configured address (the SDK's connect failed)."""
 
 
 def temporal_address(settings: Settings) -> str:
@@ -93,12 +98,21 @@ async def connect_temporal(
     API key. ``runtime`` (see ``sdk_runtime``) carries the SDK's metrics exporter. The client
     carries the tracing interceptor (no-op without tracing), and so do workers built on it."""
     api_key = settings.temporal_api_key.get_secret_value() if settings.temporal_api_key else None
-    return await Client.connect(
-        temporal_address(settings),
-        namespace=settings.temporal_namespace,
-        api_key=api_key,
-        tls=tls_config(settings),
-        runtime=runtime,
-        identity=identity,
-        interceptors=temporal_interceptors(),
-    )
+    address = temporal_address(settings)
+    try:
+        return await Client.connect(
+            address,
+            namespace=settings.temporal_namespace,
+            api_key=api_key,
+            tls=tls_config(settings),
+            runtime=runtime,
+            identity=identity,
+            interceptors=temporal_interceptors(),
+        )
+    except RuntimeError as exc:  # the SDK's bridge says "Failed client connect: …"
+        if not str(exc).startswith("Failed client connect"):
+            raise
+        reason = str(exc).splitlines()[0].removeprefix("Failed client connect: ")
+        os_error = re.search(r'message: "([^"]+)"', reason)  # the gist of a tonic error
+        reason = os_error.group(1) if os_error else reason
+        raise TemporalUnreachable(f"Temporal at {address} is unreachable ({reason})") from exc

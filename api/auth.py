@@ -28,6 +28,11 @@ class Principal:
     scope: str | None
 
 
+def with_article(noun: str) -> str:
+    """``noun`` after its English indefinite article: "an auditor", "a supervisor"."""
+    return f"{'an' if noun[:1].lower() in 'aeiou' else 'a'} {noun}"
+
+
 def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
@@ -41,7 +46,9 @@ def create_token(
     if role in GRID_SCOPED:
         if not scope or reference.grid_unit(scope) is None:
             raise ReferenceDataError(
-                "scope", "token.scope.grid_unit", f"a {role} is scoped to an existing grid unit"
+                "scope",
+                "token.scope.grid_unit",
+                f"{with_article(role)} is scoped to an existing grid unit",
             )
     elif role == "enterprise":
         if not scope or reference.enterprise(scope) is None:
@@ -49,7 +56,9 @@ def create_token(
                 "scope", "token.scope.enterprise", "an enterprise token names its credit code"
             )
     elif scope:
-        raise ReferenceDataError("scope", "token.scope.none", f"a {role} token has no scope")
+        raise ReferenceDataError(
+            "scope", "token.scope.none", f"{with_article(role)} token has no scope"
+        )
     if not actor_id.strip() or len(actor_id) > 200:
         raise ReferenceDataError("actor_id", "token.actor.required", "1-200 characters")
     token_id = secrets.token_hex(6)

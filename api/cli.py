@@ -9,6 +9,7 @@ from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
 
 import typer
 from rich.console import Console
@@ -19,45 +20,45 @@ from rich.table import Column, Table
 from activities.database import current_revision, database_url_for_display
 from activities.logging import configure_logging
 from activities.reference_data import ReferenceDataError
-from activities.settings import Settings
 from api.auth import Principal
 from api.cli_audit import audit_app
+from api.cli_common import (
+    command_runtime,
+    display_zone,
+    duban_typer,
+    err_console,
+    format_instant,
+    refuse,
+)
 from api.cli_projections import projections_app
 from api.runtime import Runtime
 from api.services import Refused, Services
+from api.stack import command_settings, load_settings
 
 T = TypeVar("T")
 
-app = typer.Typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
+app = duban_typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
 app.add_typer(audit_app, name="audit")
-token_app = typer.Typer(help="API tokens.")
+token_app = duban_typer(help="API tokens.")
 app.add_typer(token_app, name="token")
-hazard_app = typer.Typer(help="Hazards and their cases, as the API sees them.")
+hazard_app = duban_typer(help="Hazards and their cases, as the API sees them.")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
 
 console = Console()
-err_console = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
-def _runtime() -> Runtime:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return Runtime(settings)
-
-
 def _token_refused(exc: ReferenceDataError) -> typer.Exit:
     """Say why a token command was refused (field, message, rule); the exit to raise."""
-    err_console.print("[red]refused[/red] " + escape(f"{exc.field}: {exc.message} ({exc.rule})"))
-    return typer.Exit(2)
+    return refuse(f"{exc.field}: {exc.message} ({exc.rule})")
 
 
 @app.command()
 def migrate(as_json: JsonOption = False) -> None:
     """Create or upgrade duban's tables (Alembic migrations; the only way tables are made)."""
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         runtime.migrate()
         database = database_url_for_display(runtime.database_url)
@@ -89,12 +90,15 @@ def up(
     """Run everything on this machine: PostgreSQL (embedded unless DUBAN_DATABASE_URL), the
     Temporal dev server (unless DUBAN_TEMPORAL_ADDRESS), migrations, the worker, the projector,
     the notification dispatcher (with DUBAN_WEBHOOK_URL) and the API; loads the demo county
-    into an empty store; prints the URLs and the admin token (kept in the data directory and
-    reused). Ctrl-C stops all it started (the embedded PostgreSQL too, if it started it); a
-    part that dies stops everything with exit code 1."""
-    from api.serve import UpError, run_everything
+    into an empty store; prints the URLs, the policy in force and the admin token (kept in the
+    data directory and reused), and records where it listens in the data directory's
+    running.json, where every other duban command finds it. Ctrl-C stops all it started (the
+    embedded PostgreSQL too, if it started it); a part that dies stops everything with exit
+    code 1; a start refused (a port taken, another `duban up` on the data directory, a
+    policy file duban cannot use) is exit code 2."""
+    from api.up import UpError, run_everything
 
-    settings = Settings()
+    settings = load_settings()
     configure_logging("WARNING", "console")
     try:
         code = asyncio.run(
@@ -107,8 +111,7 @@ def up(
             )
         )
     except UpError as exc:
-        err_console.print("[red]duban up:[/red] " + escape(str(exc)), soft_wrap=True)
-        raise typer.Exit(1) from exc
+        raise refuse(str(exc), prefix="duban up:") from exc
     if code:
         raise typer.Exit(code)
 
@@ -116,13 +119,13 @@ def up(
 @app.command()
 def api(
     host: Annotated[str, typer.Option(help="Where the API listens.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="The API's port.")] = 8000,
+    port: Annotated[int, typer.Option(help="The API's port.", min=0, max=65535)] = 8000,
 ) -> None:
     """Serve the HTTP API (/api/v1, OpenAPI at /docs) against the configured Temporal and
     database."""
     from api.serve import serve_api
 
-    settings = Settings()
+    settings = command_settings()
     configure_logging(settings.log_level, settings.log_format)
     serve_api(settings, host, port)
 
@@ -145,10 +148,9 @@ def load(
         try:
             texts.append(path.read_text(encoding="utf-8-sig"))
         except (OSError, UnicodeDecodeError) as exc:
-            err_console.print("[red]refused[/red] " + escape(f"{path}: {exc}"))
-            raise typer.Exit(2) from exc
+            raise refuse(f"{path}: {exc}") from exc
     grid_text, enterprise_text = texts
-    runtime = _runtime()
+    runtime = command_runtime()
     reference = ReferenceData(runtime.engine, runtime.store)
     total = count_rows(grid_text) + count_rows(enterprise_text)
     with Progress(
@@ -205,7 +207,7 @@ def token_create(
     from activities.reference_data import ReferenceData
     from api.auth import create_token
 
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         principal, secret = create_token(
             runtime.engine,
@@ -232,7 +234,7 @@ def token_list(as_json: JsonOption = False) -> None:
     """Every token issued: id, holder, role, scope, issued and revoked (never the secret)."""
     from api.auth import list_tokens
 
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         tokens = list_tokens(runtime.engine)
     finally:
@@ -240,10 +242,16 @@ def token_list(as_json: JsonOption = False) -> None:
     if as_json:
         sys.stdout.write(json.dumps([t.__dict__ for t in tokens]) + "\n")
         return
+    zone = display_zone(runtime.settings)
     table = Table("id", "holder", "role", "scope", "issued", "revoked")
     for t in tokens:
         table.add_row(
-            t.token_id, t.actor_id, t.role, t.scope or "all", t.created_at, t.revoked_at or ""
+            t.token_id,
+            t.actor_id,
+            t.role,
+            t.scope or "all",
+            format_instant(t.created_at, zone),
+            format_instant(t.revoked_at, zone),
         )
     console.print(table)
 
@@ -258,7 +266,7 @@ def token_revoke(
 
     if token_id.startswith(TOKEN_PREFIX):  # the whole secret pasted: its id is the first part
         token_id = token_id[len(TOKEN_PREFIX) :].split("_", 1)[0]
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         token = revoke_token(runtime.engine, token_id)
     except ReferenceDataError as exc:
@@ -268,16 +276,18 @@ def token_revoke(
     if as_json:
         sys.stdout.write(json.dumps(token.__dict__) + "\n")
     else:
-        console.print(f"token {token.token_id} of {token.actor_id} revoked at {token.revoked_at}")
+        revoked = format_instant(token.revoked_at, display_zone(runtime.settings))
+        console.print(f"token {token.token_id} of {token.actor_id} revoked at {revoked}")
 
 
 @app.command()
 def worker() -> None:
     """Run a worker: the case and credit workflows and their activities, on the task queue
-    from settings, against DUBAN_TEMPORAL_ADDRESS (default 127.0.0.1:7233)."""
+    from settings, against DUBAN_TEMPORAL_ADDRESS (default: the running `duban up`'s, else
+    127.0.0.1:7233)."""
     from worker import run_worker
 
-    settings = Settings()
+    settings = command_settings()
     asyncio.run(run_worker(settings))
 
 
@@ -290,30 +300,30 @@ def _principal(runtime: Runtime, token: str) -> Principal:
     principal = authenticate(runtime.engine, token)
     if principal is None:
         runtime.close()
-        err_console.print("[red]refused[/red] token: unknown or revoked (auth.invalid)")
-        raise typer.Exit(2)
+        raise refuse("token: unknown or revoked (auth.invalid)")
     return principal
 
 
 def _refused(exc: Refused) -> typer.Exit:
+    """A refusal of the services (the API's answer), one line: status, field, rule."""
     field = f"{exc.field}: " if exc.field else ""
-    err_console.print(
-        f"[red]refused ({exc.status})[/red] " + escape(f"{field}{exc.message} [{exc.rule}]")
-    )
-    return typer.Exit(1)
+    return refuse(f"{field}{exc.message} [{exc.rule}]", prefix=f"refused ({exc.status})")
 
 
-def _with_services(token: str, act: Callable[[Principal, Services], Awaitable[T]]) -> T:
-    """Act with a token like any API client (same roles, same scopes). The Temporal client is
-    made and used in one event loop: it belongs to the loop that connected it."""
+def _with_services(
+    token: str, act: Callable[[Principal, Services], Awaitable[T]]
+) -> tuple[T, ZoneInfo]:
+    """Act with a token like any API client (same roles, same scopes); the answer, and the
+    policy's time zone to show it in. The Temporal client is made and used in one event
+    loop: it belongs to the loop that connected it."""
     from api.serve import build_services
 
-    runtime = _runtime()
+    runtime = command_runtime()
     principal = _principal(runtime, token)
 
-    async def run() -> T:
+    async def run() -> tuple[T, ZoneInfo]:
         services = await build_services(runtime.settings, runtime)
-        return await act(principal, services)
+        return await act(principal, services), services.policy.tz
 
     try:
         return asyncio.run(run())
@@ -386,14 +396,15 @@ def hazard_register(
             }
         )
     except ValidationError as exc:
-        for error in exc.errors():
-            field = ".".join(str(part) for part in error["loc"])
-            err_console.print("[red]refused[/red] " + escape(f"{field}: {error['msg']}"))
-        raise typer.Exit(2) from exc
-    result = _with_services(
+        problems = [
+            ".".join(str(part) for part in error["loc"]) + f": {error['msg']}"
+            for error in exc.errors()
+        ]
+        raise refuse("; ".join(problems)) from exc
+    result, zone = _with_services(
         token, lambda principal, services: services.register(principal, body.model_dump(), None)
     )
-    _print_case(result["case"], as_json, title=f"registered {result['hazard_id']}")
+    _print_case(result["case"], as_json, f"registered {result['hazard_id']}", zone)
 
 
 def _five_implementations(*parts: str | None) -> dict[str, str | None] | None:
@@ -407,16 +418,17 @@ def _five_implementations(*parts: str | None) -> dict[str, str | None] | None:
 def _evidence_option(value: str) -> dict[str, str]:
     uri, sep, digest = value.rpartition("=")
     if not sep:
-        err_console.print("[red]refused[/red] " + escape(f"evidence: {value!r} is not URI=SHA256"))
-        raise typer.Exit(2)
+        raise refuse(f"evidence: {value!r} is not URI=SHA256")
     return {"uri": uri, "sha256": digest}
 
 
 @hazard_app.command("show")
 def hazard_show(hazard_id: str, token: TokenOption, as_json: JsonOption = False) -> None:
     """The live state of a case."""
-    view = _with_services(token, lambda principal, services: services.case(principal, hazard_id))
-    _print_case(view, as_json, title=hazard_id)
+    view, zone = _with_services(
+        token, lambda principal, services: services.case(principal, hazard_id)
+    )
+    _print_case(view, as_json, hazard_id, zone)
 
 
 @hazard_app.command("list")
@@ -457,9 +469,8 @@ def hazard_list(
     for option, (values, allowed) in choices.items():
         for value in values:
             if value not in allowed:
-                err_console.print(f"[red]refused[/red] {option}: one of {', '.join(allowed)}")
-                raise typer.Exit(2)
-    runtime = _runtime()
+                raise refuse(f"{option}: one of {', '.join(allowed)}")
+    runtime = command_runtime()
     principal = _principal(runtime, token)
     try:
         page = list_hazards(
@@ -485,6 +496,7 @@ def hazard_list(
     if as_json:
         sys.stdout.write(json.dumps(page, ensure_ascii=False, default=str) + "\n")
         return
+    zone = display_zone(runtime.settings)
     table = Table(
         Column("hazard", no_wrap=True),
         "status",
@@ -499,14 +511,14 @@ def hazard_list(
             item["hazard_id"],
             str(item.get("status")),
             str(item.get("supervising_level")),
-            str(item.get("deadline")),
+            format_instant(item.get("deadline"), zone),
             f"逾期 {item.get('days_overdue')} 天" if item["overdue"] else "",
             str(item.get("enterprise_name")),
         )
     console.print(table)
 
 
-def _print_case(view: dict[str, Any], as_json: bool, title: str) -> None:
+def _print_case(view: dict[str, Any], as_json: bool, title: str, zone: ZoneInfo) -> None:
     if as_json:
         sys.stdout.write(json.dumps(view, ensure_ascii=False, default=str) + "\n")
         return
@@ -524,7 +536,8 @@ def _print_case(view: dict[str, Any], as_json: bool, title: str) -> None:
         "blocked",
         "version",
     ):
-        table.add_row(key, str(view.get(key)))
+        value = view.get(key)
+        table.add_row(key, format_instant(value, zone) if key == "deadline" else str(value))
     console.print(table)
 
 

@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -21,22 +22,22 @@ from activities.eventstore.checkpoint import (
     sign_checkpoint,
     write_checkpoint_file,
 )
-from activities.logging import configure_logging
 from activities.settings import Settings
-from api.runtime import Runtime
+from api.cli_common import (
+    command_runtime,
+    display_zone,
+    duban_typer,
+    err_console,
+    format_instant,
+    refuse,
+)
+from api.stack import command_settings
 
-audit_app = typer.Typer(help="Auditors' tools: verify the record, sign checkpoints.")
+audit_app = duban_typer(help="Auditors' tools: verify the record, sign checkpoints.")
 
 console = Console()
-err_console = Console(stderr=True)
 
 JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
-
-
-def _runtime() -> Runtime:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return Runtime(settings)
 
 
 @audit_app.command("history")
@@ -44,17 +45,15 @@ def audit_history(hazard_id: str, as_json: JsonOption = False) -> None:
     """Every stored event of a case: position, time, actor, type, hashes."""
     from workflows.ids import case_stream_id
 
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         events = runtime.store.read_stream(case_stream_id(hazard_id))
     except ValueError as exc:
-        err_console.print(f"[red]refused[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise refuse(str(exc)) from exc
     finally:
         runtime.close()
     if not events:
-        err_console.print(f"[red]not found[/red] no events for hazard {hazard_id}")
-        raise typer.Exit(1)
+        raise refuse(f"no events for hazard {hazard_id}", prefix="not found")
     if as_json:
         for e in events:
             sys.stdout.write(
@@ -77,12 +76,13 @@ def audit_history(hazard_id: str, as_json: JsonOption = False) -> None:
                 + "\n"
             )
         return
+    zone = display_zone(runtime.settings)
     table = Table("#", "position", "recorded at", "actor", "event", "hash", title=hazard_id)
     for e in events:
         table.add_row(
             str(e.stream_version),
             str(e.position),
-            e.recorded_at.isoformat(),
+            format_instant(e.recorded_at, zone),
             f"{e.metadata.get('actor_id')} ({e.metadata.get('actor_role')})",
             e.event_type,
             e.hash.hex()[:16],
@@ -103,43 +103,36 @@ def audit_replay(
     instant, and print its timeline: who, what, when, which rule and deadline."""
     from activities.audit.replay import replay_case
 
-    instant = None
-    if as_of is not None:
-        try:
-            instant = datetime.fromisoformat(as_of)
-        except ValueError:
-            err_console.print(f"[red]refused[/red] --as-of: {as_of!r} is not an ISO 8601 instant")
-            raise typer.Exit(2) from None
-        if instant.tzinfo is None:
-            err_console.print("[red]refused[/red] --as-of: the instant needs a time zone offset")
-            raise typer.Exit(2)
+    instant = None if as_of is None else _as_of_instant(as_of)
     if by not in ("recorded", "occurred"):
-        err_console.print("[red]refused[/red] --by: recorded or occurred")
-        raise typer.Exit(2)
-    runtime = _runtime()
+        raise refuse("--by: recorded or occurred")
+    runtime = command_runtime()
     try:
         replay = replay_case(runtime.store, hazard_id, instant, by)  # type: ignore[arg-type]
     finally:
         runtime.close()
     if replay.events_total == 0:
-        err_console.print(f"[red]not found[/red] no events for hazard {hazard_id}")
-        raise typer.Exit(1)
+        raise refuse(f"no events for hazard {hazard_id}", prefix="not found")
     if as_json:
         sys.stdout.write(json.dumps(replay.to_data(), ensure_ascii=False, default=str) + "\n")
         return
+    zone = display_zone(runtime.settings)
     table = Table(
         "#",
         "when (recorded)",
         "who",
         "what",
         "rule / deadline",
-        title=f"{hazard_id} as of {as_of or 'now'}",
+        title=f"{hazard_id} as of {format_instant(instant, zone) if instant else 'now'}",
     )
     for entry in replay.timeline:
-        details = ", ".join(f"{k}={v}" for k, v in entry.details.items())
+        details = ", ".join(
+            f"{k}={format_instant(v, zone) if isinstance(v, str) else v}"
+            for k, v in entry.details.items()
+        )
         table.add_row(
             str(entry.stream_version),
-            entry.recorded_at,
+            format_instant(entry.recorded_at, zone),
             f"{entry.actor_id} ({entry.actor_role})",
             f"{entry.label} {entry.event_type}",
             details[:120],
@@ -148,10 +141,29 @@ def audit_replay(
     state = replay.state
     if state is not None:
         console.print(
-            f"state: {state.status.value}, deadline {state.deadline}, "
+            f"state: {state.status.value}, deadline {format_instant(state.deadline, zone)}, "
             f"level {state.supervising_level.value}, "
             f"listed {state.listing.level.value if state.listing else '-'}"
         )
+
+
+def _as_of_instant(text: str) -> datetime:
+    """``--as-of``: an instant with its offset, in the years the domain knows (1900..9998:
+    outside them converting to UTC could overflow)."""
+    from domain.durations import utc_instant
+    from domain.errors import DomainError
+
+    try:
+        instant = datetime.fromisoformat(text)
+    except ValueError:
+        raise refuse(f"--as-of: {text!r} is not an ISO 8601 instant") from None
+    if instant.tzinfo is None:
+        raise refuse("--as-of: the instant needs a time zone offset")
+    try:
+        utc_instant(instant, "as_of")
+    except DomainError as exc:
+        raise refuse(f"--as-of: {exc.message} ({exc.rule})") from None
+    return instant
 
 
 @audit_app.command("reconcile")
@@ -163,7 +175,7 @@ def audit_reconcile(as_json: JsonOption = False) -> None:
     from activities.audit.reconcile import reconcile
     from activities.temporal_client import connect_temporal
 
-    runtime = _runtime()
+    runtime = command_runtime()
 
     async def run() -> tuple[int, list[Any]]:
         client = await connect_temporal(runtime.settings)
@@ -196,7 +208,7 @@ def audit_reconcile(as_json: JsonOption = False) -> None:
     else:
         console.print(f"compared {compared} open case(s): {len(found)} difference(s)")
         for difference in found:
-            console.print(f"[red]DIFFERENT[/red] {difference}")
+            console.print("[red]DIFFERENT[/red] " + escape(str(difference)), soft_wrap=True)
     if found:
         raise typer.Exit(1)
 
@@ -222,7 +234,7 @@ def audit_export(
     from activities.audit.dossier import DossierError, export_dossier
     from activities.audit.keys import signing_key
 
-    runtime = _runtime()
+    runtime = command_runtime()
     settings = runtime.settings
     target = out or settings.data_dir / "dossiers" / f"case-{hazard_id}.zip"
     try:
@@ -239,20 +251,23 @@ def audit_export(
             time_zone=settings.time_zone,
         )
     except CheckpointInvalid as exc:
-        err_console.print(f"[red]checkpoint refused:[/red] {exc}")
-        raise typer.Exit(2) from exc
+        raise refuse(str(exc), prefix="checkpoint refused:") from exc
     except (DossierError, ValueError) as exc:
-        err_console.print(f"[red]refused[/red] {exc}")
+        # What the record cannot support (no covering checkpoint, a broken link): exit 1.
+        refuse(str(exc))
         raise typer.Exit(1) from exc
+    except OSError as exc:
+        raise refuse(f"--out: cannot write {exc.filename or target}: {exc.strerror}") from exc
     finally:
         runtime.close()
     if as_json:
         sys.stdout.write(json.dumps(result, ensure_ascii=False) + "\n")
         return
+    signed = format_instant(result["checkpoint_signed_at"], display_zone(settings))
     console.print(
         f"dossier of {hazard_id}: {result['events']} events, chain to the checkpoint at "
-        f"position {result['checkpoint']} (signed {result['checkpoint_signed_at']}), "
-        f"written to {result['path']}"
+        f"position {result['checkpoint']} (signed {signed}), written to {result['path']}",
+        soft_wrap=True,
     )
     history = result["workflow_history"]
     if history.get("recorded") and not history.get("included"):
@@ -299,18 +314,21 @@ def audit_verify_dossier(
     kept checkpoint and the workflow history's recorded hash. Exit 1 when anything fails."""
     from deploy.verify_dossier import DossierInvalid, verify_dossier
 
+    if not archive.is_file():
+        raise refuse(f"ARCHIVE: {archive} is not a file")
     pinned: bytes | None = None
     if fingerprint is None:
         try:
-            pinned, source = _pinned_key(Settings(), public_key, unpinned)
+            pinned, source = _pinned_key(
+                command_settings(needs_database=False), public_key, unpinned
+            )
         except CheckpointInvalid as exc:
-            err_console.print(f"[red]key refused:[/red] {exc}")
-            raise typer.Exit(2) from exc
+            raise refuse(str(exc), prefix="key refused:") from exc
         console.print(f"signer: {source}")
     try:
         verify_dossier(str(archive), out=sys.stdout, public_key=pinned, key_fingerprint=fingerprint)
     except DossierInvalid as exc:
-        console.print(f"[red]INVALID[/red]: {exc}")
+        console.print("[red]INVALID[/red]: " + escape(str(exc)), soft_wrap=True)
         raise typer.Exit(1) from exc
     console.print("[green]OK[/green]: the dossier is intact")
 
@@ -348,7 +366,7 @@ def audit_verify(
         verify_stream_against_checkpoints,
     )
 
-    runtime = _runtime()
+    runtime = command_runtime()
     settings = runtime.settings
     try:
         pinned, pin_source = _pinned_key(settings, public_key, unpinned)
@@ -363,9 +381,8 @@ def audit_verify(
                 raise CheckpointInvalid(f"{path}: {exc}") from exc
             sources.append((path, loaded))
     except CheckpointInvalid as exc:
-        err_console.print(f"[red]checkpoint refused:[/red] {exc}")
         runtime.close()
-        raise typer.Exit(2) from exc
+        raise refuse(str(exc), prefix="checkpoint refused:") from exc
     unique: dict[tuple[int, bytes], Checkpoint] = {}
     for _, cp in sources:
         unique.setdefault((cp.position, cp.hash), cp)
@@ -447,7 +464,7 @@ def audit_checkpoint(
     from activities.audit.checkpoints import load_checkpoint_directory
     from activities.audit.keys import signing_key
 
-    runtime = _runtime()
+    runtime = command_runtime()
     settings = runtime.settings
     target = directory or settings.resolved_checkpoint_dir
     try:
@@ -456,18 +473,22 @@ def audit_checkpoint(
         directories = {settings.resolved_checkpoint_dir, target}
         kept = [cp for d in directories for _, cp in load_checkpoint_directory(d, trusted)]
     except CheckpointInvalid as exc:
-        err_console.print(f"[red]checkpoint refused:[/red] {exc}")
         runtime.close()
-        raise typer.Exit(2) from exc
+        raise refuse(str(exc), prefix="checkpoint refused:") from exc
     report = verify_store(runtime.engine, kept, trusted_public_key=trusted)
     if not report.ok:
         runtime.close()
-        err_console.print(f"[red]BROKEN[/red] at {report.first_break}; nothing was signed")
+        err_console.print(
+            f"[red]BROKEN[/red] at {report.first_break}; nothing was signed", soft_wrap=True
+        )
         raise typer.Exit(1)
     # Sign exactly the head that was verified, not whatever the head is by now.
     checkpoint = sign_checkpoint(key, report.last_position, report.last_hash, datetime.now(UTC))
-    path = write_checkpoint_file(checkpoint, target)
     runtime.close()
+    try:
+        path = write_checkpoint_file(checkpoint, target)
+    except OSError as exc:
+        raise refuse(f"--dir: cannot write {exc.filename or target}: {exc.strerror}") from exc
     if as_json:
         sys.stdout.write(
             json.dumps(

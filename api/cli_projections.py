@@ -14,30 +14,25 @@ import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
-from activities.logging import configure_logging
 from activities.projections import DEFAULT_BATCH_SIZE, BatchResult, Projector, rebuild
-from activities.settings import Settings
-from api.runtime import Runtime
+from api.cli_common import command_runtime, duban_typer, err_console
 
-projections_app = typer.Typer(help="Read models (读模型): rebuild them or keep them following.")
+projections_app = duban_typer(help="Read models (读模型): rebuild them or keep them following.")
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-def _runtime() -> Runtime:
-    settings = Settings()
-    configure_logging(settings.log_level, settings.log_format)
-    return Runtime(settings)
+# A batch is one transaction and held in memory whole.
+MAX_BATCH_SIZE = 100_000
 
 
 @projections_app.command("rebuild")
 def rebuild_command(
-    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Events per transaction."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, help="Events per transaction.", min=1, max=MAX_BATCH_SIZE
+    ),
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
     """Empty every read table and replay the whole event store into them."""
-    runtime = _runtime()
+    runtime = command_runtime()
     try:
         total = runtime.store.head().position
         with Progress(
@@ -76,10 +71,12 @@ def rebuild_command(
 
 @projections_app.command("run")
 def run_command(
-    batch_size: int = typer.Option(DEFAULT_BATCH_SIZE, help="Events per transaction."),
+    batch_size: int = typer.Option(
+        DEFAULT_BATCH_SIZE, help="Events per transaction.", min=1, max=MAX_BATCH_SIZE
+    ),
 ) -> None:
     """Follow the event store and keep the read tables current until interrupted."""
-    runtime = _runtime()
+    runtime = command_runtime()
     stop = threading.Event()
 
     def request_stop(signum: int, frame: FrameType | None) -> None:

@@ -19,10 +19,13 @@ from activities.settings import Settings
 @dataclass
 class Runtime:
     settings: Settings
+    # Only `duban up` starts the embedded PostgreSQL; every other process is given a URL
+    # (the environment's, or the one `duban up` recorded) or refuses.
+    start_embedded_database: bool = False
 
     @cached_property
     def database_url(self) -> str:
-        return resolve_database_url(self.settings)
+        return resolve_database_url(self.settings, start_embedded=self.start_embedded_database)
 
     @cached_property
     def engine(self) -> Engine:

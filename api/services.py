@@ -35,7 +35,7 @@ from temporalio.service import RPCError, RPCStatusCode
 from activities.eventstore import EventStore
 from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
-from api.auth import Principal
+from api.auth import Principal, with_article
 from domain.calendar import WorkingCalendar
 from domain.case import (
     check_command_text,
@@ -270,7 +270,7 @@ class Services:
     ) -> list[str]:
         """The enterprise's grid codes, if ``principal`` (in ``roles``) may see it."""
         if principal.role not in roles:
-            raise forbidden(f"a {principal.role} may not do this")
+            raise forbidden(f"{with_article(principal.role)} may not do this")
         enterprise = self.reference.enterprise(credit_code)
         if enterprise is None:
             raise not_found(f"enterprise {credit_code}")
@@ -461,7 +461,9 @@ class Services:
     def authorise_act(self, principal: Principal, hazard_id: str, roles: tuple[str, ...]) -> None:
         """A person of one of ``roles`` who may read the case (its grid, its enterprise)."""
         if principal.role not in roles:
-            raise forbidden(f"a {principal.role} may not do this; allowed: {', '.join(roles)}")
+            raise forbidden(
+                f"{with_article(principal.role)} may not do this; allowed: {', '.join(roles)}"
+            )
         self.require_read(principal, hazard_id)
 
     async def act(

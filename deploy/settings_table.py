@@ -31,9 +31,17 @@ FALLBACK_MEANINGS = {
 }
 
 
-def _default(field: FieldInfo) -> str:
+# Defaults computed when settings are read (they depend on the machine), as people read them.
+COMPUTED_DEFAULTS = {
+    "data_dir": "`$XDG_DATA_HOME/duban`, else `~/.local/share/duban`",
+}
+
+
+def _default(name: str, field: FieldInfo) -> str:
     if field.is_required():
         return "(required)"
+    if field.default_factory is not None:
+        return COMPUTED_DEFAULTS[name]
     value = field.get_default(call_default_factory=True)
     if value is None:
         return "unset"
@@ -62,7 +70,7 @@ def settings_table() -> str:
     ]
     for name, field in Settings.model_fields.items():
         lines.append(
-            f"| `{name}` | `{(prefix + name).upper()}` | {_cell(_default(field))} | "
+            f"| `{name}` | `{(prefix + name).upper()}` | {_cell(_default(name, field))} | "
             f"{_cell(meaning(name, field))} |"
         )
     return "\n".join(lines) + "\n"

@@ -144,7 +144,7 @@ def _check_json_value(value: Any, depth: int, *, check_strings: bool) -> None:
         for key, item in value.items():
             if not isinstance(key, str):
                 raise _Refusal(
-                    f"key {key!r} is a {type(key).__name__}; object keys must be strings"
+                    f"key {key!r} is of type {type(key).__name__}; object keys must be strings"
                 )
             if check_strings and not _is_utf8(key):
                 raise _Refusal("a key contains a lone surrogate")
@@ -156,7 +156,7 @@ def _check_json_value(value: Any, depth: int, *, check_strings: bool) -> None:
         return
     if isinstance(value, tuple):
         raise _Refusal("is a tuple; use a list")
-    raise _Refusal(f"a {type(value).__name__} is not a JSON value")
+    raise _Refusal(f"a value of type {type(value).__name__} is not a JSON value")
 
 
 def _is_utf8(text: str) -> bool:

@@ -145,7 +145,9 @@ async def test_tokens_are_issued_and_a_hazard_is_registered_shown_and_listed_fro
     )
     assert json.loads(shown_json.stdout)["version"] == case["version"]
     outside = await duban(env, "hazard", "show", hazard_id, "--token", grid.tokens["enterprise_b"])
-    assert outside.exit_code == 1 and "access.forbidden" in outside.output
+    # A refusal of the domain or of access is one line and exit 2, like every CLI refusal.
+    assert outside.exit_code == 2 and "access.forbidden" in outside.output
+    assert len(outside.output.strip().splitlines()) == 1, outside.output
 
     api.project()
 
@@ -192,7 +194,7 @@ async def test_tokens_are_issued_and_a_hazard_is_registered_shown_and_listed_fro
         "--grid-unit",
         grid.township_a,
     )
-    assert scoped.exit_code == 1 and "access.forbidden" in scoped.output
+    assert scoped.exit_code == 2 and "access.forbidden" in scoped.output
     wrong = await duban(env, "hazard", "list", "--token", grid.tokens["auditor"], "--status", "x")
     assert wrong.exit_code == 2 and "status" in wrong.output
     unknown = await duban(env, "hazard", "list", "--token", "dbn_nobody_x")

@@ -69,18 +69,32 @@ def processes_mentioning(fragment: str) -> list[int]:
 
 
 class UpProcess:
-    """One `duban up`, its stdout read line by line as it comes."""
+    """One `duban up` (``duban up ARGS``, or ``command``, e.g. `make up`), its stdout read line
+    by line as it comes. ``own_process_group``: in a group of its own, as in a terminal (a
+    Ctrl-C there signals the whole group)."""
 
-    def __init__(self, env: dict[str, str], args: tuple[str, ...], log_path: Path) -> None:
+    def __init__(
+        self,
+        env: dict[str, str],
+        args: tuple[str, ...],
+        log_path: Path,
+        *,
+        command: tuple[str, ...] | None = None,
+        cwd: Path | None = None,
+        own_process_group: bool = False,
+    ) -> None:
         self.log_path = log_path
         self._log = log_path.open("ab")
         self.process = subprocess.Popen(
-            [str(BIN / "duban"), "up", *args],
+            list(command) if command is not None else [str(BIN / "duban"), "up", *args],
             env=env,
+            cwd=cwd,
             stdout=subprocess.PIPE,
             stderr=self._log,
             text=True,
+            start_new_session=own_process_group,
         )
+        self.own_process_group = own_process_group
         self.lines: list[str] = []
         self._queue: queue.Queue[str | None] = queue.Queue()
         self._reader = threading.Thread(target=self._read, daemon=True)
@@ -132,7 +146,10 @@ class UpProcess:
 
     def close(self) -> None:
         if self.process.poll() is None:
-            self.process.kill()
+            if self.own_process_group:
+                os.killpg(self.process.pid, signal.SIGKILL)
+            else:
+                self.process.kill()
             self.process.wait(timeout=30)
         self._log.close()
 
@@ -142,9 +159,11 @@ class UpProcesses:
         self.started: list[UpProcess] = []
         self.data_dirs: list[Path] = []
 
-    def start(self, env: dict[str, str], args: tuple[str, ...], log_path: Path) -> UpProcess:
+    def start(
+        self, env: dict[str, str], args: tuple[str, ...], log_path: Path, **options: Any
+    ) -> UpProcess:
         self.data_dirs.append(Path(env["DUBAN_DATA_DIR"]))
-        process = UpProcess(env, args, log_path)
+        process = UpProcess(env, args, log_path, **options)
         self.started.append(process)
         return process
 
