@@ -183,7 +183,10 @@ class CaseOut(BaseModel):
     supervising_unit_code: str
     listed_level: str | None
     overdue: bool
+    # Why a due step waits (calendar.year_missing: the administrator must load a year's
+    # holidays); for a registration whose notice waits, also the year.
     blocked: str | None = None
+    blocked_year: int | None = None
     pending_timers: list[dict[str, str]] = Field(default_factory=list)
     state: dict[str, Any] | None = None
 

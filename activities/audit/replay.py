@@ -21,6 +21,7 @@ from workflows.ids import case_stream_id
 LABELS: dict[str, str] = {
     "HazardRegistered": "登记隐患",
     "RectificationNoticeIssued": "下达整改通知书",
+    "NoticeAwaitingCalendar": "整改通知书待发: 缺少节假日安排",
     "HazardListed": "挂牌督办",
     "GovernancePlanSubmitted": "提交治理方案",
     "RectificationReported": "申请验收",
@@ -64,6 +65,9 @@ DETAIL_FIELDS = (
     "comments",
     "escalation_index",
     "timer_key",
+    "missing_year",
+    "awaited_year",
+    "calendar_digest",
 )
 
 
@@ -122,6 +126,9 @@ DETAIL_LABELS: dict[str, str] = {
     "comments": "意见",
     "escalation_index": "第几次升级",
     "timer_key": "计时",
+    "missing_year": "缺少节假日安排的年份 (待管理员载入)",
+    "awaited_year": "等待载入的年份",
+    "calendar_digest": "计算期限所用该年工作日 (SHA-256)",
 }
 
 
