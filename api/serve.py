@@ -27,6 +27,12 @@ from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from activities.calendar_watch import (
+    CalendarCollector,
+    CalendarSource,
+    CalendarWatch,
+    calendar_warning_lines,
+)
 from activities.eventstore import EventStore
 from activities.metrics import (
     DubanMetrics,
@@ -45,7 +51,6 @@ from api.app import create_app
 from api.auth import authenticate, create_token
 from api.runtime import Runtime
 from api.services import Services
-from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.policy import Policy
 
 if TYPE_CHECKING:
@@ -69,11 +74,15 @@ class ApiTelemetry:
     metrics: DubanMetrics = field(default_factory=default_metrics)
     sampler: ReadModelSampler | None = None
     sdk_metrics_bound: bool = False
+    calendar_watch: CalendarWatch | None = None
 
     def stop(self) -> None:
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
+        if self.calendar_watch is not None:
+            self.calendar_watch.stop()
+            self.calendar_watch = None
 
 
 def api_sdk_runtime(settings: Settings) -> TemporalRuntime | None:
@@ -100,6 +109,8 @@ async def build_services(
     ``telemetry`` is given."""
     runtime = runtime or Runtime(settings)
     snapshot = RulesActivities(settings).snapshot()
+    policy = Policy.from_data(snapshot.policy)
+    calendar = CalendarSource(settings)  # re-read when `duban calendar load` changes it
     store: EventStore = runtime.store
     if telemetry is not None:
         store = MeasuredEventStore(
@@ -109,6 +120,10 @@ async def build_services(
             runtime.engine, telemetry.metrics, settings.metrics_refresh_seconds
         )
         telemetry.sampler.start()
+        if telemetry.calendar_watch is None:  # one per process: the gauges and the notice
+            telemetry.metrics.registry.register(CalendarCollector(calendar, policy))
+            telemetry.calendar_watch = CalendarWatch(calendar, policy, runtime.engine)
+            telemetry.calendar_watch.start()
     if temporal is None:
         sdk = api_sdk_runtime(settings) if telemetry is not None else None
         if telemetry is not None:
@@ -120,8 +135,9 @@ async def build_services(
         reference=ReferenceData(runtime.engine, store),
         temporal=temporal,
         task_queue=settings.task_queue,
-        policy=Policy.from_data(snapshot.policy),
-        calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
+        policy=policy,
+        calendar=calendar.calendar(),
+        calendar_source=calendar,
     )
 
 
@@ -593,6 +609,7 @@ async def _start(
     banner.append(
         "Ctrl-C stops everything started here; the next `duban up` resumes every open case."
     )
+    banner += calendar_warning_lines(settings)
     return _Running(
         parts=parts,
         projector=Projector(runtime.store),
