@@ -74,10 +74,11 @@ class CalendarStatus:
             return f"节假日安排文件无效, 未使用: {self.file_error}"
         if not self.warning:
             return None
-        when = "已开始" if self.days_until_needed <= 0 else f"{self.days_until_needed} 天后开始"
+        days = self.days_until_needed
+        when = "现在就需要" if days <= 0 else f"{days} 天后需要"
         return (
-            f"缺少 {year} 年节假日安排 ({year} begins {when}): deadlines reaching {year} wait "
-            f"until an administrator loads it — duban calendar load FILE"
+            f"缺少 {year} 年节假日安排 ({when}) — no holidays for {year}: deadlines reaching "
+            f"{year} wait until an administrator loads them (duban calendar load FILE)"
         )
 
     def readiness(self) -> dict[str, Any]:

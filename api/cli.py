@@ -22,6 +22,7 @@ from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
 from api.auth import Principal
 from api.cli_audit import audit_app
+from api.cli_calendar import calendar_app
 from api.cli_projections import projections_app
 from api.runtime import Runtime
 from api.services import Refused, Services
@@ -35,6 +36,7 @@ app.add_typer(token_app, name="token")
 hazard_app = typer.Typer(help="Hazards and their cases, as the API sees them.")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
+app.add_typer(calendar_app, name="calendar")
 
 console = Console()
 err_console = Console(stderr=True)
