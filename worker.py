@@ -145,7 +145,11 @@ async def run_worker(settings: Settings) -> None:
     ``temporal_metrics_port``, and a sampler of the read-model gauges.
     """
     from activities.audit.keys import SigningKeyUnavailable, signing_key
-    from activities.calendar_watch import CalendarCollector, CalendarSource, CalendarWatch
+    from activities.calendar_watch import (
+        CalendarSource,
+        CalendarWatch,
+        register_calendar_metrics,
+    )
     from activities.database import create_app_engine, resolve_database_url
     from activities.metrics import (
         MeasuredEventStore,
@@ -185,7 +189,7 @@ async def run_worker(settings: Settings) -> None:
     sampler.start()
     # The administrator's calendar: its gauges, its /readyz entry and the warning notice.
     calendar, policy = CalendarSource(settings), policy_for_warnings(settings)
-    metrics.registry.register(CalendarCollector(calendar, policy))
+    register_calendar_metrics(metrics.registry, calendar, policy)
     calendar_watch = CalendarWatch(calendar, policy, engine)
     calendar_watch.start()
     server: MetricsServer | None = None

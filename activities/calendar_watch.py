@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import threading
+import weakref
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
@@ -26,7 +27,7 @@ from typing import Any
 import sqlalchemy as sa
 import structlog
 from prometheus_client.core import GaugeMetricFamily, Metric
-from prometheus_client.registry import Collector
+from prometheus_client.registry import Collector, CollectorRegistry
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 from temporalio.service import RPCError, RPCStatusCode
@@ -184,6 +185,23 @@ class CalendarCollector(Collector):
             "0 when the calendar file cannot be read or is invalid (nothing of it is used).",
             value=0 if status.file_error is not None else 1,
         )
+
+
+_COLLECTORS: weakref.WeakKeyDictionary[CollectorRegistry, CalendarCollector] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def register_calendar_metrics(
+    registry: CollectorRegistry, source: CalendarSource, policy: Policy
+) -> None:
+    """Export the calendar gauges on ``registry`` from ``source``; registering again (a new
+    API app in the same process) points the one collector at the new source."""
+    collector = _COLLECTORS.get(registry)
+    if collector is None:
+        collector = _COLLECTORS[registry] = CalendarCollector(source, policy)
+        registry.register(collector)
+    collector._source, collector._policy = source, policy
 
 
 def queue_admin_warning(engine: Engine, status: CalendarStatus) -> bool:

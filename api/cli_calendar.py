@@ -15,6 +15,7 @@ the cases re-read it at their next retry.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import importlib.metadata
 import json
 import os
@@ -213,7 +214,8 @@ def _install(target: Path, text: str) -> bool:
         staging.write_text(text, encoding="utf-8")
         os.replace(staging, target)
     except OSError as exc:
-        staging.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            staging.unlink(missing_ok=True)
         raise _refuse(
             f"cannot write {target}: {exc.strerror}; if it is mounted read-only (a ConfigMap), "
             "update it there and run this command again with the same file to wake the cases"

@@ -28,10 +28,10 @@ from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
 from activities.calendar_watch import (
-    CalendarCollector,
     CalendarSource,
     CalendarWatch,
     calendar_warning_lines,
+    register_calendar_metrics,
 )
 from activities.eventstore import EventStore
 from activities.metrics import (
@@ -120,8 +120,8 @@ async def build_services(
             runtime.engine, telemetry.metrics, settings.metrics_refresh_seconds
         )
         telemetry.sampler.start()
-        if telemetry.calendar_watch is None:  # one per process: the gauges and the notice
-            telemetry.metrics.registry.register(CalendarCollector(calendar, policy))
+        register_calendar_metrics(telemetry.metrics.registry, calendar, policy)
+        if telemetry.calendar_watch is None:  # the administrators' notice, once a year
             telemetry.calendar_watch = CalendarWatch(calendar, policy, runtime.engine)
             telemetry.calendar_watch.start()
     if temporal is None:

@@ -94,7 +94,8 @@ def test_a_date_is_a_toml_date_or_the_same_date_in_quotes():
             (3, "2030.notice", "calendar.file_invalid"),
         ),
         (
-            "[2030]\nworkdays = []\n[2030.holidays]\nnew_year = [2030-01-01]\neaster = [2030-04-21]\n",
+            "[2030]\nworkdays = []\n[2030.holidays]\nnew_year = [2030-01-01]\n"
+            "easter = [2030-04-21]\n",
             (5, "2030.holidays.easter", "calendar.file_invalid"),
         ),
         (
@@ -161,7 +162,8 @@ def _with(old: str, new: str) -> str:
         ),
         (
             _with(
-                'labour_day = ["2030-05-01", "2030-05-02", "2030-05-03", "2030-05-04", "2030-05-05"]',
+                'labour_day = ["2030-05-01", "2030-05-02", "2030-05-03", "2030-05-04", '
+                '"2030-05-05"]',
                 'labour_day = ["2030-05-01"]',
             ),
             ("2030.holidays.labour_day", "calendar.period_too_short"),
