@@ -113,6 +113,10 @@ async def test_a_major_hazard_is_recorded_when_next_years_holidays_are_not_loade
         headers=grid.headers("auditor"),
     )
     assert as_of.json()["state"]["notice_pending"]["missing_year"] == year
+    # The auditor's timeline (and the dossier's) says what waits and for which year.
+    waiting = as_of.json()["timeline"][1]
+    assert waiting["label"] == "整改通知书待发: 缺少节假日安排"
+    assert waiting["details"]["missing_year"] == year
 
     # A step that needs the notice is refused with the reason; the enterprise's plan is taken.
     listing = await client.post(
@@ -185,6 +189,17 @@ async def test_the_administrator_is_warned_loads_the_year_and_the_waiting_case_g
         await asyncio.sleep(0.1)
     assert live["blocked"] is None and live["blocked_year"] is None
     assert live["listed_level"] == "county" and live["pending_timers"]
+    timeline = (
+        await client.get(
+            f"/api/v1/hazards/{hazard_id}/as-of",
+            params={"at": datetime.now(UTC).isoformat()},
+            headers=grid.headers("auditor"),
+        )
+    ).json()["timeline"]
+    issued = timeline[-1]  # when the deadline became known, and from which year's schedule
+    assert issued["event_type"] == "RectificationNoticeIssued"
+    assert issued["details"]["awaited_year"] == year
+    assert len(issued["details"]["calendar_digest"]) == 64
     ready = await client.get("/readyz")
     assert "warning" not in ready.json()["checks"]["calendar"]
     # A registration now is counted at once.
