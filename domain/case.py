@@ -792,12 +792,14 @@ def _goes_on_without_notice(state: CaseState, command: CaseCommand) -> bool:
     """What a case whose notice waits for calendar data still takes: the enterprise's plan and
     rectification report (nothing a person reports is refused for the administrator's delay),
     the system's timers, and — when no listing waits, so that the supervising unit is what it
-    will be — a supervisor's withdrawal or record of a refusal."""
+    will be — a supervisor's verification (a pass closes the case; a failure, which sets a
+    deadline, waits), withdrawal or record of a refusal. A listing that waits names the
+    authority of these acts: they wait with it."""
     if isinstance(command, FireTimer | SubmitGovernancePlan | ReportRectification):
         return True
     pending = state.notice_pending
     unlisted = pending is not None and pending.listing_level is None
-    return unlisted and isinstance(command, WithdrawCase | RecordRefusal)
+    return unlisted and isinstance(command, WithdrawCase | RecordRefusal | VerifyRectification)
 
 
 def _validate_path(cmd: RegisterHazard, policy: Policy, listing_level: ListingLevel | None) -> None:

@@ -212,6 +212,27 @@ def test_what_the_enterprise_reports_is_taken_while_the_notice_waits():
     assert types(passed)[-1] == "CaseClosed"
 
 
+def test_an_unlisted_case_whose_notice_waits_is_verified_a_failure_waiting_with_it():
+    late = datetime(LAST_KNOWN, 12, 20, 10, tzinfo=SHANGHAI)
+    state, _ = run([(register(found_at=late - timedelta(hours=1)), late), (REPORT, late)])
+    with pytest.raises(CalendarDataMissing) as failed:
+        decide(state, VerifyRectification(VILLAGE_SUPERVISOR, False), late, DEFAULT, CALENDAR)
+    assert failed.value.year == NEXT
+    passed = decide(state, VerifyRectification(VILLAGE_SUPERVISOR, True), late, DEFAULT, CALENDAR)
+    assert types(passed) == ["VerificationPassed", "CaseClosed"]
+    # A major hazard's verification is its listing authority's, which the notice has not
+    # named yet: it waits.
+    major, _ = run(
+        [
+            (major_in_december(), DECEMBER),
+            (SubmitGovernancePlan(ENTERPRISE_ACTOR, PLAN), DECEMBER),
+            (REPORT, DECEMBER),
+        ]
+    )
+    with pytest.raises(CalendarDataMissing):
+        decide(major, VerifyRectification(COUNTY_SUPERVISOR, True), DECEMBER, DEFAULT, CALENDAR)
+
+
 def test_an_unlisted_case_whose_notice_waits_can_be_withdrawn_by_its_supervising_unit():
     late = datetime(LAST_KNOWN, 12, 20, 10, tzinfo=SHANGHAI)
     state, events = run(
