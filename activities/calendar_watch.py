@@ -36,6 +36,7 @@ from activities.rules import calendar_path, policy_for_warnings, read_calendar_t
 from activities.settings import Settings
 from domain.calendar import WorkingCalendar
 from domain.calendar_file import CalendarFile, parse_calendar_file
+from domain.case import calendar_missing_step_key
 from domain.errors import DomainError
 from domain.policy import Policy
 from workflows.ids import case_workflow_id
@@ -210,7 +211,7 @@ def queue_admin_warning(engine: Engine, status: CalendarStatus) -> bool:
     if not status.warning:
         return False
     year = status.first_missing_year
-    step_key = f"calendar:{year}:missing:admin:administrators"
+    step_key = calendar_missing_step_key(year)
     payload = {
         "step_key": step_key,
         "case_id": "calendar",

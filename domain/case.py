@@ -1806,6 +1806,7 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
         )
         supervisor = state_before.supervising_person
     recipients: list[tuple[str, str, str]] = []
+    shared_keys: dict[tuple[str, str], str] = {}  # step keys not of this case alone
     enterprise = ("enterprise", credit_code)
     grid = ("grid_responsible", supervisor)
     listing = (
@@ -1922,6 +1923,9 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
                 (*grid, "notice_awaiting_calendar"),
                 (*enterprise, "notice_awaiting_calendar"),
             ]
+            # The administrators are told once per missing year, not once per waiting case.
+            admins = ("admin", "administrators")
+            shared_keys[admins] = calendar_missing_step_key(event.missing_year)
             level = event.listing_level
             authority = state_before.unit_at(level.grid_level) if state_before and level else None
             if authority is not None:
@@ -1938,10 +1942,18 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
         if (kind, rid) in seen:
             continue
         seen.add((kind, rid))
-        result.append(
-            Notification(kind, rid, reason, f"{hazard_id}:{seq}:{event.EVENT_TYPE}:{kind}:{rid}")
+        step_key = shared_keys.get(
+            (kind, rid), f"{hazard_id}:{seq}:{event.EVENT_TYPE}:{kind}:{rid}"
         )
+        result.append(Notification(kind, rid, reason, step_key))
     return result
+
+
+def calendar_missing_step_key(year: int) -> str:
+    """The step key of the administrators' notice that ``year``'s holidays are missing: one
+    per year, queued by whichever comes first — a case whose notice waits for the year, or a
+    process's calendar watch from the policy's warning day."""
+    return f"calendar:{year}:missing:admin:administrators"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -2030,6 +2042,7 @@ __all__ = [
     "Notification",
     "PendingExtension",
     "Timer",
+    "calendar_missing_step_key",
     "catch_up",
     "check_command_text",
     "command_from_data",

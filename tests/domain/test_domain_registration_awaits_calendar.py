@@ -255,6 +255,12 @@ def test_the_administrator_the_supervisors_and_the_enterprise_are_told_who_must_
         ("listing_authority", COUNTY.responsible_person, "notice_awaiting_calendar"),
     }
     assert len({n.step_key for n in told}) == len(told)
+    # The administrators once per missing year, whichever case (or watch) tells them first.
+    admins = next(n for n in told if n.recipient_kind == "admin")
+    assert admins.step_key == f"calendar:{NEXT}:missing:admin:administrators"
+    other = fold(run([(major_in_december(hazard_id="H-0002"), DECEMBER)])[1][:1])
+    again = notifications_for(other, run([(major_in_december(hazard_id="H-0002"), DECEMBER)])[1][1])
+    assert admins.step_key in {n.step_key for n in again}
 
 
 def test_a_deadline_the_person_set_beyond_the_listing_maximum_is_brought_within_it_later():

@@ -32,6 +32,7 @@ from activities.reference_data import ReferenceData
 from api.auth import create_token
 from domain.calendar import WorkingCalendar
 from tests.conftest import APP_ROLE, DatabaseFactory
+from tests.fixtures.calendar_data import write_test_calendar
 from workflows.ids import case_stream_id, case_workflow_id
 
 pytestmark = pytest.mark.slow
@@ -410,7 +411,13 @@ async def test_duban_up_posts_notifications_to_the_webhook_and_keeps_running(
     database_url = databases.create("up-webhook")
     data_dir = tmp_path / "data"
     api_port, temporal_port, ui_port = free_ports(3)
-    env = {**up_environment(database_url, data_dir), "DUBAN_WEBHOOK_URL": webhook.url}
+    env = {
+        **up_environment(database_url, data_dir),
+        "DUBAN_WEBHOOK_URL": webhook.url,
+        # The years ahead loaded: no administrators' calendar warning (README, "Working-day
+        # calendar") is POSTed among the case's notifications.
+        "DUBAN_CALENDAR_FILE": str(write_test_calendar()),
+    }
     up = up_processes.start(
         env,
         (
