@@ -133,7 +133,13 @@ async def test_a_major_hazard_is_recorded_while_next_years_holidays_are_missing(
     assert_store_matches_workflow(worker.store, hazard_id, view)
     # The administrator, the village's supervisor and the enterprise are told who must act.
     told = _outbox(worker, hazard_id)
-    assert ("admin", "administrators", f"calendar_year_missing:{year}") in told
+    # The administrators once per missing year (another case may have told them first).
+    with worker.engine.connect() as conn:
+        admins = conn.execute(
+            sa.text("SELECT reason FROM notification_outbox WHERE step_key = :k"),
+            {"k": f"calendar:{year}:missing:admin:administrators"},
+        ).scalar_one()
+    assert admins == f"calendar_year_missing:{year}"
     village = command.grid_path[0].responsible_person
     assert ("grid_responsible", village, "notice_awaiting_calendar") in told
 
