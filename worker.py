@@ -27,7 +27,7 @@ from activities.logging import configure_logging
 from activities.metrics import DubanMetrics, ProcessHealth
 from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
-from activities.rules import RulesActivities
+from activities.rules import RulesActivities, policy_for_warnings
 from activities.settings import Settings
 from activities.tracing import configure_tracing
 from workflows.audit import AuditMaintenanceWorkflow, ensure_audit_schedule
@@ -146,6 +146,11 @@ async def run_worker(settings: Settings) -> None:
     ``temporal_metrics_port``, and a sampler of the read-model gauges.
     """
     from activities.audit.keys import SigningKeyUnavailable, signing_key
+    from activities.calendar_watch import (
+        CalendarSource,
+        CalendarWatch,
+        register_calendar_metrics,
+    )
     from activities.database import create_app_engine, resolve_database_url
     from activities.metrics import (
         MeasuredEventStore,
@@ -184,13 +189,23 @@ async def run_worker(settings: Settings) -> None:
         loop.add_signal_handler(sig, stop.set)
     sampler = ReadModelSampler(engine, metrics, settings.metrics_refresh_seconds)
     sampler.start()
+    # The administrator's calendar: its gauges, its /readyz entry and the warning notice.
+    calendar, policy = CalendarSource(settings), policy_for_warnings(settings)
+    register_calendar_metrics(metrics.registry, calendar, policy)
+    calendar_watch = CalendarWatch(calendar, policy, engine)
+    calendar_watch.start()
     server: MetricsServer | None = None
     if settings.worker_metrics_port:
         temporal_check = temporal_check_on_loop(client, loop)
         server = MetricsServer(
             settings.worker_metrics_host,
             settings.worker_metrics_port,
-            ready=lambda: readiness(settings, engine=engine, temporal=temporal_check),
+            ready=lambda: readiness(
+                settings,
+                engine=engine,
+                temporal=temporal_check,
+                calendar=lambda: calendar.status(policy),
+            ),
             metrics=metrics,
             healthy=health.check,
         )
@@ -221,6 +236,7 @@ async def run_worker(settings: Settings) -> None:
     if server is not None:
         server.stop()
     sampler.stop()
+    calendar_watch.stop()
     parts.executor.shutdown(wait=True)
     store.close()
     engine.dispose()

@@ -63,6 +63,7 @@ from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.calendar_watch import CalendarStatus
 from activities.eventstore import AppendResult, EventStore, NewEvent
 from activities.projections import READ_MODELS
 from activities.settings import Settings
@@ -367,8 +368,10 @@ def readiness(
     *,
     engine: Engine | None = None,
     temporal: TemporalCheck | None = None,
+    calendar: Callable[[], CalendarStatus] | None = None,
 ) -> dict[str, Any]:
-    """``{"ready": bool, "checks": {"database": {...}, "temporal": {...}}}``.
+    """``{"ready": bool, "checks": {"database": {...}, "temporal": {...}}}``, and with
+    ``calendar`` its ``"calendar"`` entry (a missing year's warning; never unready).
 
     Pass the process's own ``engine`` and a ``temporal`` check (``temporal_check_on_loop``)
     to test the connections it really uses; without them a short-lived connection is made
@@ -383,7 +386,10 @@ def readiness(
     checks["database"] = {"ok": ok, "detail": detail}
     ok, detail = temporal() if temporal is not None else _temporal_check_by_connecting(settings)
     checks["temporal"] = {"ok": ok, "detail": detail}
-    return {"ready": all(c["ok"] for c in checks.values()), "checks": checks}
+    ready = all(c["ok"] for c in checks.values())
+    if calendar is not None:  # reported, never failing readiness (see CalendarStatus)
+        checks["calendar"] = calendar().readiness()
+    return {"ready": ready, "checks": checks}
 
 
 def database_check(settings: Settings) -> tuple[bool, str]:

@@ -22,12 +22,44 @@ from workflows.contracts import LoadRulesInput, RulesSnapshot
 # parses policy text, reading the file is this side's I/O.
 DEFAULT_POLICY = "default.toml"
 DRILL_POLICY = "drill.toml"  # every duration in seconds: a whole ladder runs in a minute
+DEFAULT_CALENDAR_FILE = "calendar.toml"  # in the data directory, without DUBAN_CALENDAR_FILE
+
+
+def calendar_path(settings: Settings) -> Path:
+    """Where workers and the API read the calendar file, and ``duban calendar load`` writes
+    it: DUBAN_CALENDAR_FILE, or ``calendar.toml`` in the data directory."""
+    return settings.calendar_file or settings.data_dir / DEFAULT_CALENDAR_FILE
+
+
+def read_calendar_text(settings: Settings) -> tuple[str | None, str | None]:
+    """(text, path) of the configured calendar file; (None, None) when none is configured and
+    the data directory has none. A configured file that cannot be read is an error."""
+    path = calendar_path(settings)
+    if settings.calendar_file is None and not path.is_file():
+        return None, None
+    try:
+        return path.read_text(encoding="utf-8"), str(path)
+    except (OSError, UnicodeDecodeError) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        raise DomainError(
+            "settings.unreadable", f"cannot read {path}: {reason}", field="calendar_file"
+        ) from exc
 
 
 def shipped_policy(name: str) -> Policy:
     """A policy shipped with duban (``DEFAULT_POLICY``, ``DRILL_POLICY``), parsed."""
     text = resources.files("domain.policies").joinpath(name).read_text(encoding="utf-8")
     return parse_policy(text)
+
+
+def policy_for_warnings(settings: Settings) -> Policy:
+    """The configured policy for a process's own use (the calendar warning's day and zone),
+    or the shipped one when the configured file is broken: a process must not refuse to
+    start over it (each case start reports that file)."""
+    try:
+        return RulesActivities(settings)._policy()[0]  # the policy alone: not the calendar
+    except DomainError:
+        return shipped_policy(DEFAULT_POLICY)
 
 
 class RulesActivities:
@@ -52,11 +84,11 @@ class RulesActivities:
         return RulesSnapshot({}, "", calendar_text, calendar_source)
 
     def _calendar(self) -> tuple[str | None, str | None]:
-        if self._settings.calendar_file is None:
-            return None, None
-        calendar_text = _read(self._settings.calendar_file, "calendar_file")
-        parse_calendar_toml(calendar_text)  # refuse a broken file now, not at a deadline
-        return calendar_text, str(self._settings.calendar_file)
+        # DUBAN_CALENDAR_FILE, or the data directory's calendar.toml (`duban calendar load`).
+        calendar_text, source = read_calendar_text(self._settings)
+        if calendar_text is not None:
+            parse_calendar_toml(calendar_text)  # refuse a broken file now, not at a deadline
+        return calendar_text, source
 
     def _policy(self) -> tuple[Policy, str]:
         if self._settings.policy_file is None:

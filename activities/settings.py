@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     calendar_file: Path | None = Field(
         default=None,
         description="Administrator's working-day calendar (TOML) for years chinese-calendar "
-        "does not know.",
+        "does not know (`duban calendar load` installs one). Default: <data_dir>/calendar.toml, "
+        "when it exists.",
     )
     temporal_address: str | None = Field(
         default=None,

@@ -226,11 +226,16 @@ def create_app(
                 temporal_ok=temporal[0],
                 temporal_detail=temporal[1],
             )
-        checks = {
+        checks: dict[str, dict[str, Any]] = {
             name: {"ok": ok, "reason": "ok" if ok else "unreachable"}
             for name, (ok, _) in (("database", database), ("temporal", temporal))
         }
         ready = database[0] and temporal[0]
+        if services.calendar_source is not None:
+            # Reported, never failing readiness: taking the API out of service would not load
+            # a year. A broken file or a missing year is for the administrator to mend.
+            status = await run_in_threadpool(services.calendar_source.status, services.policy)
+            checks["calendar"] = status.readiness()
         return JSONResponse(
             status_code=200 if ready else 503, content={"ready": ready, "checks": checks}
         )
@@ -1117,7 +1122,7 @@ def _credit_routes(api: APIRouter) -> None:
             code,
             now=services.clock(),
             policy=services.policy,
-            calendar=services.calendar,
+            calendar=services.current_calendar(),
         )
         return _credit_out(enterprise, item, unrecorded_rating(services.policy))
 

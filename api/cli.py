@@ -22,6 +22,7 @@ from activities.logging import configure_logging
 from activities.reference_data import ReferenceDataError
 from api.auth import Principal
 from api.cli_audit import audit_app
+from api.cli_calendar import calendar_app
 from api.cli_common import (
     command_runtime,
     display_zone,
@@ -44,6 +45,7 @@ app.add_typer(token_app, name="token")
 hazard_app = duban_typer(help="Hazards and their cases, as the API sees them.")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
+app.add_typer(calendar_app, name="calendar")
 
 console = Console()
 

@@ -204,7 +204,10 @@ class CaseOut(BaseModel):
     days_overdue: int | None = Field(
         default=None, description="calendar days overdue in the policy's time zone, at least 1"
     )
+    # Why a due step waits (calendar.year_missing: the administrator must load a year's
+    # holidays); for a registration whose notice waits, also the year.
     blocked: str | None = None
+    blocked_year: int | None = None
     pending_timers: list[dict[str, str]] = Field(default_factory=list)
     state: dict[str, Any] | None = None
 

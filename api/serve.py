@@ -14,6 +14,11 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from activities.calendar_watch import (
+    CalendarSource,
+    CalendarWatch,
+    register_calendar_metrics,
+)
 from activities.eventstore import EventStore
 from activities.metrics import (
     DubanMetrics,
@@ -30,7 +35,6 @@ from api.app import create_app
 from api.http_server import uvicorn_config
 from api.runtime import Runtime
 from api.services import Services
-from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.policy import Policy
 
 log = structlog.get_logger(__name__)
@@ -48,11 +52,15 @@ class ApiTelemetry:
     metrics: DubanMetrics = field(default_factory=default_metrics)
     sampler: ReadModelSampler | None = None
     sdk_metrics_bound: bool = False
+    calendar_watch: CalendarWatch | None = None
 
     def stop(self) -> None:
         if self.sampler is not None:
             self.sampler.stop()
             self.sampler = None
+        if self.calendar_watch is not None:
+            self.calendar_watch.stop()
+            self.calendar_watch = None
 
 
 def api_sdk_runtime(settings: Settings) -> TemporalRuntime | None:
@@ -79,6 +87,8 @@ async def build_services(
     ``telemetry`` is given."""
     runtime = runtime or Runtime(settings)
     snapshot = RulesActivities(settings).snapshot()
+    policy = Policy.from_data(snapshot.policy)
+    calendar = CalendarSource(settings)  # re-read when `duban calendar load` changes it
     store: EventStore = runtime.store
     if telemetry is not None:
         store = MeasuredEventStore(
@@ -88,6 +98,10 @@ async def build_services(
             runtime.engine, telemetry.metrics, settings.metrics_refresh_seconds
         )
         telemetry.sampler.start()
+        register_calendar_metrics(telemetry.metrics.registry, calendar, policy)
+        if telemetry.calendar_watch is None:  # the administrators' notice, once a year
+            telemetry.calendar_watch = CalendarWatch(calendar, policy, runtime.engine)
+            telemetry.calendar_watch.start()
     if temporal is None:
         sdk = api_sdk_runtime(settings) if telemetry is not None else None
         if telemetry is not None:
@@ -99,8 +113,9 @@ async def build_services(
         reference=ReferenceData(runtime.engine, store),
         temporal=temporal,
         task_queue=settings.task_queue,
-        policy=Policy.from_data(snapshot.policy),
-        calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
+        policy=policy,
+        calendar=calendar.calendar(),
+        calendar_source=calendar,
     )
 
 

@@ -32,6 +32,7 @@ from temporalio.common import WorkflowIDConflictPolicy, WorkflowIDReusePolicy
 from temporalio.exceptions import ApplicationError, WorkflowAlreadyStartedError
 from temporalio.service import RPCError, RPCStatusCode
 
+from activities.calendar_watch import CalendarSource
 from activities.eventstore import EventStore
 from activities.projections.queries import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
@@ -233,6 +234,12 @@ class Services:
     calendar: WorkingCalendar
     # The instant requests are judged at; tests move it (a retry "after midnight").
     clock: Callable[[], datetime] = field(default=_utc_now)
+    # The calendar file as it is now (``duban calendar load`` needs no restart); without it
+    # ``calendar`` as built.
+    calendar_source: CalendarSource | None = None
+
+    def current_calendar(self) -> WorkingCalendar:
+        return self.calendar_source.calendar() if self.calendar_source else self.calendar
 
     # ------------------------------------------------------------------ access
 
@@ -372,7 +379,7 @@ class Services:
                 RegisterHazard.COMMAND_TYPE, RegisterHazard.SCHEMA_VERSION, as_data
             )
             check_deadline_bound(as_read, now, self.policy)
-            decide(None, as_read, now, self.policy, self.calendar)
+            decide(None, as_read, now, self.policy, self.current_calendar())
         except DomainError as exc:
             raise domain_refusal(exc) from exc
         return command
@@ -567,7 +574,7 @@ class Services:
             opened = evolve_credit(None, CreditRecordOpened(credit_code, enterprise.name, now))
             try:
                 check_credit_command_text(request.command)
-                decide_credit(opened, command, now, self.policy, self.calendar)
+                decide_credit(opened, command, now, self.policy, self.current_calendar())
             except DomainError as exc:
                 raise domain_refusal(exc) from exc
             start = WithStartWorkflowOperation(

@@ -15,7 +15,7 @@ import signal
 import socket
 import sys
 import threading
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -24,6 +24,7 @@ import structlog
 import uvicorn
 from rich.console import Console
 
+from activities.calendar_watch import calendar_warning_lines
 from activities.database import database_url_for_display
 from activities.metrics import MeasuredEventStore, ProcessHealth
 from activities.notifications import OutboxDispatcher
@@ -127,6 +128,7 @@ class BannerFacts:
     data_dir: Path
     token: str
     token_reused: bool
+    calendar_warnings: list[str] = field(default_factory=list)
 
 
 def banner_lines(facts: BannerFacts) -> list[str]:
@@ -163,7 +165,7 @@ def banner_lines(facts: BannerFacts) -> list[str]:
         "`duban up`)",
         "Ctrl-C stops everything started here; the next `duban up` resumes every open case.",
     ]
-    return lines
+    return lines + facts.calendar_warnings
 
 
 @dataclass
@@ -418,6 +420,7 @@ async def _start(
         data_dir=data_dir,
         token=token,
         token_reused=reused,
+        calendar_warnings=calendar_warning_lines(settings),
     )
     record = replace(
         _new_record(settings, RUNNING),

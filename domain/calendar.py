@@ -15,15 +15,15 @@ day, and when that day is not a working day, at 24:00 of the next working day (A
 of the day D closes: the closing day counts when it is a working day (a Saturday deadline is
 preceded by Friday, its first working day).
 
-The administrator's calendar file states each year it adds with the State Council's holidays
-(a year always has some, so an empty list is refused rather than read as "no holidays"). A
-year that chinese-calendar already knows is replaced only when the table says
-``replace_package_data = true``; the table then is that year's whole schedule.
+The administrator's calendar file (``domain.calendar_file``) states each year it adds with the
+State Council's holidays (a year always has some, so an empty list is refused rather than read
+as "no holidays"). A year that chinese-calendar already knows is replaced only when the table
+says ``replace_package_data = true``; the table then is that year's whole schedule.
 """
 
 from __future__ import annotations
 
-import tomllib
+import hashlib
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
@@ -50,78 +50,12 @@ class YearCalendar:
 
 
 def parse_calendar_toml(text: str) -> dict[int, YearCalendar]:
-    """Parse an administrator's calendar file::
+    """The years of an administrator's calendar file, read strictly (``domain.calendar_file``
+    describes the format): ``CalendarFileError`` names every error's line and key, and a file
+    with one error gives nothing."""
+    from domain.calendar_file import parse_calendar_file  # the file format lives there
 
-    [2027]
-    holidays = ["2027-01-01", "2027-02-05"]
-    workdays = ["2027-02-07"]
-
-    [2025]                          # a year chinese-calendar knows: replaced only explicitly
-    replace_package_data = true
-    holidays = [...]
-    """
-    try:
-        raw = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as exc:
-        raise DomainError("calendar.file_invalid", f"not valid TOML: {exc}", "calendar") from exc
-    years: dict[int, YearCalendar] = {}
-    for key, table in raw.items():
-        if not key.isdigit() or not isinstance(table, dict):
-            raise DomainError("calendar.file_invalid", f"[{key}] is not a year table", key)
-        year = int(key)
-        unknown = set(table) - {"holidays", "workdays", "replace_package_data"}
-        if unknown:
-            raise DomainError(
-                "calendar.file_invalid",
-                f"unknown keys {sorted(unknown)}",
-                f"{key}.{sorted(unknown)[0]}",
-            )
-        replace = table.get("replace_package_data", False)
-        if not isinstance(replace, bool):
-            raise DomainError(
-                "calendar.file_invalid", "must be true or false", f"{key}.replace_package_data"
-            )
-        if year in PACKAGE_YEARS and not replace:
-            raise DomainError(
-                "calendar.package_year_override",
-                f"chinese-calendar already has {year}'s holidays; a table for {year} replaces "
-                "them all, so it must say replace_package_data = true and list the whole year",
-                key,
-            )
-        if "holidays" not in table or table["holidays"] == []:
-            raise DomainError(
-                "calendar.holidays_required",
-                f"[{key}] must list {year}'s statutory holidays (节假日安排); an empty or "
-                "missing list would count every weekday as a working day",
-                f"{key}.holidays",
-            )
-        days: dict[str, frozenset[date]] = {}
-        for name in ("holidays", "workdays"):
-            values = table.get(name, [])
-            if not isinstance(values, list):
-                raise DomainError(
-                    "calendar.file_invalid", "must be a list of dates", f"{key}.{name}"
-                )
-            parsed: set[date] = set()
-            for i, value in enumerate(values):
-                where = f"{key}.{name}[{i}]"
-                try:
-                    day = value if isinstance(value, date) else date.fromisoformat(str(value))
-                except ValueError:
-                    raise DomainError(
-                        "calendar.file_invalid", f"{value!r} is no date", where
-                    ) from None
-                if day.year != year:
-                    raise DomainError("calendar.file_invalid", f"{day} is not in {year}", where)
-                parsed.add(day)
-            days[name] = frozenset(parsed)
-        both = days["holidays"] & days["workdays"]
-        if both:
-            raise DomainError(
-                "calendar.file_invalid", f"{min(both)} is both a holiday and a workday", key
-            )
-        years[year] = YearCalendar(holidays=days["holidays"], workdays=days["workdays"])
-    return years
+    return parse_calendar_file(text).years
 
 
 def end_of_day(day: date, tz: ZoneInfo) -> datetime:
@@ -146,6 +80,28 @@ class WorkingCalendar:
     @property
     def years(self) -> tuple[int, ...]:
         return tuple(sorted(set(self._extra) | set(PACKAGE_YEARS)))
+
+    @property
+    def file_years(self) -> tuple[int, ...]:
+        """The years the administrator's file gives (they take precedence over the package)."""
+        return tuple(sorted(self._extra))
+
+    def first_missing_year(self, from_year: int) -> int:
+        """The first year from ``from_year`` on that has no data."""
+        year = from_year
+        while self.has_year(year):
+            year += 1
+        return year
+
+    def year_digest(self, year: int) -> str:
+        """SHA-256 of the year's working days, one ISO date a line: which schedule counted a
+        deadline, recomputable from any source of the same schedule (package or file)."""
+        day, lines = date(year, 1, 1), []
+        while day.year == year:
+            if self.is_working_day(day):
+                lines.append(day.isoformat())
+            day += timedelta(days=1)
+        return hashlib.sha256("\n".join(lines).encode()).hexdigest()
 
     def is_working_day(self, day: date) -> bool:
         extra = self._extra.get(day.year)

@@ -28,13 +28,13 @@ import hashlib
 import itertools
 import re
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain._codec import check_text, from_data, to_data
+from domain._codec import OMIT_IF_DEFAULT, check_text, from_data, to_data
 from domain.calendar import WorkingCalendar, end_of_day
 from domain.case_commands import (
     COMMAND_CLASSES,
@@ -77,6 +77,7 @@ from domain.case_events import (
     HazardSource,
     ListingMeasures,
     ListingPublished,
+    NoticeAwaitingCalendar,
     PublicationKind,
     RectificationMode,
     RectificationNoticeIssued,
@@ -168,6 +169,9 @@ class CaseState:
     # ``_follow_rectification_deadline``); then the one it missed, for good.
     rectification_deadline: datetime | None = None
     rectification_missed: bool = False
+    # The registration's notice waiting for a year's holiday data (NoticeAwaitingCalendar);
+    # left out of the data while there is none, as in every state recorded before.
+    notice_pending: NoticeAwaitingCalendar | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
     @property
     def is_open(self) -> bool:
@@ -313,7 +317,10 @@ def _apply(s: CaseState, event: CaseEvent) -> CaseState:
         case HazardRegistered():
             raise _err("case.evolve.already_registered", "a case is registered once")
         case RectificationNoticeIssued():
+            s = replace(s, notice_pending=None) if s.notice_pending is not None else s
             return _set_deadline(s, event.deadline, event.deadline_no, event.at)
+        case NoticeAwaitingCalendar():
+            return replace(s, notice_pending=event)
         case HazardListed():
             before = s.listing
             s = replace(
@@ -832,6 +839,9 @@ def decide(
             "case.closed.no_commands",
             f"case {state.hazard_id} is {state.status.value}; it accepts no command",
         )
+    if state.notice_pending is not None and not _goes_on_without_notice(state, command):
+        # Every other step needs the notice's deadline or its listing: it waits with it.
+        raise CalendarDataMissing(state.notice_pending.missing_year)
     if _edition_2(policy) and not isinstance(command, FireTimer):
         due = due_timers(state, now, policy, calendar)
         if due:
@@ -861,6 +871,20 @@ def decide(
         case FireTimer():
             return _fire(state, command, now, policy, calendar)
     raise _err("case.command.unknown", f"unknown command {type(command).__name__}")
+
+
+def _goes_on_without_notice(state: CaseState, command: CaseCommand) -> bool:
+    """What a case whose notice waits for calendar data still takes: the enterprise's plan and
+    rectification report (nothing a person reports is refused for the administrator's delay),
+    the system's timers, and — when no listing waits, so that the supervising unit is what it
+    will be — a supervisor's verification (a pass closes the case; a failure, which sets a
+    deadline, waits), withdrawal or record of a refusal. A listing that waits names the
+    authority of these acts: they wait with it."""
+    if isinstance(command, FireTimer | SubmitGovernancePlan | ReportRectification):
+        return True
+    pending = state.notice_pending
+    unlisted = pending is not None and pending.listing_level is None
+    return unlisted and isinstance(command, WithdrawCase | RecordRefusal | VerifyRectification)
 
 
 def _validate_path(cmd: RegisterHazard, policy: Policy, listing_level: ListingLevel | None) -> None:
@@ -922,8 +946,16 @@ def _check_notice_contents(cmd: RegisterHazard, policy: Policy) -> None:
 
 
 def _register(
-    cmd: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+    cmd: RegisterHazard,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    *,
+    strict: bool = False,
 ) -> list[CaseEvent]:
+    """登记隐患. A registration is never refused for calendar data: when its notice needs a
+    year the calendar lacks, the hazard is recorded with the notice waiting for that year
+    (NoticeAwaitingCalendar). ``strict``: the rules before that, which raised instead."""
     actor = cmd.actor
     if cmd.source is HazardSource.SELF_INSPECTION:
         _require_role(
@@ -996,7 +1028,6 @@ def _register(
             _require_listing_rank(cmd.grid_path, actor, listing_level, policy)
             _require_listing_measures(cmd.listing_measures, policy)
     _check_notice_contents(cmd, policy)
-    tz = policy.tz
     registered = HazardRegistered(
         hazard_id=cmd.hazard_id,
         credit_code=cmd.enterprise.credit_code,
@@ -1022,49 +1053,158 @@ def _register(
     )
     if cmd.mode is RectificationMode.IMMEDIATE:
         return [registered, CaseClosed(basis=CloseBasis.IMMEDIATE, at=now)]
-    events: list[CaseEvent] = [registered]
-    if listing_level is not None:
-        authority = next(u for u in cmd.grid_path if u.level is listing_level.grid_level)
-        if cmd.deadline is not None:
-            deadline = _future(cmd.deadline, now, "deadline")
-            _check_listing_max(deadline, now, policy, calendar, "deadline")
+    notice = NoticeAwaitingCalendar(
+        missing_year=0,
+        measures=cmd.measures,
+        responsible_person=cmd.responsible_person,
+        deadline=_future(cmd.deadline, now, "deadline") if cmd.deadline is not None else None,
+        listing_level=listing_level,
+        listing_measures=cmd.listing_measures,
+        issued_by=actor.id,
+        at=now,
+    )
+    try:
+        # Counted exactly as before (a registration that needed no missing year records what
+        # it always recorded): the listing maximum is computed even where it cannot bind.
+        return [registered, *_notice(cmd.hazard_id, cmd.grid_path, notice, now, policy, calendar)]
+    except CalendarDataMissing:
+        if strict:
+            raise
+    try:
+        return [
+            registered,
+            *_notice(cmd.hazard_id, cmd.grid_path, notice, now, policy, calendar, bounded=True),
+        ]
+    except CalendarDataMissing as missing:
+        # A hazard found is a fact: it is recorded now; its notice waits for the year.
+        return [registered, replace(notice, missing_year=missing.year)]
+
+
+NOTICE_KEY = "notice:1"  # FireTimer key that issues a notice awaiting calendar data
+
+
+def _notice(
+    hazard_id: str,
+    path: Sequence[GridUnit],
+    notice: NoticeAwaitingCalendar,
+    now: datetime,
+    policy: Policy,
+    calendar: WorkingCalendar,
+    *,
+    bounded: bool = False,
+    registering: bool = True,
+) -> list[CaseEvent]:
+    """The registration's rectification notice, and the listing it makes, issued at ``now``.
+
+    ``bounded``: the listing maximum is computed only where it can bind (a deadline past its
+    earliest possible end), so that a year it alone needs is not needed. ``registering``
+    False (a notice issued after waiting): a deadline the person set beyond the maximum is
+    brought within it, since nobody is there to be refused.
+    """
+    tz = policy.tz
+    events: list[CaseEvent] = []
+    deadline = notice.deadline
+    level = notice.listing_level
+    if level is not None:
+        authority = next(u for u in path if u.level is level.grid_level)
+        maximum = policy.listing.max_duration
+        if deadline is not None:
+            if not bounded or deadline > _period_at_least(maximum, now, policy):
+                if registering:
+                    _check_listing_max(deadline, now, policy, calendar, "deadline")
+                else:
+                    deadline = min(deadline, _listing_limit(now, policy, calendar))
         else:
-            deadline = min(
-                _period(policy.deadlines.listed.for_level(listing_level), now, policy, calendar),
-                _listing_limit(now, policy, calendar),
-            )
+            deadline = _period(policy.deadlines.listed.for_level(level), now, policy, calendar)
+            if not bounded or deadline > _period_at_least(maximum, now, policy):
+                deadline = min(deadline, _listing_limit(now, policy, calendar))
         listed = HazardListed(
-            listing_no=_listing_no(cmd.hazard_id, listing_level, authority, now, tz),
-            level=listing_level,
+            listing_no=_listing_no(hazard_id, level, authority, now, tz),
+            level=level,
             authority_unit_code=authority.code,
             authority_name=authority.name,
             authority_person=authority.responsible_person,
-            measures=cmd.measures,
+            measures=notice.measures,
             deadline=None,
             deadline_no=None,
             supersedes=None,
             publish_by=policy.listing.publish_within.add_to(now, calendar, tz),
-            listed_by=actor.id,
+            listed_by=notice.issued_by,
             at=now,
-            listing_measures=cmd.listing_measures,
+            listing_measures=notice.listing_measures,
         )
         events += _with_publication(listed, policy)
-    elif cmd.deadline is not None:
-        deadline = _future(cmd.deadline, now, "deadline")
-    else:
+    elif deadline is None:
         deadline = _period(policy.deadlines.general, now, policy, calendar)
     events.append(
         RectificationNoticeIssued(
-            notice_no=f"ZG-{now.astimezone(tz).year}-{_short_hash(cmd.hazard_id, 'notice')}",
+            notice_no=f"ZG-{now.astimezone(tz).year}-{_short_hash(hazard_id, 'notice')}",
             deadline=deadline,
             deadline_no=1,
-            measures=cmd.measures,
-            responsible_person=cmd.responsible_person,
-            issued_by=actor.id,
+            measures=notice.measures,
+            responsible_person=notice.responsible_person,
+            issued_by=notice.issued_by,
             at=now,
         )
     )
     return events
+
+
+def _period_at_least(duration: PolicyDuration, start: datetime, policy: Policy) -> datetime:
+    """The earliest ``_period(duration, start, …)`` can end, with no calendar: a legal period
+    ends no earlier than 24:00 of its last day (a day off only moves it later), and n working
+    days take at least n days."""
+    tz = policy.tz
+    if duration.is_working_days:
+        first_day = start.astimezone(tz).date()
+        return end_of_day(first_day + timedelta(days=duration.working_days), tz)
+    exact = duration.add_to(start, WorkingCalendar(), tz)  # calendar days: no calendar needed
+    if duration.seconds or not _edition_2(policy):
+        return exact
+    return end_of_day(exact.astimezone(tz).date(), tz)
+
+
+def _issue_waiting_notice(
+    state: CaseState, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> list[CaseEvent]:
+    """The notice that waited for calendar data, issued now that the year can be counted: its
+    period counts from now (the enterprise is never held to a deadline it could not be told),
+    and it records the year it waited for and that year's working days' digest."""
+    notice = state.notice_pending
+    assert notice is not None
+    events = _notice(
+        state.hazard_id,
+        state.grid_path,
+        notice,
+        now,
+        policy,
+        calendar,
+        bounded=True,
+        registering=False,
+    )
+    issued = events[-1]
+    assert isinstance(issued, RectificationNoticeIssued)
+    events[-1] = replace(
+        issued,
+        awaited_year=notice.missing_year,
+        calendar_digest=calendar.year_digest(notice.missing_year),
+    )
+    return events
+
+
+def registration_needed_missing_year(
+    command: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> int | None:
+    """The year whose missing holiday data made the rules before NoticeAwaitingCalendar refuse
+    this registration (they counted every deadline at once), or None. The workflow keeps
+    cases recorded under that code on their path (``workflow.patched``)."""
+    try:
+        _register(command, utc_instant(now, "now"), policy, calendar, strict=True)
+    except CalendarDataMissing as missing:
+        return missing.year
+    except DomainError:
+        return None
+    return None
 
 
 def _with_publication(event: HazardListed | HazardDelisted, policy: Policy) -> list[CaseEvent]:
@@ -1205,6 +1345,10 @@ def _verification_failed(
     timer would have — so that report-then-fail cycles cannot hold escalation off for ever.
     Before that deadline the case goes back to rectification with a new deadline (the
     supervisor's, or the rework period), within the listing maximum."""
+    if state.notice_pending is not None:
+        # The case's first deadline is still to be issued: a rework deadline now would compete
+        # with it. The failure waits with the notice (a pass closes the case as always).
+        raise CalendarDataMissing(state.notice_pending.missing_year)
     missed = state.deadline if _edition_2(policy) and state.deadline_running else None
     if missed is not None and now >= missed:
         if cmd.new_deadline is not None:
@@ -1538,6 +1682,8 @@ def _fire(
     state: CaseState, cmd: FireTimer, now: datetime, policy: Policy, calendar: WorkingCalendar
 ) -> list[CaseEvent]:
     _require_role(cmd.actor, (Role.SYSTEM,), "case.timer.system_only", "fire a timer")
+    if cmd.key == NOTICE_KEY and state.notice_pending is not None:
+        return _issue_waiting_notice(state, now, policy, calendar)
     timer = next(
         (t for t in pending_timers(state, policy, calendar, now) if t.key == cmd.key), None
     )
@@ -1756,6 +1902,7 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
         )
         supervisor = state_before.supervising_person
     recipients: list[tuple[str, str, str]] = []
+    shared_keys: dict[tuple[str, str], str] = {}  # step keys not of this case alone
     enterprise = ("enterprise", credit_code)
     grid = ("grid_responsible", supervisor)
     listing = (
@@ -1864,6 +2011,23 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
             recipients = [
                 ("public_register", "listed_hazards", f"listing_published:{event.kind.value}")
             ]
+        case NoticeAwaitingCalendar():
+            # The administrator loads the year; the supervisors (and the listing authority
+            # to be) and the enterprise learn why the notice is late and who must act.
+            recipients = [
+                ("admin", "administrators", f"calendar_year_missing:{event.missing_year}"),
+                (*grid, "notice_awaiting_calendar"),
+                (*enterprise, "notice_awaiting_calendar"),
+            ]
+            # The administrators are told once per missing year, not once per waiting case.
+            admins = ("admin", "administrators")
+            shared_keys[admins] = calendar_missing_step_key(event.missing_year)
+            level = event.listing_level
+            authority = state_before.unit_at(level.grid_level) if state_before and level else None
+            if authority is not None:
+                recipients.append(
+                    ("listing_authority", authority.responsible_person, "notice_awaiting_calendar")
+                )
         case CaseClosed():
             recipients = [(*enterprise, "case_closed"), (*grid, "case_closed")]
         case CreditTriggerRaised():
@@ -1874,10 +2038,18 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
         if (kind, rid) in seen:
             continue
         seen.add((kind, rid))
-        result.append(
-            Notification(kind, rid, reason, f"{hazard_id}:{seq}:{event.EVENT_TYPE}:{kind}:{rid}")
+        step_key = shared_keys.get(
+            (kind, rid), f"{hazard_id}:{seq}:{event.EVENT_TYPE}:{kind}:{rid}"
         )
+        result.append(Notification(kind, rid, reason, step_key))
     return result
+
+
+def calendar_missing_step_key(year: int) -> str:
+    """The step key of the administrators' notice that ``year``'s holidays are missing: one
+    per year, queued by whichever comes first — a case whose notice waits for the year, or a
+    process's calendar watch from the policy's warning day."""
+    return f"calendar:{year}:missing:admin:administrators"
 
 
 # ---------------------------------------------------------------------------------------------
@@ -1959,12 +2131,14 @@ def state_from_data(data: dict[str, Any] | None) -> CaseState | None:
 __all__ = [
     "HAZARD_ID_PATTERN",
     "HAZARD_ID_RULE",
+    "NOTICE_KEY",
     "CaseState",
     "CaseStatus",
     "ListingRecord",
     "Notification",
     "PendingExtension",
     "Timer",
+    "calendar_missing_step_key",
     "catch_up",
     "check_command_text",
     "command_from_data",
@@ -1979,6 +2153,7 @@ __all__ = [
     "in_time_zone",
     "notifications_for",
     "pending_timers",
+    "registration_needed_missing_year",
     "rung_measures",
     "state_from_data",
     "state_to_data",

@@ -177,6 +177,30 @@ class RectificationNoticeIssued(CaseEvent):
     responsible_person: str
     issued_by: str
     at: datetime
+    # A notice that waited for a year's holiday data (NoticeAwaitingCalendar): that year, and
+    # the SHA-256 of its working days (``WorkingCalendar.year_digest``) the deadline was counted
+    # with. Left out of every other notice's data, which stays as it was recorded.
+    awaited_year: int | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    calendar_digest: str | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+
+
+@dataclass(frozen=True)
+class NoticeAwaitingCalendar(CaseEvent):
+    """The hazard is recorded, but its rectification notice (整改通知书) — and the listing a
+    major or listed hazard takes at registration — waits: counting its deadline needs the
+    holidays (节假日安排) of ``missing_year``, which the administrator has not loaded. Once they
+    are, the notice is issued (RectificationNoticeIssued with ``awaited_year``) and its period
+    counts from then. What the person gave for the notice is kept here: nothing is lost."""
+
+    EVENT_TYPE: ClassVar[str] = "NoticeAwaitingCalendar"
+    missing_year: int
+    measures: str
+    responsible_person: str
+    deadline: datetime | None  # the deadline the person set, if any
+    listing_level: ListingLevel | None  # the listing the registration makes, if any
+    listing_measures: ListingMeasures | None
+    issued_by: str  # who registered the hazard: the notice is theirs
+    at: datetime
 
 
 @dataclass(frozen=True)
@@ -463,4 +487,5 @@ EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     ExtensionDecisionOverdue,
     ListingPublished,
     ReminderLapsed,
+    NoticeAwaitingCalendar,
 )

@@ -23,8 +23,8 @@ class CalendarDataMissing(DomainError):
     def __init__(self, year: int) -> None:
         super().__init__(
             "calendar.year_missing",
-            f"no working-day data (节假日安排) for year {year}: load the State Council's "
-            f"holiday schedule for {year} into the administrator's calendar file",
+            f"no working-day data (节假日安排) for year {year}: the administrator must load the "
+            f"State Council's holiday schedule for {year} (duban calendar load FILE)",
             field="calendar",
         )
         self.year = year

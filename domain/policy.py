@@ -24,8 +24,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import tomllib
 from dataclasses import dataclass, field
+from datetime import date
 from enum import StrEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -226,6 +228,18 @@ class Reports:
 
 
 @dataclass(frozen=True)
+class CalendarWarning:
+    """When the administrator is told that next year's holidays (节假日安排) are not loaded:
+    from ``warn_from`` (month-day, local) on, a missing next year is a warning."""
+
+    warn_from: str = "11-01"
+
+    def warning_day(self, year: int) -> date:
+        month, day = (int(part) for part in self.warn_from.split("-"))
+        return date(year, month, day)
+
+
+@dataclass(frozen=True)
 class Policy:
     name: str
     version: str
@@ -240,6 +254,8 @@ class Policy:
     reports: Reports
     edition: int = field(default=1, metadata=OMIT_IF_DEFAULT)
     notice: Notice | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    # Not a rule of any case: left out of the data (and the fingerprint) at its default.
+    calendar: CalendarWarning = field(default=CalendarWarning(), metadata=OMIT_IF_DEFAULT)
     _fingerprint: str = field(default="", init=False, compare=False, repr=False)
 
     @property
@@ -403,6 +419,12 @@ def _validate(p: Policy) -> Policy:
         "policy.range",
     )
     _check(0 <= rep.hour <= 23, "reports.hour", "must be 0..23", "policy.range")
+    _check(
+        _is_month_day(p.calendar.warn_from),
+        "calendar.warn_from",
+        "a month and day, MM-DD (11-01: from 1 November)",
+        "policy.calendar_warn_from",
+    )
     if p.notice is not None:
         _check(
             p.edition >= 2,
@@ -421,6 +443,16 @@ def _validate(p: Policy) -> Policy:
     if p.edition >= 2:
         _validate_edition_2(p)
     return p
+
+
+def _is_month_day(text: str) -> bool:
+    if not re.fullmatch(r"\d{2}-\d{2}", text):
+        return False
+    try:
+        date(2001, int(text[:2]), int(text[3:]))  # a year without 29 February
+    except ValueError:
+        return False
+    return True
 
 
 def _check_at_most(

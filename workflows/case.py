@@ -28,6 +28,7 @@ from temporalio.exceptions import ActivityError, ApplicationError
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
     from domain.case import (
+        NOTICE_KEY,
         CaseState,
         Timer,
         catch_up,
@@ -41,6 +42,7 @@ with workflow.unsafe.imports_passed_through():
         in_time_zone,
         notifications_for,
         pending_timers,
+        registration_needed_missing_year,
         state_to_data,
     )
     from domain.case_commands import (
@@ -79,6 +81,9 @@ CALENDAR_RETRY = timedelta(hours=6)
 CALENDAR_BLOCK_RELEASES_LOCK = "calendar-block-releases-lock"
 REGISTRATION_TEXT_CHECKED = "registration-text-checked"
 REGISTRATION_DEADLINE_BOUNDED = "registration-deadline-bounded"
+# Marked only by registrations the earlier code refused for calendar data (the case failed,
+# nothing recorded): those are recorded now, their notice waiting for the year.
+REGISTRATION_NEVER_REFUSED_FOR_CALENDAR = "registration-never-refused-for-calendar"
 # A deadline may lie years ahead (a person may set one up to 9998): the case re-arms its timer
 # at least this often rather than asking the server for one longer than it can hold.
 LONGEST_WAIT = timedelta(days=3650)
@@ -123,6 +128,7 @@ class CaseView:
     # how many calendar days in the case's time zone (the policy's).
     overdue_since: str | None = None
     days_overdue: int | None = None
+    blocked_year: int | None = None  # the year whose holidays the administrator must load
 
 
 @workflow.defn(name="SupervisedCase")
@@ -136,6 +142,10 @@ class SupervisedCaseWorkflow:
         self._lock = asyncio.Lock()
         self._changed = False
         self._blocked: str | None = None
+        self._blocked_year: int | None = None
+        # Why the registration's notice still waits (its own block: firing other timers does
+        # not clear it).
+        self._notice_blocked: CalendarDataMissing | None = None
         self._timers_blocked = False  # ``_blocked`` says the next timer's time cannot be told
         self._correlation_id = request.correlation_id
 
@@ -165,6 +175,14 @@ class SupervisedCaseWorkflow:
                     # A patch of its own: a case started under the text check alone replays
                     # without this one (it may have accepted a far deadline).
                     check_deadline_bound(registration, workflow.now(), self._policy)
+                assert isinstance(registration, RegisterHazard)
+                refused_before = registration_needed_missing_year(
+                    registration, workflow.now(), self._policy, self._calendar
+                )
+                if refused_before is not None and not workflow.patched(
+                    REGISTRATION_NEVER_REFUSED_FOR_CALENDAR
+                ):
+                    raise CalendarDataMissing(refused_before)  # as the earlier code did
                 await self._execute(registration, request.correlation_id)
             except DomainError as exc:
                 # Validated by the starter; a refusal here means the rules changed in between
@@ -181,17 +199,28 @@ class SupervisedCaseWorkflow:
                 ) from exc
         while self._is_open():
             self._changed = False
+            # Only a case registered with its notice waiting for calendar data has one; every
+            # other case goes through this loop exactly as before.
+            notice_waits = self._notice_waiting() and await self._issue_waiting_notice()
+            if not self._is_open():
+                break
             timers = await self._pending_timers_or_wait_for_calendar()
             if timers is None:
                 continue  # the calendar lacked a year the next timer needs: it was re-read
             if timers:
                 wait = min(timers[0].due_at - workflow.now(), LONGEST_WAIT)
+                if notice_waits:
+                    wait = min(wait, CALENDAR_RETRY)
                 if wait > timedelta(0):
                     try:
                         await workflow.wait_condition(lambda: self._changed, timeout=wait)
                         continue  # a person acted: the timers may have moved
                     except TimeoutError:
                         pass
+            elif notice_waits:
+                with contextlib.suppress(TimeoutError):
+                    await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+                continue
             else:
                 await workflow.wait_condition(lambda: self._changed)
                 continue
@@ -213,6 +242,35 @@ class SupervisedCaseWorkflow:
     def _is_open(self) -> bool:
         return self._state is not None and self._state.is_open
 
+    def _notice_waiting(self) -> bool:
+        state = self._state
+        return state is not None and state.is_open and state.notice_pending is not None
+
+    async def _issue_waiting_notice(self) -> bool:
+        """Issue the registration's notice that waits for calendar data, re-reading the
+        calendar file when the year is still missing; True while it still waits (the case then
+        re-reads every CALENDAR_RETRY, or at once on the ``calendar_loaded`` signal). People's
+        commands meanwhile are answered: those that need the notice are refused with the
+        missing year (the domain's rule), the enterprise's plan and report are taken."""
+        async with self._lock:
+            for attempt in range(2):
+                if not self._notice_waiting():
+                    break
+                try:
+                    await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=NOTICE_KEY), None)
+                except CalendarDataMissing as missing:
+                    if attempt == 0:
+                        await self._refresh_calendar()
+                        continue
+                    if self._notice_blocked is None:
+                        workflow.logger.warning(
+                            "notice waits for calendar data: %s", missing.message
+                        )
+                    self._notice_blocked = missing
+                    return True
+            self._notice_blocked = None
+            return False
+
     def _pending_timers(self) -> list[Timer]:
         assert self._policy is not None
         return pending_timers(self._state, self._policy, self._calendar, workflow.now())
@@ -232,7 +290,7 @@ class SupervisedCaseWorkflow:
             return self._pending_timers()
         except CalendarDataMissing as exc:
             self._timers_blocked = True
-            self._blocked = f"{exc.rule}: {exc.message}"
+            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
             workflow.logger.warning("case blocked on calendar data: %s", exc.message)
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
@@ -254,7 +312,7 @@ class SupervisedCaseWorkflow:
             self._blocked = None
             return False
         except CalendarDataMissing as exc:
-            self._blocked = f"{exc.rule}: {exc.message}"
+            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
             workflow.logger.warning("case blocked on calendar data: %s", exc.message)
             return True
 
@@ -271,7 +329,7 @@ class SupervisedCaseWorkflow:
             await self._fire_due_timers()
             self._blocked = None
         except CalendarDataMissing as exc:
-            self._blocked = f"{exc.rule}: {exc.message}"
+            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
             workflow.logger.warning("case blocked on calendar data: %s", exc.message)
             with contextlib.suppress(TimeoutError):
                 await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
@@ -367,6 +425,14 @@ class SupervisedCaseWorkflow:
     @workflow.query(name="state")
     def state(self) -> CaseView:
         return self._view()
+
+    @workflow.signal(name="calendar_loaded")
+    def calendar_loaded(self) -> None:
+        """The administrator loaded calendar data (``duban calendar load``): a case waiting for
+        a year re-reads the calendar now instead of at its next retry. Any other case ignores
+        it (nothing is decided, nothing recorded)."""
+        if self._blocked is not None or self._notice_blocked is not None:
+            self._changed = True
 
     def _parse(self, kind: type[CaseCommand], request: CaseCommandInput) -> CaseCommand:
         try:
@@ -574,7 +640,13 @@ class SupervisedCaseWorkflow:
             timers = self._pending_timers() if self._policy else []
         except CalendarDataMissing:
             timers = []  # ``blocked`` says why
-        return case_view(state, self._version, workflow.now(), timers, self._blocked)
+        view = case_view(state, self._version, workflow.now(), timers, self._blocked)
+        if self._blocked is not None:
+            view.blocked_year = self._blocked_year
+        elif self._notice_blocked is not None:  # the notice's year may differ from the record's
+            missing = self._notice_blocked
+            view.blocked, view.blocked_year = f"{missing.rule}: {missing.message}", missing.year
+        return view
 
 
 def case_view(
@@ -585,7 +657,12 @@ def case_view(
     blocked: str | None = None,
 ) -> CaseView:
     """The view of ``state`` at ``now``: what the workflow answers, and what the API answers
-    from the stored events once the workflow is gone."""
+    from the stored events once the workflow is gone. A notice waiting for calendar data is
+    ``blocked`` by its year whoever asks (the record says so)."""
+    waiting = state.notice_pending if state.is_open else None
+    if blocked is None and waiting is not None:
+        missing = CalendarDataMissing(waiting.missing_year)
+        blocked = f"{missing.rule}: {missing.message}"
     overdue = overdue_at(state, now)
     return CaseView(
         hazard_id=state.hazard_id,
@@ -604,6 +681,7 @@ def case_view(
         blocked=blocked,
         overdue_since=overdue["overdue_since"],
         days_overdue=overdue["days_overdue"],
+        blocked_year=waiting.missing_year if waiting is not None else None,
     )
 
 

@@ -21,6 +21,7 @@ from workflows.ids import case_stream_id
 LABELS: dict[str, str] = {
     "HazardRegistered": "登记隐患",
     "RectificationNoticeIssued": "下达整改通知书",
+    "NoticeAwaitingCalendar": "整改通知书待发: 缺少节假日安排",
     "HazardListed": "挂牌督办",
     "GovernancePlanSubmitted": "提交治理方案",
     "RectificationReported": "申请验收",
@@ -67,6 +68,9 @@ DETAIL_FIELDS = (
     "escalation_index",
     "timer_key",
     "due_at",
+    "missing_year",
+    "awaited_year",
+    "calendar_digest",
 )
 
 
@@ -126,6 +130,9 @@ DETAIL_LABELS: dict[str, str] = {
     "escalation_index": "第几次升级",
     "timer_key": "计时",
     "due_at": "应提醒时间",
+    "missing_year": "缺少节假日安排的年份 (待管理员载入)",
+    "awaited_year": "等待载入的年份",
+    "calendar_digest": "计算期限所用该年工作日 (SHA-256)",
 }
 
 

@@ -859,6 +859,11 @@ def _timer_fired(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     need)."""
 
 
+def _notice_awaiting_calendar(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
+    """NoticeAwaitingCalendar: the case is listed with no deadline yet (its notice waits for a
+    year's holidays); the deadline comes with the RectificationNoticeIssued that follows."""
+
+
 def _published(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     """ListingPublished (挂牌/摘牌公告): the listing itself was counted when it was made; the
     public register of listed hazards notes when it was published."""
@@ -952,6 +957,7 @@ _CASE_HANDLERS: dict[str, CaseHandler] = {
     "CaseClosed": _closed,
     "ExtensionDecisionOverdue": _timer_fired,
     "ListingPublished": _published,
+    "NoticeAwaitingCalendar": _notice_awaiting_calendar,
 }
 
 # ---------------------------------------------------------------------- credit events

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain.case import (
+    NOTICE_KEY,
     CaseStatus,
     decide,
     due_timers,
@@ -433,10 +434,13 @@ def test_extending_a_closed_case_is_refused():
 
 
 def test_a_deadline_in_a_year_without_holiday_data_is_an_error_not_a_guess():
-    # 5 working days to publish a listing from 28 December 2026 reach into 2027.
+    # 5 working days to publish a listing from 28 December 2026 reach into 2027. The hazard is
+    # recorded (a registration is never refused for calendar data); its notice is not guessed.
     late = datetime(2026, 12, 28, 9, tzinfo=SHANGHAI)
+    state, events = run([(register_major(found_at=late), late)])
+    assert types(events) == ["HazardRegistered", "NoticeAwaitingCalendar"]
     with pytest.raises(CalendarDataMissing) as e:
-        run([(register_major(found_at=late), late)])
+        decide(state, FireTimer(SYSTEM, NOTICE_KEY), late, DEFAULT, CALENDAR)
     assert e.value.year == 2027 and e.value.rule == "calendar.year_missing"
 
 

@@ -6,15 +6,18 @@ import base64
 import json
 import re
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.case import (
+    NOTICE_KEY,
     command_from_data,
     command_to_data,
+    decide,
     event_from_data,
     event_to_data,
     state_from_data,
@@ -48,6 +51,7 @@ from tests.domain.domain_builders import (
     NOW,
     PHOTO,
     PLAN,
+    SHANGHAI,
     SUPERVISOR,
     SYSTEM,
     register,
@@ -297,6 +301,12 @@ def _all_case_events() -> list[CaseEvent]:
     _, c = run([(register(), NOW), (WithdrawCase(SUPERVISOR, "错误"), NOW)])
     # Edition 4: a reminder still unsent when its deadline has passed is recorded as lapsed.
     _, d = run([(register(), NOW), (FireTimer(SYSTEM, "reminder:1:P3D"), NOW + timedelta(days=20))])
+    # A notice that waits for next year's holidays, and its issue once they are loaded.
+    late = datetime(2026, 12, 28, 9, tzinfo=SHANGHAI)
+    waiting, d_wait = run([(register_major(found_at=late), late)])
+    with_2027 = WorkingCalendar(parse_calendar_toml('[2027]\nholidays = ["2027-01-01"]\n'))
+    d += d_wait
+    d += decide(waiting, FireTimer(SYSTEM, NOTICE_KEY), late, DEFAULT, with_2027)
     return a + b + c + d
 
 

@@ -30,7 +30,9 @@ from activities.database import create_app_engine, create_owner_engine
 from activities.eventstore import EventStore
 from activities.reference_data import ReferenceData
 from api.auth import create_token
+from domain.calendar import WorkingCalendar
 from tests.conftest import APP_ROLE, DatabaseFactory
+from tests.fixtures.calendar_data import write_test_calendar
 from workflows.ids import case_stream_id, case_workflow_id
 
 pytestmark = pytest.mark.slow
@@ -294,6 +296,11 @@ async def test_duban_up_runs_the_stack_stops_on_ctrl_c_and_the_next_up_resumes_i
         assert first.wait_for("API:") == f"API:         {base}/api/v1"
         assert first.wait_for("API docs:") == f"API docs:    {base}/docs"
         assert first.wait_for("Temporal UI:") == f"Temporal UI: http://127.0.0.1:{ui_port}"
+        # No calendar file, past 1 November (or into a year the package lacks): the banner
+        # says which year an administrator must load, and how.
+        calendar = first.wait_for("calendar:")
+        assert str(WorkingCalendar().first_missing_year(datetime.now(UTC).year)) in calendar
+        assert "duban calendar load" in calendar
         assert "loaded the demo county: 16 grid units, 50 enterprises, 0 rejected" in first.lines
         assert token.startswith("dbn_")
         token_file = data_dir / "admin-token"
@@ -423,7 +430,13 @@ async def test_duban_up_posts_notifications_to_the_webhook_and_keeps_running(
     database_url = databases.create("up-webhook")
     data_dir = tmp_path / "data"
     api_port, temporal_port, ui_port = free_ports(3)
-    env = {**up_environment(database_url, data_dir), "DUBAN_WEBHOOK_URL": webhook.url}
+    env = {
+        **up_environment(database_url, data_dir),
+        "DUBAN_WEBHOOK_URL": webhook.url,
+        # The years ahead loaded: no administrators' calendar warning (README, "Working-day
+        # calendar") is POSTed among the case's notifications.
+        "DUBAN_CALENDAR_FILE": str(write_test_calendar()),
+    }
     up = up_processes.start(
         env,
         (
