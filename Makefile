@@ -29,11 +29,13 @@ unit: $(STAMP)
 test: lint unit
 
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
-# server, and the read models over a store of a million events (the longest, ~15 minutes).
+# server, the read models over a store of a million events (the longest, ~15 minutes), and
+# rendering each kind of official document to PDF.
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
+	$(BIN)/python -m bench.documents
 
 clean:
 	rm -rf $(VENV) .duban .pytest_cache .mypy_cache .ruff_cache
