@@ -18,7 +18,6 @@ Fonts: the serif stands in for 仿宋 and (stroked) 小标宋, the sans for 黑�
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -27,7 +26,7 @@ from fpdf import FPDF
 from fpdf.enums import TextMode
 
 from activities.documents.fonts import SANS, SERIF, FontFiles
-from activities.documents.linebreak import PlacedLine, break_lines, paragraph_lines
+from activities.documents.linebreak import PlacedLine, balanced_lines, paragraph_lines
 from activities.documents.qr import QUIET_ZONE, qr_runs
 from domain.documents.model import DocumentModel, ParagraphStyle, signed_on_words
 
@@ -166,18 +165,10 @@ class Composer:
         self.y += PITCH  # 空一行 before the 主送 (or the text of a 公告)
 
     def _title_lines(self, title: str) -> list[str]:
-        """Balanced lines (梯形): as many as needed, the upper ones full, none broken against
-        避头尾."""
+        """Balanced lines with their words whole (梯形 or 菱形, 7.3.1)."""
         width_of = self._width_of(SERIF, SIZE_TITLE)
-        total = sum(width_of(a) for a in break_lines(title, width_of, 1e9, 1e9)[0])
         limit = BODY_W - 2 * em(SIZE_TITLE)
-        count = max(1, math.ceil(total / limit))
-        target = min(limit, total / count + em(SIZE_TITLE) * 0.99)
-        lines = break_lines(title, width_of, target, target)
-        while len(lines) > count and target < limit:
-            target = min(limit, target + em(SIZE_TITLE))
-            lines = break_lines(title, width_of, target, target)
-        return ["".join(line) for line in lines]
+        return ["".join(line) for line in balanced_lines(title, width_of, limit)]
 
     # --- the flow of the text -------------------------------------------------------------------
 
@@ -231,7 +222,8 @@ class Composer:
             return Row(PITCH, draw)
 
         blank = Row(PITCH, lambda top: None)
-        return [blank, blank, line(d.authority.name, name_x), line(date, date_x, True)]
+        seal_room = [blank, blank] if d.seal else [blank]
+        return [*seal_room, line(d.authority.name, name_x), line(date, date_x, True)]
 
     def verification(self, top: float, right: float) -> None:
         """The QR code (its quiet zone included) at the left edge, the short code beside it."""

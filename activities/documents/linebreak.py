@@ -126,3 +126,55 @@ def paragraph_lines(
         last = i == len(lines) - 1
         placed.append((x, place(line, width_of, width - x, justify=not last)))
     return placed
+
+
+# Where a title may break with its words whole (词意完整): after these …
+_BREAK_AFTER = ("关于对", "关于", "公司", "厂", "办事处", "人民政府", "应急管理局", "应急管理厅")
+# … and before these.
+_BREAK_BEFORE = ("事故隐患", "重大事故隐患", "限期", "实施", "予以", "列入", "提前", "不予", "的")
+
+
+def _good_break(before: str, after: str) -> bool:
+    return before.endswith(_BREAK_AFTER) or after.startswith(_BREAK_BEFORE)
+
+
+def balanced_lines(text: str, width_of: Callable[[str], float], limit: float) -> list[list[str]]:
+    """A title's lines (GB/T 9704-2012 7.3.1: 词意完整, 排列对称): the fewest lines of at most
+    ``limit``, as even as can be, breaking where a word ends rather than inside one (after
+    关于 or an organisation's name, before 事故隐患, 限期, 的 …), never against 避头尾."""
+    pieces = [a for a in atoms(text) if not a.isspace()] or [""]
+    widths = [width_of(a) for a in pieces]
+    n = len(pieces)
+    prefix = [0.0]
+    for w in widths:
+        prefix.append(prefix[-1] + w)
+    lines_needed = max(1, int(-(-prefix[-1] // limit)))
+    for count in range(lines_needed, n + 1):
+        target = prefix[-1] / count
+        # best[k][i]: the least cost of setting pieces[:i] in k lines, and where line k starts
+        inf = float("inf")
+        best = [[(inf, 0)] * (n + 1) for _ in range(count + 1)]
+        best[0][0] = (0.0, 0)
+        for k in range(1, count + 1):
+            for i in range(1, n + 1):
+                for j in range(i):
+                    width = prefix[i] - prefix[j]
+                    if best[k - 1][j][0] == inf or width > limit + 1e-6:
+                        continue
+                    cost = best[k - 1][j][0] + ((width - target) / target) ** 2
+                    if i < n:
+                        if _starts_badly(pieces[i]) or _ends_badly(pieces[i - 1]):
+                            continue
+                        joined_before = "".join(pieces[j:i])
+                        if not _good_break(joined_before, "".join(pieces[i:])):
+                            cost += 1.0
+                    if cost < best[k][i][0]:
+                        best[k][i] = (cost, j)
+        if best[count][n][0] < inf:
+            lines, i = [], n
+            for k in range(count, 0, -1):
+                j = best[k][i][1]
+                lines.append(pieces[j:i])
+                i = j
+            return lines[::-1]
+    return [pieces]

@@ -28,7 +28,6 @@ from domain.documents.model import (
     DocumentDraft,
     DocumentKind,
     Paragraph,
-    ParagraphStyle,
     Right,
 )
 from domain.documents.rules import DocumentRules
@@ -37,6 +36,7 @@ from domain.documents.wording import (
     HAZARD_CLASS,
     clause,
     local_day,
+    ordinal,
 )
 from domain.errors import DomainError
 from domain.grid import GridUnit
@@ -182,7 +182,7 @@ class CaseView:
             f"隐患情况：{clause(r.description)}。",
             f"隐患类别：{HAZARD_CATEGORY[r.category]}；隐患等级：{self.hazard_class_words()}。",
         ]
-        return [Paragraph(f"（{_ITEM[first + i]}）{text}") for i, text in enumerate(items)]
+        return [Paragraph(f"（{ordinal(first + i)}）{text}") for i, text in enumerate(items)]
 
     # --- the draft ---------------------------------------------------------------------------
 
@@ -216,10 +216,3 @@ class CaseView:
             copy_to=tuple(c for c in copy_to if c != authority.name),
             rule_keys=rule_keys,
         )
-
-
-_ITEM = "〇一二三四五六七八九十"
-
-
-def flush(text: str) -> Paragraph:
-    return Paragraph(text, ParagraphStyle.FLUSH)

@@ -9,6 +9,7 @@ issues its documents.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TypeVar
@@ -50,9 +51,10 @@ from domain.documents.wording import (
     sentence,
     until_words,
 )
+from domain.durations import PolicyDuration
 from domain.errors import DomainError
 from domain.grid import GridUnit
-from domain.policy import Policy
+from domain.policy import CreditEventKind, Policy
 
 C = TypeVar("C", bound=CreditEvent)
 
@@ -144,10 +146,36 @@ class CreditView:
         )
 
 
+_TRIGGER_WORDS = {
+    CreditEventKind.MAJOR_OVERDUE_AT_TOP.value: "重大事故隐患经逐级督办至最高层级仍逾期未整改",
+    CreditEventKind.OVERDUE_AT_TOP.value: "事故隐患经逐级督办至最高层级仍逾期未整改",
+    CreditEventKind.REFUSAL.value: "拒不执行事故隐患整改要求",
+    CreditEventKind.ENFORCEMENT_REFERRAL.value: "事故隐患整改不力，已移送执法",
+}
+_ESCALATIONS = re.compile(r"^escalations_(\d+)_within_(P\w+)$")
+
+
+def facts_and_reasons(opened: ProceedingOpened, recorded: str, policy: Policy) -> str:
+    """事实和理由. A proceeding a case's trigger opened is worded here from the trigger (the
+    event recorded ``domain.credit.trigger_reasons``, whose period reads ``P12M``); one a
+    supervisor opened states the ground as the supervisor recorded it."""
+    if opened.case_id is None:
+        return recorded or opened.trigger
+    words = _TRIGGER_WORDS.get(opened.trigger)
+    escalations = _ESCALATIONS.match(opened.trigger)
+    if words is None and escalations is not None:
+        period = duration_words(PolicyDuration.parse(escalations.group(2)))
+        words = f"{period}内事故隐患逾期升级{escalations.group(1)}次"
+    if words is None:
+        words = official(recorded or trigger_reasons(opened.trigger, opened.case_id, policy))
+        return words
+    return f"{words}（隐患编号：{opened.case_id}）"
+
+
 def _recorded_basis(view: CreditView, recorded: str, kind: DocumentKind) -> tuple[Citation, ...]:
     """The basis a person or the policy recorded with the event, then those of the rules'
     own citations whose rule it does not already name."""
-    texts = [official(recorded)] if recorded.strip() else []
+    texts = [recorded.strip()] if recorded.strip() else []
     for citation in view.context.rules.basis(kind):
         title = citation.text[: citation.text.find("》") + 1] or citation.text
         if not any(title in t for t in texts):
@@ -164,10 +192,10 @@ def credit_listing_notice(view: CreditView) -> DocumentDraft:
     policy, tz = view.context.policy, view.context.policy.tz
     opened = view.last_before(ProceedingOpened, event.proceeding_no)
     assert opened is not None, "a notice follows its proceeding"
-    reasons = event.reasons or trigger_reasons(opened.trigger, opened.case_id, policy)
+    reasons = facts_and_reasons(opened, event.reasons, policy)
     policy_notice = policy.credit.notice
     basis = _recorded_basis(
-        view, event.basis or (policy_notice.basis if policy_notice else ""), kind
+        view, official(event.basis or (policy_notice.basis if policy_notice else "")), kind
     )
     window = deadline_of(
         event.objection_until,
@@ -185,8 +213,7 @@ def credit_listing_notice(view: CreditView) -> DocumentDraft:
     c = policy.credit
     body = [
         Paragraph(
-            f"经查，你单位（统一社会信用代码：{view.opened.credit_code}）"
-            f"{sentence(official(reasons))}"
+            f"经查，你单位（统一社会信用代码：{view.opened.credit_code}）{sentence(reasons)}"
         ),
         Paragraph(
             f"依据{basis_words(basis)}的规定，本机关拟将你单位列入安全生产严重失信主体名单"
@@ -228,7 +255,7 @@ def credit_listing_decision(view: CreditView) -> DocumentDraft:
     notice = view.last_before(ProceedingNoticeIssued, event.proceeding_no)
     opened = view.last_before(ProceedingOpened, event.proceeding_no)
     assert notice is not None and opened is not None, "a decision follows its notice"
-    reasons = notice.reasons or trigger_reasons(opened.trigger, opened.case_id, policy)
+    reasons = facts_and_reasons(opened, notice.reasons, policy)
     objections = sum(
         1
         for e in view.history[: view.index]
@@ -244,7 +271,7 @@ def credit_listing_decision(view: CreditView) -> DocumentDraft:
         Paragraph(
             f"本机关于{date_words(local_day(notice.at, tz))}告知你单位（统一社会信用代码："
             f"{view.opened.credit_code}）拟列入安全生产严重失信主体名单，事实和理由为："
-            f"{sentence(official(reasons))}{heard}"
+            f"{sentence(reasons)}{heard}"
         )
     ]
     rights: tuple[Right, ...] = ()

@@ -55,13 +55,6 @@ def until_words(instant: datetime, tz: ZoneInfo) -> str:
     return deadline_words(instant, tz).removesuffix("前")
 
 
-def instant_words(instant: datetime, tz: ZoneInfo) -> str:
-    """A moment something happened: ``2026年3月3日9时30分``."""
-    local = instant.astimezone(tz)
-    clock = f"{local.hour}时" + (f"{local.minute}分" if local.minute else "")
-    return f"{date_words(local.date())}{clock}"
-
-
 def duration_words(duration: PolicyDuration) -> str:
     """A policy period in words: ``10个工作日``, ``15日``, ``3个月``, ``1年``, ``30秒``."""
     if duration.is_working_days:

@@ -46,6 +46,7 @@ from domain.documents import (
     issue,
 )
 from domain.documents.rules import DocumentRules
+from domain.policy import Policy
 from tests.domain.domain_builders import (
     CALENDAR,
     COUNTY,
@@ -54,6 +55,7 @@ from tests.domain.domain_builders import (
     ENTERPRISE,
     ENTERPRISE_ACTOR,
     FIVE,
+    LEGACY,
     NOW,
     PLAN,
     SYSTEM,
@@ -69,29 +71,30 @@ def rules() -> DocumentRules:
     return load_document_rules()
 
 
-def case_context() -> CaseDocumentContext:
-    return CaseDocumentContext(DEFAULT, CALENDAR, rules())
+def case_context(policy: Policy = DEFAULT) -> CaseDocumentContext:
+    return CaseDocumentContext(policy, CALENDAR, rules())
 
 
-def credit_context() -> CreditDocumentContext:
-    return CreditDocumentContext(DEFAULT, CALENDAR, rules(), COUNTY)
+def credit_context(policy: Policy = DEFAULT) -> CreditDocumentContext:
+    return CreditDocumentContext(policy, CALENDAR, rules(), COUNTY)
 
 
 @dataclass
 class CaseRun:
     """A case as its workflow runs it: due timers fire before each command."""
 
+    policy: Policy = DEFAULT
     state: CaseState | None = None
     history: list[CaseEvent] = field(default_factory=list)
 
     def at(self, now: datetime) -> CaseRun:
-        self.state, fired = catch_up(self.state, now, DEFAULT, CALENDAR)
+        self.state, fired = catch_up(self.state, now, self.policy, CALENDAR)
         self.history += fired
         return self
 
     def do(self, command: CaseCommand, now: datetime) -> CaseRun:
         self.at(now)
-        events = decide(self.state, command, now, DEFAULT, CALENDAR)
+        events = decide(self.state, command, now, self.policy, CALENDAR)
         self.history += events
         self.state = fold(events, self.state)
         return self
@@ -102,7 +105,7 @@ class CaseRun:
         return self.state.deadline
 
     def documents(self) -> list[DocumentDraft]:
-        return case_documents(self.history, case_context())
+        return case_documents(self.history, case_context(self.policy))
 
 
 def report(summary: str = "已更换配电箱并整理线路, 附整改后照片") -> ReportRectification:
@@ -115,14 +118,24 @@ def registered_case() -> CaseRun:
     return CaseRun().do(register(), NOW)
 
 
+def _escalated(policy: Policy) -> CaseRun:
+    run = CaseRun(policy).do(register(hazard_id="H-ESC-1"), NOW)
+    while run.state is not None and not run.state.referred:
+        run.at(run.deadline)
+    return run
+
+
 @cache
 def escalated_case() -> CaseRun:
     """Every deadline missed: up the ladder township → county (县级挂牌) → city (市级挂牌) →
     province (省级挂牌), then referred to enforcement at the top."""
-    run = CaseRun().do(register(hazard_id="H-ESC-1"), NOW)
-    while run.state is not None and not run.state.referred:
-        run.at(run.deadline)
-    return run
+    return _escalated(DEFAULT)
+
+
+@cache
+def legacy_escalated_case() -> CaseRun:
+    """The same under the first edition's rules (as cases recorded before edition 2 run)."""
+    return _escalated(LEGACY)
 
 
 @cache
@@ -191,17 +204,18 @@ def refused_case() -> CaseRun:
 
 @dataclass
 class CreditRun:
+    policy: Policy = DEFAULT
     state: CreditState | None = None
     history: list[CreditEvent] = field(default_factory=list)
 
     def do(self, command: CreditCommand, now: datetime) -> CreditRun:
-        events = decide_credit(self.state, command, now, DEFAULT, CALENDAR)
+        events = decide_credit(self.state, command, now, self.policy, CALENDAR)
         self.history += events
         self.state = fold_credit(events, self.state)
         return self
 
     def documents(self) -> list[DocumentDraft]:
-        return credit_documents(self.history, credit_context())
+        return credit_documents(self.history, credit_context(self.policy))
 
 
 @cache

@@ -9,7 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain._codec import from_data, to_data
-from domain.case_events import CaseEscalated, CaseEvent, RectificationNoticeIssued
+from domain.case_events import (
+    CaseEscalated,
+    CaseEvent,
+    CreditTriggerRaised,
+    RectificationNoticeIssued,
+)
+from domain.credit import RecordCreditEvent
 from domain.documents import (
     DocumentKind,
     DocumentModel,
@@ -22,19 +28,21 @@ from domain.documents.rules import UnitAuthority
 from domain.errors import DomainError
 from domain.grid import GridLevel, GridUnit
 from tests.documents.scenarios import (
+    CreditRun,
     all_drafts,
     case_context,
     escalated_case,
     extension_case,
     first_of,
     issued,
+    legacy_escalated_case,
     listed_major_case,
     refused_case,
     registered_case,
     rules,
     verified_case,
 )
-from tests.domain.domain_builders import ENTERPRISE, PATH
+from tests.domain.domain_builders import ENTERPRISE, LEGACY, PATH, SYSTEM
 
 
 def body(draft: object) -> str:
@@ -300,3 +308,25 @@ def test_drafts_of_a_later_event_see_the_events_before_it_only() -> None:
     late = documents_for_case_event(run.history, index, case_context())
     assert early == late
     assert early[0].signed_on == (run.history[index].at + timedelta(hours=8)).date()
+
+
+def test_a_case_and_a_credit_record_kept_under_edition_1_give_their_documents_too() -> None:
+    """Cases recorded under the first edition's rules: no publication events (no 公告), a
+    credit notice that recorded only its window (reasons from the trigger, the right from the
+    rules)."""
+    case = legacy_escalated_case()
+    kinds = {d.kind for d in case.documents()}
+    assert DocumentKind.LISTING_NOTICE in kinds and DocumentKind.ENFORCEMENT_REFERRAL in kinds
+    assert DocumentKind.LISTING_ANNOUNCEMENT not in kinds
+    record = CreditRun(LEGACY)
+    for trigger in (e for e in case.history if isinstance(e, CreditTriggerRaised)):
+        record.do(
+            RecordCreditEvent(
+                SYSTEM, ENTERPRISE.credit_code, ENTERPRISE.name, "H-ESC-1", trigger.kind, trigger.at
+            ),
+            trigger.at,
+        )
+    (notice,) = record.documents()  # the third escalation within 12 months opens a proceeding
+    assert notice.kind is DocumentKind.CREDIT_LISTING_NOTICE
+    assert "12个月内事故隐患逾期升级3次（隐患编号：H-ESC-1）" in body(notice)
+    assert "陈述、申辩" in body(notice) and notice.deadline is not None

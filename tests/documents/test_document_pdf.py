@@ -5,8 +5,10 @@ copy that keeps the issued bytes."""
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -15,10 +17,12 @@ from pathlib import Path
 
 import pytest
 from PIL import Image, ImageChops
+from pypdf import PdfReader
 
 from activities.documents import mark_copy, render_document
 from activities.documents.fonts import missing_characters
-from activities.documents.layout import TOP
+from activities.documents.layout import LEFT, QR_SIZE, TOP
+from activities.documents.qr import QUIET_ZONE, qr_runs
 from domain.documents import DocumentKind, DocumentModel, Paragraph, ParagraphStyle
 from domain.errors import DomainError
 from tests.documents.pdf_checks import (
@@ -32,6 +36,7 @@ from tests.documents.pdf_checks import (
 from tests.documents.scenarios import first_of, issued, one_of_each
 
 ROOT = Path(__file__).resolve().parents[2]
+PAGE_H_PT = 841.89  # A4 in points, as fpdf2 writes it
 # Set DUBAN_DOCUMENTS_OUT to keep the pages of a 整改通知书 and a 督办通知书 for people to look
 # at (the lead's review); the tests always write them under their own tmp directory.
 LOOK_AT = os.environ.get("DUBAN_DOCUMENTS_OUT")
@@ -153,6 +158,27 @@ def test_the_same_document_gives_the_same_bytes_in_another_process(
         [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, check=True
     )
     assert done.stdout.decode().strip() == json.dumps(here)
+
+
+def test_the_qr_code_drawn_on_the_last_page_is_that_of_the_verification_url(
+    documents: dict[DocumentKind, tuple[DocumentModel, bytes]],
+) -> None:
+    """Read the QR code back from the drawing: every dark run of modules, where it should be."""
+    model, pdf = documents[DocumentKind.SUPERVISION_NOTICE]
+    size, runs = qr_runs(model.verification.url)
+    last = PdfReader(io.BytesIO(pdf)).pages[-1]
+    content = last.get_contents().get_data().decode("latin-1")
+    k = 72 / 25.4
+    module = QR_SIZE / (size + 2 * QUIET_ZONE)
+    drawn = set()
+    for x, y, w, h in re.findall(r"([\d.]+) ([\d.]+) ([\d.]+) (-[\d.]+) re f", content):
+        assert abs(-float(h) / k - module) < 0.01  # one module high
+        left_mm, top_mm = float(x) / k - LEFT, (PAGE_H_PT - float(y)) / k
+        drawn.add((top_mm, round(left_mm / module) - QUIET_ZONE, round(float(w) / k / module)))
+    tops = sorted({t for t, _, _ in drawn})
+    assert len(tops) == size  # one row of runs per row of modules with dark ones
+    rows = {t: i for i, t in enumerate(tops)}
+    assert {(rows[t], c, n) for t, c, n in drawn} == {(r.row, r.column, r.length) for r in runs}
 
 
 def test_a_marked_copy_keeps_the_issued_bytes_and_differs_only_in_the_top_margin(

@@ -9,6 +9,7 @@ from activities.documents.linebreak import (
     NO_LINE_END,
     NO_LINE_START,
     atoms,
+    balanced_lines,
     break_lines,
     paragraph_lines,
 )
@@ -63,3 +64,15 @@ def test_breaking_keeps_every_character_and_obeys_the_rules(text: str) -> None:
             assert line[0][0] not in NO_LINE_START or all(
                 a[0] in NO_LINE_START | NO_LINE_END for a in lines[i - 1]
             )
+
+
+def test_a_title_breaks_where_its_words_end_and_its_lines_are_balanced() -> None:
+    def title_width(atom: str) -> float:
+        return width(atom) * 2  # a 2号 title on a line of 18 characters
+
+    lines = balanced_lines("关于对诸城某机械有限公司事故隐患实施挂牌督办的公告", title_width, 36)
+    assert ["".join(line) for line in lines] == [
+        "关于对诸城某机械有限公司",
+        "事故隐患实施挂牌督办的公告",
+    ]
+    assert balanced_lines("事故隐患整改通知书", title_width, 36) == [list("事故隐患整改通知书")]
