@@ -20,7 +20,6 @@ from domain.case_events import (
     CaseEvent,
     HazardClass,
     HazardRegistered,
-    RectificationNoticeIssued,
 )
 from domain.documents.model import (
     Authority,
@@ -116,9 +115,6 @@ class CaseView:
 
     def last_before(self, kind: type[E]) -> E | None:
         return next((e for e in reversed(self.history[: self.index]) if isinstance(e, kind)), None)
-
-    def latest_notice(self) -> RectificationNoticeIssued | None:
-        return self.last_before(RectificationNoticeIssued)
 
     # --- people, places and words ------------------------------------------------------------
 

@@ -141,7 +141,7 @@ class Verification:
     """What the QR code and the short code printed at the foot lead to (核验)."""
 
     short_code: str  # 4-32 of A-Z, 0-9 and '-', e.g. ZG7Q-4K2M
-    url: str  # the QR payload
+    url: str  # the QR payload: at most 100 characters, so that its modules print ≥ 0.4 mm
 
     def __post_init__(self) -> None:
         if not _SHORT_CODE.match(self.short_code):
@@ -150,10 +150,11 @@ class Verification:
                 "4-32 characters of A-Z, 0-9 and '-', starting with a letter or digit",
                 "short_code",
             )
-        if not self.url.startswith(("https://", "http://")) or len(self.url) > 300:
+        if not self.url.startswith(("https://", "http://")) or len(self.url) > 100:
             raise DomainError(
                 "document.verification.url",
-                "an http(s) URL of at most 300 characters",
+                "an http(s) URL of at most 100 characters (a longer one prints a QR code too "
+                "fine to scan)",
                 "url",
             )
 

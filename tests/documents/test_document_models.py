@@ -235,6 +235,7 @@ def test_issuing_numbers_the_document_after_gb_t_9704() -> None:
         ("ab", "https://x/v", "document.verification.short_code"),
         ("ZG7Q 4K2M", "https://x/v", "document.verification.short_code"),
         ("ZG7Q-4K2M", "ftp://x/v", "document.verification.url"),
+        ("ZG7Q-4K2M", "https://x/" + "v" * 91, "document.verification.url"),
     ],
 )
 def test_a_bad_verification_code_or_url_is_refused_naming_the_field(
