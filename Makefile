@@ -39,11 +39,13 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.api.fuzz --max-examples $(FUZZ_EXAMPLES)
 
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
-# server, and the read models over a store of a million events (the longest, ~15 minutes).
+# server, the read models over a store of a million events (the longest, ~15 minutes), and
+# rendering each kind of official document to PDF.
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
+	$(BIN)/python -m bench.documents
 
 # Not the data directory: it holds the cases (see DUBAN_DATA_DIR in README.md).
 clean:
