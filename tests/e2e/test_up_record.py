@@ -20,6 +20,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from domain.policy import parse_policy
 from tests.conftest import DatabaseFactory
 from tests.e2e.test_up import (
     BIN,
@@ -89,7 +90,8 @@ async def test_commands_run_elsewhere_find_the_running_up_through_its_record(
     )
     token = up.wait_for("admin token:").split()[-1]
     policy = up.wait_for("policy:")
-    assert f"{DRILL} (drill, version" in policy and "edition 3" in policy
+    drill_edition = parse_policy(DRILL.read_text(encoding="utf-8")).edition
+    assert f"{DRILL} (drill, version" in policy and f"edition {drill_edition}" in policy
     assert "time zone Asia/Shanghai" in policy
     loud = up.wait_for("!!! DRILL POLICY")
     assert "never use it for real cases" in loud

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from temporalio.client import WorkflowHandle
 
@@ -26,6 +27,8 @@ from tests.workflows.conftest import RunningWorker
 from workflows import search_attributes as sa
 from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
 from workflows.ids import case_stream_id, case_workflow_id, credit_workflow_id
+
+T = TypeVar("T")
 
 INSPECTOR = Actor("insp-1", Role.INSPECTOR)
 ENTERPRISE = Actor("ent-1", Role.ENTERPRISE)
@@ -124,3 +127,17 @@ def assert_store_matches_workflow(store: EventStore, hazard_id: str, view: CaseV
 
 def at(moment: datetime, **delta: float) -> datetime:
     return moment + timedelta(**delta)
+
+
+async def eventually(check: Callable[[], Awaitable[T]], ready: Callable[[T], bool], what: str) -> T:
+    """``check()`` until ``ready`` says yes (up to 30 s: the machine may be busy). For what a
+    workflow does after the step a test waited for (a timer armed, a notification queued)."""
+    import asyncio
+
+    value = await check()
+    for _ in range(600):
+        if ready(value):
+            return value
+        await asyncio.sleep(0.05)
+        value = await check()
+    raise AssertionError(f"{what}: not seen within 30 s (last: {value!r})")

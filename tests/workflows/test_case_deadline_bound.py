@@ -22,7 +22,7 @@ from activities.eventstore import EventStore
 from activities.settings import Settings
 from domain.case_commands import ListHazard
 from domain.policy import ListingLevel
-from tests.workflows.case_helpers import SUPERVISOR, as_input, start_case
+from tests.workflows.case_helpers import SUPERVISOR, as_input, eventually, start_case
 from tests.workflows.conftest import RunningWorker
 from tests.workflows.test_case_registration import failure_of, registration, start_raw
 from worker import WORKFLOWS, build_worker, workflow_runner
@@ -108,7 +108,12 @@ async def test_a_case_that_accepted_a_far_deadline_before_the_bound_waits_for_it
         view = await handle.query(SupervisedCaseWorkflow.state)
         assert view.status == "rectifying" and datetime.fromisoformat(view.deadline or "") == far
         assert (await handle.describe()).status.name == "RUNNING"
-        history = await handle.fetch_history()
+        # The timer is armed in the task after the registration's last activity.
+        history = await eventually(
+            handle.fetch_history,
+            lambda h: any(e.HasField("timer_started_event_attributes") for e in h.events),
+            "the case's timer",
+        )
     failures = [e for e in history.events if e.HasField("workflow_task_failed_event_attributes")]
     assert failures == []
     timers = [

@@ -53,6 +53,7 @@ from tests.workflows.case_helpers import (
     SUPERVISOR,
     as_input,
     assert_store_matches_workflow,
+    eventually,
     start_case,
     stored_types,
     wait_for_version,
@@ -131,8 +132,14 @@ async def test_a_major_hazard_is_recorded_while_next_years_holidays_are_missing(
     assert str(year) in view.blocked and "administrator" in view.blocked
     assert view.blocked_year == year  # type: ignore[attr-defined]
     assert_store_matches_workflow(worker.store, hazard_id, view)
-    # The administrator, the village's supervisor and the enterprise are told who must act.
-    told = _outbox(worker, hazard_id)
+    # The administrator, the village's supervisor and the enterprise are told who must act,
+    # by the activity after the events were recorded (the version waited for).
+    village = command.grid_path[0].responsible_person
+    told = await eventually(
+        lambda: asyncio.to_thread(_outbox, worker, hazard_id),
+        lambda rows: ("grid_responsible", village, "notice_awaiting_calendar") in rows,
+        "the notifications of the waiting notice",
+    )
     # The administrators once per missing year (another case may have told them first).
     with worker.engine.connect() as conn:
         admins = conn.execute(
@@ -140,7 +147,6 @@ async def test_a_major_hazard_is_recorded_while_next_years_holidays_are_missing(
             {"k": f"calendar:{year}:missing:admin:administrators"},
         ).scalar_one()
     assert admins == f"calendar_year_missing:{year}"
-    village = command.grid_path[0].responsible_person
     assert ("grid_responsible", village, "notice_awaiting_calendar") in told
 
     # A step that needs the notice is refused at once with the reason; the plan is taken.
