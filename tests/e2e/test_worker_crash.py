@@ -66,6 +66,9 @@ async def test_a_killed_worker_loses_nothing_and_duplicates_nothing(
         "DUBAN_DATA_DIR": str(tmp_path),
         "DUBAN_CALENDAR_FILE": str(write_test_calendar()),
         "DUBAN_LOG_LEVEL": "WARNING",
+        # Ports of their own (0: any free one): another test run may hold the defaults.
+        "DUBAN_WORKER_METRICS_PORT": "0",
+        "DUBAN_TEMPORAL_METRICS_PORT": "0",
     }
     first = WorkerProcess(env, tmp_path / "worker-1.log")
     worker_processes.append(first)
