@@ -22,6 +22,7 @@ from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
 from api.auth import Principal
 from api.cli_audit import audit_app
+from api.cli_files import verify_files_command
 from api.cli_projections import projections_app
 from api.runtime import Runtime
 from api.services import Refused, Services
@@ -30,6 +31,7 @@ T = TypeVar("T")
 
 app = typer.Typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
 app.add_typer(audit_app, name="audit")
+audit_app.command("verify-files")(verify_files_command)
 token_app = typer.Typer(help="API tokens.")
 app.add_typer(token_app, name="token")
 hazard_app = typer.Typer(help="Hazards and their cases, as the API sees them.")
