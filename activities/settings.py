@@ -244,6 +244,18 @@ class Settings(BaseSettings):
             raise ValueError("evidence_allowed_types: name at least one type")
         return value
 
+    @field_validator("blob_s3_endpoint")
+    @classmethod
+    def _s3_endpoint_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError("blob_s3_endpoint: an http:// or https:// URL with no path")
+        return value
+
     @model_validator(mode="after")
     def _s3_complete(self) -> Settings:
         if self.blob_store == "s3" and not (self.blob_s3_endpoint and self.blob_s3_bucket):

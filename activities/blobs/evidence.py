@@ -31,7 +31,10 @@ from activities.blobs.store import BlobStore, BlobTooLarge, Source
 
 MAX_NAME_CHARS = 255
 DEFAULT_MAX_BYTES = 25 * 1024 * 1024
-_BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
+# Bidirectional-text controls: they reorder how a name is shown (a lying extension).
+_BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
 
 
 class EvidenceRefused(ValueError):

@@ -177,4 +177,3 @@ class S3BlobStore(BlobStore):
         """Fail early, naming the bucket, when it is not there (duban does not create it)."""
         if not self.client.bucket_exists(self.bucket):
             raise BlobStoreError(f"the bucket {self.bucket!r} does not exist; create it first")
-

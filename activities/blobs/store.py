@@ -226,9 +226,7 @@ class BlobStore(ABC):
     def receive(self, source: Source, *, max_bytes: int | None = None) -> Iterator[Incoming]:
         """Receive ``source`` into a temporary file; the body decides, then :meth:`commit`s.
         Leaving the block removes the temporary file, committed or not."""
-        incoming = spool(
-            source, self._spool_dir(), max_bytes=max_bytes, durable=self.durable_spool
-        )
+        incoming = spool(source, self._spool_dir(), max_bytes=max_bytes, durable=self.durable_spool)
         try:
             yield incoming
         finally:

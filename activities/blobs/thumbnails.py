@@ -76,18 +76,16 @@ def _register_heif() -> None:
 
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB on white: a transparent PNG's background is white, as on paper."""
-    if image.mode in ("RGBA", "LA", "PA") or (
-        image.mode == "P" and "transparency" in image.info
-    ):
+    if image.mode in ("RGBA", "LA", "PA") or (image.mode == "P" and "transparency" in image.info):
         rgba = image.convert("RGBA")
         white = Image.new("RGBA", rgba.size, (255, 255, 255, 255))
         return Image.alpha_composite(white, rgba).convert("RGB")
     return image.convert("RGB")
 
 
-def _encode(image: Image.Image) -> bytes:
+def _encode(rgb: Image.Image) -> bytes:
     out = io.BytesIO()
-    _flatten(image).save(out, "JPEG", quality=JPEG_QUALITY)  # no exif=: no metadata
+    rgb.save(out, "JPEG", quality=JPEG_QUALITY)  # no exif=: no metadata
     return out.getvalue()
 
 
@@ -97,24 +95,30 @@ def _image_thumbnail(data: bytes, media_type: str, size: int, max_pixels: int) -
     with warnings.catch_warnings():
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
-            image = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[media_type]])
-            if image.format == "JPEG":
-                image.draft("RGB", (size, size))  # decode at 1/2, 1/4 or 1/8 when enough
-            width, height = image.size
+            source = Image.open(io.BytesIO(data), formats=[_PILLOW_FORMATS[media_type]])
+            if source.format == "JPEG":
+                source.draft("RGB", (size, size))  # decode at 1/2, 1/4 or 1/8 when enough
+            width, height = source.size
             if width * height > max_pixels:
                 raise ThumbnailUnavailable(
                     "thumbnail.too_many_pixels",
                     f"{width}×{height} pixels is over the limit of {max_pixels}",
                 )
-            image.thumbnail((size, size))
-            image = ImageOps.exif_transpose(image)
+            source.thumbnail((size, size))  # a small image is not loaded by this: _flatten does
+            image = _flatten(ImageOps.exif_transpose(source))
         except ThumbnailUnavailable:
             raise
         except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
             raise ThumbnailUnavailable("thumbnail.too_many_pixels", str(exc)) from exc
         # What Pillow and libheif raise on a damaged file (Pillow's plugins vary).
         except (
-            OSError, ValueError, SyntaxError, EOFError, RuntimeError, struct.error, IndexError
+            OSError,
+            ValueError,
+            SyntaxError,
+            EOFError,
+            RuntimeError,
+            struct.error,
+            IndexError,
         ) as exc:
             raise ThumbnailUnavailable(
                 "thumbnail.undecodable", f"the image cannot be decoded: {exc}"
@@ -150,7 +154,7 @@ def _pdf_thumbnail(data: bytes, size: int) -> bytes:
         finally:
             pdf.close()
     image.thumbnail((size, size))
-    return _encode(image)
+    return _encode(_flatten(image))
 
 
 def render_thumbnail(

@@ -17,7 +17,9 @@ from tests.blobs import samples
 from tests.blobs.conftest import stored_files
 
 
-def test_a_file_is_fanned_out_by_its_hash_and_read_only(directory_store: DirectoryBlobStore) -> None:
+def test_a_file_is_fanned_out_by_its_hash_and_read_only(
+    directory_store: DirectoryBlobStore,
+) -> None:
     data = samples.jpeg()
     stored = directory_store.put(data)
     h = stored.sha256

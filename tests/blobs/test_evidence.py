@@ -61,15 +61,27 @@ def test_a_file_whose_name_lies_is_recorded_as_what_its_bytes_are(
 @pytest.mark.parametrize(
     ("make", "name", "detected", "says"),
     [
-        (samples.windows_exe, "整改报告.pdf", "application/vnd.microsoft.portable-executable",
-         "Windows executable"),
+        (
+            samples.windows_exe,
+            "整改报告.pdf",
+            "application/vnd.microsoft.portable-executable",
+            "Windows executable",
+        ),
         (samples.text, "photo.jpg", "text/plain", "plain text"),
-        (samples.docm, "方案.docx", "application/vnd.ms-word.document.macroEnabled.12",
-         "macro-enabled Word"),
+        (
+            samples.docm,
+            "方案.docx",
+            "application/vnd.ms-word.document.macroEnabled.12",
+            "macro-enabled Word",
+        ),
         (samples.legacy_doc, "方案.docx", "application/x-ole-storage", "save it as .docx"),
         (samples.plain_zip, "photos.xlsx", "application/zip", "zip archive"),
-        (lambda: b"\x00\x01\x02 not a known file", "x.png", "application/octet-stream",
-         "unrecognised"),
+        (
+            lambda: b"\x00\x01\x02 not a known file",
+            "x.png",
+            "application/octet-stream",
+            "unrecognised",
+        ),
     ],
 )
 def test_a_type_not_allowed_is_refused_whatever_the_name_and_nothing_is_stored(
@@ -197,7 +209,8 @@ def test_the_same_bytes_under_two_names_are_one_file_and_two_records(
 ) -> None:
     first = accept_evidence(directory_store, samples.jpeg(), name="before.jpg", limits=LIMITS)
     second = accept_evidence(directory_store, samples.jpeg(), name="again.jpg", limits=LIMITS)
-    assert first.sha256 == second.sha256 and (first.name, second.name) == ("before.jpg", "again.jpg")
+    assert first.sha256 == second.sha256
+    assert (first.name, second.name) == ("before.jpg", "again.jpg")
     assert len(stored_files(directory_store)) == 1
 
 
