@@ -36,11 +36,13 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.api.fuzz --max-examples $(FUZZ_EXAMPLES)
 
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
-# server, and the read models over a store of a million events (the longest, ~15 minutes).
+# server, the read models over a store of a million events (the longest, ~15 minutes), and the
+# evidence blob store (put/verify throughput, thumbnails).
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
+	$(BIN)/python -m bench.blobs --s3
 
 clean:
 	rm -rf $(VENV) .duban .fuzz .pytest_cache .mypy_cache .ruff_cache
