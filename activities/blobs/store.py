@@ -21,6 +21,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO, Literal
 
+from activities.blobs.filetypes import OCTET_STREAM, detect_file
+
 CHUNK_BYTES = 1024 * 1024
 _SHA256_HEX = re.compile(r"^[0-9a-f]{64}$")
 # A derived blob's kind names what was made from the source (e.g. "thumbnail-256.jpg"); it
@@ -240,8 +242,6 @@ class BlobStore(ABC):
         """Store bytes (or a stream, or chunks); the same bytes give the same answer and are
         stored once. The type is read from the bytes (``application/octet-stream`` when it
         is none duban knows). No allow-list here: evidence goes through ``accept_evidence``."""
-        from activities.blobs.filetypes import OCTET_STREAM, detect_file
-
         with self.receive(source, max_bytes=max_bytes) as incoming:
             return self.commit(incoming, detect_file(incoming.path) or OCTET_STREAM)
 

@@ -11,6 +11,7 @@ from PIL import Image
 RED = (220, 30, 30)
 BLUE = (30, 30, 220)
 HEIC_SAMPLE = Path(__file__).parent / "samples" / "red-blue-64x48.heic"
+HEIC_TURNED = Path(__file__).parent / "samples" / "red-blue-64x48-orientation6.heic"
 EXIF_ORIENTATION = 0x0112
 
 
@@ -53,6 +54,11 @@ def webp() -> bytes:
 
 def heic() -> bytes:
     return HEIC_SAMPLE.read_bytes()
+
+
+def heic_turned() -> bytes:
+    """A phone photo taken turned: the HEIF rotation says so (red on top when upright)."""
+    return HEIC_TURNED.read_bytes()
 
 
 def pdf() -> bytes:

@@ -76,6 +76,14 @@ def test_exif_orientation_turns_the_thumbnail_and_leaves_the_original_untouched(
     assert Image.open(io.BytesIO(original)).getexif()[0x0112] == 6
 
 
+def test_a_turned_heic_is_shown_upright_once_not_turned_twice() -> None:
+    image = _open(render_thumbnail(samples.heic_turned(), size=32).data)
+    width, height = image.size
+    assert height > width
+    assert _reddish(image.getpixel((width // 2, 2)))
+    assert _bluish(image.getpixel((width // 2, height - 3)))
+
+
 def test_a_thumbnail_carries_no_metadata_of_the_photo() -> None:
     thumbnail = render_thumbnail(samples.jpeg(60, 40, orientation=6), size=32)
     image = Image.open(io.BytesIO(thumbnail.data))
