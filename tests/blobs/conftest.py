@@ -20,6 +20,7 @@ from pathlib import Path
 import pytest
 
 from activities.blobs import BlobStore, DirectoryBlobStore
+from activities.blobs.s3 import S3BlobStore, client_from_endpoint
 
 ACCESS_KEY = "duban-test"
 SECRET_KEY = "duban-test-secret"
@@ -61,13 +62,13 @@ def s3_endpoint() -> Iterator[str]:
             process.wait()
 
 
-def make_s3_store(endpoint: str, *, prefix: str = "duban/"):  # -> S3BlobStore
-    from activities.blobs.s3 import S3BlobStore, client_from_endpoint
-
+def make_s3_store(
+    endpoint: str, *, prefix: str = "duban/", spool_dir: Path | None = None
+) -> S3BlobStore:
     client = client_from_endpoint(endpoint, ACCESS_KEY, SECRET_KEY, "us-east-1")
     bucket = f"evidence-{uuid.uuid4().hex[:12]}"
     client.make_bucket(bucket)
-    return S3BlobStore(client, bucket, prefix=prefix)
+    return S3BlobStore(client, bucket, prefix=prefix, spool_dir=spool_dir)
 
 
 @pytest.fixture()
@@ -80,7 +81,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> BlobStore:
     """Every backend, for the tests of the contract all of them keep."""
     if request.param == "directory":
         return DirectoryBlobStore(tmp_path / "blobs")
-    return make_s3_store(request.getfixturevalue("s3_endpoint"))
+    return make_s3_store(request.getfixturevalue("s3_endpoint"), spool_dir=tmp_path / "spool")
 
 
 def tamper(store: BlobStore, sha256: str, data: bytes | None) -> None:
@@ -97,11 +98,12 @@ def tamper(store: BlobStore, sha256: str, data: bytes | None) -> None:
             os.chmod(path, 0o644)
             path.write_bytes(data)
         return
-    key = store.key_of(sha256)  # type: ignore[attr-defined]
+    assert isinstance(store, S3BlobStore)
+    key = store.key_of(sha256)
     if data is None:
-        store.client.remove_object(store.bucket, key)  # type: ignore[attr-defined]
+        store.client.remove_object(store.bucket, key)
     else:
-        store.client.put_object(store.bucket, key, io.BytesIO(data), len(data))  # type: ignore[attr-defined]
+        store.client.put_object(store.bucket, key, io.BytesIO(data), len(data))
 
 
 def stored_files(store: BlobStore) -> list[str]:
@@ -110,5 +112,6 @@ def stored_files(store: BlobStore) -> list[str]:
         if not store.root.exists():
             return []
         return sorted(str(p.relative_to(store.root)) for p in store.root.rglob("*") if p.is_file())
-    objects = store.client.list_objects(store.bucket, recursive=True)  # type: ignore[attr-defined]
-    return sorted(o.object_name for o in objects)
+    assert isinstance(store, S3BlobStore)
+    objects = store.client.list_objects(store.bucket, recursive=True)
+    return sorted(o.object_name or "" for o in objects)
