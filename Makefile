@@ -39,13 +39,15 @@ fuzz: $(STAMP)
 	$(BIN)/python -m tests.api.fuzz --max-examples $(FUZZ_EXAMPLES)
 
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
-# server, the read models over a store of a million events (the longest, ~15 minutes), and
-# rendering each kind of official document to PDF.
+# server, the read models over a store of a million events (the longest, ~15 minutes),
+# rendering each kind of official document to PDF, and the evidence blob store (put/verify
+# throughput, thumbnails).
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
 	$(BIN)/python -m bench.documents
+	$(BIN)/python -m bench.blobs --s3
 
 # Not the data directory: it holds the cases (see DUBAN_DATA_DIR in README.md).
 clean:

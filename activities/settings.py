@@ -8,10 +8,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+from activities.blobs.filetypes import DEFAULT_ALLOWED_TYPES, KINDS, OCTET_STREAM
 
 
 def default_data_dir() -> Path:
@@ -180,6 +183,99 @@ class Settings(BaseSettings):
         "activity, event-store append) and log lines within it carry trace_id and span_id.",
     )
 
+    # ---- evidence files (activities/blobs/) ----
+    blob_store: Literal["directory", "s3"] = Field(
+        default="directory",
+        description="Where evidence files and thumbnails are kept: a directory (blob_dir) or "
+        "an S3-compatible bucket (blob_s3_*, for a cluster: every API and worker process "
+        "must see the same files).",
+    )
+    blob_dir: Path | None = Field(
+        default=None,
+        description="The directory store's root (on a filesystem with hard links). "
+        "Default: <data_dir>/blobs",
+    )
+    blob_s3_endpoint: str | None = Field(
+        default=None,
+        description="URL of the S3-compatible service, e.g. https://oss-cn-hangzhou.aliyuncs.com "
+        "or http://minio:9000 (https:// unless on a private network).",
+    )
+    blob_s3_bucket: str | None = Field(
+        default=None, description="The bucket (made by the operator; duban does not create it)."
+    )
+    blob_s3_prefix: str = Field(
+        default="", description="Key prefix inside the bucket, e.g. duban/ (a shared bucket)."
+    )
+    blob_s3_region: str | None = Field(default=None, description="The bucket's region.")
+    blob_s3_access_key: str | None = Field(default=None, description="S3 access key id.")
+    blob_s3_secret_key: SecretStr | None = Field(default=None, description="S3 secret key.")
+    evidence_max_bytes: int = Field(
+        default=25 * 1024 * 1024,
+        gt=0,
+        description="Largest evidence file, in bytes (reading stops there; 413 "
+        "evidence.too_large).",
+    )
+    # NoDecode: the environment variable is a comma-separated list (or a JSON array).
+    evidence_allowed_types: Annotated[list[str], NoDecode] = Field(
+        default_factory=lambda: list(DEFAULT_ALLOWED_TYPES),
+        description="Media types accepted as evidence, read from the file's bytes (never its "
+        "name). Default: JPEG, PNG, WebP, HEIC, PDF, DOCX, XLSX. Others duban recognises: "
+        "text/plain, image/heif, image/avif, image/gif, image/tiff, PPTX.",
+    )
+    thumbnail_size: int = Field(
+        default=256, ge=32, le=1024, description="Longer side of a thumbnail, in pixels."
+    )
+    thumbnail_max_pixels: int = Field(
+        default=50_000_000,
+        gt=0,
+        description="Largest image (width × height, after a JPEG's draft scaling) decoded for "
+        "a thumbnail; a larger one gets none (decompression-bomb guard).",
+    )
+
+    @field_validator("evidence_allowed_types", mode="before")
+    @classmethod
+    def _types_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            text = value.strip()
+            if text.startswith("["):
+                import json
+
+                return json.loads(text)
+            return [t.strip() for t in text.split(",") if t.strip()]
+        return value
+
+    @field_validator("evidence_allowed_types")
+    @classmethod
+    def _known_types(cls, value: list[str]) -> list[str]:
+        unknown = [t for t in value if t not in KINDS or t == OCTET_STREAM]
+        if unknown:
+            known = ", ".join(sorted(t for t in KINDS if t != OCTET_STREAM))
+            raise ValueError(
+                f"evidence_allowed_types: duban cannot recognise {', '.join(unknown)} from a "
+                f"file's bytes; known: {known}"
+            )
+        if not value:
+            raise ValueError("evidence_allowed_types: name at least one type")
+        return value
+
+    @field_validator("blob_s3_endpoint")
+    @classmethod
+    def _s3_endpoint_url(cls, value: str | None) -> str | None:
+        from urllib.parse import urlsplit
+
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc or parts.path not in ("", "/"):
+            raise ValueError("blob_s3_endpoint: an http:// or https:// URL with no path")
+        return value
+
+    @model_validator(mode="after")
+    def _s3_complete(self) -> Settings:
+        if self.blob_store == "s3" and not (self.blob_s3_endpoint and self.blob_s3_bucket):
+            raise ValueError("blob_store=s3 needs blob_s3_endpoint and blob_s3_bucket")
+        return self
+
     @field_validator("otel_endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
@@ -220,3 +316,7 @@ class Settings(BaseSettings):
     @property
     def resolved_checkpoint_dir(self) -> Path:
         return self.checkpoint_dir or self.data_dir / "checkpoints"
+
+    @property
+    def resolved_blob_dir(self) -> Path:
+        return self.blob_dir or self.data_dir / "blobs"

@@ -31,6 +31,7 @@ from api.cli_common import (
     format_instant,
     refuse,
 )
+from api.cli_files import verify_files_command
 from api.cli_projections import projections_app
 from api.runtime import Runtime
 from api.services import Refused, Services
@@ -40,6 +41,7 @@ T = TypeVar("T")
 
 app = duban_typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
 app.add_typer(audit_app, name="audit")
+audit_app.command("verify-files")(verify_files_command)
 token_app = duban_typer(help="API tokens.")
 app.add_typer(token_app, name="token")
 hazard_app = duban_typer(help="Hazards and their cases, as the API sees them.")

@@ -1,0 +1,116 @@
+"""``duban audit verify-files``: are the evidence files present and intact?
+
+Events do not carry files yet; until ``duban audit verify`` feeds the list from the event
+store, the files to check come from a manifest (JSON: an array, or one object a line, each
+``{"sha256": …, "size": …, "name": …}``), and ``--all`` checks every stored file against its
+own hash.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from activities.blobs import ExpectedFile, FilesReport, open_blob_store, scrub_store, verify_files
+from api.stack import command_settings
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+class ManifestError(ValueError):
+    def __init__(self, where: str, field: str, message: str) -> None:
+        super().__init__(f"{where}: {field}: {message}")
+
+
+def _entry(obj: Any, where: str) -> ExpectedFile:
+    if not isinstance(obj, dict):
+        raise ManifestError(where, "entry", "an object with sha256, size and name")
+    sha256, size, name = obj.get("sha256"), obj.get("size"), obj.get("name")
+    if not isinstance(sha256, str):
+        raise ManifestError(where, "sha256", "a string of 64 hex digits")
+    if size is not None and (not isinstance(size, int) or isinstance(size, bool) or size < 0):
+        raise ManifestError(where, "size", "a whole number of bytes")
+    if name is not None and not isinstance(name, str):
+        raise ManifestError(where, "name", "a string")
+    return ExpectedFile(sha256.lower(), size, name)
+
+
+def read_manifest(text: str, source: str) -> list[ExpectedFile]:
+    """Each entry of a JSON array, or of one JSON object a line (blank lines skipped)."""
+    stripped = text.strip()
+    if stripped.startswith("["):
+        try:
+            items = json.loads(stripped)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(source, "json", str(exc)) from exc
+        return [_entry(obj, f"{source} entry {i}") for i, obj in enumerate(items)]
+    entries = []
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            obj = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ManifestError(f"{source} line {number}", "json", str(exc)) from exc
+        entries.append(_entry(obj, f"{source} line {number}"))
+    return entries
+
+
+def _print(report: FilesReport, what: str) -> None:
+    for check, names in report.problems:
+        shown = f" ({', '.join(names)})" if names else ""
+        console.print(
+            f"[red]{check.status}[/red] {check.sha256}{escape(shown)}: {escape(check.detail)}",
+            soft_wrap=True,
+        )
+    verdict = "[green]ok[/green]" if report.ok else f"[red]{len(report.problems)} bad[/red]"
+    console.print(f"{what}: {report.checked} checked, {report.intact} intact — {verdict}")
+
+
+def verify_files_command(
+    manifest: Annotated[
+        Path | None,
+        typer.Option(
+            "--manifest",
+            help="JSON array or JSON lines of {sha256, size, name}; '-' reads standard input.",
+        ),
+    ] = None,
+    check_all: Annotated[
+        bool, typer.Option("--all", help="Check every stored file against its own hash.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
+) -> None:
+    """Check that every evidence file named is present and hashes to its recorded value;
+    name each missing or altered one (exit 1 if any)."""
+    if manifest is None and not check_all:
+        err_console.print("[red]refused[/red] give --manifest FILE (or -), --all, or both")
+        raise typer.Exit(2)
+    expected: list[ExpectedFile] = []
+    if manifest is not None:
+        try:
+            text = sys.stdin.read() if str(manifest) == "-" else manifest.read_text("utf-8")
+            expected = read_manifest(text, str(manifest))
+        except (OSError, UnicodeDecodeError, ManifestError) as exc:
+            err_console.print(f"[red]refused[/red] {escape(str(exc))}")
+            raise typer.Exit(2) from exc
+    store = open_blob_store(command_settings(needs_database=False))
+    reports: dict[str, FilesReport] = {}
+    if manifest is not None:
+        reports["manifest"] = verify_files(store, expected)
+    if check_all:
+        reports["store"] = scrub_store(store)
+    if as_json:
+        out = {"store": repr(store), **{k: r.as_json() for k, r in reports.items()}}
+        sys.stdout.write(json.dumps(out, ensure_ascii=False) + "\n")
+    else:
+        for what, report in reports.items():
+            _print(report, f"{what} ({store!r})")
+    if not all(r.ok for r in reports.values()):
+        raise typer.Exit(1)
