@@ -17,6 +17,8 @@ from typing import Any, Protocol, runtime_checkable
 
 import httpx
 
+from domain.notices import NoticeText
+
 # --------------------------------------------------------------------------------- the message
 
 
@@ -45,8 +47,29 @@ class RenderedMessage:
     markdown: str  # the same in Markdown (WeCom, DingTalk), title first
     link: str
     step_key: str
+    link_label: str = ""  # the words of the link ("查看案件") where a channel shows them apart
     attachment: Attachment | None = None
     notification: Mapping[str, Any] = field(default_factory=dict)
+
+    @staticmethod
+    def of(
+        text: NoticeText,
+        step_key: str,
+        *,
+        attachment: Attachment | None = None,
+        notification: Mapping[str, Any] | None = None,
+    ) -> RenderedMessage:
+        """The message of a rendered notice (``domain.notices.render_notice``)."""
+        return RenderedMessage(
+            subject=text.subject,
+            text=text.text,
+            markdown=text.markdown,
+            link=text.link,
+            step_key=step_key,
+            link_label=text.link_label,
+            attachment=attachment,
+            notification=dict(notification or {}),
+        )
 
     def text_with_attachment(self) -> str:
         if self.attachment is None:
