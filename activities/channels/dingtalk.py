@@ -91,7 +91,7 @@ class DingTalkRobotChannel:
                 signed_url(address.url, address.secret, timestamp_ms),
                 json=dingtalk_body(message, markdown=self._markdown),
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return transport_failure(exc)
         failure = http_status_failure(response)
         if failure is not None:

@@ -105,7 +105,7 @@ class FeishuBotChannel:
             }
         try:
             response = await self._client.post(address.url, json=body)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return transport_failure(exc)
         answer = json_body(response)
         if answer is not None and ("code" in answer or "StatusCode" in answer):

@@ -166,7 +166,7 @@ class AliyunSmsChannel:
                 content=canonicalised_query(params).encode(),
                 headers={"Content-Type": "application/x-www-form-urlencoded"},
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return transport_failure(exc)
         answer = json_body(response)
         if answer is not None and "Code" in answer:

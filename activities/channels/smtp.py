@@ -30,6 +30,7 @@ from datetime import UTC, datetime
 from email.headerregistry import Address as MailAddress
 from email.message import EmailMessage
 from email.policy import SMTP as SMTP_POLICY
+from email.policy import SMTPUTF8 as SMTPUTF8_POLICY
 from email.utils import format_datetime
 from pathlib import Path
 from typing import Literal
@@ -80,10 +81,13 @@ class SmtpChannel:
 
     def compose(self, message: RenderedMessage, to: EmailAddress) -> EmailMessage:
         """The e-mail for ``message`` to ``to`` (its Date the moment it is composed)."""
-        mail = EmailMessage(policy=SMTP_POLICY)
+        # An address in Chinese (张三@例子.中国) needs SMTPUTF8 (RFC 6531): its headers go as
+        # UTF-8, and a server that does not offer the extension refuses it (final).
+        international = not (to.address + self._config.from_address).isascii()
+        mail = EmailMessage(policy=SMTPUTF8_POLICY if international else SMTP_POLICY)
         c = self._config
-        mail["From"] = MailAddress(display_name=c.from_name, addr_spec=c.from_address)
-        mail["To"] = MailAddress(display_name=to.display_name, addr_spec=to.address)
+        mail["From"] = _mail_address(c.from_name, c.from_address)
+        mail["To"] = _mail_address(to.display_name, to.address)
         mail["Subject"] = message.subject
         mail["Date"] = format_datetime(self._clock())
         mail["Message-ID"] = message_id(message.step_key, c.from_address)
@@ -146,6 +150,12 @@ class SmtpChannel:
         except (OSError, smtplib.SMTPException) as exc:  # refused, reset, timed out, dropped
             return DeliveryOutcome.failed("network", f"{type(exc).__name__}: {exc}", retryable=True)
         return DeliveryOutcome.delivered(mail["Message-ID"])
+
+
+def _mail_address(display_name: str, address: str) -> MailAddress:
+    # By parts: the addr_spec parser refuses a local part in Chinese even under SMTPUTF8.
+    local, _, domain = address.rpartition("@")
+    return MailAddress(display_name=display_name, username=local, domain=domain)
 
 
 def _login(server: smtplib.SMTP, username: str, password: str) -> None:

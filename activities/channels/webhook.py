@@ -113,7 +113,7 @@ class SignedWebhookChannel:
             headers[SIGNATURE_HEADER] = webhook_signature(address.secret, timestamp, body)
         try:
             response = await self._client.post(address.url, content=body, headers=headers)
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return transport_failure(exc)
         if response.status_code in (401, 403):
             return DeliveryOutcome.failed(

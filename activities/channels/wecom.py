@@ -61,7 +61,7 @@ class WeComRobotChannel:
             response = await self._client.post(
                 address.url, json=wecom_body(message, markdown=self._markdown)
             )
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             return transport_failure(exc)
         failure = http_status_failure(response)
         if failure is not None:

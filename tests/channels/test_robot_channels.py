@@ -221,4 +221,5 @@ async def test_a_robot_url_that_can_never_work_and_a_wrong_kind_of_address_are_f
     assert_final(
         await channel.deliver(message, RobotWebhook("ftp://robot.example/x")), "bad_address"
     )
+    assert_final(await channel.deliver(message, RobotWebhook("http://[::1")), "bad_address")
     assert_final(await channel.deliver(message, EmailAddress("a@b.cn")), "bad_address")

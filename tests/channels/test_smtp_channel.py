@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import datetime as dt
 import email
+import email.policy
 import ipaddress
 import socket
 import ssl
@@ -38,6 +39,7 @@ class Mailbox:
     """The SMTP server's handler: keeps what it accepts; refuses some recipients."""
 
     messages: list[tuple[str, list[str], Message]] = field(default_factory=list)
+    raw: list[bytes] = field(default_factory=list)
 
     async def handle_RCPT(
         self, server: Any, session: Any, envelope: Any, address: str, options: Any
@@ -50,7 +52,8 @@ class Mailbox:
         return "250 OK"
 
     async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
-        parsed = email.message_from_bytes(envelope.original_content or envelope.content)
+        self.raw.append(envelope.original_content or envelope.content)
+        parsed = email.message_from_bytes(self.raw[-1])
         self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), parsed))
         return "250 2.0.0 Ok: queued"
 
@@ -296,3 +299,17 @@ async def test_a_server_that_is_down_is_retried_and_a_bad_address_never_tried(
         assert not outcome.sent and not outcome.retryable and outcome.code == "bad_address", bad
     wrong_kind = await smtp.deliver(message, PhoneNumber("13800138000"))
     assert not wrong_kind.retryable and wrong_kind.code == "bad_address"
+
+
+async def test_an_address_in_chinese_goes_by_smtputf8_or_is_final_where_the_server_lacks_it(
+    start_server: Any, message: RenderedMessage
+):
+    server = start_server()  # aiosmtpd offers SMTPUTF8
+    outcome = await channel(server.port).deliver(message, EmailAddress("张三@例子.中国", "张三"))
+    assert outcome.sent, outcome
+    assert server.mailbox.messages[0][1] == ["张三@例子.中国"]
+    mail = email.message_from_bytes(server.mailbox.raw[0], policy=email.policy.SMTPUTF8)
+    assert str(mail["To"]) == "张三 <张三@例子.中国>" and str(mail["Subject"]) == message.subject
+    plain = start_server(enable_SMTPUTF8=False)
+    refused = await channel(plain.port).deliver(message, EmailAddress("张三@例子.中国"))
+    assert not refused.sent and not refused.retryable and refused.code == "not_supported"
