@@ -39,6 +39,7 @@ from domain.credit import (
     evolve_credit,
     pending_credit_timers,
 )
+from domain.errors import DomainError
 from domain.notice_texts import TEMPLATES
 from domain.notices import (
     CaseFacts,
@@ -396,9 +397,9 @@ def test_an_unknown_language_is_refused_naming_the_field():
     facts = CaseFacts(
         "H-9", ENTERPRISE.name, "描述", "位置", "general", "deadline", "Asia/Shanghai"
     )
-    with pytest.raises(Exception) as refused:
+    with pytest.raises(DomainError) as refused:
         render_notice(notice, facts, language="fr")
-    assert getattr(refused.value, "field", None) == "language"
+    assert refused.value.rule == "notice.language" and refused.value.field == "language"
 
 
 def test_the_console_path_is_made_in_one_place_and_escapes_what_a_path_cannot_hold():
