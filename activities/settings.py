@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import Annotated, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
+from pydantic import (
+    AliasChoices,
+    Field,
+    SecretStr,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from activities.blobs.filetypes import DEFAULT_ALLOWED_TYPES, KINDS, OCTET_STREAM
@@ -274,6 +281,144 @@ class Settings(BaseSettings):
     def _s3_complete(self) -> Settings:
         if self.blob_store == "s3" and not (self.blob_s3_endpoint and self.blob_s3_bucket):
             raise ValueError("blob_store=s3 needs blob_s3_endpoint and blob_s3_bucket")
+        return self
+
+    # ---- notices: their words and the channels that carry them (activities/channels/) ----
+    public_url: str | None = Field(
+        default=None,
+        description="Base URL at which people open duban (e.g. https://duban.example.gov.cn). "
+        "Every notice links to its case under it (<it>/console/cases/<hazard id>). Unset: "
+        "notices carry the path alone.",
+    )
+    notice_language: str = Field(
+        default="zh",
+        pattern="^(zh|en)$",
+        description="Language of the notices' words: zh (Chinese) or en (English).",
+    )
+    channel_timeout_seconds: float = Field(
+        default=10.0,
+        gt=0,
+        description="How long one delivery to a work-chat robot, the webhook or the SMS "
+        "provider may take, in seconds (per connect, write and read).",
+    )
+    smtp_host: str | None = Field(
+        default=None,
+        description="The SMTP server that sends notices by e-mail. Unset: no e-mail channel.",
+    )
+    smtp_port: int = Field(
+        default=587, ge=1, le=65535, description="Its port: 587 (STARTTLS), 465 (SSL), 25."
+    )
+    smtp_security: str = Field(
+        default="starttls",
+        pattern="^(starttls|ssl|none)$",
+        description="starttls (upgrade the connection; refused if the server does not offer "
+        "it), ssl (TLS from the first byte) or none (plain: a relay on the same host only).",
+    )
+    smtp_username: str | None = Field(
+        default=None, description="Login at the SMTP server. Unset: send without logging in."
+    )
+    smtp_password: SecretStr | None = Field(default=None, description="Password of that login.")
+    smtp_from_address: str | None = Field(
+        default=None,
+        description="The address notices come from (e.g. duban@yjj.example.gov.cn); needed "
+        "with smtp_host. Message-IDs are made in its domain.",
+    )
+    smtp_from_name: str = Field(
+        default="督办", description="Display name of that address (Chinese is fine)."
+    )
+    smtp_ca_file: Path | None = Field(
+        default=None,
+        description="CA bundle (PEM) that signed the SMTP server's certificate, when it is a "
+        "private CA. Unset: the system's trusted roots.",
+    )
+    smtp_timeout_seconds: float = Field(
+        default=10.0, gt=0, description="How long one SMTP exchange may wait, in seconds."
+    )
+    wecom_robot_url: SecretStr | None = Field(
+        default=None,
+        description="A WeCom (企业微信) group robot's webhook URL "
+        "(https://qyapi.weixin.qq.com/cgi-bin/webhook/send?key=…): the bureau's own group "
+        "(e.g. its duty group). The key in it is the secret.",
+    )
+    dingtalk_robot_url: SecretStr | None = Field(
+        default=None,
+        description="A DingTalk (钉钉) custom robot's webhook URL "
+        "(https://oapi.dingtalk.com/robot/send?access_token=…): the bureau's own group.",
+    )
+    dingtalk_robot_secret: SecretStr | None = Field(
+        default=None,
+        description="That robot's signing secret (加签, the SEC… string). Unset: unsigned "
+        "(the robot must then be secured by keyword or IP).",
+    )
+    feishu_robot_url: SecretStr | None = Field(
+        default=None,
+        description="A Feishu/Lark (飞书) custom bot's webhook URL "
+        "(https://open.feishu.cn/open-apis/bot/v2/hook/…): the bureau's own group.",
+    )
+    feishu_robot_secret: SecretStr | None = Field(
+        default=None,
+        description="That bot's signing secret (签名校验). Unset: unsigned.",
+    )
+    webhook_secret: SecretStr | None = Field(
+        default=None,
+        description="Shared secret that signs each POST of the generic webhook channel "
+        "(X-Duban-Signature: sha256=HMAC-SHA256 of timestamp + '.' + body). Unset: unsigned.",
+    )
+    sms_endpoint: str = Field(
+        default="https://dysmsapi.aliyuncs.com/",
+        description="Alibaba Cloud SMS (dysmsapi SendSms) endpoint the SMS channel POSTs to.",
+    )
+    sms_access_key_id: str | None = Field(
+        default=None,
+        description="AccessKey ID for Alibaba Cloud SMS (a RAM user allowed SendSms only). "
+        "Unset: no SMS channel.",
+    )
+    sms_access_key_secret: SecretStr | None = Field(
+        default=None, description="Its AccessKey secret (signs every request, HMAC-SHA1)."
+    )
+    sms_sign_name: str | None = Field(
+        default=None, description="The approved SMS signature (短信签名), e.g. 某某应急管理局."
+    )
+    sms_template_code: str | None = Field(
+        default=None, description="The approved template's code (模板CODE, SMS_…)."
+    )
+    sms_template_param: str = Field(
+        default="subject",
+        pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,31}$",
+        description="Name of the template's one variable (${subject}); duban fills it with "
+        "the notice's subject, at most 35 characters.",
+    )
+    sms_region_id: str = Field(default="cn-hangzhou", description="RegionId of the SMS requests.")
+
+    @field_validator("public_url", "sms_endpoint")
+    @classmethod
+    def _a_web_url(cls, value: str | None, info: ValidationInfo) -> str | None:
+        if value is None:
+            return None
+        if not value.startswith(("http://", "https://")):
+            raise ValueError(f"{info.field_name}: an http:// or https:// URL")
+        return value
+
+    @field_validator("wecom_robot_url", "dingtalk_robot_url", "feishu_robot_url")
+    @classmethod
+    def _a_robot_url(cls, value: SecretStr | None, info: ValidationInfo) -> SecretStr | None:
+        if value is not None and not value.get_secret_value().startswith(("http://", "https://")):
+            raise ValueError(f"{info.field_name}: an http:// or https:// URL")
+        return value
+
+    @model_validator(mode="after")
+    def _channels_complete(self) -> Settings:
+        if self.smtp_host and not self.smtp_from_address:
+            raise ValueError("smtp_from_address: needed when smtp_host is set")
+        sms = {
+            "sms_access_key_id": self.sms_access_key_id,
+            "sms_access_key_secret": self.sms_access_key_secret,
+            "sms_sign_name": self.sms_sign_name,
+            "sms_template_code": self.sms_template_code,
+        }
+        missing = [name for name, value in sms.items() if not value]
+        if 0 < len(missing) < len(sms):
+            raise ValueError(f"{', '.join(missing)}: needed for the SMS channel as well")
         return self
 
     @field_validator("otel_endpoint")

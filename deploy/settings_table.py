@@ -40,7 +40,7 @@ COMPUTED_DEFAULTS = {
 def _default(name: str, field: FieldInfo) -> str:
     if field.is_required():
         return "(required)"
-    if field.default_factory is not None:
+    if name in COMPUTED_DEFAULTS:
         return COMPUTED_DEFAULTS[name]
     value = field.get_default(call_default_factory=True)
     if value is None:
