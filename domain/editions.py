@@ -29,6 +29,11 @@ if TYPE_CHECKING:  # the policy module asks these rules too; the type alone is n
 EDITIONS = (1, 2, 3, 4)
 
 
+def is_known_edition(policy: Policy) -> bool:
+    """The policy is written for an edition this code knows (``EDITIONS``)."""
+    return policy.edition in EDITIONS
+
+
 def _since(edition: int, policy: Policy) -> bool:
     return policy.edition >= edition
 

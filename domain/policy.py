@@ -29,6 +29,7 @@ from domain._codec import OMIT_IF_DEFAULT, from_data, to_data
 from domain.durations import PolicyDuration
 from domain.editions import (
     EDITIONS,
+    is_known_edition,
     notice_requirements_allowed,
     policy_values_cross_checked,
 )
@@ -306,7 +307,7 @@ def _check(ok: bool, key: str, message: str, rule: str) -> None:
 def _validate(p: Policy) -> Policy:
     _check(bool(p.name.strip()), "name", "must not be empty", "policy.name_required")
     _check(
-        p.edition in EDITIONS,
+        is_known_edition(p),
         "edition",
         f"must be one of {list(EDITIONS)} (the rules edition this policy is written for)",
         "policy.edition",
