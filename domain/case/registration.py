@@ -70,18 +70,7 @@ def register_hazard(
     registered = _registered(cmd, found_at, now, policy)
     if cmd.mode is RectificationMode.IMMEDIATE:
         return [registered, CaseClosed(basis=CloseBasis.IMMEDIATE, at=now)]
-    notice = NoticeAwaitingCalendar(
-        missing_year=0,
-        measures=cmd.measures,
-        responsible_person=cmd.responsible_person,
-        deadline=future_deadline(cmd.deadline, now, "deadline")
-        if cmd.deadline is not None
-        else None,
-        listing_level=listing.level,
-        listing_measures=cmd.listing_measures,
-        issued_by=cmd.actor.id,
-        at=now,
-    )
+    notice = _notice_to_issue(cmd, listing.level, now)
     return [registered, *_notice_or_its_wait(cmd, notice, now, policy, calendar, strict=strict)]
 
 
@@ -168,6 +157,8 @@ def _listing_at_registration(cmd: RegisterHazard, policy: Policy) -> _Listing:
 
 
 def _validate_path(cmd: RegisterHazard, policy: Policy, listing_level: ListingLevel | None) -> None:
+    """The enterprise's grid path (定格): from its own village unit up, each unit the child of the
+    next, with a unit at every level the policy escalates to or the hazard is listed at."""
     path = cmd.grid_path
     if not path:
         raise DomainError(
@@ -267,6 +258,26 @@ def _registered(
         policy_version=policy.version,
         policy_fingerprint=policy.fingerprint,
         time_zone=policy.time_zone,
+        at=now,
+    )
+
+
+def _notice_to_issue(
+    cmd: RegisterHazard, listing_level: ListingLevel | None, now: datetime
+) -> NoticeAwaitingCalendar:
+    """What the rectification notice will say: the person's measures, responsible person and
+    deadline (in the future, if given), and the listing it makes; ``missing_year`` 0 until it
+    has to wait for one."""
+    return NoticeAwaitingCalendar(
+        missing_year=0,
+        measures=cmd.measures,
+        responsible_person=cmd.responsible_person,
+        deadline=future_deadline(cmd.deadline, now, "deadline")
+        if cmd.deadline is not None
+        else None,
+        listing_level=listing_level,
+        listing_measures=cmd.listing_measures,
+        issued_by=cmd.actor.id,
         at=now,
     )
 
