@@ -103,7 +103,7 @@ from api.text_input import (
     RFC3339_PATTERN,
 )
 from api.tracing import API_TELEMETRY
-from domain.case_commands import (
+from domain.case.commands import (
     DecideExtension,
     ListHazard,
     RecordRefusal,
@@ -113,8 +113,9 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import Evidence, GovernancePlan, ListingMeasures
-from domain.credit import (
+from domain.case.events import Evidence, GovernancePlan, ListingMeasures
+from domain.credit import unrecorded_rating
+from domain.credit.commands import (
     ApplyEarlyRemoval,
     CreditCommand,
     DecideEarlyRemoval,
@@ -122,7 +123,6 @@ from domain.credit import (
     FileObjection,
     OpenProceeding,
     RevokeEarlyRemoval,
-    unrecorded_rating,
 )
 from domain.durations import utc_instant
 from domain.errors import DomainError

@@ -45,8 +45,8 @@ from domain.case import (
     decide,
     state_from_data,
 )
-from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
-from domain.case_events import (
+from domain.case.commands import Actor, CaseCommand, RegisterHazard, Role
+from domain.case.events import (
     Evidence,
     HazardCategory,
     HazardClass,
@@ -55,13 +55,13 @@ from domain.case_events import (
     RectificationMode,
 )
 from domain.credit import (
-    CreditCommand,
-    CreditRecordOpened,
     check_credit_command_text,
     credit_command_to_data,
     decide_credit,
     evolve_credit,
 )
+from domain.credit.commands import CreditCommand
+from domain.credit.events import CreditRecordOpened
 from domain.credit_code import is_valid_credit_code
 from domain.deadline_bounds import check_deadline_bound
 from domain.errors import DomainError

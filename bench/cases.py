@@ -33,8 +33,8 @@ from activities.settings import Settings
 from bench.common import APP_ROLE, bench_database, report
 from bench.trivial import TrivialWorkflow, noop
 from domain.case import command_to_data
-from domain.case_commands import Actor, ReportRectification, Role, VerifyRectification
-from domain.case_events import Evidence
+from domain.case.commands import Actor, ReportRectification, Role, VerifyRectification
+from domain.case.events import Evidence
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import ENTERPRISE, SUPERVISOR, register
 from tests.fixtures.calendar_data import write_test_calendar

@@ -38,7 +38,7 @@ from activities.rules import DEFAULT_POLICY, shipped_policy
 from bench.common import APP_ROLE, bench_database, report
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState, decide, event_to_data, evolve, pending_timers
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     CaseCommand,
     FireTimer,
@@ -49,7 +49,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import (
+from domain.case.events import (
     Evidence,
     GovernancePlan,
     HazardCategory,

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from domain.case_commands import (
+from domain.case.commands import (
     CaseCommand,
     DecideExtension,
     ListHazard,

@@ -23,7 +23,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from domain.case_events import HazardRegistered
+from domain.case.events import HazardRegistered
 from domain.durations import PolicyDuration
 from domain.errors import DomainError
 from domain.notice_texts import (

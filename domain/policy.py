@@ -6,15 +6,8 @@ as the TOML file), and ``fingerprint`` identifies the exact policy a case runs u
 Editions. A case decides for months under the policy captured when it started, and a recorded
 case must replay with the same outcome. Rules added later therefore switch on with the
 policy's ``edition`` (absent = 1) or with keys that older policies do not have; a policy
-without them parses as it always did and keeps its fingerprint. Edition 2 adds: authority
-checks on the actor's grid unit, a failed verification after the deadline counting as the
-missed deadline, the listing maximum bounding every deadline of a listed case, deadlines in
-days as legal periods, the extension decision alert (and no lapse while the authority is
-late), one enforcement referral per case, publication records, the 五落实 of a listing, and
-the stricter cross-checks of the policy itself. Edition 3 adds: the decision alert repeated
-up the grid while the authority stays late, no reminders once their deadline has passed, and
-withdrawal by the supervising unit or above. Edition 4 adds: such a reminder is recorded as
-lapsed (``ReminderLapsed``), not dropped in silence.
+without them parses as it always did and keeps its fingerprint. Each rule an edition brought
+is a named predicate in ``domain.editions``.
 
 The domain parses text (``parse_policy``); reading a file (the shipped ones are under
 ``domain/policies/``) is the caller's I/O.
@@ -34,6 +27,12 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from domain._codec import OMIT_IF_DEFAULT, from_data, to_data
 from domain.durations import PolicyDuration
+from domain.editions import (
+    EDITIONS,
+    is_known_edition,
+    notice_requirements_allowed,
+    policy_values_cross_checked,
+)
 from domain.errors import DomainError, PolicyError
 from domain.grid import GridLevel
 
@@ -305,13 +304,10 @@ def _check(ok: bool, key: str, message: str, rule: str) -> None:
         raise PolicyError(key, message, rule)
 
 
-EDITIONS = (1, 2, 3, 4)
-
-
 def _validate(p: Policy) -> Policy:
     _check(bool(p.name.strip()), "name", "must not be empty", "policy.name_required")
     _check(
-        p.edition in EDITIONS,
+        is_known_edition(p),
         "edition",
         f"must be one of {list(EDITIONS)} (the rules edition this policy is written for)",
         "policy.edition",
@@ -427,7 +423,7 @@ def _validate(p: Policy) -> Policy:
     )
     if p.notice is not None:
         _check(
-            p.edition >= 2,
+            notice_requirements_allowed(p),
             "notice",
             "the notice requirements need edition = 2",
             "policy.edition_required",
@@ -440,8 +436,8 @@ def _validate(p: Policy) -> Policy:
                 "must not be empty: the 告知书 states it",
                 "policy.notice_text",
             )
-    if p.edition >= 2:
-        _validate_edition_2(p)
+    if policy_values_cross_checked(p):
+        _cross_check_values(p)
     return p
 
 
@@ -466,7 +462,7 @@ def _check_at_most(
     )
 
 
-def _validate_edition_2(p: Policy) -> None:
+def _cross_check_values(p: Policy) -> None:
     """Cross-checks between values: each one alone may be fine and still contradict another."""
     for level in ListingLevel:
         _check_at_most(

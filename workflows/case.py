@@ -45,7 +45,7 @@ with workflow.unsafe.imports_passed_through():
         registration_needed_missing_year,
         state_to_data,
     )
-    from domain.case_commands import (
+    from domain.case.commands import (
         SYSTEM_ACTOR,
         CaseCommand,
         DecideExtension,
@@ -59,7 +59,7 @@ with workflow.unsafe.imports_passed_through():
         VerifyRectification,
         WithdrawCase,
     )
-    from domain.case_events import CaseEvent, CreditTriggerRaised
+    from domain.case.events import CaseEvent, CreditTriggerRaised
     from domain.deadline_bounds import check_deadline_bound
     from domain.errors import CalendarDataMissing, DomainError
     from domain.policy import Policy

@@ -28,28 +28,9 @@ from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
-    from domain.case_commands import SYSTEM_ACTOR
+    from domain.case.commands import SYSTEM_ACTOR
     from domain.credit import (
-        ApplyEarlyRemoval,
-        BlacklistExpired,
-        BlacklistPublished,
-        CreditCommand,
-        CreditEvent,
-        CreditEventRecorded,
         CreditState,
-        DecideEarlyRemoval,
-        DecideListing,
-        EarlyRemovalApproved,
-        EarlyRemovalRejected,
-        EarlyRemovalRevoked,
-        FileObjection,
-        FireCreditTimer,
-        ListingDecided,
-        OpenCreditRecord,
-        OpenProceeding,
-        ProceedingNoticeIssued,
-        RecordCreditEvent,
-        RevokeEarlyRemoval,
         check_credit_command_text,
         credit_command_from_data,
         credit_event_from_data,
@@ -60,6 +41,29 @@ with workflow.unsafe.imports_passed_through():
         pending_credit_timers,
         rating_of,
         whitelist_eligible,
+    )
+    from domain.credit.commands import (
+        ApplyEarlyRemoval,
+        CreditCommand,
+        DecideEarlyRemoval,
+        DecideListing,
+        FileObjection,
+        FireCreditTimer,
+        OpenCreditRecord,
+        OpenProceeding,
+        RecordCreditEvent,
+        RevokeEarlyRemoval,
+    )
+    from domain.credit.events import (
+        BlacklistExpired,
+        BlacklistPublished,
+        CreditEvent,
+        CreditEventRecorded,
+        EarlyRemovalApproved,
+        EarlyRemovalRejected,
+        EarlyRemovalRevoked,
+        ListingDecided,
+        ProceedingNoticeIssued,
     )
     from domain.errors import DomainError
     from domain.policy import CreditEventKind, Policy

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 
-from domain.case_events import (
+from domain.case.events import (
     CaseEscalated,
     CaseEvent,
     EnforcementReferred,
@@ -23,7 +23,7 @@ from domain.case_events import (
     VerificationFailed,
     VerificationPassed,
 )
-from domain.credit import (
+from domain.credit.events import (
     CreditEvent,
     EarlyRemovalApproved,
     EarlyRemovalRejected,

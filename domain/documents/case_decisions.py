@@ -6,7 +6,7 @@ One function per kind, each taking the ``CaseView`` of the event it is issued fo
 
 from __future__ import annotations
 
-from domain.case_events import (
+from domain.case.events import (
     CaseClosed,
     CloseBasis,
     EnforcementReferred,

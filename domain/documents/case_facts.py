@@ -16,7 +16,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState, fold
-from domain.case_events import (
+from domain.case.events import (
     CaseEvent,
     HazardClass,
     HazardRegistered,

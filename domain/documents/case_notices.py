@@ -6,7 +6,7 @@ One function per kind, each taking the ``CaseView`` of the event it is issued fo
 
 from __future__ import annotations
 
-from domain.case_events import (
+from domain.case.events import (
     CaseEscalated,
     DelistBasis,
     HazardClass,
@@ -32,6 +32,10 @@ from domain.documents.wording import (
     rights_paragraph,
     sentence,
     until_words,
+)
+from domain.editions import (
+    extension_limits_depend_on_listing,
+    listing_maximum_counts_from_first_listing,
 )
 from domain.policy import Step
 
@@ -106,12 +110,14 @@ def rectification_notice(view: CaseView) -> DocumentDraft:
 
 def _extension_right(view: CaseView) -> tuple[Right, ...]:
     """延期申请, where the policy allows extensions: how long before the deadline to ask. The
-    limits are those ``domain.case`` applies (listed supervision, or the unlisted limits from
-    edition 2)."""
+    limits are those ``domain.case`` applies (listed supervision, or the unlisted limits where
+    ``extension_limits_depend_on_listing``)."""
     policy = view.context.policy
     if policy.extension.max_extensions < 1:
         return ()
-    listed = view.after_decision.listing is not None or policy.edition < 2
+    listed = view.after_decision.listing is not None or not extension_limits_depend_on_listing(
+        policy
+    )
     before = policy.extension.limits(listed=listed).request_before
     text = (
         f"你单位因客观原因确实不能按期完成整改的，可以在整改期限届满{duration_words(before)}前"
@@ -269,7 +275,7 @@ def listing_notice(view: CaseView) -> DocumentDraft:
             body.append(Paragraph(f"（{ordinal(i)}）{name}：{sentence(text)}"))
     elif event.measures.strip() and escalated is None:  # an escalation's are in its 督办通知书
         body.append(Paragraph(f"督办要求：{sentence(event.measures)}"))
-    first = "首次挂牌" if policy.edition >= 2 else "本次挂牌"
+    first = "首次挂牌" if listing_maximum_counts_from_first_listing(policy) else "本次挂牌"
     body += [
         Paragraph(
             f"挂牌督办期限自{first}之日起最长不超过{duration_words(policy.listing.max_duration)}。"

@@ -15,7 +15,8 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from domain.calendar import WorkingCalendar
-from domain.credit import (
+from domain.credit import trigger_reasons
+from domain.credit.events import (
     BlacklistPublished,
     CreditEvent,
     CreditRecordOpened,
@@ -27,7 +28,6 @@ from domain.credit import (
     ObjectionFiled,
     ProceedingNoticeIssued,
     ProceedingOpened,
-    trigger_reasons,
 )
 from domain.documents.model import (
     Citation,

@@ -12,7 +12,7 @@ from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
-from domain.case_events import HazardCategory, HazardClass, HazardSource, ReferralGround
+from domain.case.events import HazardCategory, HazardClass, HazardSource, ReferralGround
 from domain.documents.model import Citation, Deadline, Right, signed_on_words
 from domain.durations import PolicyDuration
 from domain.policy import ListingLevel, Step

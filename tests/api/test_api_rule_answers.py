@@ -12,7 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 
 from api.services import Refused, domain_refusal, update_refusal
 from domain.case import decide
-from domain.case_commands import ListHazard, RecordRefusal, VerifyRectification
+from domain.case.commands import ListHazard, RecordRefusal, VerifyRectification
 from domain.errors import DomainError
 from domain.policy import ListingLevel
 from tests.domain.domain_builders import (

@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from activities.audit.dossier import timeline_html
 from activities.audit.replay import replay_case
 from activities.eventstore import EventStore
-from domain.case_commands import ReportRectification
+from domain.case.commands import ReportRectification
 from tests.domain.domain_builders import ENTERPRISE_ACTOR, NOW, PHOTO, SHANGHAI, register
 from tests.projections.scenario import History
 from workflows.ids import case_stream_id

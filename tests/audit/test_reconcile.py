@@ -13,7 +13,7 @@ from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.settings import Settings
 from domain.case import event_to_data
-from domain.case_events import RectificationReported
+from domain.case.events import RectificationReported
 from tests.conftest import APP_ROLE
 from tests.domain.domain_builders import PHOTO
 from tests.workflows.case_helpers import report, start_case

@@ -11,7 +11,7 @@ import pytest
 
 from activities.channels import RenderedMessage
 from domain.case import decide, event_to_data, evolve, notifications_for
-from domain.case_events import HazardRegistered
+from domain.case.events import HazardRegistered
 from domain.notices import CaseFacts, QueuedNotice, render_notice
 from tests.domain.domain_builders import CALENDAR, DEFAULT, NOW, SHANGHAI, register
 

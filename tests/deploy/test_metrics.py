@@ -94,7 +94,7 @@ def test_open_and_overdue_cases_are_counted_by_the_level_supervising_them(
     past its deadline, one escalated to the township, one closed. The gauges count what the
     domain says is open and overdue (逾期) at the sampling instant."""
     from activities.projections import Projector
-    from domain.case_commands import ReportRectification, VerifyRectification
+    from domain.case.commands import ReportRectification, VerifyRectification
     from tests.domain.domain_builders import ENTERPRISE_ACTOR, PHOTO, SUPERVISOR, register
     from tests.projections.scenario import History, day
 

@@ -10,7 +10,7 @@ from functools import cache
 
 from activities.documents import load_document_rules
 from domain.case import CaseState, catch_up, decide, fold
-from domain.case_commands import (
+from domain.case.commands import (
     CaseCommand,
     DecideExtension,
     RecordRefusal,
@@ -19,21 +19,19 @@ from domain.case_commands import (
     SubmitGovernancePlan,
     VerifyRectification,
 )
-from domain.case_events import CaseEvent, CreditTriggerRaised, Evidence
-from domain.credit import (
+from domain.case.events import CaseEvent, CreditTriggerRaised, Evidence
+from domain.credit import CreditState, decide_credit, fold_credit
+from domain.credit.commands import (
     ApplyEarlyRemoval,
     CreditCommand,
-    CreditEvent,
-    CreditState,
     DecideEarlyRemoval,
     DecideListing,
     FileObjection,
     FireCreditTimer,
     RecordCreditEvent,
     RevokeEarlyRemoval,
-    decide_credit,
-    fold_credit,
 )
+from domain.credit.events import CreditEvent
 from domain.documents import (
     CaseDocumentContext,
     CreditDocumentContext,

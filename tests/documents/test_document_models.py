@@ -9,13 +9,13 @@ from datetime import UTC, date, datetime, timedelta
 import pytest
 
 from domain._codec import from_data, to_data
-from domain.case_events import (
+from domain.case.events import (
     CaseEscalated,
     CaseEvent,
     CreditTriggerRaised,
     RectificationNoticeIssued,
 )
-from domain.credit import RecordCreditEvent
+from domain.credit.commands import RecordCreditEvent
 from domain.documents import (
     DocumentKind,
     DocumentModel,

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
 from domain.case import CaseState, decide, fold
-from domain.case_commands import Actor, CaseCommand, RegisterHazard, Role
-from domain.case_events import (
+from domain.case.commands import Actor, CaseCommand, RegisterHazard, Role
+from domain.case.events import (
     CaseEvent,
     Evidence,
     GovernancePlan,

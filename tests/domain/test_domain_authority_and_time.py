@@ -17,7 +17,7 @@ from domain.case import (
     pending_timers,
     validate_hazard_id,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     CaseCommand,
     DecideExtension,
@@ -29,20 +29,18 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import CaseEvent, ExtensionDecisionOverdue, ReminderLapsed
-from domain.credit import (
+from domain.case.events import CaseEvent, ExtensionDecisionOverdue, ReminderLapsed
+from domain.credit import CreditState, decide_credit, fold_credit
+from domain.credit.commands import (
     CreditCommand,
-    CreditState,
     DecideEarlyRemoval,
     DecideListing,
-    EarlyRemovalApplied,
     FireCreditTimer,
     OpenProceeding,
     RecordCreditEvent,
     RevokeEarlyRemoval,
-    decide_credit,
-    fold_credit,
 )
+from domain.credit.events import EarlyRemovalApplied
 from domain.errors import DomainError
 from domain.grid import GridLevel
 from domain.policy import CreditEventKind, ListingLevel

@@ -18,7 +18,7 @@ from domain.case import (
     pending_timers,
     state_to_data,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     CaseCommand,
     DecideExtension,
@@ -32,7 +32,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import (
+from domain.case.events import (
     CaseEscalated,
     CaseEvent,
     CreditTriggerRaised,

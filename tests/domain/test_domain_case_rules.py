@@ -16,7 +16,7 @@ from domain.case import (
     notifications_for,
     pending_timers,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     DecideExtension,
     FireTimer,
@@ -29,7 +29,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import (
+from domain.case.events import (
     CaseEscalated,
     CreditTriggerRaised,
     DeadlineMissed,

@@ -7,22 +7,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from domain.credit import (
-    CREDIT_COMMAND_CLASSES,
-    ApplyEarlyRemoval,
-    BlacklistPublished,
-    CreditCommand,
-    CreditEvent,
     CreditState,
-    DecideEarlyRemoval,
-    DecideListing,
-    FileObjection,
-    FireCreditTimer,
-    OpenCreditRecord,
-    OpenProceeding,
-    ProceedingNoticeIssued,
-    RatingChanged,
-    RecordCreditEvent,
-    RevokeEarlyRemoval,
     credit_command_from_data,
     credit_command_to_data,
     credit_event_from_data,
@@ -33,6 +18,25 @@ from domain.credit import (
     inspections_per_year,
     pending_credit_timers,
     whitelist_eligible,
+)
+from domain.credit.commands import (
+    CREDIT_COMMAND_CLASSES,
+    ApplyEarlyRemoval,
+    CreditCommand,
+    DecideEarlyRemoval,
+    DecideListing,
+    FileObjection,
+    FireCreditTimer,
+    OpenCreditRecord,
+    OpenProceeding,
+    RecordCreditEvent,
+    RevokeEarlyRemoval,
+)
+from domain.credit.events import (
+    BlacklistPublished,
+    CreditEvent,
+    ProceedingNoticeIssued,
+    RatingChanged,
 )
 from domain.errors import DomainError
 from domain.policy import CreditEventKind

@@ -9,24 +9,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from domain.credit import (
-    ApplyEarlyRemoval,
-    BlacklistExpired,
-    BlacklistPublished,
-    CreditCommand,
-    CreditEvent,
     CreditState,
-    DecideEarlyRemoval,
-    DecideListing,
-    EarlyRemovalApplied,
-    EarlyRemovalRevoked,
-    FileObjection,
-    FireCreditTimer,
-    ListingDecided,
-    OpenProceeding,
-    ProceedingNoticeIssued,
-    RatingChanged,
-    RecordCreditEvent,
-    RevokeEarlyRemoval,
     credit_event_from_data,
     credit_event_to_data,
     credit_state_to_data,
@@ -34,6 +17,27 @@ from domain.credit import (
     fold_credit,
     pending_credit_timers,
     rating_of,
+)
+from domain.credit.commands import (
+    ApplyEarlyRemoval,
+    CreditCommand,
+    DecideEarlyRemoval,
+    DecideListing,
+    FileObjection,
+    FireCreditTimer,
+    OpenProceeding,
+    RecordCreditEvent,
+    RevokeEarlyRemoval,
+)
+from domain.credit.events import (
+    BlacklistExpired,
+    BlacklistPublished,
+    CreditEvent,
+    EarlyRemovalApplied,
+    EarlyRemovalRevoked,
+    ListingDecided,
+    ProceedingNoticeIssued,
+    RatingChanged,
 )
 from domain.errors import DomainError
 from domain.policy import CreditEventKind, Policy

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from domain.case_commands import (
+from domain.case.commands import (
     DecideExtension,
     ListHazard,
     RequestExtension,

@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 
 from domain.case import CaseState, decide, event_to_data, evolve, notifications_for, pending_timers
-from domain.case_commands import (
+from domain.case.commands import (
     CaseCommand,
     DecideExtension,
     FireTimer,
@@ -23,22 +23,24 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import CaseEvent, HazardRegistered
+from domain.case.events import CaseEvent, HazardRegistered
 from domain.credit import (
-    ApplyEarlyRemoval,
-    CreditCommand,
-    CreditEvent,
     CreditState,
-    DecideEarlyRemoval,
-    DecideListing,
-    FireCreditTimer,
-    RecordCreditEvent,
-    RevokeEarlyRemoval,
     credit_event_to_data,
     decide_credit,
     evolve_credit,
     pending_credit_timers,
 )
+from domain.credit.commands import (
+    ApplyEarlyRemoval,
+    CreditCommand,
+    DecideEarlyRemoval,
+    DecideListing,
+    FireCreditTimer,
+    RecordCreditEvent,
+    RevokeEarlyRemoval,
+)
+from domain.credit.events import CreditEvent
 from domain.errors import DomainError
 from domain.notice_texts import TEMPLATES
 from domain.notices import (

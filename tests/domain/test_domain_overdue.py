@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 
 from domain.case import CaseState, catch_up, days_overdue, decide, fold
-from domain.case_commands import (
+from domain.case.commands import (
     CaseCommand,
     DecideExtension,
     ReportRectification,

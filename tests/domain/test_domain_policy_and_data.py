@@ -23,7 +23,7 @@ from domain.case import (
     state_from_data,
     state_to_data,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     COMMAND_CLASSES,
     CaseCommand,
     DecideExtension,
@@ -36,7 +36,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import EVENT_CLASSES, CaseEvent
+from domain.case.events import EVENT_CLASSES, CaseEvent
 from domain.durations import PolicyDuration
 from domain.errors import DomainError, PolicyError
 from domain.policy import ListingLevel, Policy, parse_policy

@@ -20,7 +20,7 @@ from domain.case import (
     pending_timers,
     registration_needed_missing_year,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     DecideExtension,
     FireTimer,
     ListHazard,
@@ -31,7 +31,7 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import (
+from domain.case.events import (
     CaseWithdrawn,
     HazardListed,
     NoticeAwaitingCalendar,

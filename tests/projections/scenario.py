@@ -18,7 +18,7 @@ from domain.case import (
     evolve,
     pending_timers,
 )
-from domain.case_commands import (
+from domain.case.commands import (
     CaseCommand,
     FireTimer,
     RecordRefusal,
@@ -27,23 +27,25 @@ from domain.case_commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case_events import CaseEvent, RectificationMode
+from domain.case.events import CaseEvent, RectificationMode
 from domain.credit import (
+    CreditState,
+    credit_event_to_data,
+    decide_credit,
+    evolve_credit,
+    pending_credit_timers,
+)
+from domain.credit.commands import (
     ApplyEarlyRemoval,
     CreditCommand,
-    CreditEvent,
-    CreditState,
     DecideEarlyRemoval,
     DecideListing,
     FireCreditTimer,
     OpenProceeding,
     RecordCreditEvent,
     RevokeEarlyRemoval,
-    credit_event_to_data,
-    decide_credit,
-    evolve_credit,
-    pending_credit_timers,
 )
+from domain.credit.events import CreditEvent
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import CreditEventKind, Policy

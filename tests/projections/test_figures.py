@@ -13,15 +13,15 @@ from activities.projections.changes import METRICS, BatchChanges
 from activities.projections.queries import Period, list_blacklist, unit_statistics
 from activities.reference_data import ReferenceData
 from domain.case import fold
-from domain.case_commands import (
+from domain.case.commands import (
     DecideExtension,
     ReportRectification,
     RequestExtension,
     SubmitGovernancePlan,
     VerifyRectification,
 )
-from domain.case_events import RectificationMode
-from domain.credit import DecideListing, OpenCreditRecord, OpenProceeding
+from domain.case.events import RectificationMode
+from domain.credit.commands import DecideListing, OpenCreditRecord, OpenProceeding
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise
 from tests.domain.domain_builders import (

@@ -22,7 +22,7 @@ from activities.projections.queries import (
     unit_statistics,
 )
 from activities.reports import DEFINITIONS, report_content
-from domain.case_commands import ReportRectification, VerifyRectification
+from domain.case.commands import ReportRectification, VerifyRectification
 from tests.domain.domain_builders import (
     COUNTY,
     DRILL,

@@ -12,7 +12,7 @@ from temporalio.client import WorkflowHandle
 
 from activities.eventstore import EventStore
 from domain.case import command_to_data, event_from_data, fold, state_to_data
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     CaseCommand,
     RegisterHazard,

@@ -13,14 +13,14 @@ from temporalio.client import WorkflowHandle
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.eventstore import EventStore
-from domain.case_commands import Actor, Role
+from domain.case.commands import Actor, Role
 from domain.credit import (
-    CreditCommand,
     credit_command_to_data,
     credit_event_from_data,
     credit_state_to_data,
     fold_credit,
 )
+from domain.credit.commands import CreditCommand
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import COUNTY, supervisor_of
 from tests.workflows.conftest import RunningWorker

@@ -20,7 +20,7 @@ from temporalio.worker import Replayer, UnsandboxedWorkflowRunner
 import worker as worker_module
 from activities.eventstore import EventStore
 from activities.settings import Settings
-from domain.case_commands import ListHazard
+from domain.case.commands import ListHazard
 from domain.policy import ListingLevel
 from tests.workflows.case_helpers import SUPERVISOR, as_input, eventually, start_case
 from tests.workflows.conftest import RunningWorker

@@ -15,7 +15,7 @@ from activities.credit_link import CreditLinkActivities
 from activities.events import EventStoreActivities
 from activities.notifications import NotificationActivities
 from activities.rules import RulesActivities
-from domain.case_commands import (
+from domain.case.commands import (
     Actor,
     DecideExtension,
     RequestExtension,
@@ -250,7 +250,7 @@ async def test_a_major_hazard_is_listed_on_registration_and_delisted_by_its_auth
 
 
 def as_input_verify(actor: Actor) -> object:
-    from domain.case_commands import VerifyRectification
+    from domain.case.commands import VerifyRectification
 
     return as_input(VerifyRectification(actor=actor, passed=True, comments="现场验收合格"))
 

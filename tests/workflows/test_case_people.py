@@ -11,8 +11,8 @@ import pytest
 from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.case_commands import ListHazard, RecordRefusal, WithdrawCase
-from domain.case_events import ListingLevel
+from domain.case.commands import ListHazard, RecordRefusal, WithdrawCase
+from domain.case.events import ListingLevel
 from tests.domain.domain_builders import COUNTY, FIVE, TOWNSHIP, VILLAGE, supervisor_of
 from tests.workflows.case_helpers import (
     SUPERVISOR,

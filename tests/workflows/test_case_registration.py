@@ -13,7 +13,7 @@ from temporalio.client import WorkflowFailureError, WorkflowHandle
 from temporalio.exceptions import ApplicationError
 
 from domain.case import command_to_data
-from domain.case_commands import RegisterHazard
+from domain.case.commands import RegisterHazard
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import ENTERPRISE, register
 from tests.workflows.case_helpers import start_case

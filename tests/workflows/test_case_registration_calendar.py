@@ -44,7 +44,7 @@ from activities.eventstore import EventStore
 from activities.settings import Settings
 from domain.calendar import WorkingCalendar
 from domain.case import command_to_data
-from domain.case_commands import ListHazard, SubmitGovernancePlan
+from domain.case.commands import ListHazard, SubmitGovernancePlan
 from domain.policy import ListingLevel
 from tests.domain.domain_builders import FIVE, PLAN, SHANGHAI, register_major
 from tests.fixtures.calendar_data import calendar_text

@@ -25,7 +25,7 @@ import pytest
 from temporalio.client import WorkflowHistory
 from temporalio.worker import Replayer
 
-from domain.case_commands import DecideExtension, RequestExtension, SubmitGovernancePlan
+from domain.case.commands import DecideExtension, RequestExtension, SubmitGovernancePlan
 from tests.domain.domain_builders import PLAN
 from tests.workflows.case_helpers import (
     ENTERPRISE,

@@ -35,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
 from activities.settings import Settings
-from domain.case_commands import (
+from domain.case.commands import (
     DecideExtension,
     ListHazard,
     RecordRefusal,

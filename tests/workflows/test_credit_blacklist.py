@@ -11,7 +11,7 @@ import pytest
 from temporalio.client import WorkflowHandle, WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
-from domain.credit import (
+from domain.credit.commands import (
     ApplyEarlyRemoval,
     DecideEarlyRemoval,
     DecideListing,

@@ -21,7 +21,12 @@ import pytest
 from temporalio.api.enums.v1 import EventType
 from temporalio.client import WorkflowHandle
 
-from domain.credit import ApplyEarlyRemoval, DecideEarlyRemoval, DecideListing, FileObjection
+from domain.credit.commands import (
+    ApplyEarlyRemoval,
+    DecideEarlyRemoval,
+    DecideListing,
+    FileObjection,
+)
 from tests.workflows.conftest import RunningWorker
 from tests.workflows.credit_helpers import (
     ENTERPRISE,

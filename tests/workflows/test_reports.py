@@ -46,7 +46,7 @@ from activities.reports import (
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.case import decide, event_to_data, fold, pending_timers
-from domain.case_commands import (
+from domain.case.commands import (
     SYSTEM_ACTOR,
     Actor,
     CaseCommand,
@@ -56,8 +56,9 @@ from domain.case_commands import (
     Role,
     VerifyRectification,
 )
-from domain.case_events import CaseEvent, RectificationMode
-from domain.credit import RecordCreditEvent, credit_event_to_data, decide_credit, fold_credit
+from domain.case.events import CaseEvent, RectificationMode
+from domain.credit import credit_event_to_data, decide_credit, fold_credit
+from domain.credit.commands import RecordCreditEvent
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import CreditEventKind, Policy

@@ -8,7 +8,7 @@ from enum import StrEnum
 from typing import ClassVar
 
 from domain._codec import OMIT_IF_DEFAULT
-from domain.case_events import (
+from domain.case.events import (
     Evidence,
     GovernancePlan,
     HazardCategory,
