@@ -40,27 +40,24 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventMetadata, EventStore, NewEvent, WrongExpectedVersion
 from activities.projections import BatchResult, Projector
-from activities.projections.projector import complete_read_models
-from activities.projections.queries import (
-    Period,
+from activities.projections.read_models.figures.queries import (
     UnitStatistics,
-    grid_unit,
     rate,
     unit_statistics,
     units_with_figures,
 )
+from activities.projections.read_models.grid_units import grid_unit
+from activities.projections.rebuild import complete_read_models
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.errors import DomainError
+from domain.periods import Period, check_period, period_before, report_due_date
 from domain.policy import Policy
 from workflows.reports import (
     PlanReportsInput,
     ProduceReportInput,
     ReportPlan,
     ReportResult,
-    check_period,
-    period_before,
-    report_due_date,
     report_key,
 )
 
