@@ -32,7 +32,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from activities.metrics import database_reachable, render_metrics, temporal_reachable
+from activities.health import database_reachable, temporal_reachable
+from activities.metrics import render_metrics
 from activities.projections.read_models.blacklist import list_blacklist
 from activities.projections.read_models.enterprises import (
     EnterpriseItem,
