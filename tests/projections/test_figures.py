@@ -1,5 +1,6 @@
 """The figures of DOMAIN.md "Reports and figures" for a scenario worked out by hand, and the
-deadline and overdue rules they rest on (definitions: activities/projections/changes.py)."""
+deadline and overdue rules they rest on (definitions: activities/projections/read_models/
+figures/)."""
 
 from __future__ import annotations
 
