@@ -48,7 +48,7 @@ from activities.projections.read_models.figures.queries import (
     units_with_figures,
 )
 from activities.projections.read_models.grid_units import grid_unit
-from activities.projections.rebuild import complete_read_models
+from activities.projections.rebuilding import complete_read_models
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.errors import DomainError

@@ -4,7 +4,7 @@
   (``health()`` and ``lag()`` say how well).
 - ``batch``: what one batch does: load the rows its events touch, hand each event to the read
   models it concerns, write the changed rows back.
-- ``rebuild``: ``rebuild`` empties the tables and replays the store, under the advisory lock
+- ``rebuilding``: ``rebuild`` empties the tables and replays the store, under the advisory lock
   that keeps a report from reading half-filled tables (``complete_read_models``).
 - ``read_models``: one module per read model, its change handlers and its queries side by
   side (what the HTTP API and the reports read).
@@ -17,7 +17,7 @@ from activities.projections.projector import (
     Projector,
     ProjectorHealth,
 )
-from activities.projections.rebuild import READ_TABLES, RebuildResult, rebuild, reset
+from activities.projections.rebuilding import READ_TABLES, RebuildResult, rebuild, reset
 
 __all__ = [
     "DEFAULT_BATCH_SIZE",

@@ -19,7 +19,7 @@ to ``events`` (the app role could only INSERT there anyway).
 after a growing pause (1 s, 2 s, 4 s … at most a minute), and ``health()`` tells a caller
 (a readiness probe, a metrics sampler) whether it is following, how many attempts in a row
 have failed and why; ``lag()`` is how many events the committed position is behind the store.
-Emptying the tables and replaying the whole store is ``activities.projections.rebuild``.
+Emptying the tables and replaying the whole store is ``activities.projections.rebuilding``.
 """
 
 from __future__ import annotations

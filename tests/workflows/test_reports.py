@@ -35,7 +35,7 @@ from temporalio.testing import WorkflowEnvironment
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.projections.read_models.figures.queries import unit_statistics
-from activities.projections.rebuild import complete_read_models, rebuild, rebuilding, reset
+from activities.projections.rebuilding import complete_read_models, rebuild, rebuilding, reset
 from activities.reports import (
     DEFINITIONS,
     FIGURES_BEFORE_DEFINITIONS,
