@@ -59,10 +59,14 @@ def _in_order(known: Mapping[str, Any], *tables: Mapping[str, Any]) -> dict[str,
     """event type -> the changes of ``tables`` for it, in the order of ``tables``; the event
     types are those of ``known`` (the read model every such event changes)."""
     stray = {event for table in tables for event in table} - set(known)
-    assert not stray, f"changes for events no read model knows: {sorted(stray)}"
+    if stray:  # a change no event would ever reach: a typo in a table
+        raise RuntimeError(f"changes for events no read model knows: {sorted(stray)}")
     return {event: tuple(t[event] for t in tables if event in t) for event in known}
 
 
+# The order matters: the figures see the case as the event found it (a passed verification
+# reads the report it clears), the listings see the deadline the case list has just set, and
+# the blacklist register comes after the figures, which refuse a malformed instant first.
 _CASE_STEPS: dict[str, tuple[CaseChange, ...]] = _in_order(
     CASE_CHANGES, FIGURE_CHANGES, CASE_CHANGES, LISTING_CHANGES
 )
