@@ -23,8 +23,9 @@ from activities.audit.maintenance import AuditActivities
 from activities.credit_link import CreditLinkActivities
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
+from activities.health import ProcessHealth
 from activities.logging import configure_logging
-from activities.metrics import DubanMetrics, ProcessHealth
+from activities.metrics import DubanMetrics
 from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
 from activities.rules import RulesActivities, policy_for_warnings
@@ -152,13 +153,8 @@ async def run_worker(settings: Settings) -> None:
         register_calendar_metrics,
     )
     from activities.database import create_app_engine, resolve_database_url
-    from activities.metrics import (
-        MeasuredEventStore,
-        MetricsServer,
-        ReadModelSampler,
-        readiness,
-        temporal_check_on_loop,
-    )
+    from activities.health import MetricsServer, readiness, temporal_check_on_loop
+    from activities.metrics import MeasuredEventStore, ReadModelSampler
     from activities.temporal_client import connect_temporal, sdk_runtime, temporal_address
 
     configure_logging(settings.log_level, settings.log_format)

@@ -1,9 +1,10 @@
 """Report activities: which grid units need a report, and the report itself.
 
-The figures are the read models' (``activities.projections.queries.unit_statistics``): the
-same queries, with the same definitions (activities/projections/changes.py), as the statistics
-a supervisor looks at, so a report and the statistics of the same unit and period agree. A
-report reads a handful of indexed rows of its unit's subtree; it never scans the event store.
+The figures are the read models' (``activities.projections.read_models.figures.queries``): the
+same queries, with the same definitions (activities/projections/read_models/figures/), as the
+statistics a supervisor looks at, so a report and the statistics of the same unit and period
+agree. A report reads a handful of indexed rows of its unit's subtree; it never scans the
+event store.
 
 Before reading, an activity brings the read models up to the store's head as of its start: it
 applies any batches the follower has not applied yet itself, serialised with the follower by
@@ -40,27 +41,24 @@ from temporalio.exceptions import ApplicationError
 
 from activities.eventstore import EventMetadata, EventStore, NewEvent, WrongExpectedVersion
 from activities.projections import BatchResult, Projector
-from activities.projections.projector import complete_read_models
-from activities.projections.queries import (
-    Period,
+from activities.projections.read_models.figures.queries import (
     UnitStatistics,
-    grid_unit,
     rate,
     unit_statistics,
     units_with_figures,
 )
+from activities.projections.read_models.grid_units import grid_unit
+from activities.projections.rebuilding import complete_read_models
 from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.errors import DomainError
+from domain.periods import Period, check_period, period_before, report_due_date
 from domain.policy import Policy
 from workflows.reports import (
     PlanReportsInput,
     ProduceReportInput,
     ReportPlan,
     ReportResult,
-    check_period,
-    period_before,
-    report_due_date,
     report_key,
 )
 
@@ -108,8 +106,8 @@ FIGURES_BEFORE_DEFINITIONS: tuple[str, ...] = (
     "referred",
     "withdrawn",
 )
-# What the figures mean (activities/projections/changes.py has the rules in full), carried in
-# every report so that a reader of a stored one knows which definition it used.
+# What the figures mean (activities/projections/read_models/figures/ has the rules in full),
+# carried in every report so that a reader of a stored one knows which definition it used.
 DEFINITIONS: dict[str, str] = {
     "version": "2026-12 (per hazard)",
     "due": "到期隐患数：整改期限（整改通知书或挂牌督办的期限，含批准延期、复查不合格后重新限定的"

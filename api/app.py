@@ -32,17 +32,17 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from temporalio.client import WorkflowUpdateRPCTimeoutOrCancelledError
 from temporalio.service import RPCError
 
-from activities.metrics import database_reachable, render_metrics, temporal_reachable
-from activities.projections.queries import (
+from activities.health import database_reachable, temporal_reachable
+from activities.metrics import render_metrics
+from activities.projections.read_models.blacklist import list_blacklist
+from activities.projections.read_models.enterprises import (
     EnterpriseItem,
     EnterpriseSummary,
-    Period,
     get_enterprise,
-    list_blacklist,
     list_enterprises,
-    list_listings,
-    unit_statistics,
 )
+from activities.projections.read_models.figures.queries import unit_statistics
+from activities.projections.read_models.listings import list_listings
 from activities.reference_data import ReferenceDataError
 from activities.reports import report_content
 from activities.settings import Settings
@@ -127,6 +127,7 @@ from domain.credit.commands import (
 from domain.durations import utc_instant
 from domain.errors import DomainError
 from domain.grid import Enterprise, GridLevel, GridUnit
+from domain.periods import Period
 from domain.policy import ListingLevel
 from workflows.credit import CreditView
 
@@ -1296,7 +1297,7 @@ def _require_unit_figures(
     services: Services, principal: Principal, kind: str, unit_code: str, period: str
 ) -> None:
     """Reports and statistics: a valid period, for the supervising units in scope."""
-    from workflows.reports import check_period
+    from domain.periods import check_period
 
     try:
         if not re.match(PERIOD_PATTERN, period):

@@ -34,7 +34,7 @@ from temporalio.service import RPCError, RPCStatusCode
 
 from activities.calendar_watch import CalendarSource
 from activities.eventstore import EventStore
-from activities.projections.queries import CaseFilter, list_cases
+from activities.projections.read_models.cases import CaseFilter, list_cases
 from activities.reference_data import ReferenceData
 from api.auth import Principal, with_article
 from domain.calendar import WorkingCalendar

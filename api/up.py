@@ -26,7 +26,8 @@ from rich.console import Console
 
 from activities.calendar_watch import calendar_warning_lines
 from activities.database import database_url_for_display
-from activities.metrics import MeasuredEventStore, ProcessHealth
+from activities.health import ProcessHealth
+from activities.metrics import MeasuredEventStore
 from activities.notifications import OutboxDispatcher
 from activities.projections import Projector
 from activities.reference_data import ReferenceData

@@ -33,7 +33,7 @@ from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
 from activities.logging import configure_logging
 from activities.projections import Projector
-from activities.projections.queries import Period, unit_statistics, units_with_figures
+from activities.projections.read_models.figures.queries import unit_statistics, units_with_figures
 from activities.rules import DEFAULT_POLICY, shipped_policy
 from bench.common import APP_ROLE, bench_database, report
 from domain.calendar import WorkingCalendar
@@ -59,6 +59,7 @@ from domain.case.events import (
 )
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
+from domain.periods import Period
 
 POLICY = shipped_policy(DEFAULT_POLICY)
 CALENDAR = WorkingCalendar()

@@ -24,21 +24,20 @@ from __future__ import annotations
 import asyncio
 import re
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from typing import TYPE_CHECKING, Any
-from zoneinfo import ZoneInfo
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
+from domain.periods import REPORT_KINDS, check_period
+
 if TYPE_CHECKING:
     from temporalio.client import Client
 
     from activities.settings import Settings
-    from domain.policy import Reports
 
-REPORT_KINDS = ("monthly", "quarterly", "yearly")
 RUN_WORKFLOW = "ReportRun"
 REPORT_WORKFLOW = "Report"
 # Set by the Temporal scheduler on every workflow it starts: the nominal time of the action.
@@ -68,12 +67,6 @@ REPORT_RETRY = RetryPolicy(
 )
 REPORT_RETRY_WINDOW = timedelta(days=2)
 DEFAULT_REPORT_LEAD_DAYS = 5
-
-_PERIOD = {
-    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
-    "quarterly": re.compile(r"^(\d{4})-Q([1-4])$"),
-    "yearly": re.compile(r"^(\d{4})$"),
-}
 
 
 # --- the dataclasses that cross Temporal's boundary ------------------------------------------
@@ -146,64 +139,6 @@ def report_key(kind: str, unit_code: str, period: str) -> str:
     """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
     check_period(kind, period)
     return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"
-
-
-def check_period(kind: str, period: str) -> str:
-    pattern = _PERIOD.get(kind)
-    if pattern is None:
-        raise ValueError(f"kind: {kind!r} is not one of {', '.join(REPORT_KINDS)}")
-    if not pattern.match(period):
-        raise ValueError(f"period: {period!r} is not a {kind} period (2025-03, 2025-Q1, 2025)")
-    return period
-
-
-def period_before(kind: str, moment: datetime, tz: ZoneInfo) -> str:
-    """The last whole period before ``moment`` (local time): the one a run at ``moment`` reports."""
-    local = moment.astimezone(tz)
-    if kind == "monthly":
-        year, month = (local.year, local.month - 1) if local.month > 1 else (local.year - 1, 12)
-        return f"{year:04d}-{month:02d}"
-    if kind == "quarterly":
-        quarter = (local.month - 1) // 3 + 1
-        year, quarter = (local.year, quarter - 1) if quarter > 1 else (local.year - 1, 4)
-        return f"{year:04d}-Q{quarter}"
-    if kind == "yearly":
-        return f"{local.year - 1:04d}"
-    raise ValueError(f"kind: {kind!r} is not one of {', '.join(REPORT_KINDS)}")
-
-
-def period_bounds(kind: str, period: str, tz: ZoneInfo) -> tuple[datetime, datetime]:
-    """[start, end) of the period, local midnight to local midnight."""
-    check_period(kind, period)
-    if kind == "monthly":
-        year, month = int(period[:4]), int(period[5:7])
-        start = date(year, month, 1)
-        end = date(year + month // 12, month % 12 + 1, 1)
-    elif kind == "quarterly":
-        year, quarter = int(period[:4]), int(period[6])
-        start = date(year, 3 * quarter - 2, 1)
-        end = date(year + quarter // 4, (3 * quarter) % 12 + 1, 1)
-    else:
-        start, end = date(int(period), 1, 1), date(int(period) + 1, 1, 1)
-    return (
-        datetime(start.year, start.month, start.day, tzinfo=tz),
-        datetime(end.year, end.month, end.day, tzinfo=tz),
-    )
-
-
-def report_due_date(kind: str, period: str, reports: Reports) -> date:
-    """The day a report of ``period`` is due by (the policy's ``reports`` days)."""
-    check_period(kind, period)
-    year = int(period[:4])
-    if kind == "monthly":
-        month = int(period[5:7])
-        year, month = (year + 1, 1) if month == 12 else (year, month + 1)
-        return date(year, month, reports.monthly_day)
-    if kind == "quarterly":
-        quarter = int(period[6])
-        year, month = (year + 1, 1) if quarter == 4 else (year, 3 * quarter + 1)
-        return date(year, month, reports.quarterly_day)
-    return date(year + 1, reports.yearly_month, reports.yearly_day)
 
 
 def run_day(due_day: int, lead_days: int) -> int:

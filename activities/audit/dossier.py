@@ -36,7 +36,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit.checkpoints import covering_checkpoint
-from activities.audit.maintenance import history_stream_id
+from activities.audit.history_exports import history_stream_id
 from activities.audit.replay import (
     LABELS,
     LEVEL_LABELS,

@@ -30,22 +30,33 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-import json
-import os
 import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 import sqlalchemy as sa
 import structlog
 from temporalio import activity
-from temporalio.client import Client, WorkflowExecutionStatus, WorkflowHistory
+from temporalio.client import Client, WorkflowExecutionStatus
 from temporalio.exceptions import ApplicationError
 from temporalio.service import RPCError, RPCStatusCode
 
 from activities.audit.checkpoints import load_checkpoint_directory, verify_since
+from activities.audit.history_exports import (
+    EXPORT_CURSOR_FILE,
+    HISTORY_STREAM_PREFIX,
+    RESTORE_CURSOR_FILE,
+    RecordedExport,
+    file_looks_intact,
+    history_bytes,
+    history_dir,
+    history_file,
+    history_stream_id,
+    read_cursor,
+    write_cursor,
+    write_verified,
+)
 from activities.audit.keys import signing_key
 from activities.eventstore import (
     CheckpointInvalid,
@@ -64,7 +75,6 @@ from activities.settings import Settings
 from workflows.ids import case_workflow_id, hazard_id_from_stream
 
 log = structlog.get_logger(__name__)
-HISTORY_STREAM_PREFIX = "history-"
 HISTORY_EXPORTED = "WorkflowHistoryExported"
 HISTORY_REEXPORTED = "WorkflowHistoryReexported"
 # 12,000 closings a working day are 500 an hour on average; 2,000 an hour leaves 4x headroom
@@ -76,8 +86,6 @@ CANDIDATE_PAGE = 200
 # million) is looked at every week. A stat is well under a millisecond even on NFS.
 RESTORE_CHECKS_PER_RUN = 20_000
 RECORDED_PAGE = 1_000
-EXPORT_CURSOR_FILE = ".export-cursor.json"
-RESTORE_CURSOR_FILE = ".restore-cursor.json"
 
 if TYPE_CHECKING:
     from activities.metrics import DubanMetrics
@@ -118,92 +126,6 @@ class HistoriesExported:
     # The checkpoint signed after recording the exports, so that a dossier made now can
     # include their records (None when nothing was recorded).
     checkpoint_position: int | None = None
-
-
-@dataclass(frozen=True)
-class RecordedExport:
-    hazard_id: str
-    sha256: str
-    stream_version: int
-    size: int | None  # recorded since the size was; older records have only the hash
-
-
-class HistoryExportFailed(RuntimeError):
-    pass
-
-
-def history_stream_id(hazard_id: str) -> str:
-    return f"{HISTORY_STREAM_PREFIX}case-{hazard_id}"
-
-
-def history_dir(settings: Settings) -> Path:
-    return settings.data_dir / "histories"
-
-
-def history_file(settings: Settings, hazard_id: str) -> Path:
-    return history_dir(settings) / f"{hazard_id}.json"
-
-
-def read_cursor(path: Path, key: str, default: int | str) -> int | str:
-    """A cursor the last run left, or ``default`` (start over) when there is none or it is
-    unreadable: the scans it shortens are correct from any starting point before it."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))[key]
-    except (OSError, ValueError, KeyError, TypeError):
-        return default
-    return value if isinstance(value, type(default)) else default
-
-
-def write_cursor(path: Path, key: str, value: int | str) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        tmp.write_text(json.dumps({key: value}), encoding="utf-8")
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
-def history_bytes(history: WorkflowHistory) -> bytes:
-    """The exported form: the SDK's JSON of the history, keys sorted (protobuf maps, e.g. the
-    search attributes, come out in any order), indented. The same history then always gives
-    the same bytes, so a re-export of a lost file matches its recorded hash."""
-    return json.dumps(
-        json.loads(history.to_json()), ensure_ascii=False, indent=1, sort_keys=True
-    ).encode()
-
-
-def write_verified(path: Path, content: bytes, digest: str) -> None:
-    """Write ``content`` to ``path`` atomically (temporary file, fsync, rename, fsync of the
-    directory) and read it back: raise unless the file on disk has ``digest``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex}.tmp")
-    try:
-        with open(tmp, "wb") as handle:
-            handle.write(content)
-            handle.flush()
-            os.fsync(handle.fileno())
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-    directory = os.open(path.parent, os.O_RDONLY)
-    try:
-        os.fsync(directory)
-    finally:
-        os.close(directory)
-    if hashlib.sha256(path.read_bytes()).hexdigest() != digest:
-        raise HistoryExportFailed(f"{path}: the file read back does not have SHA-256 {digest}")
-
-
-def file_looks_intact(path: Path, recorded: RecordedExport) -> bool:
-    """The hourly check: the file is there with its recorded size (hashing every exported
-    history every hour would read them all; the dossier export checks the hash itself)."""
-    try:
-        if recorded.size is not None:
-            return path.stat().st_size == recorded.size
-        return hashlib.sha256(path.read_bytes()).hexdigest() == recorded.sha256
-    except OSError:
-        return False
 
 
 class AuditActivities:

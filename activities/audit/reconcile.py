@@ -1,13 +1,17 @@
 """Reconcile: for every open case, the state folded from the store must equal the state its
 live workflow holds. Any difference means one of them was changed behind the other's back
-(a row written directly into the store, a workflow running on the wrong history)."""
+(a row written directly into the store, a workflow running on the wrong history).
+
+The live state comes from the case workflow's ``state`` query, asked by its registered name:
+an activity never imports a workflow class (the layers run domain ← workflows ← activities).
+"""
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import sqlalchemy as sa
 from temporalio.client import Client
@@ -17,10 +21,18 @@ from activities.eventstore import EventStore, RecordedEvent
 from domain.case import event_from_data, fold, state_to_data
 from workflows.ids import case_stream_id, case_workflow_id, hazard_id_from_stream
 
-if TYPE_CHECKING:
-    from workflows.case import CaseView
-
 CLOSING_EVENTS = ("CaseClosed", "CaseWithdrawn")
+# The case workflow's query of its state (``SupervisedCaseWorkflow.state``, workflows/case.py).
+CASE_STATE_QUERY = "state"
+
+
+@dataclass
+class LiveCase:
+    """What reconcile reads of the query's answer (``CaseView``): the version and the state
+    the workflow has folded. Temporal's converter ignores the answer's other fields."""
+
+    version: int
+    state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -93,12 +105,10 @@ async def reconcile(
     return len(hazard_ids), found
 
 
-async def _query(client: Client, hazard_id: str) -> CaseView | Difference:
-    from workflows.case import SupervisedCaseWorkflow
-
+async def _query(client: Client, hazard_id: str) -> LiveCase | Difference:
     try:
-        view: CaseView = await client.get_workflow_handle(case_workflow_id(hazard_id)).query(
-            SupervisedCaseWorkflow.state
+        view: LiveCase = await client.get_workflow_handle(case_workflow_id(hazard_id)).query(
+            CASE_STATE_QUERY, result_type=LiveCase
         )
     except RPCError as exc:
         return Difference(hazard_id, "workflow", "open case", f"unreachable: {exc}")
@@ -127,5 +137,5 @@ def _stored(events: list[RecordedEvent]) -> dict[str, Any]:
     return {"version": len(events), "state": state_to_data(state)}
 
 
-def _live(view: CaseView) -> dict[str, Any]:
+def _live(view: LiveCase) -> dict[str, Any]:
     return {"version": view.version, "state": view.state}

@@ -1,4 +1,7 @@
-"""The append-only, hash-chained event store (see store.py for the ordering argument)."""
+"""The append-only, hash-chained event store: ``EventStore`` (store.py) appends (append.py, with
+the argument for why the global order is gap-free and equals commit order), reads and follows
+(listen.py); the event types are in records.py, the hash chain in chain.py, its verification
+in verify.py, signed checkpoints in checkpoint.py."""
 
 from activities.eventstore.chain import GENESIS_HASH, canonical_json
 from activities.eventstore.checkpoint import Checkpoint, CheckpointInvalid
@@ -8,14 +11,14 @@ from activities.eventstore.errors import (
     InvalidAppend,
     WrongExpectedVersion,
 )
-from activities.eventstore.store import (
+from activities.eventstore.records import (
     AppendResult,
     EventMetadata,
-    EventStore,
     Head,
     NewEvent,
     RecordedEvent,
 )
+from activities.eventstore.store import EventStore
 from activities.eventstore.verify import ChainBreak, VerificationReport, verify_store, verify_stream
 
 __all__ = [

@@ -21,7 +21,7 @@ from activities.calendar_watch import (
     queue_admin_warning,
 )
 from activities.database import create_app_engine
-from activities.metrics import readiness
+from activities.health import readiness
 from activities.rules import RulesActivities, calendar_path
 from activities.settings import Settings
 from domain.calendar import PACKAGE_YEARS

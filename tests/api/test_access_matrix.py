@@ -16,6 +16,7 @@ from typing import Any
 
 from activities.reports import content_bytes
 from domain.credit_code import make_credit_code
+from domain.periods import period_before
 from tests.api.conftest import ApiHarness
 from tests.api.matrix import (
     OUTSIDE_A,
@@ -30,7 +31,7 @@ from tests.api.matrix import (
 )
 from tests.api.test_api_hazards import PHOTO, hazard
 from workflows.ids import case_stream_id, credit_stream_id
-from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
+from workflows.reports import ReportInput, ReportWorkflow, report_key
 
 GOVERNANCE_PLAN = {
     key: f"{key} 的具体内容"

@@ -5,9 +5,10 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+from domain.periods import period_before
 from tests.api.conftest import ApiHarness
 from tests.api.test_access_matrix import register
-from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
+from workflows.reports import ReportInput, ReportWorkflow, report_key
 
 
 async def test_the_statistics_of_an_ended_month_are_the_figures_its_stored_report_holds(

@@ -18,7 +18,7 @@ from sqlalchemy.engine import Engine
 from temporalio.client import ScheduleIntervalSpec, WorkflowFailureError
 from temporalio.testing import ActivityEnvironment, WorkflowEnvironment
 
-from activities.audit import maintenance
+from activities.audit import history_exports, maintenance
 from activities.audit.keys import SigningKeyUnavailable, signing_key
 from activities.audit.maintenance import AuditActivities
 from activities.eventstore import Checkpoint, EventMetadata, NewEvent, verify_store
@@ -149,7 +149,7 @@ async def test_a_case_that_cannot_be_exported_is_skipped_and_does_not_use_up_the
     assert metric(audit_scene, "duban_history_exports_failed") == 1.0
     assert audit_scene.store.read_stream(f"history-case-{ghost}") == []
     # The case that failed holds the cursor: the next run tries it again.
-    assert not (audit_scene.history_dir / maintenance.EXPORT_CURSOR_FILE).exists()
+    assert not (audit_scene.history_dir / history_exports.EXPORT_CURSOR_FILE).exists()
     again = await ActivityEnvironment().run(activities.export_closed_case_histories)
     assert again.failed == [ghost] and again.exported == []
 
@@ -168,7 +168,7 @@ async def test_the_export_cursor_moves_past_exported_closings_only(audit_scene: 
         for event in audit_scene.store.read_all(0, 10_000)
         if event.event_type == "CaseClosed"
     }
-    cursor = json.loads((audit_scene.history_dir / maintenance.EXPORT_CURSOR_FILE).read_text())
+    cursor = json.loads((audit_scene.history_dir / history_exports.EXPORT_CURSOR_FILE).read_text())
     assert cursor == {"closings_exported_to": closing[f"case-{second}"]}
     # A closing the cursor has passed is not looked for again (the scan starts at the cursor).
     assert activities.closed_cases_without_history(cursor["closings_exported_to"]) == []

@@ -15,13 +15,8 @@ from sqlalchemy.engine import Engine
 
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
-from activities.metrics import (
-    DubanMetrics,
-    MeasuredEventStore,
-    MetricsServer,
-    readiness,
-    render_metrics,
-)
+from activities.health import MetricsServer, readiness
+from activities.metrics import DubanMetrics, MeasuredEventStore, render_metrics
 from activities.settings import Settings
 from tests.conftest import APP_ROLE
 
@@ -162,7 +157,7 @@ def test_the_health_server_answers_healthz_readyz_and_metrics(app_engine: Engine
 
 
 def test_healthz_turns_503_once_a_part_the_process_needs_has_died(app_engine: Engine):
-    from activities.metrics import ProcessHealth
+    from activities.health import ProcessHealth
 
     health = ProcessHealth()
     server = MetricsServer(

@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_app_engine
 from activities.eventstore import EventStore
-from activities.metrics import DubanMetrics, MetricsServer, ProcessHealth
+from activities.health import MetricsServer, ProcessHealth
+from activities.metrics import DubanMetrics
 from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.settings import Settings
 from tests.conftest import APP_ROLE

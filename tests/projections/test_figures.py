@@ -1,5 +1,6 @@
 """The figures of DOMAIN.md "Reports and figures" for a scenario worked out by hand, and the
-deadline and overdue rules they rest on (definitions: activities/projections/changes.py)."""
+deadline and overdue rules they rest on (definitions: activities/projections/read_models/
+figures/)."""
 
 from __future__ import annotations
 
@@ -9,8 +10,10 @@ from typing import Any
 import pytest
 
 from activities.projections import Projector, rebuild
-from activities.projections.changes import METRICS, BatchChanges
-from activities.projections.queries import Period, list_blacklist, unit_statistics
+from activities.projections.batch import BatchChanges
+from activities.projections.read_models.blacklist import list_blacklist
+from activities.projections.read_models.figures.changes import METRICS
+from activities.projections.read_models.figures.queries import unit_statistics
 from activities.reference_data import ReferenceData
 from domain.case import fold
 from domain.case.commands import (
@@ -24,6 +27,7 @@ from domain.case.events import RectificationMode
 from domain.credit.commands import DecideListing, OpenCreditRecord, OpenProceeding
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise
+from domain.periods import Period
 from tests.domain.domain_builders import (
     COUNTY,
     ENTERPRISE_ACTOR,

@@ -13,16 +13,12 @@ from datetime import datetime, timedelta
 import pytest
 
 from activities.projections import Projector, rebuild
-from activities.projections.queries import (
-    CaseFilter,
-    Period,
-    get_case,
-    list_cases,
-    list_listings,
-    unit_statistics,
-)
+from activities.projections.read_models.cases import CaseFilter, get_case, list_cases
+from activities.projections.read_models.figures.queries import unit_statistics
+from activities.projections.read_models.listings import list_listings
 from activities.reports import DEFINITIONS, report_content
 from domain.case.commands import ReportRectification, VerifyRectification
+from domain.periods import Period
 from tests.domain.domain_builders import (
     COUNTY,
     DRILL,

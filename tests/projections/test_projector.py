@@ -12,7 +12,7 @@ import pytest
 from activities.eventstore import EventMetadata, NewEvent
 from activities.projections import Projector, rebuild
 from activities.projections.projector import BatchResult
-from activities.projections.queries import CaseFilter, list_cases
+from activities.projections.read_models.cases import CaseFilter, list_cases
 from domain.case import fold
 from tests.projections.conftest import ReadSide
 from tests.projections.scenario import (

@@ -8,17 +8,14 @@ from typing import Any
 import pytest
 
 from activities.projections import Projector
-from activities.projections.queries import (
-    CaseFilter,
-    Period,
+from activities.projections.read_models.blacklist import list_blacklist
+from activities.projections.read_models.cases import CaseFilter, get_case, list_cases
+from activities.projections.read_models.enterprises import get_enterprise, list_enterprises
+from activities.projections.read_models.figures.queries import (
     child_unit_statistics,
-    get_case,
-    get_enterprise,
-    list_blacklist,
-    list_cases,
-    list_enterprises,
     unit_statistics,
 )
+from domain.periods import Period
 from tests.domain.domain_builders import (
     CALENDAR,
     COUNTY,

@@ -23,8 +23,8 @@ from activities.eventstore import (
     verify_store,
     verify_stream,
 )
+from activities.eventstore.append import APPEND_LOCK_KEY
 from activities.eventstore.chain import MAX_JSON_DEPTH
-from activities.eventstore.store import APPEND_LOCK_KEY
 from tests.conftest import APP_ROLE
 from tests.store.helpers import new_event, unique_stream
 

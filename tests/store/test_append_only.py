@@ -164,7 +164,7 @@ def test_a_process_given_only_the_app_url_runs_without_the_owners_credentials(
 ):
     """Workers, API replicas and the projector get DUBAN_DATABASE_APP_URL alone (deploy/k8s):
     they store and read as the app role, report themselves ready, and cannot migrate."""
-    from activities.metrics import database_check
+    from activities.health import database_check
     from activities.settings import Settings
     from api.runtime import Runtime
 

@@ -13,7 +13,7 @@ from sqlalchemy.engine import Engine, make_url
 
 from activities.database import create_app_engine, create_owner_engine
 from activities.eventstore import EventStore
-from activities.eventstore.store import LISTENER_APPLICATION_NAME
+from activities.eventstore.listen import LISTENER_APPLICATION_NAME
 from tests.conftest import APP_ROLE
 from tests.store.helpers import new_event, unique_stream
 

@@ -34,8 +34,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.database import create_app_engine
 from activities.eventstore import EventMetadata, EventStore, NewEvent
-from activities.projections.projector import complete_read_models, rebuild, rebuilding, reset
-from activities.projections.queries import Period, unit_statistics
+from activities.projections.read_models.figures.queries import unit_statistics
+from activities.projections.rebuilding import complete_read_models, rebuild, rebuilding, reset
 from activities.reports import (
     DEFINITIONS,
     FIGURES_BEFORE_DEFINITIONS,
@@ -61,6 +61,7 @@ from domain.credit import credit_event_to_data, decide_credit, fold_credit
 from domain.credit.commands import RecordCreditEvent
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
+from domain.periods import Period, period_before, report_due_date
 from domain.policy import CreditEventKind, Policy
 from tests.domain.domain_builders import (
     CALENDAR,
@@ -79,8 +80,6 @@ from workflows.reports import (
     ReportRunResult,
     ReportRunWorkflow,
     ensure_report_schedules,
-    period_before,
-    report_due_date,
     report_key,
     run_day,
     schedule_id,

@@ -7,7 +7,7 @@ Create Date: 2026-11-22
 Why each piece is here:
 - ``position`` is assigned by the appender under a transaction-scoped advisory lock, not by a
   sequence: sequences leave gaps on rollback and hand out numbers in start order rather than
-  commit order. See activities/eventstore/store.py for the argument.
+  commit order. See activities/eventstore/append.py for the argument.
 - ``data`` and ``metadata`` are ``json``, not ``jsonb``: ``json`` keeps the exact text it was
   given, so the hash chain is computed over bytes PostgreSQL never re-serialises.
 - Triggers refuse UPDATE, DELETE and TRUNCATE for everyone, owner included; the application

@@ -15,7 +15,7 @@ Why:
   the stream's version and the head, checks the expected version, hashes and inserts. Appends
   are serialised, so their round trips and the work done under the lock *are* the throughput.
   ``duban_append`` does it for a batch; a single event goes through one prepared statement
-  (activities/eventstore/store.py) that is cheaper still. Both hash ``duban_event_content``:
+  (activities/eventstore/append.py) that is cheaper still. Both hash ``duban_event_content``:
   the very bytes ``activities/eventstore/chain.py`` defines (verification recomputes them in
   Python) — the header's strings through ``to_json`` (the same escaping as Python's
   ``json.dumps`` with ``ensure_ascii=False``), the instants through verification's ``to_char``.
@@ -141,7 +141,7 @@ CREATE FUNCTION duban_event_content(
 $$
 """
 
-# 431466111342 = 0x647562616E ("duban"), activities.eventstore.store.APPEND_LOCK_KEY. It runs as
+# 431466111342 = 0x647562616E ("duban"), activities.eventstore.append.APPEND_LOCK_KEY. It runs as
 # the caller (SECURITY INVOKER): the app role's own INSERT and SELECT are all it needs.
 _APPEND_FUNCTION = r"""
 CREATE FUNCTION duban_append(

@@ -6,7 +6,8 @@ Create Date: 2026-11-23
 
 Why:
 - Reports are computed from the read tables, so those tables must hold every figure of
-  DOMAIN.md "Reports and figures" with the definitions in activities/projections/changes.py:
+  DOMAIN.md "Reports and figures" with the definitions in
+  activities/projections/read_models/figures/:
   found by ``found_at``; the on-time rate per deadline, counted in the deadline's month;
   listings and de-listings by level; blacklist proceedings opened; and the cases overdue at
   each month's end (``overdue_at_end``: overdue spells that ended after the month's end; the

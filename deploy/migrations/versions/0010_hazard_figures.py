@@ -11,7 +11,7 @@ Why:
   and that were rectified by it. ``case_statistics`` gets ``hazards_due`` and
   ``hazards_rectified_on_time``; the per-deadline counters keep their meaning under names
   that say it: ``due`` becomes ``deadlines_due``, ``rectified_on_time`` ``deadlines_met``
-  (``deadlines_missed`` already said so). Definitions: activities/projections/changes.py.
+  (``deadlines_missed`` already said so). Definitions: activities/projections/read_models/figures/.
 - Overdue (逾期) ended when escalation set a case a new supervision deadline, so the overdue
   list held only referred cases. ``case_view.rectification_deadline`` is the hazard's own
   deadline (the one in force for the enterprise until the case first missed one, then the
