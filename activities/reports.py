@@ -53,16 +53,9 @@ from activities.rules import RulesActivities
 from activities.settings import Settings
 from domain.errors import DomainError
 from domain.policy import Policy
-from workflows.reports import (
-    PlanReportsInput,
-    ProduceReportInput,
-    ReportPlan,
-    ReportResult,
-    check_period,
-    period_before,
-    report_due_date,
-    report_key,
-)
+from workflows.contracts import PlanReportsInput, ProduceReportInput, ReportPlan, ReportResult
+from workflows.ids import check_period, report_key
+from workflows.reports import period_before, report_due_date
 
 log = structlog.get_logger(__name__)
 

@@ -128,7 +128,7 @@ from domain.durations import utc_instant
 from domain.errors import DomainError
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import ListingLevel
-from workflows.credit import CreditView
+from workflows.contracts import CreditView
 
 log = structlog.get_logger(__name__)
 
@@ -1296,7 +1296,7 @@ def _require_unit_figures(
     services: Services, principal: Principal, kind: str, unit_code: str, period: str
 ) -> None:
     """Reports and statistics: a valid period, for the supervising units in scope."""
-    from workflows.reports import check_period
+    from workflows.ids import check_period
 
     try:
         if not re.match(PERIOD_PATTERN, period):
@@ -1356,7 +1356,7 @@ def _report_routes(api: APIRouter) -> None:
         principal: PrincipalDep,
     ) -> Any:
         """A monthly risk-analysis or quarterly statistics report, as stored (with its hash)."""
-        from workflows.reports import report_key
+        from workflows.ids import report_key
 
         _require_unit_figures(services, principal, kind, unit_code, period)
         events = services.store.read_stream(report_key(kind, unit_code, period))

@@ -66,20 +66,16 @@ from domain.credit_code import is_valid_credit_code
 from domain.deadline_bounds import check_deadline_bound
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
-from workflows.case import (
+from workflows.case import SupervisedCaseWorkflow, case_view, overdue_at
+from workflows.contracts import (
     CaseCommandInput,
     CaseView,
     CaseWorkflowInput,
-    SupervisedCaseWorkflow,
-    case_view,
-    overdue_at,
-)
-from workflows.credit import (
     CreditCommandInput,
     CreditView,
     CreditWorkflowInput,
-    EnterpriseCreditWorkflow,
 )
+from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import (
     case_stream_id,
     case_workflow_id,

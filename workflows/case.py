@@ -17,7 +17,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -65,7 +64,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.policy import Policy
     from workflows import search_attributes as sa
     from workflows.contracts import (
+        CASE_CALENDAR_LOADED_SIGNAL,
+        CASE_STATE_QUERY,
+        CASE_WORKFLOW,
         AppendEventsInput,
+        CaseCommandInput,
+        CaseView,
+        CaseWorkflowInput,
         CreditSignalInput,
         EnqueueNotificationsInput,
         EventToAppend,
@@ -92,46 +97,7 @@ LONGEST_WAIT = timedelta(days=3650)
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
 
-@dataclass
-class CaseWorkflowInput:
-    """Start a case: the registration command as data (``command_to_data(RegisterHazard)``)."""
-
-    registration: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CaseCommandInput:
-    """A person's command to a case: the command as data, including its actor."""
-
-    command: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CaseView:
-    """What a query or an update returns: the state folded from the recorded events."""
-
-    hazard_id: str
-    status: str
-    version: int
-    deadline: str | None
-    escalation_index: int
-    grid_level: str
-    supervising_unit_code: str
-    listed_level: str | None
-    overdue: bool
-    pending_timers: list[dict[str, str]] = field(default_factory=list)
-    state: dict[str, Any] | None = None
-    blocked: str | None = None  # why a due step cannot be decided yet (e.g. calendar data)
-    # 逾期: since the hazard's rectification deadline passed unrectified (``overdue``), and for
-    # how many calendar days in the case's time zone (the policy's).
-    overdue_since: str | None = None
-    days_overdue: int | None = None
-    blocked_year: int | None = None  # the year whose holidays the administrator must load
-
-
-@workflow.defn(name="SupervisedCase")
+@workflow.defn(name=CASE_WORKFLOW)
 class SupervisedCaseWorkflow:
     @workflow.init
     def __init__(self, request: CaseWorkflowInput) -> None:
@@ -422,11 +388,11 @@ class SupervisedCaseWorkflow:
     def _validate_withdrawal(self, request: CaseCommandInput) -> None:
         self._validate(WithdrawCase, request)
 
-    @workflow.query(name="state")
+    @workflow.query(name=CASE_STATE_QUERY)
     def state(self) -> CaseView:
         return self._view()
 
-    @workflow.signal(name="calendar_loaded")
+    @workflow.signal(name=CASE_CALENDAR_LOADED_SIGNAL)
     def calendar_loaded(self) -> None:
         """The administrator loaded calendar data (``duban calendar load``): a case waiting for
         a year re-reads the calendar now instead of at its next retry. Any other case ignores

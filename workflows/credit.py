@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -64,8 +63,13 @@ with workflow.unsafe.imports_passed_through():
     from domain.errors import DomainError
     from domain.policy import CreditEventKind, Policy
     from workflows.contracts import (
+        CREDIT_EVENT_SIGNAL,
+        CREDIT_WORKFLOW,
         AppendEventsInput,
+        CreditCommandInput,
         CreditSignalInput,
+        CreditView,
+        CreditWorkflowInput,
         EnqueueNotificationsInput,
         EventToAppend,
         LoadRulesInput,
@@ -79,55 +83,8 @@ with workflow.unsafe.imports_passed_through():
 RECORD_TIMEOUT = timedelta(seconds=30)
 # As in the case workflow: a database outage must not lose a decision, so keep retrying.
 RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-DEFAULT_CONTINUE_AS_NEW_AFTER = 2000
 # workflow.patched ids: records that ran under the earlier code replay along the earlier path.
 HANDOVER_CARRIES_SIGNALS = "handover-carries-signals"
-
-
-@dataclass
-class CreditWorkflowInput:
-    """Start (or continue) an enterprise's credit record.
-
-    ``pending_signals`` carries case signals a previous run received but had not handled when
-    it continued-as-new; ``continue_as_new_after_events`` is the history length that makes a
-    run hand over to the next (Temporal warns from 10,240 events; a run stays far below).
-    """
-
-    credit_code: str
-    enterprise_name: str = ""
-    grid_code: str = ""
-    continue_as_new_after_events: int = DEFAULT_CONTINUE_AS_NEW_AFTER
-    pending_signals: list[CreditSignalInput] = field(default_factory=list)
-    runs: int = 1
-
-
-@dataclass
-class CreditCommandInput:
-    """A person's command on the credit record: the command as data, including its actor."""
-
-    command: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CreditView:
-    """The credit record folded from the stored events, with the rating as of now."""
-
-    credit_code: str
-    enterprise_name: str
-    grid_code: str
-    version: int
-    runs: int
-    rating: str | None = None  # A–D under the local scheme, recomputed at the query's time
-    points: int | None = None
-    recorded_rating: str | None = None  # the grade of the last RatingChanged event
-    whitelist_eligible: bool = False
-    is_blacklisted: bool = False
-    proceeding: dict[str, Any] | None = None
-    blacklist: dict[str, Any] | None = None
-    recorded: list[dict[str, Any]] = field(default_factory=list)
-    pending_timers: list[dict[str, str]] = field(default_factory=list)
-    state: dict[str, Any] | None = None
 
 
 # The events that reach a person: who is told, and why (告知 is a legal step, Order 11).
@@ -142,7 +99,7 @@ _TOLD: dict[type[CreditEvent], tuple[str, ...]] = {
 }
 
 
-@workflow.defn(name="EnterpriseCredit")
+@workflow.defn(name=CREDIT_WORKFLOW)
 class EnterpriseCreditWorkflow:
     @workflow.init
     def __init__(self, request: CreditWorkflowInput) -> None:
@@ -323,7 +280,7 @@ class EnterpriseCreditWorkflow:
 
     # ------------------------------------------------------------------ cases signal
 
-    @workflow.signal(name="record_credit_event")
+    @workflow.signal(name=CREDIT_EVENT_SIGNAL)
     def record_credit_event(self, signal: CreditSignalInput) -> None:
         self._inbox.append(signal)
 

@@ -3,6 +3,8 @@ tools all derive them here, so a case is found by its hazard id alone)."""
 
 from __future__ import annotations
 
+import re
+
 from domain.case import HAZARD_ID_PATTERN, HAZARD_ID_RULE
 
 
@@ -35,3 +37,28 @@ def credit_workflow_id(credit_code: str) -> str:
 
 def credit_stream_id(credit_code: str) -> str:
     return f"credit-{credit_code}"
+
+
+REPORT_KINDS = ("monthly", "quarterly", "yearly")
+_PERIOD = {
+    "monthly": re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$"),
+    "quarterly": re.compile(r"^(\d{4})-Q([1-4])$"),
+    "yearly": re.compile(r"^(\d{4})$"),
+}
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def check_period(kind: str, period: str) -> str:
+    """A report period's label for its kind: ``2025-03``, ``2025-Q1`` or ``2025``."""
+    pattern = _PERIOD.get(kind)
+    if pattern is None:
+        raise ValueError(f"kind: {kind!r} is not one of {', '.join(REPORT_KINDS)}")
+    if not pattern.match(period):
+        raise ValueError(f"period: {period!r} is not a {kind} period (2025-03, 2025-Q1, 2025)")
+    return period
+
+
+def report_key(kind: str, unit_code: str, period: str) -> str:
+    """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
+    check_period(kind, period)
+    return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"

@@ -18,7 +18,7 @@ from domain.case import event_from_data, fold, state_to_data
 from workflows.ids import case_stream_id, case_workflow_id, hazard_id_from_stream
 
 if TYPE_CHECKING:
-    from workflows.case import CaseView
+    from workflows.contracts import CaseView
 
 CLOSING_EVENTS = ("CaseClosed", "CaseWithdrawn")
 

@@ -29,8 +29,9 @@ from tests.api.matrix import (
     rule,
 )
 from tests.api.test_api_hazards import PHOTO, hazard
-from workflows.ids import case_stream_id, credit_stream_id
-from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import case_stream_id, credit_stream_id, report_key
+from workflows.reports import ReportWorkflow, period_before
 
 GOVERNANCE_PLAN = {
     key: f"{key} 的具体内容"

@@ -21,7 +21,9 @@ from schemathesis import GenerationMode
 
 from tests.api.conftest import ApiHarness
 from tests.api.test_api_hazards import hazard
-from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import report_key
+from workflows.reports import ReportWorkflow, period_before
 
 ROLES = ("admin", "enterprise_a", "inspector_a", "supervisor_a", "auditor")
 EXAMPLES_PER_OPERATION = 4  # per role and generation mode: ~1,000 requests in all

@@ -7,7 +7,9 @@ from datetime import UTC, datetime, timedelta
 
 from tests.api.conftest import ApiHarness
 from tests.api.test_access_matrix import register
-from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import report_key
+from workflows.reports import ReportWorkflow, period_before
 
 
 async def test_the_statistics_of_an_ended_month_are_the_figures_its_stored_report_holds(
