@@ -10,6 +10,9 @@ Nobody runs a cron: the workflow waits for the earliest timer the domain says th
 (reminder, deadline, review window) or for a person's update, whichever comes first, and
 re-reads the timers after every change (the updatable-timer pattern), so an approved extension
 or a new deadline moves them.
+
+Beside it: its waits for calendar data (``case_calendar.py``), its answer (``case_view.py``),
+and what it shares with the credit workflow (``recording.py``, ``refusals.py``, ``timers.py``).
 """
 
 from __future__ import annotations

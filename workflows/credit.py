@@ -12,6 +12,10 @@ The workflow lives for years, so it continues-as-new before its history grows la
 re-reads the credit stream (the store is the memory, not the workflow's history), takes over
 any signal the old run had not handled, and rebuilds the set of case events already recorded,
 so a case's retried signal is still recorded once.
+
+Beside it: its answer and next regrade (``credit_view.py``), who it tells
+(``credit_notices.py``), and what it shares with the case workflow (``recording.py``,
+``refusals.py``, ``timers.py``).
 """
 
 from __future__ import annotations
