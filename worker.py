@@ -30,11 +30,12 @@ from activities.notifications import NotificationActivities, OutboxDispatcher
 from activities.reports import ReportActivities
 from activities.rules import RulesActivities, policy_for_warnings
 from activities.settings import Settings
+from activities.temporal_setup import ensure_audit_schedule, ensure_report_schedules
 from activities.tracing import configure_tracing
-from workflows.audit import AuditMaintenanceWorkflow, ensure_audit_schedule
+from workflows.audit import AuditMaintenanceWorkflow
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
-from workflows.reports import ReportRunWorkflow, ReportWorkflow, ensure_report_schedules
+from workflows.reports import ReportRunWorkflow, ReportWorkflow
 
 log = structlog.get_logger(__name__)
 

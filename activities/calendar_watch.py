@@ -39,6 +39,7 @@ from domain.calendar_file import CalendarFile, parse_calendar_file
 from domain.case import calendar_missing_step_key
 from domain.errors import DomainError
 from domain.policy import Policy
+from workflows.contracts import CASE_CALENDAR_LOADED_SIGNAL
 from workflows.ids import case_workflow_id
 
 log = structlog.get_logger(__name__)
@@ -300,7 +301,8 @@ async def wake_waiting_cases(engine: Engine, client: Client, now: datetime | Non
     woken = 0
     for (hazard_id,) in rows:
         try:
-            await client.get_workflow_handle(case_workflow_id(hazard_id)).signal("calendar_loaded")
+            handle = client.get_workflow_handle(case_workflow_id(hazard_id))
+            await handle.signal(CASE_CALENDAR_LOADED_SIGNAL)
         except RPCError as exc:
             if exc.status != RPCStatusCode.NOT_FOUND:  # closed meanwhile: nothing to wake
                 raise

@@ -11,13 +11,15 @@ import structlog
 from temporalio import activity
 from temporalio.client import Client
 
-from workflows.contracts import CreditSignalInput
+from workflows.contracts import (
+    CREDIT_EVENT_SIGNAL,
+    CREDIT_WORKFLOW,
+    CreditSignalInput,
+    CreditWorkflowInput,
+)
 from workflows.ids import credit_workflow_id
 
 log = structlog.get_logger(__name__)
-
-CREDIT_WORKFLOW_TYPE = "EnterpriseCredit"
-CREDIT_SIGNAL = "record_credit_event"
 
 
 class CreditLinkActivities:
@@ -28,10 +30,8 @@ class CreditLinkActivities:
     @activity.defn(name="signal_credit_workflow")
     async def signal_credit_workflow(self, request: CreditSignalInput) -> str:
         workflow_id = credit_workflow_id(request.credit_code)
-        from workflows.credit import CreditWorkflowInput
-
         handle = await self._client.start_workflow(
-            CREDIT_WORKFLOW_TYPE,
+            CREDIT_WORKFLOW,
             CreditWorkflowInput(
                 credit_code=request.credit_code,
                 enterprise_name=request.enterprise_name,
@@ -39,7 +39,7 @@ class CreditLinkActivities:
             ),
             id=workflow_id,
             task_queue=self._task_queue,
-            start_signal=CREDIT_SIGNAL,
+            start_signal=CREDIT_EVENT_SIGNAL,
             start_signal_args=[request],
         )
         log.info(

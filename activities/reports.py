@@ -54,13 +54,8 @@ from activities.settings import Settings
 from domain.errors import DomainError
 from domain.periods import Period, check_period, period_before, report_due_date
 from domain.policy import Policy
-from workflows.reports import (
-    PlanReportsInput,
-    ProduceReportInput,
-    ReportPlan,
-    ReportResult,
-    report_key,
-)
+from workflows.contracts import PlanReportsInput, ProduceReportInput, ReportPlan, ReportResult
+from workflows.ids import report_key
 
 log = structlog.get_logger(__name__)
 

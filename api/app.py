@@ -114,7 +114,9 @@ from domain.case.commands import (
     WithdrawCase,
 )
 from domain.case.events import Evidence, GovernancePlan, ListingMeasures
-from domain.credit import unrecorded_rating
+from domain.credit import (
+    unrecorded_rating,
+)
 from domain.credit.commands import (
     ApplyEarlyRemoval,
     CreditCommand,
@@ -129,7 +131,7 @@ from domain.errors import DomainError
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.periods import Period
 from domain.policy import ListingLevel
-from workflows.credit import CreditView
+from workflows.contracts import CreditView
 
 log = structlog.get_logger(__name__)
 
@@ -1357,7 +1359,7 @@ def _report_routes(api: APIRouter) -> None:
         principal: PrincipalDep,
     ) -> Any:
         """A monthly risk-analysis or quarterly statistics report, as stored (with its hash)."""
-        from workflows.reports import report_key
+        from workflows.ids import report_key
 
         _require_unit_figures(services, principal, kind, unit_code, period)
         events = services.store.read_stream(report_key(kind, unit_code, period))

@@ -66,20 +66,17 @@ from domain.credit_code import is_valid_credit_code
 from domain.deadline_bounds import check_deadline_bound
 from domain.errors import DomainError
 from domain.policy import ListingLevel, Policy
-from workflows.case import (
+from workflows.case import SupervisedCaseWorkflow
+from workflows.case_view import case_view, overdue_at
+from workflows.contracts import (
     CaseCommandInput,
     CaseView,
     CaseWorkflowInput,
-    SupervisedCaseWorkflow,
-    case_view,
-    overdue_at,
-)
-from workflows.credit import (
     CreditCommandInput,
     CreditView,
     CreditWorkflowInput,
-    EnterpriseCreditWorkflow,
 )
+from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import (
     case_stream_id,
     case_workflow_id,
@@ -741,7 +738,7 @@ def _json_default(value: Any) -> Any:
 
 def _view(view: CaseView, now: datetime) -> dict[str, Any]:
     """The workflow's answer, overdue (逾期) judged at ``now``, the server's clock
-    (``workflows.case.overdue_at``)."""
+    (``workflows.case_view.overdue_at``)."""
     answer = asdict(view)
     state = state_from_data(view.state)
     if state is not None:

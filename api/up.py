@@ -330,10 +330,12 @@ async def _start(
     """Start everything but the long-running parts, each with its undoing on ``stack``.
     ``embedded``: the embedded PostgreSQL to use (None: DUBAN_DATABASE_URL's)."""
     from activities.database import create_app_engine
+    from activities.temporal_setup import (
+        ensure_audit_schedule,
+        ensure_report_schedules,
+        register_search_attributes,
+    )
     from worker import WORKER_POOL_SIZE, build_worker
-    from workflows.audit import ensure_audit_schedule
-    from workflows.reports import ensure_report_schedules
-    from workflows.search_attributes import register_search_attributes
 
     sock = bind_api_socket(api_host, api_port)
     stack.callback(sock.close)

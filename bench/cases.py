@@ -40,7 +40,8 @@ from tests.domain.domain_builders import ENTERPRISE, SUPERVISOR, register
 from tests.fixtures.calendar_data import write_test_calendar
 from worker import build_worker, workflow_runner
 from workflows import search_attributes
-from workflows.case import CaseCommandInput, CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseCommandInput, CaseWorkflowInput
 from workflows.ids import case_stream_id, case_workflow_id
 
 BIN = Path(sys.executable).parent

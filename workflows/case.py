@@ -10,40 +10,34 @@ Nobody runs a cron: the workflow waits for the earliest timer the domain says th
 (reminder, deadline, review window) or for a person's update, whichever comes first, and
 re-reads the timers after every change (the updatable-timer pattern), so an approved extension
 or a new deadline moves them.
+
+Beside it: its waits for calendar data (``case_calendar.py``), its answer (``case_view.py``),
+and what it shares with the credit workflow (``recording.py``, ``refusals.py``, ``timers.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from collections.abc import Sequence
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy, SearchAttributeUpdate
 from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
     from domain.case import (
-        NOTICE_KEY,
         CaseState,
         Timer,
         catch_up,
         check_command_text,
         command_from_data,
-        days_overdue,
         decide,
         due_timers,
         event_to_data,
         evolve,
-        in_time_zone,
         notifications_for,
         pending_timers,
         registration_needed_missing_year,
-        state_to_data,
     )
     from domain.case.commands import (
         SYSTEM_ACTOR,
@@ -63,20 +57,31 @@ with workflow.unsafe.imports_passed_through():
     from domain.deadline_bounds import check_deadline_bound
     from domain.errors import CalendarDataMissing, DomainError
     from domain.policy import Policy
-    from workflows import search_attributes as sa
+    from workflows.case_calendar import CALENDAR_RETRY, CaseCalendarWaits
+    from workflows.case_view import case_view
     from workflows.contracts import (
-        AppendEventsInput,
+        CASE_CALENDAR_LOADED_SIGNAL,
+        CASE_STATE_QUERY,
+        CASE_WORKFLOW,
+        CaseCommandInput,
+        CaseView,
+        CaseWorkflowInput,
         CreditSignalInput,
-        EnqueueNotificationsInput,
-        EventToAppend,
-        LoadRulesInput,
         NotificationToQueue,
-        RulesSnapshot,
     )
     from workflows.ids import case_stream_id
+    from workflows.recording import (
+        RECORD_RETRY,
+        RECORD_TIMEOUT,
+        append_events,
+        enqueue_notifications,
+        load_rules,
+        to_append,
+    )
+    from workflows.refusals import blocked_refusal, refusal, refuse_the_system_actor
+    from workflows.search_attributes import case_search_attributes
+    from workflows.timers import fire_due_timers, wait_for_change
 
-RECORD_TIMEOUT = timedelta(seconds=30)
-CALENDAR_RETRY = timedelta(hours=6)
 # workflow.patched ids: cases that ran under the earlier code replay along the earlier path.
 CALENDAR_BLOCK_RELEASES_LOCK = "calendar-block-releases-lock"
 REGISTRATION_TEXT_CHECKED = "registration-text-checked"
@@ -87,52 +92,10 @@ REGISTRATION_NEVER_REFUSED_FOR_CALENDAR = "registration-never-refused-for-calend
 # A deadline may lie years ahead (a person may set one up to 9998): the case re-arms its timer
 # at least this often rather than asking the server for one longer than it can hold.
 LONGEST_WAIT = timedelta(days=3650)
-# Storage outages must not lose a decision: keep retrying (backing off to a minute) until the
-# database is back; only errors that no retry can fix are non-retryable (see activities/events).
-RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
 
 
-@dataclass
-class CaseWorkflowInput:
-    """Start a case: the registration command as data (``command_to_data(RegisterHazard)``)."""
-
-    registration: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CaseCommandInput:
-    """A person's command to a case: the command as data, including its actor."""
-
-    command: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CaseView:
-    """What a query or an update returns: the state folded from the recorded events."""
-
-    hazard_id: str
-    status: str
-    version: int
-    deadline: str | None
-    escalation_index: int
-    grid_level: str
-    supervising_unit_code: str
-    listed_level: str | None
-    overdue: bool
-    pending_timers: list[dict[str, str]] = field(default_factory=list)
-    state: dict[str, Any] | None = None
-    blocked: str | None = None  # why a due step cannot be decided yet (e.g. calendar data)
-    # 逾期: since the hazard's rectification deadline passed unrectified (``overdue``), and for
-    # how many calendar days in the case's time zone (the policy's).
-    overdue_since: str | None = None
-    days_overdue: int | None = None
-    blocked_year: int | None = None  # the year whose holidays the administrator must load
-
-
-@workflow.defn(name="SupervisedCase")
-class SupervisedCaseWorkflow:
+@workflow.defn(name=CASE_WORKFLOW)
+class SupervisedCaseWorkflow(CaseCalendarWaits):
     @workflow.init
     def __init__(self, request: CaseWorkflowInput) -> None:
         self._state: CaseState | None = None
@@ -153,13 +116,7 @@ class SupervisedCaseWorkflow:
 
     @workflow.run
     async def run(self, request: CaseWorkflowInput) -> CaseView:
-        rules: RulesSnapshot = await workflow.execute_activity(
-            "load_rules",
-            LoadRulesInput("case"),
-            result_type=RulesSnapshot,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        rules = await load_rules("case")
         self._policy = Policy.from_data(rules.policy)
         if rules.calendar_text:
             self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
@@ -211,18 +168,13 @@ class SupervisedCaseWorkflow:
                 wait = min(timers[0].due_at - workflow.now(), LONGEST_WAIT)
                 if notice_waits:
                     wait = min(wait, CALENDAR_RETRY)
-                if wait > timedelta(0):
-                    try:
-                        await workflow.wait_condition(lambda: self._changed, timeout=wait)
-                        continue  # a person acted: the timers may have moved
-                    except TimeoutError:
-                        pass
+                if wait > timedelta(0) and await wait_for_change(lambda: self._changed, wait):
+                    continue  # a person acted: the timers may have moved
             elif notice_waits:
-                with contextlib.suppress(TimeoutError):
-                    await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+                await self._wait_for_calendar()
                 continue
             else:
-                await workflow.wait_condition(lambda: self._changed)
+                await wait_for_change(lambda: self._changed)
                 continue
             if workflow.patched(CALENDAR_BLOCK_RELEASES_LOCK):
                 async with self._lock:
@@ -230,8 +182,7 @@ class SupervisedCaseWorkflow:
                 if blocked:
                     # Wait with the lock released: people's updates are answered (and refused
                     # with the reason) instead of hanging for hours behind the blocked step.
-                    with contextlib.suppress(TimeoutError):
-                        await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
+                    await self._wait_for_calendar()
             else:
                 async with self._lock:
                     await self._fire_due_timers_or_wait_for_calendar()
@@ -242,119 +193,24 @@ class SupervisedCaseWorkflow:
     def _is_open(self) -> bool:
         return self._state is not None and self._state.is_open
 
-    def _notice_waiting(self) -> bool:
-        state = self._state
-        return state is not None and state.is_open and state.notice_pending is not None
-
-    async def _issue_waiting_notice(self) -> bool:
-        """Issue the registration's notice that waits for calendar data, re-reading the
-        calendar file when the year is still missing; True while it still waits (the case then
-        re-reads every CALENDAR_RETRY, or at once on the ``calendar_loaded`` signal). People's
-        commands meanwhile are answered: those that need the notice are refused with the
-        missing year (the domain's rule), the enterprise's plan and report are taken."""
-        async with self._lock:
-            for attempt in range(2):
-                if not self._notice_waiting():
-                    break
-                try:
-                    await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=NOTICE_KEY), None)
-                except CalendarDataMissing as missing:
-                    if attempt == 0:
-                        await self._refresh_calendar()
-                        continue
-                    if self._notice_blocked is None:
-                        workflow.logger.warning(
-                            "notice waits for calendar data: %s", missing.message
-                        )
-                    self._notice_blocked = missing
-                    return True
-            self._notice_blocked = None
-            return False
-
     def _pending_timers(self) -> list[Timer]:
         assert self._policy is not None
         return pending_timers(self._state, self._policy, self._calendar, workflow.now())
 
-    async def _pending_timers_or_wait_for_calendar(self) -> list[Timer] | None:
-        """The timers to wait for; None after waiting for calendar data that the next timer's
-        time needs (a repeated extension-decision alert counted in working days): the file is
-        re-read, and while the year is still missing the case waits, telling the operator."""
-        try:
-            timers = self._pending_timers()
-            if self._timers_blocked:  # the year has been loaded meanwhile
-                self._timers_blocked, self._blocked = False, None
-            return timers
-        except CalendarDataMissing:
-            await self._refresh_calendar()
-        try:
-            return self._pending_timers()
-        except CalendarDataMissing as exc:
-            self._timers_blocked = True
-            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
-            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
-            return None
-
-    async def _fire_due_timers_or_note_block(self) -> bool:
-        """Fire due timers; when a deadline needs a year the calendar has no data for, re-read
-        the calendar file once, and if the year is still missing record nothing, tell the
-        operator (through the view and the log) and return True: the caller waits a little
-        and tries again. Never guess a year's holidays."""
-        try:
-            await self._fire_due_timers()
-            self._blocked = None
-            return False
-        except CalendarDataMissing:
-            await self._refresh_calendar()
-        try:
-            await self._fire_due_timers()
-            self._blocked = None
-            return False
-        except CalendarDataMissing as exc:
-            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
-            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
-            return True
-
-    async def _fire_due_timers_or_wait_for_calendar(self) -> None:
-        """Before CALENDAR_BLOCK_RELEASES_LOCK: the same, but waiting inside the caller's lock.
-        Kept so that cases blocked under the earlier code replay exactly."""
-        try:
-            await self._fire_due_timers()
-            self._blocked = None
-            return
-        except CalendarDataMissing:
-            await self._refresh_calendar()
-        try:
-            await self._fire_due_timers()
-            self._blocked = None
-        except CalendarDataMissing as exc:
-            self._blocked, self._blocked_year = f"{exc.rule}: {exc.message}", exc.year
-            workflow.logger.warning("case blocked on calendar data: %s", exc.message)
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(lambda: self._changed, timeout=CALENDAR_RETRY)
-
-    async def _refresh_calendar(self) -> None:
-        """Load the administrator's calendar file again (a newly published year). Only the
-        calendar is refreshed: the policy stays the one the case was registered under."""
-        rules: RulesSnapshot = await workflow.execute_activity(
-            "load_rules",
-            LoadRulesInput("calendar"),
-            result_type=RulesSnapshot,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
-        if rules.calendar_text:
-            self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
-
     async def _fire_due_timers(self) -> None:
         """Fire every timer that is due now, earliest first (each may change the next)."""
         assert self._policy is not None
-        while self._is_open():
-            due = due_timers(self._state, workflow.now(), self._policy, self._calendar)
-            if not due:
-                return
-            await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=due[0].key), None)
+        policy = self._policy
+
+        def due_now() -> list[Timer]:
+            if not self._is_open():
+                return []
+            return due_timers(self._state, workflow.now(), policy, self._calendar)
+
+        async def fire(key: str) -> None:
+            await self._execute(FireTimer(actor=SYSTEM_ACTOR, key=key), None)
+
+        await fire_due_timers(due_now, fire)
 
     # ------------------------------------------------------------------ people act (updates)
 
@@ -422,11 +278,11 @@ class SupervisedCaseWorkflow:
     def _validate_withdrawal(self, request: CaseCommandInput) -> None:
         self._validate(WithdrawCase, request)
 
-    @workflow.query(name="state")
+    @workflow.query(name=CASE_STATE_QUERY)
     def state(self) -> CaseView:
         return self._view()
 
-    @workflow.signal(name="calendar_loaded")
+    @workflow.signal(name=CASE_CALENDAR_LOADED_SIGNAL)
     def calendar_loaded(self) -> None:
         """The administrator loaded calendar data (``duban calendar load``): a case waiting for
         a year re-reads the calendar now instead of at its next retry. Any other case ignores
@@ -438,7 +294,7 @@ class SupervisedCaseWorkflow:
         try:
             return command_from_data(kind.COMMAND_TYPE, kind.SCHEMA_VERSION, request.command)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
 
     def _validate(self, kind: type[CaseCommand], request: CaseCommandInput) -> None:
         """Refuse before anything reaches history: the domain says no, or the input is bad.
@@ -448,10 +304,9 @@ class SupervisedCaseWorkflow:
         try:
             check_command_text(request.command)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
         command = self._parse(kind, request)
-        if command.actor.role.value == "system":
-            raise ApplicationError("people's commands cannot act as the system", type="forbidden")
+        refuse_the_system_actor(command)
         if self._policy is None:
             return  # still starting; the handler waits and decides then
         try:
@@ -463,9 +318,9 @@ class SupervisedCaseWorkflow:
             state = self._state_with_due_timers()
             decide(state, command, workflow.now(), self._policy, self._calendar)
         except CalendarDataMissing as exc:
-            raise _blocked_refusal(exc) from exc
+            raise blocked_refusal(exc) from exc
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
 
     def _state_with_due_timers(self) -> CaseState | None:
         """The state after the timers due now have fired — computed, not recorded."""
@@ -500,9 +355,9 @@ class SupervisedCaseWorkflow:
                 try:
                     await self._execute(command, request.correlation_id)
                 except DomainError as exc:
-                    raise _refusal(exc) from exc
+                    raise refusal(exc) from exc
             except DomainError as exc:
-                raise _refusal(exc) from exc
+                raise refusal(exc) from exc
         return self._view()
 
     # ------------------------------------------------------------------ decide, record, evolve
@@ -532,17 +387,11 @@ class SupervisedCaseWorkflow:
         self._state = state
         self._version += len(events)
         self._changed = True
-        self._upsert_search_attributes()
+        if state is not None:
+            workflow.upsert_search_attributes(case_search_attributes(state))
         assert self._state is not None
         if notices:
-            await workflow.execute_activity(
-                "enqueue_notifications",
-                EnqueueNotificationsInput(
-                    self._state.hazard_id, workflow.info().workflow_id, notices
-                ),
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-            )
+            await enqueue_notifications(self._state.hazard_id, notices)
         for event, event_id in zip(events, event_ids, strict=True):
             if isinstance(event, CreditTriggerRaised):
                 await workflow.execute_activity(
@@ -568,69 +417,26 @@ class SupervisedCaseWorkflow:
         correlation_id: str | None,
     ) -> list[str]:
         """Append the events (ids from ``workflow.uuid4()``: a retry stores nothing twice)."""
-        info = workflow.info()
-        batch = [
-            EventToAppend(
-                event_id=str(workflow.uuid4()),
-                event_type=event.EVENT_TYPE,
-                schema_version=event.SCHEMA_VERSION,
-                data=event_to_data(event),
-                occurred_at=now.isoformat(),
-            )
-            for event in events
-        ]
+        batch = [to_append(event, event_to_data(event), now) for event in events]
         hazard_id = self._state.hazard_id if self._state else getattr(command, "hazard_id", "")
-        try:
-            await workflow.execute_activity(
-                "append_events",
-                AppendEventsInput(
-                    stream_id=case_stream_id(hazard_id),
-                    expected_version=self._version,
-                    events=batch,
-                    actor_id=command.actor.id,
-                    actor_role=command.actor.role.value,
-                    correlation_id=correlation_id or self._correlation_id,
-                    causation_id=f"{command.COMMAND_TYPE}:{batch[0].event_id}",
-                    workflow_id=info.workflow_id,
-                    run_id=info.run_id,
-                ),
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-            )
-        except ActivityError as exc:
-            _refuse_a_persons_unstorable_command(command, exc)
-            if self._state is None:
-                # The registration itself cannot be recorded (the case's stream already exists,
-                # an id reused): nothing of this case is stored, so fail it at once.
-                raise DomainError(
-                    "case.register.unrecordable",
-                    f"the registration cannot be recorded: {exc.cause}",
-                    "hazard_id",
-                ) from exc
-            # The record refused the batch for a reason no retry fixes (another writer on this
-            # case's stream, a reused id). Acting without recording would break "the state is
-            # the fold of the stored events", so stop this workflow task and let an operator
-            # look: the task is retried, the case is not failed, nothing is lost.
-            raise RuntimeError(f"could not record {command.COMMAND_TYPE}: {exc.cause}") from exc
-        return [event.event_id for event in batch]
-
-    def _upsert_search_attributes(self) -> None:
-        state = self._state
-        if state is None:
-            return
-        updates: list[SearchAttributeUpdate[Any]] = [
-            sa.CASE_STATUS.value_set(state.status.value),
-            sa.CASE_LEVEL.value_set(state.supervising_level.value),
-            sa.CASE_GRID.value_set(state.supervising_unit_code),
-            sa.CASE_ENTERPRISE.value_set(state.credit_code),
-            sa.CASE_LISTED.value_set(state.listing.level.value if state.listing else "none"),
-        ]
-        updates.append(
-            sa.CASE_DEADLINE.value_set(state.deadline)
-            if state.deadline is not None
-            else sa.CASE_DEADLINE.value_unset()
+        return await append_events(
+            command,
+            case_stream_id(hazard_id),
+            self._version,
+            batch,
+            correlation_id=correlation_id or self._correlation_id,
+            when_unrecordable=self._refuse_an_unrecordable_registration,
         )
-        workflow.upsert_search_attributes(updates)
+
+    def _refuse_an_unrecordable_registration(self, exc: ActivityError) -> None:
+        if self._state is None:
+            # The registration itself cannot be recorded (the case's stream already exists,
+            # an id reused): nothing of this case is stored, so fail it at once.
+            raise DomainError(
+                "case.register.unrecordable",
+                f"the registration cannot be recorded: {exc.cause}",
+                "hazard_id",
+            ) from exc
 
     def _view(self) -> CaseView:
         state = self._state
@@ -647,83 +453,3 @@ class SupervisedCaseWorkflow:
             missing = self._notice_blocked
             view.blocked, view.blocked_year = f"{missing.rule}: {missing.message}", missing.year
         return view
-
-
-def case_view(
-    state: CaseState,
-    version: int,
-    now: datetime,
-    timers: Sequence[Timer] = (),
-    blocked: str | None = None,
-) -> CaseView:
-    """The view of ``state`` at ``now``: what the workflow answers, and what the API answers
-    from the stored events once the workflow is gone. A notice waiting for calendar data is
-    ``blocked`` by its year whoever asks (the record says so)."""
-    waiting = state.notice_pending if state.is_open else None
-    if blocked is None and waiting is not None:
-        missing = CalendarDataMissing(waiting.missing_year)
-        blocked = f"{missing.rule}: {missing.message}"
-    overdue = overdue_at(state, now)
-    return CaseView(
-        hazard_id=state.hazard_id,
-        status=state.status.value,
-        version=version,
-        deadline=state.deadline.isoformat() if state.deadline else None,
-        escalation_index=state.escalation_index,
-        grid_level=state.supervising_level.value,
-        supervising_unit_code=state.supervising_unit_code,
-        listed_level=state.listing.level.value if state.listing else None,
-        overdue=overdue["overdue"],
-        pending_timers=[
-            {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()} for t in timers
-        ],
-        state=state_to_data(state),
-        blocked=blocked,
-        overdue_since=overdue["overdue_since"],
-        days_overdue=overdue["days_overdue"],
-        blocked_year=waiting.missing_year if waiting is not None else None,
-    )
-
-
-def overdue_at(state: CaseState, now: datetime) -> dict[str, Any]:
-    """逾期 at ``now``: ``overdue``, since when (the hazard's rectification deadline, on the
-    case's clock) and for how many calendar days. The API judges a workflow's answer again at
-    its own clock: a query runs at the time of the workflow's last step, which stands still
-    while the case waits for its next timer."""
-    since = state.overdue_since(now)
-    return {
-        "overdue": since is not None,
-        "overdue_since": in_time_zone(since, state.time_zone).isoformat() if since else None,
-        "days_overdue": days_overdue(since, now, state.time_zone) if since else None,
-    }
-
-
-def _blocked_refusal(exc: CalendarDataMissing) -> ApplicationError:
-    return ApplicationError(
-        f"the case is waiting for calendar data before its next step: {exc.message}",
-        {"rule": "case.blocked.calendar", "field": exc.field, "message": exc.message},
-        type="case.blocked.calendar",
-        non_retryable=True,
-    )
-
-
-def _refusal(exc: DomainError) -> ApplicationError:
-    return ApplicationError(
-        exc.message,
-        {"rule": exc.rule, "field": exc.field, "message": exc.message},
-        type=exc.rule,
-        non_retryable=True,
-    )
-
-
-def _refuse_a_persons_unstorable_command(command: Any, exc: ActivityError) -> None:
-    """The store refused a person's command for its content (InvalidAppend: a payload over
-    the size limit, text it cannot hold): nothing was recorded and the state has not moved,
-    so refuse the command to that person instead of retrying the workflow task for ever."""
-    cause = exc.cause
-    if (
-        command.actor.role.value != "system"
-        and isinstance(cause, ApplicationError)
-        and cause.type == "InvalidAppend"
-    ):
-        raise DomainError("store.refused", cause.message, "command") from exc

@@ -12,35 +12,32 @@ The workflow lives for years, so it continues-as-new before its history grows la
 re-reads the credit stream (the store is the memory, not the workflow's history), takes over
 any signal the old run had not handled, and rebuilds the set of case events already recorded,
 so a case's retried signal is still recorded once.
+
+Beside it: its answer and next regrade (``credit_view.py``), who it tells
+(``credit_notices.py``), and what it shares with the case workflow (``recording.py``,
+``refusals.py``, ``timers.py``).
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
 
 from temporalio import workflow
-from temporalio.common import RetryPolicy
-from temporalio.exceptions import ActivityError, ApplicationError
 
 with workflow.unsafe.imports_passed_through():
     from domain.calendar import WorkingCalendar, parse_calendar_toml
     from domain.case.commands import SYSTEM_ACTOR
     from domain.credit import (
         CreditState,
+        CreditTimer,
         check_credit_command_text,
         credit_command_from_data,
         credit_event_from_data,
         credit_event_to_data,
-        credit_state_to_data,
         decide_credit,
         evolve_credit,
         pending_credit_timers,
-        rating_of,
-        whitelist_eligible,
     )
     from domain.credit.commands import (
         ApplyEarlyRemoval,
@@ -54,99 +51,38 @@ with workflow.unsafe.imports_passed_through():
         RecordCreditEvent,
         RevokeEarlyRemoval,
     )
-    from domain.credit.events import (
-        BlacklistExpired,
-        BlacklistPublished,
-        CreditEvent,
-        CreditEventRecorded,
-        EarlyRemovalApproved,
-        EarlyRemovalRejected,
-        EarlyRemovalRevoked,
-        ListingDecided,
-        ProceedingNoticeIssued,
-    )
+    from domain.credit.events import CreditEvent, CreditEventRecorded
     from domain.errors import DomainError
     from domain.policy import CreditEventKind, Policy
     from workflows.contracts import (
-        AppendEventsInput,
+        CREDIT_EVENT_SIGNAL,
+        CREDIT_WORKFLOW,
+        CreditCommandInput,
         CreditSignalInput,
-        EnqueueNotificationsInput,
-        EventToAppend,
-        LoadRulesInput,
-        NotificationToQueue,
+        CreditView,
+        CreditWorkflowInput,
         ReadStreamInput,
         ReadStreamResult,
-        RulesSnapshot,
     )
+    from workflows.credit_notices import credit_notices
+    from workflows.credit_view import credit_view, next_regrade
     from workflows.ids import credit_stream_id
+    from workflows.recording import (
+        RECORD_RETRY,
+        RECORD_TIMEOUT,
+        append_events,
+        enqueue_notifications,
+        load_rules,
+        to_append,
+    )
+    from workflows.refusals import refusal, refuse_the_system_actor
+    from workflows.timers import caught_up, fire_due_timers, wait_for_change
 
-RECORD_TIMEOUT = timedelta(seconds=30)
-# As in the case workflow: a database outage must not lose a decision, so keep retrying.
-RECORD_RETRY = RetryPolicy(maximum_interval=timedelta(minutes=1))
-DEFAULT_CONTINUE_AS_NEW_AFTER = 2000
 # workflow.patched ids: records that ran under the earlier code replay along the earlier path.
 HANDOVER_CARRIES_SIGNALS = "handover-carries-signals"
 
 
-@dataclass
-class CreditWorkflowInput:
-    """Start (or continue) an enterprise's credit record.
-
-    ``pending_signals`` carries case signals a previous run received but had not handled when
-    it continued-as-new; ``continue_as_new_after_events`` is the history length that makes a
-    run hand over to the next (Temporal warns from 10,240 events; a run stays far below).
-    """
-
-    credit_code: str
-    enterprise_name: str = ""
-    grid_code: str = ""
-    continue_as_new_after_events: int = DEFAULT_CONTINUE_AS_NEW_AFTER
-    pending_signals: list[CreditSignalInput] = field(default_factory=list)
-    runs: int = 1
-
-
-@dataclass
-class CreditCommandInput:
-    """A person's command on the credit record: the command as data, including its actor."""
-
-    command: dict[str, Any]
-    correlation_id: str | None = None
-
-
-@dataclass
-class CreditView:
-    """The credit record folded from the stored events, with the rating as of now."""
-
-    credit_code: str
-    enterprise_name: str
-    grid_code: str
-    version: int
-    runs: int
-    rating: str | None = None  # A–D under the local scheme, recomputed at the query's time
-    points: int | None = None
-    recorded_rating: str | None = None  # the grade of the last RatingChanged event
-    whitelist_eligible: bool = False
-    is_blacklisted: bool = False
-    proceeding: dict[str, Any] | None = None
-    blacklist: dict[str, Any] | None = None
-    recorded: list[dict[str, Any]] = field(default_factory=list)
-    pending_timers: list[dict[str, str]] = field(default_factory=list)
-    state: dict[str, Any] | None = None
-
-
-# The events that reach a person: who is told, and why (告知 is a legal step, Order 11).
-_TOLD: dict[type[CreditEvent], tuple[str, ...]] = {
-    ProceedingNoticeIssued: ("enterprise",),
-    ListingDecided: ("enterprise",),
-    BlacklistPublished: ("enterprise", "grid_unit"),
-    EarlyRemovalApproved: ("enterprise", "grid_unit"),
-    EarlyRemovalRejected: ("enterprise",),
-    EarlyRemovalRevoked: ("enterprise", "grid_unit"),
-    BlacklistExpired: ("enterprise", "grid_unit"),
-}
-
-
-@workflow.defn(name="EnterpriseCredit")
+@workflow.defn(name=CREDIT_WORKFLOW)
 class EnterpriseCreditWorkflow:
     @workflow.init
     def __init__(self, request: CreditWorkflowInput) -> None:
@@ -178,7 +114,7 @@ class EnterpriseCreditWorkflow:
                         OpenCreditRecord(SYSTEM_ACTOR, self._credit_code, self._enterprise_name)
                     )
                 except DomainError as exc:  # e.g. a credit code whose check character fails
-                    raise _refusal(exc) from exc
+                    raise refusal(exc) from exc
         while not self._should_continue_as_new():
             async with self._lock:
                 await self._fire_due_timers()
@@ -190,15 +126,12 @@ class EnterpriseCreditWorkflow:
             wait = timers[0].due_at - workflow.now() if timers else None
             if wait is not None and wait <= timedelta(0):
                 continue
-            regrade = self._next_regrade()
+            regrade = next_regrade(self._state, self._policy, self._calendar, workflow.now())
             if regrade is not None and (wait is None or regrade - workflow.now() < wait):
                 # Nothing to record then: waking moves the clock that queries grade with.
                 wait = regrade - workflow.now()
             # A timeout means a timer fell due: it fires at the top of the loop.
-            with contextlib.suppress(TimeoutError):
-                await workflow.wait_condition(
-                    lambda: self._changed or bool(self._inbox), timeout=wait
-                )
+            await wait_for_change(lambda: self._changed or bool(self._inbox), wait)
         # Hand over without losing anything: let running updates finish, then carry every
         # signal not yet handled to the next run (which handles them first). Handling them
         # here instead would let a burst of signals grow this history past the threshold.
@@ -224,13 +157,7 @@ class EnterpriseCreditWorkflow:
 
     async def _load(self) -> None:
         """Rules in force now (captured in this run's history), then the fold of the stream."""
-        rules: RulesSnapshot = await workflow.execute_activity(
-            "load_rules",
-            LoadRulesInput("credit"),
-            result_type=RulesSnapshot,
-            start_to_close_timeout=RECORD_TIMEOUT,
-            retry_policy=RECORD_RETRY,
-        )
+        rules = await load_rules("credit")
         self._policy = Policy.from_data(rules.policy)
         if rules.calendar_text:
             self._calendar = WorkingCalendar(parse_calendar_toml(rules.calendar_text))
@@ -256,29 +183,6 @@ class EnterpriseCreditWorkflow:
             self._enterprise_name = state.enterprise_name
         self._loaded = True
 
-    def _next_regrade(self) -> datetime | None:
-        """When the rating or whitelist eligibility next changes with time alone: an entry
-        leaves the rating's window or the clean period, or the clean period completes."""
-        state, policy = self._state, self._policy
-        if state is None or policy is None:
-            return None
-        scheme, clean = policy.credit.rating.window, policy.credit.whitelist.clean_period
-        starts = [(e.occurred_at, scheme) for e in state.entries]
-        starts += [(e.occurred_at, clean) for e in state.entries]
-        starts.append((state.opened_at, clean))
-        if state.last_listing_ended_at is not None:
-            starts.append((state.last_listing_ended_at, clean))
-        now = workflow.now()
-        moments = []
-        for start, period in starts:
-            try:
-                moment = period.add_to(start, self._calendar, policy.tz) + timedelta(seconds=1)
-            except DomainError:
-                continue  # a working-day period in a year without holiday data
-            if moment > now:
-                moments.append(moment)
-        return min(moments, default=None)
-
     def _should_continue_as_new(self) -> bool:
         # Only a run that has done something hands over: a threshold set below what loading
         # costs must not make runs continue into each other for ever.
@@ -288,18 +192,18 @@ class EnterpriseCreditWorkflow:
             or info.is_continue_as_new_suggested()
         )
 
+    def _due_timers(self, state: CreditState | None) -> list[CreditTimer]:
+        assert self._policy is not None
+        return [t for t in pending_credit_timers(state, self._policy) if t.due_at <= workflow.now()]
+
     async def _fire_due_timers(self) -> None:
         """Fire every timer that is due now, earliest first (each may change the next)."""
         assert self._policy is not None
-        while True:
-            due = [
-                t
-                for t in pending_credit_timers(self._state, self._policy)
-                if t.due_at <= workflow.now()
-            ]
-            if not due:
-                return
-            await self._execute(FireCreditTimer(actor=SYSTEM_ACTOR, key=due[0].key))
+
+        async def fire(key: str) -> None:
+            await self._execute(FireCreditTimer(actor=SYSTEM_ACTOR, key=key))
+
+        await fire_due_timers(lambda: self._due_timers(self._state), fire)
 
     async def _drain_inbox(self) -> None:
         # Under the patch, stop at the history threshold: what is left is carried over.
@@ -327,7 +231,7 @@ class EnterpriseCreditWorkflow:
 
     # ------------------------------------------------------------------ cases signal
 
-    @workflow.signal(name="record_credit_event")
+    @workflow.signal(name=CREDIT_EVENT_SIGNAL)
     def record_credit_event(self, signal: CreditSignalInput) -> None:
         self._inbox.append(signal)
 
@@ -389,7 +293,7 @@ class EnterpriseCreditWorkflow:
         try:
             return credit_command_from_data(kind.COMMAND_TYPE, kind.SCHEMA_VERSION, request.command)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
 
     def _validate(self, kind: type[CreditCommand], request: CreditCommandInput) -> None:
         """Refuse before anything reaches history: the domain says no, or the input is bad.
@@ -398,10 +302,9 @@ class EnterpriseCreditWorkflow:
         try:
             check_credit_command_text(request.command)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
         command = self._parse(kind, request)
-        if command.actor.role.value == "system":
-            raise ApplicationError("people's commands cannot act as the system", type="forbidden")
+        refuse_the_system_actor(command)
         if self._policy is None or self._state is None:
             return  # still starting; the handler waits and decides then
         try:
@@ -409,20 +312,17 @@ class EnterpriseCreditWorkflow:
             state = self._state_with_due_timers()
             decide_credit(state, command, workflow.now(), self._policy, self._calendar)
         except DomainError as exc:
-            raise _refusal(exc) from exc
+            raise refusal(exc) from exc
 
     def _state_with_due_timers(self) -> CreditState | None:
         assert self._policy is not None
-        state = self._state
-        while True:
-            due = [
-                t for t in pending_credit_timers(state, self._policy) if t.due_at <= workflow.now()
-            ]
-            if not due:
-                return state
-            fire = FireCreditTimer(actor=SYSTEM_ACTOR, key=due[0].key)
-            for event in decide_credit(state, fire, workflow.now(), self._policy, self._calendar):
-                state = evolve_credit(state, event)
+        policy = self._policy
+
+        def fire(state: CreditState | None, key: str) -> list[CreditEvent]:
+            timer = FireCreditTimer(actor=SYSTEM_ACTOR, key=key)
+            return decide_credit(state, timer, workflow.now(), policy, self._calendar)
+
+        return caught_up(self._state, self._due_timers, fire, evolve_credit)
 
     async def _handle(self, kind: type[CreditCommand], request: CreditCommandInput) -> CreditView:
         command = self._parse(kind, request)
@@ -432,7 +332,7 @@ class EnterpriseCreditWorkflow:
             try:
                 await self._execute(command, request.correlation_id)
             except DomainError as exc:
-                raise _refusal(exc) from exc
+                raise refusal(exc) from exc
         return self._view()
 
     # ------------------------------------------------------------------ decide, record, evolve
@@ -462,17 +362,12 @@ class EnterpriseCreditWorkflow:
         notices = [
             notice
             for event, event_id in zip(events, event_ids, strict=True)
-            for notice in self._notices(event, event_id)
+            for notice in credit_notices(
+                event, event_id, self._credit_code, self._enterprise_name, self._grid_code
+            )
         ]
         if notices:
-            await workflow.execute_activity(
-                "enqueue_notifications",
-                EnqueueNotificationsInput(
-                    credit_stream_id(self._credit_code), workflow.info().workflow_id, notices
-                ),
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-            )
+            await enqueue_notifications(credit_stream_id(self._credit_code), notices)
         return events
 
     async def _record(
@@ -488,67 +383,22 @@ class EnterpriseCreditWorkflow:
         A case's event id travels in the recorded event's data (``case_event_id``, which the
         domain's reader ignores) so that the next run knows which case events are on record.
         """
-        info = workflow.info()
         batch = []
         for event in events:
             data = credit_event_to_data(event)
             if case_event_id is not None and isinstance(event, CreditEventRecorded):
                 data["case_event_id"] = case_event_id
-            batch.append(
-                EventToAppend(
-                    event_id=str(workflow.uuid4()),
-                    event_type=event.EVENT_TYPE,
-                    schema_version=event.SCHEMA_VERSION,
-                    data=data,
-                    occurred_at=now.isoformat(),
-                )
-            )
-        try:
-            await workflow.execute_activity(
-                "append_events",
-                AppendEventsInput(
-                    stream_id=credit_stream_id(self._credit_code),
-                    expected_version=self._version,
-                    events=batch,
-                    actor_id=command.actor.id,
-                    actor_role=command.actor.role.value,
-                    correlation_id=correlation_id,
-                    causation_id=case_event_id or f"{command.COMMAND_TYPE}:{batch[0].event_id}",
-                    workflow_id=info.workflow_id,
-                    run_id=info.run_id,
-                ),
-                start_to_close_timeout=RECORD_TIMEOUT,
-                retry_policy=RECORD_RETRY,
-            )
-        except ActivityError as exc:
-            _refuse_a_persons_unstorable_command(command, exc)
-            # As in the case workflow: acting without recording would break "the state is the
-            # fold of the stored events"; fail the task (retried), never the record.
-            raise RuntimeError(f"could not record {command.COMMAND_TYPE}: {exc.cause}") from exc
-        return [event.event_id for event in batch]
-
-    def _notices(self, event: CreditEvent, event_id: str) -> list[NotificationToQueue]:
-        kinds = _TOLD.get(type(event), ())
-        recipients = {"enterprise": self._credit_code, "grid_unit": self._grid_code}
-        return [
-            NotificationToQueue(
-                step_key=f"{credit_stream_id(self._credit_code)}:{event_id}:{kind}",
-                recipient_kind=kind,
-                recipient_id=recipients[kind],
-                reason=_reason(event),
-                event_type=event.EVENT_TYPE,
-                payload={
-                    "credit_code": self._credit_code,
-                    "enterprise_name": self._enterprise_name,
-                    "event": credit_event_to_data(event),
-                },
-            )
-            for kind in kinds
-            if recipients[kind]
-        ]
+            batch.append(to_append(event, data, now))
+        return await append_events(
+            command,
+            credit_stream_id(self._credit_code),
+            self._version,
+            batch,
+            correlation_id=correlation_id,
+            causation_id=case_event_id,
+        )
 
     def _view(self) -> CreditView:
-        state = self._state
         view = CreditView(
             credit_code=self._credit_code,
             enterprise_name=self._enterprise_name,
@@ -556,27 +406,7 @@ class EnterpriseCreditWorkflow:
             version=self._version,
             runs=self._request.runs,
         )
-        if state is None or self._policy is None:
-            return view
-        now = workflow.now()
-        try:
-            view.rating, view.points = rating_of(state, now, self._policy, self._calendar)
-            view.whitelist_eligible = whitelist_eligible(state, now, self._policy, self._calendar)
-        except DomainError:
-            pass  # a working-day window in a year without holiday data: the recorded grade stands
-        data = credit_state_to_data(state)
-        assert data is not None
-        view.recorded_rating = state.rating
-        view.is_blacklisted = state.is_blacklisted
-        view.proceeding = data["proceeding"]
-        view.blacklist = data["blacklist"]
-        view.recorded = list(data["entries"])
-        view.pending_timers = [
-            {"key": t.key, "kind": t.kind, "due_at": t.due_at.isoformat()}
-            for t in pending_credit_timers(state, self._policy)
-        ]
-        view.state = data
-        return view
+        return credit_view(view, self._state, self._policy, self._calendar, workflow.now())
 
 
 def _record_command(signal: CreditSignalInput) -> RecordCreditEvent:
@@ -600,30 +430,3 @@ def _record_command(signal: CreditSignalInput) -> RecordCreditEvent:
         kind=kind,
         occurred_at=occurred_at,
     )
-
-
-def _reason(event: CreditEvent) -> str:
-    number = getattr(event, "proceeding_no", "")
-    return f"credit_{event.EVENT_TYPE}" + (f":{number}" if number else "")
-
-
-def _refusal(exc: DomainError) -> ApplicationError:
-    return ApplicationError(
-        exc.message,
-        {"rule": exc.rule, "field": exc.field, "message": exc.message},
-        type=exc.rule,
-        non_retryable=True,
-    )
-
-
-def _refuse_a_persons_unstorable_command(command: Any, exc: ActivityError) -> None:
-    """The store refused a person's command for its content (InvalidAppend: a payload over
-    the size limit, text it cannot hold): nothing was recorded and the state has not moved,
-    so refuse the command to that person instead of retrying the workflow task for ever."""
-    cause = exc.cause
-    if (
-        command.actor.role.value != "system"
-        and isinstance(cause, ApplicationError)
-        and cause.type == "InvalidAppend"
-    ):
-        raise DomainError("store.refused", cause.message, "command") from exc

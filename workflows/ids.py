@@ -3,7 +3,10 @@ tools all derive them here, so a case is found by its hazard id alone)."""
 
 from __future__ import annotations
 
+import re
+
 from domain.case import HAZARD_ID_PATTERN, HAZARD_ID_RULE
+from domain.periods import check_period
 
 
 def check_hazard_id(hazard_id: str) -> str:
@@ -35,3 +38,12 @@ def credit_workflow_id(credit_code: str) -> str:
 
 def credit_stream_id(credit_code: str) -> str:
     return f"credit-{credit_code}"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def report_key(kind: str, unit_code: str, period: str) -> str:
+    """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
+    check_period(kind, period)
+    return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"

@@ -1,14 +1,14 @@
 """Reports on a Temporal Schedule: the monthly risk analysis (月度风险分析, due by the 20th) and
 the quarterly and yearly statistics (季度/年度统计, Order 16 Art 14), per grid unit.
 
-Nobody runs a cron. One Temporal Schedule per kind (``ensure_report_schedules``) starts a
-``ReportRun``; the run works out the period before its *scheduled* time (so a run caught up
-after downtime reports on the right period), asks which grid units need a report, and starts
-one ``Report`` workflow per unit whose id is derived from (kind, unit, period). Three locks
-keep a report from being produced twice: the schedule never overlaps runs (buffered, one after
-another), a report workflow id is refused while one is running or has succeeded, and the
-report's event is appended at expected version 0 (a second writer finds it stored and only
-rewrites the files from it).
+Nobody runs a cron. One Temporal Schedule per kind (``ensure_report_schedules`` in
+``activities/temporal_setup.py``) starts a ``ReportRun``; the run works out the period before
+its *scheduled* time (so a run caught up after downtime reports on the right period), asks which
+grid units need a report, and starts one ``Report`` workflow per unit whose id is derived from
+(kind, unit, period). Three locks keep a report from being produced twice: the schedule never
+overlaps runs (buffered, one after another), a report workflow id is refused while one is
+running or has succeeded, and the report's event is appended at expected version 0 (a second
+writer finds it stored and only rewrites the files from it).
 
 When: the policy's ``reports`` days are the days a report is *due* (monthly: by the 20th;
 quarterly: by the 15th of the quarter's next month; yearly: by 31 January). A schedule fires
@@ -22,24 +22,27 @@ its due date (``due_by``).
 from __future__ import annotations
 
 import asyncio
-import re
-from dataclasses import dataclass, field, replace
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
 
 from temporalio import workflow
 from temporalio.common import RetryPolicy, SearchAttributeKey, WorkflowIDReusePolicy
 from temporalio.exceptions import WorkflowAlreadyStartedError
 
-from domain.periods import REPORT_KINDS, check_period
+with workflow.unsafe.imports_passed_through():
+    from workflows.contracts import (
+        REPORT_RUN_WORKFLOW,
+        REPORT_WORKFLOW,
+        PlanReportsInput,
+        ProduceReportInput,
+        ReportInput,
+        ReportPlan,
+        ReportResult,
+        ReportRunInput,
+        ReportRunResult,
+    )
+    from workflows.ids import report_key
 
-if TYPE_CHECKING:
-    from temporalio.client import Client
 
-    from activities.settings import Settings
-
-RUN_WORKFLOW = "ReportRun"
-REPORT_WORKFLOW = "Report"
 # Set by the Temporal scheduler on every workflow it starts: the nominal time of the action.
 SCHEDULED_START = SearchAttributeKey.for_datetime("TemporalScheduledStartTime")
 # A report reads a few indexed rows; the time goes to bringing the read models up to date
@@ -54,7 +57,8 @@ NON_RETRYABLE = [
     "report.period_not_ended",
     "report.hash_mismatch",
 ]
-# A run fires DEFAULT_REPORT_LEAD_DAYS (5) before the report is due, so a report whose
+# A run fires DEFAULT_REPORT_LEAD_DAYS (5, activities/temporal_setup.py) before the report is
+# due, so a report whose
 # database is down for hours must still be produced in time: each step (the plan, then each
 # report) is retried every 10 minutes at most for up to REPORT_RETRY_WINDOW, the two together
 # inside the default lead; then its workflow fails, and it may be started again (its id allows
@@ -66,90 +70,12 @@ REPORT_RETRY = RetryPolicy(
     non_retryable_error_types=NON_RETRYABLE,
 )
 REPORT_RETRY_WINDOW = timedelta(days=2)
-DEFAULT_REPORT_LEAD_DAYS = 5
-
-
-# --- the dataclasses that cross Temporal's boundary ------------------------------------------
-
-
-@dataclass
-class ReportRunInput:
-    """``period`` set: report on that period (a manual or repeated run); unset: the period
-    before the run's scheduled time."""
-
-    kind: str
-    period: str | None = None
-
-
-@dataclass
-class ReportRunResult:
-    kind: str
-    period: str
-    produced: list[str] = field(default_factory=list)  # report workflow ids started and done
-    already: list[str] = field(default_factory=list)  # ids another run had produced
-
-
-@dataclass
-class PlanReportsInput:
-    kind: str
-    period: str | None
-    scheduled_at: str  # ISO 8601: the run's nominal time, when ``period`` is unset
-
-
-@dataclass
-class ReportPlan:
-    kind: str
-    period: str
-    unit_codes: list[str]
-
-
-@dataclass
-class ReportInput:
-    kind: str
-    period: str
-    unit_code: str
-
-
-@dataclass
-class ProduceReportInput:
-    kind: str
-    period: str
-    unit_code: str
-    event_id: str
-    workflow_id: str | None = None
-    run_id: str | None = None
-
-
-@dataclass
-class ReportResult:
-    stream_id: str
-    content_sha256: str
-    json_path: str
-    csv_path: str
-    already_stored: bool
-    figures: dict[str, Any] = field(default_factory=dict)
-
-
-# --- ids and periods (pure, shared with the activities) --------------------------------------
-
-_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
-
-
-def report_key(kind: str, unit_code: str, period: str) -> str:
-    """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
-    check_period(kind, period)
-    return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"
-
-
-def run_day(due_day: int, lead_days: int) -> int:
-    """The day of the due month a schedule fires: ``lead_days`` early, not before the 1st."""
-    return max(1, due_day - lead_days)
 
 
 # --- workflows --------------------------------------------------------------------------------
 
 
-@workflow.defn(name=RUN_WORKFLOW)
+@workflow.defn(name=REPORT_RUN_WORKFLOW)
 class ReportRunWorkflow:
     """One scheduled run: every grid unit that needs a report of this kind for the period."""
 
@@ -214,93 +140,3 @@ class ReportWorkflow:
             retry_policy=REPORT_RETRY,
         )
         return result
-
-
-# --- the schedules ----------------------------------------------------------------------------
-
-
-def schedule_id(kind: str) -> str:
-    return f"duban-report-{kind}"
-
-
-async def ensure_report_schedules(
-    client: Client,
-    settings: Settings,
-    task_queue: str,
-    *,
-    lead_days: int = DEFAULT_REPORT_LEAD_DAYS,
-) -> list[str]:
-    """Create or update the report schedules from the policy in force; returns their ids.
-
-    Each fires ``lead_days`` before its report's due day (see the module's docstring).
-    Idempotent: an existing schedule gets the new spec and policies and keeps its state (a
-    schedule an operator paused stays paused).
-    """
-    from temporalio.client import (
-        Schedule,
-        ScheduleActionStartWorkflow,
-        ScheduleAlreadyRunningError,
-        ScheduleCalendarSpec,
-        ScheduleOverlapPolicy,
-        SchedulePolicy,
-        ScheduleRange,
-        ScheduleSpec,
-        ScheduleUpdate,
-        ScheduleUpdateInput,
-    )
-
-    from activities.rules import RulesActivities
-    from domain.policy import Policy
-
-    if not 0 <= lead_days <= 27:
-        raise ValueError("lead_days: must be between 0 and 27")
-    policy = Policy.from_data(RulesActivities(settings).snapshot().policy)
-    r = policy.reports
-    when = {
-        # 月度风险分析 of the previous month, due by the 20th.
-        "monthly": ScheduleCalendarSpec(
-            day_of_month=[ScheduleRange(run_day(r.monthly_day, lead_days))],
-            hour=[ScheduleRange(r.hour)],
-        ),
-        # 季度统计 of the previous quarter, due by the 15th of its next month.
-        "quarterly": ScheduleCalendarSpec(
-            month=[ScheduleRange(1, 10, 3)],
-            day_of_month=[ScheduleRange(run_day(r.quarterly_day, lead_days))],
-            hour=[ScheduleRange(r.hour)],
-        ),
-        # 年度统计 of the previous year, due by 31 January.
-        "yearly": ScheduleCalendarSpec(
-            month=[ScheduleRange(r.yearly_month)],
-            day_of_month=[ScheduleRange(run_day(r.yearly_day, lead_days))],
-            hour=[ScheduleRange(r.hour)],
-        ),
-    }
-    ids = []
-    for kind in REPORT_KINDS:
-        schedule = Schedule(
-            action=ScheduleActionStartWorkflow(
-                RUN_WORKFLOW, ReportRunInput(kind), id=f"report-run-{kind}", task_queue=task_queue
-            ),
-            spec=ScheduleSpec(calendars=[when[kind]], time_zone_name=policy.time_zone),
-            policy=SchedulePolicy(
-                # Missed runs are queued and run one after another, never side by side, and
-                # none is dropped (SKIP would drop all but one of a catch-up's runs).
-                overlap=ScheduleOverlapPolicy.BUFFER_ALL,
-                catchup_window=timedelta(days=settings.report_catchup_days),
-            ),
-        )
-        sid = schedule_id(kind)
-        try:
-            await client.create_schedule(sid, schedule)
-        except ScheduleAlreadyRunningError:
-
-            def keep_state(
-                existing: ScheduleUpdateInput, new: Schedule = schedule
-            ) -> ScheduleUpdate:
-                return ScheduleUpdate(
-                    schedule=replace(new, state=existing.description.schedule.state)
-                )
-
-            await client.get_schedule_handle(sid).update(keep_state)
-        ids.append(sid)
-    return ids

@@ -1,12 +1,16 @@
 """Search attributes duban upserts so operators can find cases in the Temporal UI / CLI
 (e.g. ``DubanStatus = 'escalated' AND DubanLevel = 'city'``). They must be registered on the
-namespace before workers run (``duban up`` and the deploy job do it)."""
+namespace before workers run (``activities/temporal_setup.py`` for ``duban up``, the deploy job
+with the Temporal CLI)."""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from temporalio.common import SearchAttributeKey
+from temporalio.common import SearchAttributeKey, SearchAttributeUpdate
+
+if TYPE_CHECKING:
+    from domain.case import CaseState
 
 CASE_STATUS = SearchAttributeKey.for_keyword("DubanStatus")
 CASE_LEVEL = SearchAttributeKey.for_keyword("DubanLevel")
@@ -25,30 +29,19 @@ ALL: tuple[SearchAttributeKey, ...] = (  # type: ignore[type-arg]
 )
 
 
-async def register_search_attributes(client: Any, namespace: str) -> None:
-    """Register duban's search attributes on ``namespace`` (existing ones are kept)."""
-    from temporalio.api.enums.v1 import IndexedValueType
-    from temporalio.api.operatorservice.v1 import (
-        AddSearchAttributesRequest,
-        ListSearchAttributesRequest,
+def case_search_attributes(state: CaseState) -> list[SearchAttributeUpdate[Any]]:
+    """What the case workflow upserts after each recorded step (its deadline unset once none
+    is running)."""
+    updates: list[SearchAttributeUpdate[Any]] = [
+        CASE_STATUS.value_set(state.status.value),
+        CASE_LEVEL.value_set(state.supervising_level.value),
+        CASE_GRID.value_set(state.supervising_unit_code),
+        CASE_ENTERPRISE.value_set(state.credit_code),
+        CASE_LISTED.value_set(state.listing.level.value if state.listing else "none"),
+    ]
+    updates.append(
+        CASE_DEADLINE.value_set(state.deadline)
+        if state.deadline is not None
+        else CASE_DEADLINE.value_unset()
     )
-    from temporalio.service import RPCError, RPCStatusCode
-
-    try:
-        listed = await client.operator_service.list_search_attributes(
-            ListSearchAttributesRequest(namespace=namespace)
-        )
-        existing = set(listed.custom_attributes)
-    except RPCError as exc:  # the time-skipping test server only implements "add"
-        if exc.status != RPCStatusCode.UNIMPLEMENTED:
-            raise
-        existing = set()
-    missing = {
-        key.name: IndexedValueType.ValueType(int(key.indexed_value_type))
-        for key in ALL
-        if key.name not in existing
-    }
-    if missing:
-        await client.operator_service.add_search_attributes(
-            AddSearchAttributesRequest(namespace=namespace, search_attributes=missing)
-        )
+    return updates

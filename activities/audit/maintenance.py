@@ -31,7 +31,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import uuid
-from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -72,6 +71,7 @@ from activities.eventstore.checkpoint import (
 )
 from activities.eventstore.verify import conflicting_checkpoints
 from activities.settings import Settings
+from workflows.contracts import CheckpointWritten, HistoriesExported
 from workflows.ids import case_workflow_id, hazard_id_from_stream
 
 log = structlog.get_logger(__name__)
@@ -106,26 +106,6 @@ RECORDED_EXPORTS = sa.text(
     " WHERE stream_id LIKE 'history-case-%' AND stream_id > :after"
     " ORDER BY stream_id, stream_version DESC LIMIT :n"
 )
-
-
-@dataclass
-class CheckpointWritten:
-    position: int
-    hash: str
-    path: str
-    verified_events: int = 0
-
-
-@dataclass
-class HistoriesExported:
-    exported: list[str]
-    still_running: list[str]
-    failed: list[str] = field(default_factory=list)
-    missing: list[str] = field(default_factory=list)
-    restored: list[str] = field(default_factory=list)
-    # The checkpoint signed after recording the exports, so that a dossier made now can
-    # include their records (None when nothing was recorded).
-    checkpoint_position: int | None = None
 
 
 class AuditActivities:

@@ -19,20 +19,10 @@ from temporalio.service import RPCError
 
 from activities.eventstore import EventStore, RecordedEvent
 from domain.case import event_from_data, fold, state_to_data
+from workflows.contracts import CASE_STATE_QUERY, CaseView
 from workflows.ids import case_stream_id, case_workflow_id, hazard_id_from_stream
 
 CLOSING_EVENTS = ("CaseClosed", "CaseWithdrawn")
-# The case workflow's query of its state (``SupervisedCaseWorkflow.state``, workflows/case.py).
-CASE_STATE_QUERY = "state"
-
-
-@dataclass
-class LiveCase:
-    """What reconcile reads of the query's answer (``CaseView``): the version and the state
-    the workflow has folded. Temporal's converter ignores the answer's other fields."""
-
-    version: int
-    state: dict[str, Any] | None = None
 
 
 @dataclass(frozen=True)
@@ -105,10 +95,10 @@ async def reconcile(
     return len(hazard_ids), found
 
 
-async def _query(client: Client, hazard_id: str) -> LiveCase | Difference:
+async def _query(client: Client, hazard_id: str) -> CaseView | Difference:
     try:
-        view: LiveCase = await client.get_workflow_handle(case_workflow_id(hazard_id)).query(
-            CASE_STATE_QUERY, result_type=LiveCase
+        view: CaseView = await client.get_workflow_handle(case_workflow_id(hazard_id)).query(
+            CASE_STATE_QUERY, result_type=CaseView
         )
     except RPCError as exc:
         return Difference(hazard_id, "workflow", "open case", f"unreachable: {exc}")
@@ -137,5 +127,5 @@ def _stored(events: list[RecordedEvent]) -> dict[str, Any]:
     return {"version": len(events), "state": state_to_data(state)}
 
 
-def _live(view: LiveCase) -> dict[str, Any]:
+def _live(view: CaseView) -> dict[str, Any]:
     return {"version": view.version, "state": view.state}

@@ -15,7 +15,9 @@ from dataclasses import dataclass
 from typing import TypeVar
 
 from domain.calendar import WorkingCalendar
-from domain.credit import trigger_reasons
+from domain.credit import (
+    trigger_reasons,
+)
 from domain.credit.events import (
     BlacklistPublished,
     CreditEvent,

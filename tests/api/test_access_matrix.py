@@ -30,8 +30,9 @@ from tests.api.matrix import (
     rule,
 )
 from tests.api.test_api_hazards import PHOTO, hazard
-from workflows.ids import case_stream_id, credit_stream_id
-from workflows.reports import ReportInput, ReportWorkflow, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import case_stream_id, credit_stream_id, report_key
+from workflows.reports import ReportWorkflow
 
 GOVERNANCE_PLAN = {
     key: f"{key} 的具体内容"

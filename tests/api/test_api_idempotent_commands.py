@@ -17,7 +17,8 @@ from temporalio.testing import WorkflowEnvironment
 from api.app import create_app
 from tests.api.conftest import AnswerLost, ApiHarness
 from tests.api.test_api_hazards import PHOTO, hazard
-from workflows.credit import CreditWorkflowInput, EnterpriseCreditWorkflow
+from workflows.contracts import CreditWorkflowInput
+from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import case_stream_id, credit_stream_id, credit_workflow_id
 
 

@@ -22,7 +22,9 @@ from schemathesis import GenerationMode
 from domain.periods import period_before
 from tests.api.conftest import ApiHarness
 from tests.api.test_api_hazards import hazard
-from workflows.reports import ReportInput, ReportWorkflow, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import report_key
+from workflows.reports import ReportWorkflow
 
 ROLES = ("admin", "enterprise_a", "inspector_a", "supervisor_a", "auditor")
 EXAMPLES_PER_OPERATION = 4  # per role and generation mode: ~1,000 requests in all

@@ -33,8 +33,8 @@ from tests.domain.test_domain_case_edition2 import (
     reported_case,
 )
 from tests.domain.test_domain_refusals import CASE_REFUSALS, CREDIT_REFUSALS
-from workflows.case import _refusal as case_refusal  # what a case workflow's Update raises
-from workflows.credit import _refusal as credit_refusal
+from workflows.refusals import refusal as case_refusal  # what a case workflow's Update raises
+from workflows.refusals import refusal as credit_refusal
 
 
 def refused(attempt: object) -> DomainError:

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from domain.periods import period_before
 from tests.api.conftest import ApiHarness
 from tests.api.test_access_matrix import register
-from workflows.reports import ReportInput, ReportWorkflow, report_key
+from workflows.contracts import ReportInput
+from workflows.ids import report_key
+from workflows.reports import ReportWorkflow
 
 
 async def test_the_statistics_of_an_ended_month_are_the_figures_its_stored_report_holds(

@@ -33,7 +33,8 @@ from tests.workflows.conftest import (
     unique_hazard_id,
 )
 from worker import build_worker
-from workflows.audit import AuditMaintenanceInput, AuditMaintenanceResult, AuditMaintenanceWorkflow
+from workflows.audit import AuditMaintenanceWorkflow
+from workflows.contracts import AuditMaintenanceInput, AuditMaintenanceResult
 
 __all__ = ["case_worker", "test_settings", "time_skipping_env", "unique_hazard_id"]
 

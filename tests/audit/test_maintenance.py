@@ -24,10 +24,10 @@ from activities.audit.maintenance import AuditActivities
 from activities.eventstore import Checkpoint, EventMetadata, NewEvent, verify_store
 from activities.metrics import render_metrics
 from activities.settings import Settings
+from activities.temporal_setup import AUDIT_SCHEDULE_ID, ensure_audit_schedule
 from tests.audit.conftest import AuditScene
 from tests.e2e.conftest import dev_server
 from tests.workflows.case_helpers import start_case
-from workflows.audit import AUDIT_SCHEDULE_ID, ensure_audit_schedule
 
 __all__ = ["dev_server"]
 BIN = Path(sys.executable).parent

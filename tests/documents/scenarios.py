@@ -20,7 +20,11 @@ from domain.case.commands import (
     VerifyRectification,
 )
 from domain.case.events import CaseEvent, CreditTriggerRaised, Evidence
-from domain.credit import CreditState, decide_credit, fold_credit
+from domain.credit import (
+    CreditState,
+    decide_credit,
+    fold_credit,
+)
 from domain.credit.commands import (
     ApplyEarlyRemoval,
     CreditCommand,

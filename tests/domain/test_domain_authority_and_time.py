@@ -30,7 +30,11 @@ from domain.case.commands import (
     WithdrawCase,
 )
 from domain.case.events import CaseEvent, ExtensionDecisionOverdue, ReminderLapsed
-from domain.credit import CreditState, decide_credit, fold_credit
+from domain.credit import (
+    CreditState,
+    decide_credit,
+    fold_credit,
+)
 from domain.credit.commands import (
     CreditCommand,
     DecideEarlyRemoval,

@@ -69,7 +69,7 @@ from tests.domain.domain_builders import (
     register,
     register_major,
 )
-from workflows.credit import _TOLD, _reason  # what the credit workflow queues, and why
+from workflows.credit_notices import TOLD, _reason  # what the credit workflow queues, and why
 from workflows.ids import credit_stream_id
 
 PUBLIC_URL = "https://duban.example.gov.cn"
@@ -137,7 +137,7 @@ class Credit:
         events = decide_credit(self.state, command, now, DEFAULT, CALENDAR)
         for i, event in enumerate(events):
             self.state = evolve_credit(self.state, event)
-            for kind in _TOLD.get(type(event), ()):
+            for kind in TOLD.get(type(event), ()):
                 recipient = {"enterprise": ENTERPRISE.credit_code, "grid_unit": "P37-C07-X82"}
                 self.payloads.append(
                     {

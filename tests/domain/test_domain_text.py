@@ -9,7 +9,10 @@ from __future__ import annotations
 import pytest
 
 from domain.case import check_command_text, command_from_data
-from domain.credit import check_credit_command_text, credit_command_from_data
+from domain.credit import (
+    check_credit_command_text,
+    credit_command_from_data,
+)
 from domain.errors import DomainError
 
 SUPERVISOR = {"id": "sup-1", "role": "supervisor", "unit_code": "P37-C07-X82"}

@@ -20,7 +20,8 @@ from tests.domain.domain_builders import ENTERPRISE, register
 from tests.e2e.conftest import WorkerProcess
 from tests.fixtures.calendar_data import write_test_calendar
 from tests.workflows.case_helpers import assert_store_matches_workflow, report, verify
-from workflows.case import CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseWorkflowInput
 from workflows.ids import case_stream_id, case_workflow_id
 
 CASES = 16

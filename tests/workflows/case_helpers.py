@@ -25,7 +25,8 @@ from tests.domain.domain_builders import COUNTY, PHOTO, register, register_major
 from tests.domain.domain_builders import ENTERPRISE as ENTERPRISE_OF_TESTS
 from tests.workflows.conftest import RunningWorker
 from workflows import search_attributes as sa
-from workflows.case import CaseCommandInput, CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseCommandInput, CaseView, CaseWorkflowInput
 from workflows.ids import case_stream_id, case_workflow_id, credit_workflow_id
 
 T = TypeVar("T")

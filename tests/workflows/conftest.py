@@ -19,10 +19,10 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
 from activities.settings import Settings
+from activities.temporal_setup import register_search_attributes
 from tests.fixtures.calendar_data import write_test_calendar
 from worker import build_worker
 from workflows import search_attributes
-from workflows.search_attributes import register_search_attributes
 
 BIN = Path(sys.executable).parent
 # TEST DATA for the years chinese-calendar does not know, through three years from today.

@@ -24,13 +24,13 @@ from domain.credit.commands import CreditCommand
 from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import COUNTY, supervisor_of
 from tests.workflows.conftest import RunningWorker
-from workflows.contracts import CreditSignalInput
-from workflows.credit import (
+from workflows.contracts import (
     CreditCommandInput,
+    CreditSignalInput,
     CreditView,
     CreditWorkflowInput,
-    EnterpriseCreditWorkflow,
 )
+from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import credit_stream_id, credit_workflow_id
 
 ENTERPRISE = Actor("ent-credit", Role.ENTERPRISE)

@@ -41,7 +41,8 @@ from tests.workflows.case_helpers import (
 from tests.workflows.conftest import TEST_CALENDAR, RunningWorker
 from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
 from worker import WORKFLOWS, build_worker, workflow_runner
-from workflows.case import CaseView, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseView
 
 PRE_PATCH_HISTORY = HISTORIES / "case-blocked-on-calendar-pre-patch.json"
 RECORDING = os.environ.get("DUBAN_RECORD_HISTORIES") == "1"

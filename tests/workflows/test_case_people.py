@@ -27,7 +27,8 @@ from tests.workflows.conftest import RunningWorker
 from tests.workflows.credit_helpers import outbox as credit_outbox
 from tests.workflows.credit_helpers import wait_for as wait_for_credit
 from workflows import search_attributes as sa
-from workflows.case import CaseView, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseView
 from workflows.credit import EnterpriseCreditWorkflow
 from workflows.ids import credit_workflow_id
 

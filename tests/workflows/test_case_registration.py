@@ -18,7 +18,8 @@ from domain.credit_code import make_credit_code
 from tests.domain.domain_builders import ENTERPRISE, register
 from tests.workflows.case_helpers import start_case
 from tests.workflows.conftest import RunningWorker
-from workflows.case import CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseWorkflowInput
 from workflows.ids import case_workflow_id
 
 

@@ -61,7 +61,8 @@ from tests.workflows.case_helpers import (
 from tests.workflows.conftest import TEST_CALENDAR, RunningWorker
 from tests.workflows.history_files import HISTORIES, refuse_to_overwrite, write_history
 from worker import WORKFLOWS, build_worker, workflow_runner
-from workflows.case import CaseView, CaseWorkflowInput, SupervisedCaseWorkflow
+from workflows.case import SupervisedCaseWorkflow
+from workflows.contracts import CaseView, CaseWorkflowInput
 from workflows.ids import case_stream_id, case_workflow_id
 
 # Apart from the gates' histories: it appended nothing (the case failed), so the input gate,

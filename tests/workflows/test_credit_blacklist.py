@@ -32,7 +32,8 @@ from tests.workflows.credit_helpers import (
     stored,
     wait_for,
 )
-from workflows.credit import CreditCommandInput, CreditView, EnterpriseCreditWorkflow
+from workflows.contracts import CreditCommandInput, CreditView
+from workflows.credit import EnterpriseCreditWorkflow
 
 
 async def refused(

@@ -45,6 +45,7 @@ from activities.reports import (
 )
 from activities.rules import RulesActivities
 from activities.settings import Settings
+from activities.temporal_setup import ensure_report_schedules, report_schedule_id, run_day
 from domain.case import decide, event_to_data, fold, pending_timers
 from domain.case.commands import (
     SYSTEM_ACTOR,
@@ -57,7 +58,11 @@ from domain.case.commands import (
     VerifyRectification,
 )
 from domain.case.events import CaseEvent, RectificationMode
-from domain.credit import credit_event_to_data, decide_credit, fold_credit
+from domain.credit import (
+    credit_event_to_data,
+    decide_credit,
+    fold_credit,
+)
 from domain.credit.commands import RecordCreditEvent
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
@@ -73,17 +78,9 @@ from tests.domain.domain_builders import (
 )
 from tests.workflows.conftest import BIN, RunningWorker
 from worker import build_worker
-from workflows.ids import case_stream_id, credit_stream_id
-from workflows.reports import (
-    ProduceReportInput,
-    ReportRunInput,
-    ReportRunResult,
-    ReportRunWorkflow,
-    ensure_report_schedules,
-    report_key,
-    run_day,
-    schedule_id,
-)
+from workflows.contracts import ProduceReportInput, ReportRunInput, ReportRunResult
+from workflows.ids import case_stream_id, credit_stream_id, report_key
+from workflows.reports import ReportRunWorkflow
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 _USED_YEARS: set[int] = set()
@@ -415,10 +412,10 @@ async def test_the_report_schedules_fire_ahead_of_the_due_days_and_catch_up_a_mi
     env = await _dev_server(database)
     try:
         ids = await ensure_report_schedules(env.client, test_settings, task_queue)
-        assert ids == [schedule_id(k) for k in ("monthly", "quarterly", "yearly")]
+        assert ids == [report_schedule_id(k) for k in ("monthly", "quarterly", "yearly")]
         days = {}
         for kind in ("monthly", "quarterly", "yearly"):
-            described = await env.client.get_schedule_handle(schedule_id(kind)).describe()
+            described = await env.client.get_schedule_handle(report_schedule_id(kind)).describe()
             schedule = described.schedule
             (calendar,) = schedule.spec.calendars
             days[kind] = (list(calendar.month), list(calendar.day_of_month), list(calendar.hour))
@@ -432,12 +429,12 @@ async def test_the_report_schedules_fire_ahead_of_the_due_days_and_catch_up_a_mi
         assert days["quarterly"] == ([ScheduleRange(1, 10, 3)], [ScheduleRange(10)], nine)
         assert days["yearly"] == ([ScheduleRange(1)], [ScheduleRange(26)], nine)
         # An operator pauses one; ensuring again (another worker starting) keeps the pause.
-        yearly = env.client.get_schedule_handle(schedule_id("yearly"))
+        yearly = env.client.get_schedule_handle(report_schedule_id("yearly"))
         await yearly.pause(note="operator pause")
         await ensure_report_schedules(env.client, test_settings, task_queue, lead_days=0)
         assert (await yearly.describe()).schedule.state.paused
         (monthly_now,) = (
-            await env.client.get_schedule_handle(schedule_id("monthly")).describe()
+            await env.client.get_schedule_handle(report_schedule_id("monthly")).describe()
         ).schedule.spec.calendars
         assert list(monthly_now.day_of_month) == [ScheduleRange(20)]
 
@@ -460,7 +457,9 @@ async def test_the_report_schedules_fire_ahead_of_the_due_days_and_catch_up_a_mi
                     break
                 await asyncio.sleep(0.05)
             (stored,) = store.read_stream(stream)
-            described = await env.client.get_schedule_handle(schedule_id("monthly")).describe()
+            described = await env.client.get_schedule_handle(
+                report_schedule_id("monthly")
+            ).describe()
         parts.executor.shutdown(wait=False)
     finally:
         await env.shutdown()
@@ -498,7 +497,7 @@ async def _fire_monthly_at(client: Client, fire_at: datetime) -> None:
         spec = replace(schedule.spec, calendars=[moment], time_zone_name="UTC")
         return ScheduleUpdate(schedule=replace(schedule, spec=spec))
 
-    handle = client.get_schedule_handle(schedule_id("monthly"))
+    handle = client.get_schedule_handle(report_schedule_id("monthly"))
     await handle.update(at_that_second)
     # The scheduler takes the update in asynchronously; Temporal must not go down before it
     # has (it would then count from the update's processing, after the missed time).
