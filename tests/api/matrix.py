@@ -73,8 +73,9 @@ def hazard_ids(*expected: str) -> Check:
 
 
 def credit_codes(*expected: str) -> Check:
-    def check(items: Any) -> None:
-        assert [item["credit_code"] for item in items] == sorted(expected), items
+    def check(page: Any) -> None:
+        assert [item["credit_code"] for item in page["items"]] == sorted(expected), page
+        assert page["total"] == len(expected), page
 
     return check
 

@@ -104,9 +104,10 @@ async def test_every_reading_endpoint_answers_each_role_exactly_what_its_scope_h
     )
 
     def history_of_a(body: Any) -> None:
-        types = [e["event_type"] for e in body["events"]]
-        assert body["hazard_id"] == in_a and types[0] == "HazardRegistered", body
-        assert body["events"][0]["metadata"]["actor_role"] == "inspector"
+        types = [e["event_type"] for e in body["items"]]
+        assert body["items"][0]["data"]["hazard_id"] == in_a, body  # the page of in_a's stream
+        assert types[0] == "HazardRegistered" and body["total"] == len(types), body
+        assert body["items"][0]["metadata"]["actor_role"] == "inspector"
 
     await matrix.row(
         "GET",
@@ -236,7 +237,7 @@ async def test_every_reading_endpoint_answers_each_role_exactly_what_its_scope_h
     }
 
     def only_line_of_a(body: Any) -> None:
-        assert body == [line_of_a], body
+        assert body["items"] == [line_of_a], body
 
     await matrix.row(
         "GET",
@@ -272,16 +273,16 @@ async def test_every_reading_endpoint_answers_each_role_exactly_what_its_scope_h
     paged = await api.client.get(
         "/api/v1/enterprises", params={"limit": 1, "offset": 1}, headers=grid.headers("auditor")
     )
-    assert [e["credit_code"] for e in paged.json()] == [max(a, b)], paged.json()
-    assert paged.headers["X-Total-Count"] == "2"
+    assert [e["credit_code"] for e in paged.json()["items"]] == [max(a, b)], paged.json()
+    assert paged.json()["total"] == 2
 
     def all_units(body: Any) -> None:
-        assert sorted(u["code"] for u in body) == grid.unit_codes, body
+        assert sorted(u["code"] for u in body["items"]) == grid.unit_codes, body
 
     await matrix.row("GET", "/api/v1/grid-units", answers((200, all_units)))
 
     def villages_of_a(body: Any) -> None:
-        assert [u["code"] for u in body] == [grid.village_a], body
+        assert [u["code"] for u in body["items"]] == [grid.village_a], body
 
     await matrix.row(
         "GET",
@@ -569,7 +570,7 @@ async def test_every_case_action_succeeds_for_its_role_in_scope_and_is_refused_t
     listed_units = await api.client.get(
         "/api/v1/grid-units", params={"parent": grid.township_a}, headers=headers("auditor")
     )
-    assert [u["code"] for u in listed_units.json()] == sorted([grid.village_a, new_unit])
+    assert [u["code"] for u in listed_units.json()["items"]] == sorted([grid.village_a, new_unit])
     assert len(matrix.rows) == 11
 
     # Both refusals reached enterprise A's credit record (拒不整改 is a credit event): the
@@ -702,8 +703,8 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
 
     def lines(state: str, *codes: str) -> Any:
         def check(body: Any) -> None:
-            assert [line["credit_code"] for line in body] == sorted(codes), body
-            assert {line["credit_state"] for line in body} <= {state}, body
+            assert [line["credit_code"] for line in body["items"]] == sorted(codes), body
+            assert {line["credit_state"] for line in body["items"]} <= {state}, body
 
         return check
 
@@ -751,8 +752,8 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
 
     def blacklisted(*codes: str) -> Any:
         def check(body: Any) -> None:
-            assert [line["credit_code"] for line in body] == sorted(codes), body
-            for line in body:
+            assert [line["credit_code"] for line in body["items"]] == sorted(codes), body
+            for line in body["items"]:
                 assert (line["credit_state"], line["rating"]) == ("blacklisted", "D"), line
                 assert line["blacklisted"] is True and line["open_proceeding_no"] is None
                 assert datetime.fromisoformat(line["blacklisted_until"]) > datetime.now(UTC)
@@ -831,10 +832,10 @@ async def test_credit_proceedings_run_through_the_api_for_their_roles_and_no_one
 
     def states(**expected: str) -> Any:
         def check(body: Any) -> None:
-            got = {line["credit_code"]: line["credit_state"] for line in body}
+            got = {line["credit_code"]: line["credit_state"] for line in body["items"]}
             wanted = {code: expected[name] for name, code in named.items() if name in expected}
             assert got == wanted, body
-            assert [line["credit_code"] for line in body] == sorted(got), body
+            assert [line["credit_code"] for line in body["items"]] == sorted(got), body
 
         return check
 

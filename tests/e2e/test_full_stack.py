@@ -166,7 +166,7 @@ async def test_a_drill_case_escalates_and_closes_through_the_real_stack(stack: S
 
         history = (
             await client.get(f"/api/v1/hazards/{hazard_id}/history", headers=auth("auditor"))
-        ).json()["events"]
+        ).json()["items"]
         types = [e["event_type"] for e in history]
         assert types[0] == "HazardRegistered" and types[-1] == "CaseClosed"
         assert types.index("CaseEscalated") < types.index("RectificationReported")
