@@ -15,7 +15,7 @@ from api.app import create_app
 from domain.credit_code import make_credit_code
 from tests.api.conftest import ApiHarness
 from tests.api.loop_guard import loop_guard
-from tests.api.test_access_matrix import FIVE_IMPLEMENTATIONS, GOVERNANCE_PLAN, register
+from tests.api.matrix import FIVE_IMPLEMENTATIONS, GOVERNANCE_PLAN, register
 from tests.api.test_api_hazards import PHOTO, hazard
 
 PERIOD = "2001-01"

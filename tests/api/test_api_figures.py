@@ -11,7 +11,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from tests.api.conftest import ApiHarness
-from tests.api.test_access_matrix import register
+from tests.api.matrix import register
 from tests.api.test_api_hazards import hazard
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from tests.api.conftest import ApiHarness
-from tests.api.test_access_matrix import register
+from tests.api.matrix import register
 from workflows.reports import ReportInput, ReportWorkflow, period_before, report_key
 
 
