@@ -15,7 +15,7 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from activities.eventstore import RecordedEvent
-from activities.projections.queries import CasePage, EnterpriseItem, EnterpriseSummary
+from activities.projections.queries import CaseItem, CasePage, EnterpriseItem, EnterpriseSummary
 from api.schemas import (
     CreditEntryOut,
     CreditOut,
@@ -79,7 +79,7 @@ def hazard_page(page: CasePage) -> Page[HazardRowOut]:
     """The case list: each line's read-model columns as JSON values (instants as the record
     spells them), with overdue judged at the list's ``now``."""
 
-    def line(item: Any) -> HazardRowOut:
+    def line(item: CaseItem) -> HazardRowOut:
         return HazardRowOut.model_validate(
             jsonable(
                 {
