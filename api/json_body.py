@@ -19,6 +19,7 @@ from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from api.errors import error_response
 from domain._codec import check_text
 from domain.errors import DomainError
 
@@ -37,10 +38,7 @@ class BodyRefusal:
     field: str
 
     def response(self) -> JSONResponse:
-        return JSONResponse(
-            status_code=422,
-            content={"error": {"rule": self.rule, "message": self.message, "field": self.field}},
-        )
+        return error_response(422, self.rule, self.message, self.field)
 
 
 class _Duplicated(dict[str, Any]):

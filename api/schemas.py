@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -218,6 +218,8 @@ class RegisteredOut(BaseModel):
 
 
 class GridUnitOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     code: str
     name: str
     level: str
@@ -230,6 +232,8 @@ class GridUnitDetailOut(GridUnitOut):
 
 
 class EnterpriseOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     credit_code: str
     name: str
     industry: str
@@ -237,6 +241,8 @@ class EnterpriseOut(BaseModel):
 
 
 class CreditEntryOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     case_id: str
     kind: str
     occurred_at: datetime
@@ -325,13 +331,6 @@ class RegisterEntryOut(BaseModel):
     expired_at: datetime | None
 
 
-class RegisterPageOut(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[RegisterEntryOut]
-
-
 class EnterpriseRowOut(BaseModel):
     """One line of the enterprise list (read model): where it is, its cases, its credit."""
 
@@ -404,8 +403,66 @@ class ListingEntryOut(BaseModel):
     delisting_published_at: datetime | None
 
 
-class ListingPageOut(BaseModel):
-    total: int
-    limit: int
-    offset: int
-    items: list[ListingEntryOut]
+Item = TypeVar("Item")
+
+
+class Page(BaseModel, Generic[Item]):
+    """One page of a list: every list of the API answers in this shape."""
+
+    items: list[Item]
+    total: int = Field(description="how many match, all pages together")
+    limit: int = Field(description="the most items a page holds (the request's limit)")
+    offset: int = Field(description="how many matching items come before this page")
+
+
+# An instant as the case list and the history spell it (RFC 3339, e.g.
+# 2026-12-08T01:30:00+00:00): text passed through as the record holds it.
+InstantText = Field(json_schema_extra={"format": "date-time"})
+
+
+class HazardRowOut(BaseModel):
+    """One line of the case list (read model): the case's columns (those below, and the
+    others of the read model's case table), overdue (逾期) judged at the time of the question."""
+
+    model_config = ConfigDict(extra="allow")
+
+    hazard_id: str
+    credit_code: str
+    enterprise_name: str
+    grid_code: str
+    grid_path: list[str] = Field(description="its unit and the units above, lowest first")
+    supervising_unit_code: str
+    supervising_level: str
+    status: str
+    is_open: bool
+    hazard_class: str
+    listed_level: str | None
+    deadline: str | None = InstantText
+    overdue: bool = Field(
+        description="逾期: the hazard's rectification deadline has passed unrectified, "
+        "escalated or not"
+    )
+    overdue_since: str | None = Field(
+        description="its rectification deadline, when overdue",
+        json_schema_extra={"format": "date-time"},
+    )
+    days_overdue: int | None = Field(
+        description="calendar days overdue in the policy's time zone, at least 1"
+    )
+    version: int
+
+
+class StoredEventOut(BaseModel):
+    """One stored event of a case with its place in the store and its hash links."""
+
+    position: int
+    stream_version: int
+    event_id: str
+    event_type: str
+    schema_version: int
+    data: dict[str, Any]
+    metadata: dict[str, Any]
+    occurred_at: str = InstantText
+    recorded_at: str = InstantText
+    prev_hash: str = Field(description="SHA-256 of the event before, hex")
+    hash: str = Field(description="SHA-256 of the previous hash and this event, hex")

@@ -15,7 +15,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
-import api.app as api_module
+import api.idempotency as idempotency_module
 from activities.database import create_app_engine
 from activities.eventstore import EventStore
 from activities.projections import Projector
@@ -29,6 +29,7 @@ from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.credit_code import make_credit_code
 from domain.grid import Enterprise, GridLevel, GridUnit
 from domain.policy import Policy
+from tests.api.loop_guard import loop_guard
 from tests.conftest import APP_ROLE
 from tests.workflows.conftest import test_settings, time_skipping_env
 from worker import build_worker
@@ -142,20 +143,24 @@ def build_services(
 async def running_api(
     env: WorkflowEnvironment, settings: Settings, store: EventStore
 ) -> AsyncIterator[ApiHarness]:
-    """The app over ASGI with a worker of its own task queue on ``env``, a fresh grid."""
+    """The app over ASGI with a worker of its own task queue on ``env``, a fresh grid. Served
+    through the event-loop guard: a request that reads the database on the loop's thread
+    fails the test (``tests/api/loop_guard.py``)."""
     queue = f"api-{uuid.uuid4().hex[:8]}"
     parts = build_worker(env.client, settings, store, queue)
     services = build_services(env.client, settings, store, queue)
     grid = build_grid(services.reference, store.engine)
     app = create_app(services=services)
     try:
-        async with (
-            parts.worker,
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app), base_url="http://duban.test"
-            ) as client,
-        ):
-            yield ApiHarness(client, services, grid, env, app, settings)
+        with loop_guard(store.engine) as guard:
+            async with (
+                parts.worker,
+                httpx.AsyncClient(
+                    transport=httpx.ASGITransport(app=guard.wrap(app)),
+                    base_url="http://duban.test",
+                ) as client,
+            ):
+                yield ApiHarness(client, services, grid, env, app, settings)
     finally:
         parts.executor.shutdown(wait=False)
 
@@ -195,7 +200,7 @@ class AnswerLost(Exception):
 def lose_next_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     """Arm it, and the next answer is lost between the workflow and ``api_idempotency``."""
     armed = {"on": False}
-    settle = api_module._settle
+    settle = idempotency_module.settle
 
     def losing_settle(*args: Any) -> None:
         if armed["on"] and args[-1] is not None:
@@ -203,5 +208,5 @@ def lose_next_answer(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
             raise AnswerLost
         settle(*args)
 
-    monkeypatch.setattr(api_module, "_settle", losing_settle)
+    monkeypatch.setattr(idempotency_module, "settle", losing_settle)
     yield lambda: armed.update(on=True)

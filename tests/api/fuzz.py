@@ -1,6 +1,8 @@
 """The fuzzer run: schemathesis (every check) against the API served by uvicorn over real HTTP,
 as every role (one token each) and with no token, on a stack of its own: a fresh migrated
 database, the Temporal dev server, a worker, the projector caught up, a small grid and a case.
+The API is served through the event-loop guard (``tests/api/loop_guard.py``): a request that
+reads the database on the loop's thread fails the run too.
 
 ``make fuzz`` runs it in full (``python -m tests.api.fuzz``); ``tests/api/test_api_fuzz.py``
 runs a bounded version. It prints, per run, the requests sent and the failures by check, and
@@ -45,6 +47,8 @@ class FuzzTarget:
     tokens: dict[str, str]
     hazard_id: str
     credit_code: str
+    # Requests that read the database on the event loop (with the code that did).
+    loop_violations: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -81,6 +85,7 @@ async def fuzz_stack(url: str) -> AsyncIterator[FuzzTarget]:
     from api.app import create_app
     from api.http_server import uvicorn_config
     from tests.api.conftest import build_grid, build_services
+    from tests.api.loop_guard import loop_guard
     from tests.conftest import APP_ROLE
     from tests.fixtures.calendar_data import write_test_calendar
     from worker import build_worker
@@ -89,7 +94,10 @@ async def fuzz_stack(url: str) -> AsyncIterator[FuzzTarget]:
     engine = create_app_engine(url, APP_ROLE, pool_size=20)
     try:
         store = EventStore(engine)
-        with tempfile.TemporaryDirectory(prefix="duban-fuzz-") as data_dir:
+        with (
+            tempfile.TemporaryDirectory(prefix="duban-fuzz-") as data_dir,
+            loop_guard(engine, check=False) as guard,
+        ):
             settings = Settings(
                 database_url=url,
                 data_dir=Path(data_dir),
@@ -107,7 +115,7 @@ async def fuzz_stack(url: str) -> AsyncIterator[FuzzTarget]:
             grid = build_grid(services.reference, engine)
             port = free_port()
             server = uvicorn.Server(
-                uvicorn_config(create_app(services=services), "127.0.0.1", port)
+                uvicorn_config(guard.wrap(create_app(services=services)), "127.0.0.1", port)
             )
             try:
                 async with parts.worker:
@@ -127,7 +135,9 @@ async def fuzz_stack(url: str) -> AsyncIterator[FuzzTarget]:
                         "admin": grid.tokens["admin"],
                     }
                     try:
-                        yield FuzzTarget(base, tokens, hazard_id, grid.enterprise_a)
+                        yield FuzzTarget(
+                            base, tokens, hazard_id, grid.enterprise_a, guard.violations
+                        )
                     finally:
                         server.should_exit = True
                         await serving
@@ -326,7 +336,10 @@ async def main_async(args: argparse.Namespace) -> int:
         if result.failed:
             print(result.output[-20000:])
     print(summary(results))
-    return 1 if any(r.failed for r in results) else 0
+    for violation in target.loop_violations:
+        print(violation)
+    print(f"{'loop':>10}: {len(target.loop_violations)} request(s) read the database on the loop")
+    return 1 if any(r.failed for r in results) or target.loop_violations else 0
 
 
 def main() -> None:

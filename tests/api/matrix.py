@@ -1,17 +1,21 @@
 """The access matrix's vocabulary: who asks, what each must be answered, and the walk itself.
 
 Every row names the answer of every caller — no set of acceptable statuses: a status, and for
-a success what the body must hold. Refusals are checked down to their rule.
+a success what the body must hold. Refusals are checked down to their rule. With the bodies
+and the case the matrix's rows (and other tests) share.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import httpx
 
 from tests.api.conftest import ApiHarness
+from tests.api.test_api_hazards import hazard
+from workflows.ids import case_stream_id
 
 Check = Callable[[Any], None]
 Cell = int | tuple[int, Check]
@@ -73,8 +77,9 @@ def hazard_ids(*expected: str) -> Check:
 
 
 def credit_codes(*expected: str) -> Check:
-    def check(items: Any) -> None:
-        assert [item["credit_code"] for item in items] == sorted(expected), items
+    def check(page: Any) -> None:
+        assert [item["credit_code"] for item in page["items"]] == sorted(expected), page
+        assert page["total"] == len(expected), page
 
     return check
 
@@ -134,3 +139,43 @@ class Matrix:
 
 def _status(cell: Cell) -> int:
     return cell if isinstance(cell, int) else cell[0]
+
+
+# ---------------------------------------------------------------------- shared bodies, a case
+
+GOVERNANCE_PLAN = {
+    key: f"{key} 的具体内容"
+    for key in (
+        "goal_and_tasks",
+        "methods_and_measures",
+        "funds_and_materials",
+        "organisation_and_people",
+        "time_limit_and_requirements",
+        "safety_measures_and_emergency_plan",
+    )
+}
+
+
+FIVE_IMPLEMENTATIONS = {
+    "responsibility": "厂长负总责, 设备科长具体负责",
+    "measures": "更换配电箱, 线路穿管",
+    "funds": "专项资金 2 万元",
+    "time_limit": "30 日内完成",
+    "emergency_plan": "临时断电, 设置警戒区",
+}
+
+
+def in_days(days: int) -> str:
+    return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+
+async def register(api: ApiHarness, who: str = "inspector_a", **overrides: Any) -> str:
+    body = hazard(api.grid, deadline=in_days(90), **overrides)
+    created = await api.client.post("/api/v1/hazards", json=body, headers=api.grid.headers(who))
+    assert created.status_code == 201, created.text
+    hazard_id: str = created.json()["hazard_id"]
+    return hazard_id
+
+
+def case_version(api: ApiHarness, hazard_id: str) -> int:
+    return len(api.store.read_stream(case_stream_id(hazard_id)))

@@ -31,6 +31,7 @@ async def test_the_fuzzer_finds_nothing_as_any_role_or_without_a_token(
     print(summary(results))
     for result in results:
         assert not result.failed, (result.who, result.failures, result.output[-6000:])
+    assert target.loop_violations == [], "\n".join(target.loop_violations)
     assert {r.who for r in results} == {*ROLES, NO_TOKEN}
     for result in results:
         assert result.requests > 500, (result.who, result.requests)

@@ -55,7 +55,7 @@ async def test_a_hazard_is_registered_steered_and_closed_through_the_api(api: Ap
     history = await client.get(
         f"/api/v1/hazards/{hazard_id}/history", headers=grid.headers("auditor")
     )
-    events = history.json()["events"]
+    events = history.json()["items"]
     assert [e["event_type"] for e in events][-2:] == ["VerificationPassed", "CaseClosed"]
     assert events[2]["metadata"]["actor_role"] == "enterprise"
     assert events[2]["metadata"]["actor_id"].startswith("enterprise_a-")

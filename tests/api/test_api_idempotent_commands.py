@@ -272,7 +272,8 @@ async def test_a_registration_whose_first_state_could_not_be_read_keeps_its_key(
     """The case started, but its first state could not be read back (a failed query): that
     is not a refusal of the registration, so the key stays claimed for its body — another
     body under it is refused, and the same body is answered with the case it started."""
-    from api.services import Refused, Services
+    from api.services import Services
+    from api.services.refusals import Refused
 
     wait = Services._wait_registered
     failures = iter([Refused(409, "workflow.query_failed", "query failed")])

@@ -17,7 +17,9 @@ from sqlalchemy import text
 
 from api.auth import authenticate
 from api.schemas import HazardIn
-from api.services import Refused, Services, legacy_keyed_hazard_id
+from api.services import Services
+from api.services.cases import legacy_keyed_hazard_id
+from api.services.refusals import Refused
 from tests.api.conftest import AnswerLost, ApiHarness
 from tests.api.test_api_hazards import hazard
 from workflows.ids import case_stream_id

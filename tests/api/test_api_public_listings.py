@@ -11,8 +11,16 @@ from typing import Any
 from activities.projections import rebuild
 from api.auth import create_token
 from tests.api.conftest import ApiHarness
-from tests.api.matrix import SUPERVISORS_OF_A, Matrix, answers, each, rule
-from tests.api.test_access_matrix import FIVE_IMPLEMENTATIONS, case_version, register
+from tests.api.matrix import (
+    FIVE_IMPLEMENTATIONS,
+    SUPERVISORS_OF_A,
+    Matrix,
+    answers,
+    case_version,
+    each,
+    register,
+    rule,
+)
 from tests.api.test_api_hazards import PHOTO
 from workflows.ids import case_stream_id
 

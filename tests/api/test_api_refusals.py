@@ -20,7 +20,8 @@ from temporalio.testing import WorkflowEnvironment
 
 from activities.eventstore import EventStore
 from activities.reference_data import ReferenceData, ReferenceDataError
-from api.app import MAX_BODY_BYTES, create_app
+from api.app import create_app
+from api.body_limit import MAX_BODY_BYTES
 from domain.credit_code import make_credit_code
 from domain.grid import GridLevel, GridUnit
 from tests.api.conftest import ApiHarness

@@ -94,7 +94,7 @@ async def test_a_major_hazard_is_recorded_when_next_years_holidays_are_not_loade
     history = await client.get(
         f"/api/v1/hazards/{hazard_id}/history", headers=grid.headers("auditor")
     )
-    events = history.json()["events"]
+    events = history.json()["items"]
     assert [e["event_type"] for e in events] == ["HazardRegistered", "NoticeAwaitingCalendar"]
     kept = events[1]["data"]
     assert kept["measures"] == "停用抛光工位, 加装锁气卸灰装置" and kept["missing_year"] == year

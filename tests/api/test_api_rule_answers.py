@@ -10,7 +10,7 @@ from datetime import timedelta
 import pytest
 from temporalio.client import WorkflowUpdateFailedError
 
-from api.services import Refused, domain_refusal, update_refusal
+from api.services.refusals import Refused, domain_refusal, update_refusal
 from domain.case import decide
 from domain.case.commands import ListHazard, RecordRefusal, VerifyRectification
 from domain.errors import DomainError

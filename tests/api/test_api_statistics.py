@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 
 from domain.periods import period_before
 from tests.api.conftest import ApiHarness
-from tests.api.test_access_matrix import register
+from tests.api.matrix import register
 from workflows.contracts import ReportInput
 from workflows.ids import report_key
 from workflows.reports import ReportWorkflow

@@ -24,7 +24,7 @@ from typer.testing import CliRunner
 
 from api.cli import app
 from tests.api.conftest import ApiHarness
-from tests.api.test_access_matrix import register
+from tests.api.matrix import register
 from tests.cli.helpers import assert_one_line_refusal
 
 runner = CliRunner()

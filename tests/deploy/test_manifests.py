@@ -195,7 +195,12 @@ def test_the_image_build_context_builds_the_package(tmp_path: Path):
     )
     (wheel,) = (tmp_path / "dist").glob("duban-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
-    for expected in ("worker.py", "domain/case/dispatch.py", "api/cli.py", "deploy/calendar.toml"):
+    for expected in (
+        "worker.py",
+        "domain/case/dispatch.py",
+        "api/cli/__init__.py",
+        "deploy/calendar.toml",
+    ):
         assert expected in names, expected
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))

@@ -449,7 +449,7 @@ async def test_a_second_api_process_serves_the_same_cases_as_the_first(
             ]
             assert answers[0][0] == 200, answers[0]
             assert answers[0] == answers[1]
-            types = [e["event_type"] for e in answers[0][1]["events"]]
+            types = [e["event_type"] for e in answers[0][1]["items"]]
             assert types[:2] == ["HazardRegistered", "RectificationNoticeIssued"]
             live = [
                 await asyncio.to_thread(api.get, f"/api/v1/hazards/{hazard_id}", token)

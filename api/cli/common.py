@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 import psycopg2
@@ -39,6 +39,8 @@ except ImportError:  # pragma: no cover
 EXIT_REFUSED = 2
 
 err_console = Console(stderr=True)
+
+JsonOption = Annotated[bool, typer.Option("--json", help="Machine-readable output.")]
 
 
 def refuse(message: str, *, prefix: str = "refused") -> typer.Exit:

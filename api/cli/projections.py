@@ -15,7 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from activities.projections import DEFAULT_BATCH_SIZE, BatchResult, Projector, rebuild
-from api.cli_common import command_runtime, duban_typer, err_console
+from api.cli.common import command_runtime, duban_typer, err_console
 
 projections_app = duban_typer(help="Read models (读模型): rebuild them or keep them following.")
 

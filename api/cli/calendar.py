@@ -32,7 +32,7 @@ from rich.table import Table
 from activities.calendar_watch import CalendarSource
 from activities.rules import calendar_path, policy_for_warnings
 from activities.settings import Settings
-from api.cli_common import duban_typer
+from api.cli.common import duban_typer
 from api.stack import command_settings
 from domain.calendar import PACKAGE_YEARS
 from domain.calendar_file import CalendarProblem, check_calendar_file, parse_calendar_file
