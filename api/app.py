@@ -204,6 +204,10 @@ def create_app(
     _credit_routes(api)
     _report_routes(api)
     app.include_router(api)
+    # [console, issue 16] the console's pages, static files and headers; `/` → /console/.
+    from api.console.install import install_console
+
+    install_console(app, settings)
 
     @app.get("/healthz", include_in_schema=False)
     async def healthz() -> dict[str, str]:
@@ -275,6 +279,13 @@ def principal_of(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> Principal:
     if credentials is None:
+        # [console, issue 16] a console session stands for a token (its CSRF token required
+        # on unsafe requests).
+        from api.console.deps import session_principal
+
+        session = session_principal(request)
+        if session is not None:
+            return session
         raise Refused(401, "auth.required", "send Authorization: Bearer <token>", "authorization")
     principal = authenticate(services_of(request).engine, credentials.credentials)
     if principal is None:

@@ -32,6 +32,7 @@ from api.cli_common import (
     refuse,
 )
 from api.cli_projections import projections_app
+from api.cli_users import user_app
 from api.runtime import Runtime
 from api.services import Refused, Services
 from api.stack import command_settings, load_settings
@@ -46,6 +47,7 @@ hazard_app = duban_typer(help="Hazards and their cases, as the API sees them.")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(user_app, name="user")  # [console, issue 16] people's accounts
 
 console = Console()
 
@@ -198,14 +200,23 @@ def load(
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="inspector, enterprise, supervisor, auditor, admin")],
+    role: Annotated[
+        str | None, typer.Option(help="inspector, enterprise, supervisor, auditor, admin")
+    ] = None,
     scope: Annotated[
         str | None, typer.Option(help="grid unit code (inspector, supervisor) or credit code")
     ] = None,
     actor: Annotated[str | None, typer.Option(help="who holds it (recorded on events)")] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="act for this account: its role, scope and login as the actor"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Issue a bearer token (stored hashed; the secret is shown once)."""
+    """Issue a bearer token (stored hashed; the secret is shown once). With --account it acts
+    for that account (and stops while the account is disabled)."""
+    if role is None and account is None:
+        raise refuse("Missing option '--role' (or --account: a token acting for an account)")
     from activities.reference_data import ReferenceData
     from api.auth import create_token
 
@@ -214,9 +225,10 @@ def token_create(
         principal, secret = create_token(
             runtime.engine,
             ReferenceData(runtime.engine, runtime.store),
-            role,
+            role or "",
             scope,
             actor or f"{role}-{scope or 'all'}",
+            account=account.strip().lower() if account else None,  # [console, issue 16]
         )
     except ReferenceDataError as exc:
         raise _token_refused(exc) from exc

@@ -35,6 +35,7 @@ from activities.settings import Settings
 from activities.temporal_client import connect_temporal
 from activities.tracing import configure_tracing
 from api.app import create_app
+from api.console.demo import DEMO_ACCOUNTS_FILE, DemoAccount, demo_accounts
 from api.http_server import uvicorn_config
 from api.runtime import Runtime
 from api.serve import ApiTelemetry, build_services
@@ -129,6 +130,8 @@ class BannerFacts:
     token: str
     token_reused: bool
     calendar_warnings: list[str] = field(default_factory=list)
+    # [console, issue 16] the demo county's people: how to sign in to the console
+    console_accounts: list[DemoAccount] = field(default_factory=list)
 
 
 def banner_lines(facts: BannerFacts) -> list[str]:
@@ -163,9 +166,35 @@ def banner_lines(facts: BannerFacts) -> list[str]:
         f"             ({'the same as last time, ' if facts.token_reused else ''}kept in "
         f"{facts.data_dir / ADMIN_TOKEN_FILE}, mode 0600, and printed again by the next "
         "`duban up`)",
-        "Ctrl-C stops everything started here; the next `duban up` resumes every open case.",
     ]
+    lines += console_lines(facts)  # [console, issue 16]
+    lines.append(
+        "Ctrl-C stops everything started here; the next `duban up` resumes every open case."
+    )
     return lines + facts.calendar_warnings
+
+
+def console_lines(facts: BannerFacts) -> list[str]:
+    """The console's address and the demo accounts' sign-in lines (login, password, role,
+    scope); an account whose password was changed since is named without it."""
+    lines = [f"console:     {facts.api_base}/console/"]
+    width = max((len(a.login) for a in facts.console_accounts), default=0)
+    for number, account in enumerate(facts.console_accounts):
+        label = "sign in:    " if number == 0 else "            "
+        if account.disabled:
+            secret = "(disabled: duban user enable " + account.login + ")"
+        elif account.password is None:
+            secret = "(password changed since: duban user reset-password " + account.login + ")"
+        else:
+            secret = account.password
+        where = f"{account.role}, {account.scope}" if account.scope else account.role
+        lines.append(f"{label} {account.login:<{width}}  {secret}  ({where})")
+    if facts.console_accounts:
+        lines.append(
+            f"             (kept in {facts.data_dir / DEMO_ACCOUNTS_FILE}, mode 0600, and printed "
+            "again by the next `duban up`; `duban user --help` for more accounts)"
+        )
+    return lines
 
 
 @dataclass
@@ -375,6 +404,7 @@ async def _start(
             f"{report.enterprises} enterprises, {len(report.rejected)} rejected"
         )
     token, reused = admin_token(runtime.engine, reference, data_dir)
+    people = demo_accounts(runtime.engine, reference, data_dir)  # [console, issue 16]
 
     telemetry = ApiTelemetry()  # the process's metrics: the API's /metrics serves them
     stack.callback(telemetry.stop)
@@ -397,7 +427,7 @@ async def _start(
     await ensure_audit_schedule(client, settings, settings.task_queue)
     services = await build_services(settings, runtime, telemetry=telemetry, temporal=client)
     stack.callback(services.store.close)
-    server = ApiServer(uvicorn_config(create_app(services=services), api_host, api_port))
+    server = ApiServer(uvicorn_config(create_app(settings, services=services), api_host, api_port))
     dispatcher = None
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
@@ -421,6 +451,7 @@ async def _start(
         token=token,
         token_reused=reused,
         calendar_warnings=calendar_warning_lines(settings),
+        console_accounts=people,
     )
     record = replace(
         _new_record(settings, RUNNING),
