@@ -43,7 +43,7 @@ def config_of(request: Request) -> ConsoleConfig:
 def current_viewer(request: Request) -> Viewer | None:
     """The person of the request's session, resolved once per request (a def: FastAPI runs it
     on a worker thread, the database is not asked on the event loop)."""
-    cached: Viewer | None | object = getattr(request.state, "viewer", _UNRESOLVED)
+    cached: Viewer | object | None = getattr(request.state, "viewer", _UNRESOLVED)
     if cached is not _UNRESOLVED:
         return cached if isinstance(cached, Viewer) else None
     session_id = request.cookies.get(SESSION_COOKIE)

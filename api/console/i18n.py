@@ -54,7 +54,7 @@ add_messages(
     {
         # layout
         "app.name": ("督办", "duban"),
-        "app.title": ("督办工作台", "duban console"),
+        "app.title": ("督办工作台", "Supervision console"),
         "app.tagline": ("安全生产隐患排查治理督办", "Workplace-safety hazard supervision"),
         "layout.skip": ("跳到正文", "Skip to content"),
         "layout.nav": ("主导航", "Main navigation"),
@@ -65,6 +65,7 @@ add_messages(
         "layout.role": ("角色", "Role"),
         "layout.scope": ("范围", "Scope"),
         "layout.scope_all": ("全部", "all"),
+        "layout.scope_everywhere": ("全辖区", "everywhere"),
         "layout.footer": (
             "督办 duban — 事件溯源的隐患督办系统；每一项操作都留有可核验的记录。",
             "duban — event-sourced hazard supervision; every action leaves a verifiable record.",
@@ -119,6 +120,29 @@ add_messages(
             "Go back, reload the page and send it again.",
         ),
         "error.back_home": ("返回首页", "Back to the home page"),
+        # the words of rules any page may meet (a group adds those of its own forms)
+        "rule.csrf.invalid": (
+            "缺少防伪令牌或令牌已失效。",
+            "The anti-forgery token is missing or stale.",
+        ),
+        "rule.access.forbidden": (
+            "您的角色或范围无权执行此操作。",
+            "Your role or scope does not allow this.",
+        ),
+        "rule.auth.required": ("请先登录。", "Please sign in first."),
+        "rule.not_found": ("未找到。", "Not found."),
+        "rule.request.invalid": (
+            "请求中有不符合规则的内容。",
+            "Something in the request breaks a rule.",
+        ),
+        "rule.database.unavailable": (
+            "数据库暂时无法应答，请稍后再试。",
+            "The database did not answer; try again shortly.",
+        ),
+        "rule.temporal.unavailable": (
+            "流程服务暂时无法应答，请稍后再试。",
+            "The workflow service did not answer; try again shortly.",
+        ),
         # case words shared by every page that shows cases
         "status.rectifying": ("整改中", "Rectifying"),
         "status.reported": ("已申请验收", "Reported"),

@@ -31,7 +31,6 @@ from api.http_server import uvicorn_config
 from api.passwords import hash_password
 from api.up_parts import ApiServer
 from tests.api.conftest import ApiHarness, build_grid, build_services, isolated_api, own_store
-from tests.api.matrix import WHO
 from tests.workflows.conftest import BIN, test_settings, time_skipping_env
 from worker import build_worker
 from workflows.search_attributes import register_search_attributes
@@ -249,9 +248,9 @@ async def served(
 
 
 async def seed_cases(api: ApiHarness) -> dict[str, str]:
-    """A few cases in township A and B, one of them listed at the county (for the public
-    register), brought into the read models."""
-    from tests.api.test_access_matrix import FIVE_IMPLEMENTATIONS, in_days
+    """A few cases in township A and B, the major one listed at the county on registration
+    (the public register shows it), brought into the read models."""
+    from tests.api.test_access_matrix import in_days
     from tests.api.test_api_hazards import hazard
 
     grid = api.grid
@@ -281,20 +280,12 @@ async def seed_cases(api: ApiHarness) -> dict[str, str]:
         )
         assert created.status_code == 201, created.text
         made[name] = created.json()["hazard_id"]
-    listed = await api.client.post(
-        f"/api/v1/hazards/{made['major_a']}/listing",
-        json={"level": "county", "listing_measures": FIVE_IMPLEMENTATIONS},
-        headers=grid.headers("supervisor_county"),
-    )
-    assert listed.status_code == 200, listed.text
     Projector(api.store).catch_up()
     return made
 
 
 @pytest.fixture(scope="module")
-async def served_console(
-    test_settings: Settings, databases: Any
-) -> AsyncIterator[ServedConsole]:
+async def served_console(test_settings: Settings, databases: Any) -> AsyncIterator[ServedConsole]:
     """One served console for a module's browser tests (a server, a worker and a database of
     its own; each test signs in as it needs)."""
     from activities.database import create_app_engine

@@ -286,9 +286,7 @@ async def test_an_unsafe_request_without_the_pages_token_is_refused_and_changes_
     assert (await admin.post("/console/language", data={"language": "en"})).status_code == 403
     assert (await admin.get("/console/admin/accounts")).status_code == 200  # still signed in
     # The header htmx sends is as good as the form field.
-    made = await admin.post(
-        "/console/admin/accounts", data=form, headers={"X-CSRF-Token": token}
-    )
+    made = await admin.post("/console/admin/accounts", data=form, headers={"X-CSRF-Token": token})
     assert made.status_code == 201, made.text[:2000]
     assert accounts_count(console) == before + 1
     # Before sign-in: the sign-in form needs its own token.
