@@ -1,7 +1,10 @@
 """Bearer tokens: issued by ``duban token create``, stored as SHA-256 hashes only.
 
 A token carries a role and a scope: a grid unit code for inspectors and supervisors (their
-subtree), an enterprise's credit code for the enterprise, nothing for auditors and admins.
+subtree), an enterprise's credit code for the enterprise, nothing for auditors and admins. A
+token may act for a person's account (``api/accounts.py``): it then records the account's login
+as the actor and authenticates nobody while the account is disabled. A console session resolves
+to the same ``Principal`` (``api/console/sessions.py``).
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ from typing import Annotated
 
 import typer
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
 
 from activities.reference_data import ReferenceData, ReferenceDataError
 from api.accounts import (
@@ -142,7 +142,7 @@ def user_list(as_json: JsonOption = False) -> None:
         sys.stdout.write(json.dumps([a.to_json() for a in accounts], ensure_ascii=False) + "\n")
         return
     zone = display_zone(runtime.settings)
-    table = Table("login", "name", "role", "scope", "state", "created", "language")
+    table = Table(Column("login", no_wrap=True), "name", "role", "scope", "state", "created")
     for a in accounts:
         table.add_row(
             a.login,
@@ -151,7 +151,6 @@ def user_list(as_json: JsonOption = False) -> None:
             a.scope or "all",
             "enabled" if a.enabled else f"disabled {format_instant(a.disabled_at, zone)}",
             format_instant(a.created_at, zone),
-            a.language,
         )
     console.print(table)
 

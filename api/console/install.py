@@ -93,7 +93,7 @@ def install_console(app: FastAPI, settings: Settings | None) -> None:
     for router in page_routers():
         app.include_router(router)
 
-    @app.get("/", include_in_schema=False)
+    @app.api_route("/", methods=["GET", "HEAD"], include_in_schema=False)
     def root() -> RedirectResponse:
         return RedirectResponse("/console/", status_code=303)
 

@@ -306,6 +306,31 @@ async def test_the_keyboard_reaches_the_content_first_and_every_control_shows_fo
     assert "退出" in reached and "English" in reached and "open_only" in reached, reached
 
 
+async def test_a_list_pages_in_place_with_htmx_and_the_page_breaks_no_rule_of_its_csp(
+    served_console: ServedConsole, browser_context: Any
+):
+    problems: list[str] = []
+    page = await browser_context.new_page()
+    page.on(
+        "console", lambda m: problems.append(m.text) if m.type in ("error", "warning") else None
+    )
+    page.on("pageerror", lambda e: problems.append(str(e)))
+    await sign_in(page, served_console, "auditor")
+    await page.goto(served_console.url("/console/cases?limit=1"))
+    assert await page.evaluate("() => typeof htmx") == "object"  # loaded, from this host
+    await page.evaluate("() => { window.notReloaded = true; }")
+    first = await page.locator("table.list tbody tr").inner_text()
+    async with page.expect_response(lambda r: "offset=1" in r.url) as answered:
+        await page.get_by_role("link", name="下一页").click()
+    assert (await answered.value).request.headers.get("hx-request") == "true"
+    await page.wait_for_url("**offset=1**")
+    second = await page.locator("table.list tbody tr").inner_text()
+    assert second != first
+    assert await page.evaluate("() => window.notReloaded") is True  # swapped, not reloaded
+    assert "第 2 / 3 页" in await page.inner_text(".pager")
+    assert problems == []
+
+
 async def test_the_cookie_flags_over_http_and_secure_behind_https(
     served_console: ServedConsole, browser_context: Any
 ):
