@@ -15,7 +15,7 @@ import hashlib
 import hmac
 import secrets
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Engine
@@ -223,9 +223,3 @@ def tokens_match(sent: str | None, expected: str | None) -> bool:
 
 def sent_csrf_header(request: HTTPConnection) -> str | None:
     return request.headers.get(CSRF_HEADER)
-
-
-def now_utc(engine: Engine) -> datetime:
-    with engine.connect() as conn:
-        moment: datetime = conn.execute(sa.text("SELECT clock_timestamp()")).scalar_one()
-    return moment

@@ -33,8 +33,7 @@ depends_on = None
 ROLES = "('inspector', 'enterprise', 'supervisor', 'auditor', 'admin')"
 LOG_KINDS = (
     "('signed_in', 'sign_in_failed', 'locked', 'refused_locked', 'signed_out', 'session_expired',"
-    " 'account_created', 'account_disabled', 'account_enabled', 'password_reset',"
-    " 'language_changed')"
+    " 'account_created', 'account_disabled', 'account_enabled', 'password_reset')"
 )
 
 
