@@ -7,7 +7,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: up test lint unit fuzz bench clean
+.PHONY: up test lint unit fuzz bench clean screenshots
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,12 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.projections
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.blobs --s3
+
+# The console's pages at a phone's width (360 px) and a desktop's (1280 px), written by the
+# browser tests (Debian's chromium: apt-get install -y chromium fonts-noto-cjk) into
+# docs/screenshots/, the ones the README shows.
+screenshots: $(STAMP)
+	DUBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -m browser tests/console/test_console_browser.py
 
 # Not the data directory: it holds the cases (see DUBAN_DATA_DIR in README.md).
 clean:

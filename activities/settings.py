@@ -421,6 +421,47 @@ class Settings(BaseSettings):
             raise ValueError(f"{', '.join(missing)}: needed for the SMS channel as well")
         return self
 
+    # ---- the console's sign-in (api/console; issue 16) ----
+    console_idle_minutes: int = Field(
+        default=30,
+        ge=1,
+        le=24 * 60,
+        description="A console session unused this many minutes ends (the next request goes "
+        "to the sign-in page).",
+    )
+    console_absolute_hours: int = Field(
+        default=12,
+        ge=1,
+        le=7 * 24,
+        description="A console session ends this many hours after its sign-in, used or not.",
+    )
+    console_tls_proxy: bool = Field(
+        default=False,
+        description="Browsers reach duban through a proxy that terminates HTTPS and forwards "
+        "plain HTTP: console cookies are marked Secure whatever scheme a request arrives with. "
+        "Without it they are Secure when the request's scheme is https (served over TLS, or "
+        "X-Forwarded-Proto from an address uvicorn trusts: FORWARDED_ALLOW_IPS, default "
+        "127.0.0.1).",
+    )
+    console_account_failures: int = Field(
+        default=5,
+        ge=1,
+        description="Failed sign-ins in a row for one login name (known or not) that lock it.",
+    )
+    console_account_lock_minutes: int = Field(
+        default=15, ge=1, description="How long a locked login name stays locked, in minutes."
+    )
+    console_address_failures: int = Field(
+        default=20,
+        ge=1,
+        description="Failed sign-ins from one client address within "
+        "console_address_window_minutes that refuse every further sign-in from it until they "
+        "fall out of the window.",
+    )
+    console_address_window_minutes: int = Field(
+        default=15, ge=1, description="The window of console_address_failures, in minutes."
+    )
+
     @field_validator("otel_endpoint")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:

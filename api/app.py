@@ -66,4 +66,8 @@ def create_app(
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)
+    # The console's pages, static files and headers; `/` → /console/ (api/console).
+    from api.console.install import install_console
+
+    install_console(app, settings)
     return app

@@ -1,7 +1,10 @@
 """Bearer tokens: issued by ``duban token create``, stored as SHA-256 hashes only.
 
 A token carries a role and a scope: a grid unit code for inspectors and supervisors (their
-subtree), an enterprise's credit code for the enterprise, nothing for auditors and admins.
+subtree), an enterprise's credit code for the enterprise, nothing for auditors and admins. A
+token may act for a person's account (``api/accounts.py``): it then records the account's login
+as the actor and authenticates nobody while the account is disabled. A console session resolves
+to the same ``Principal`` (``api/console/sessions.py``).
 """
 
 from __future__ import annotations
@@ -37,28 +40,48 @@ def _hash(secret: str) -> bytes:
     return hashlib.sha256(secret.encode()).digest()
 
 
-def create_token(
-    engine: Engine, reference: ReferenceData, role: str, scope: str | None, actor_id: str
-) -> tuple[Principal, str]:
-    """Issue a token; returns the principal and the secret (shown once, never stored)."""
+def check_scope(
+    reference: ReferenceData, role: str, scope: str | None, noun: str = "token"
+) -> None:
+    """The rule of a role's scope, for a token and an account alike: inspectors and supervisors
+    name an existing grid unit, the enterprise its credit code, auditors and admins nothing."""
     if role not in ROLES:
-        raise ReferenceDataError("role", "token.role.unknown", "one of " + ", ".join(ROLES))
+        raise ReferenceDataError("role", f"{noun}.role.unknown", "one of " + ", ".join(ROLES))
     if role in GRID_SCOPED:
         if not scope or reference.grid_unit(scope) is None:
             raise ReferenceDataError(
                 "scope",
-                "token.scope.grid_unit",
+                f"{noun}.scope.grid_unit",
                 f"{with_article(role)} is scoped to an existing grid unit",
             )
     elif role == "enterprise":
         if not scope or reference.enterprise(scope) is None:
             raise ReferenceDataError(
-                "scope", "token.scope.enterprise", "an enterprise token names its credit code"
+                "scope", f"{noun}.scope.enterprise", f"an enterprise {noun} names its credit code"
             )
     elif scope:
         raise ReferenceDataError(
-            "scope", "token.scope.none", f"{with_article(role)} token has no scope"
+            "scope", f"{noun}.scope.none", f"{with_article(role)} {noun} has no scope"
         )
+
+
+def create_token(
+    engine: Engine,
+    reference: ReferenceData,
+    role: str,
+    scope: str | None,
+    actor_id: str,
+    *,
+    account: str | None = None,
+) -> tuple[Principal, str]:
+    """Issue a token; returns the principal and the secret (shown once, never stored).
+
+    ``account``: the token acts for that account (``duban token create --account LOGIN``): its
+    role and scope are the account's, the actor recorded is the account's login, and it
+    authenticates nobody while the account is disabled."""
+    if account is not None:
+        role, scope, actor_id = _account_principal(engine, account, role, scope)
+    check_scope(reference, role, scope)
     if not actor_id.strip() or len(actor_id) > 200:
         raise ReferenceDataError("actor_id", "token.actor.required", "1-200 characters")
     token_id = secrets.token_hex(6)
@@ -66,12 +89,42 @@ def create_token(
     with engine.begin() as conn:
         conn.execute(
             sa.text(
-                "INSERT INTO api_tokens (token_id, token_hash, role, scope, actor_id)"
-                " VALUES (:i, :h, :r, :s, :a)"
+                "INSERT INTO api_tokens"
+                " (token_id, token_hash, role, scope, actor_id, account_login)"
+                " VALUES (:i, :h, :r, :s, :a, :l)"
             ),
-            {"i": token_id, "h": _hash(secret), "r": role, "s": scope or None, "a": actor_id},
+            {
+                "i": token_id,
+                "h": _hash(secret),
+                "r": role,
+                "s": scope or None,
+                "a": actor_id,
+                "l": account,
+            },
         )
     return Principal(token_id, actor_id, role, scope or None), secret
+
+
+def _account_principal(
+    engine: Engine, login: str, role: str | None, scope: str | None
+) -> tuple[str, str | None, str]:
+    """The role, scope and actor of a token tied to ``login``; a role or scope given as well
+    must be the account's."""
+    with engine.connect() as conn:
+        row = conn.execute(
+            sa.text("SELECT role, scope, disabled_at FROM accounts WHERE login = :l"),
+            {"l": login},
+        ).first()
+    if row is None:
+        raise ReferenceDataError("account", "token.account.unknown", f"no account {login!r}")
+    if row[2] is not None:
+        raise ReferenceDataError("account", "token.account.disabled", f"{login} is disabled")
+    for field, given, own in (("role", role, row[0]), ("scope", scope, row[1])):
+        if given and given != own:
+            raise ReferenceDataError(
+                field, "token.account.mismatch", f"the account's {field} is {own or 'none'}"
+            )
+    return row[0], row[1], login
 
 
 def authenticate(engine: Engine, secret: str) -> Principal | None:
@@ -80,8 +133,9 @@ def authenticate(engine: Engine, secret: str) -> Principal | None:
     with engine.connect() as conn:
         row = conn.execute(
             sa.text(
-                "SELECT token_id, actor_id, role, scope FROM api_tokens"
-                " WHERE token_hash = :h AND revoked_at IS NULL"
+                "SELECT t.token_id, t.actor_id, t.role, t.scope FROM api_tokens t"
+                " LEFT JOIN accounts a ON a.login = t.account_login"
+                " WHERE t.token_hash = :h AND t.revoked_at IS NULL AND a.disabled_at IS NULL"
             ),
             {"h": _hash(secret)},
         ).first()
@@ -98,18 +152,21 @@ class IssuedToken:
     scope: str | None
     created_at: str
     revoked_at: str | None
+    account: str | None = None  # the account it acts for, if any
 
 
 def list_tokens(engine: Engine) -> list[IssuedToken]:
     with engine.connect() as conn:
         rows = conn.execute(
             sa.text(
-                "SELECT token_id, actor_id, role, scope, created_at, revoked_at FROM api_tokens"
-                " ORDER BY created_at, token_id"
+                "SELECT token_id, actor_id, role, scope, created_at, revoked_at, account_login"
+                " FROM api_tokens ORDER BY created_at, token_id"
             )
         ).all()
     return [
-        IssuedToken(r[0], r[1], r[2], r[3], r[4].isoformat(), r[5].isoformat() if r[5] else None)
+        IssuedToken(
+            r[0], r[1], r[2], r[3], r[4].isoformat(), r[5].isoformat() if r[5] else None, r[6]
+        )
         for r in rows
     ]
 

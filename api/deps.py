@@ -37,12 +37,19 @@ BEARER = HTTPBearer(
 
 
 def principal_of(
+    request: Request,
     services: ServicesDep,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Security(BEARER)],
 ) -> Principal:
-    """Who sends the request. A plain ``def``: the token is looked up in the database, so
-    FastAPI runs it in its thread pool, off the event loop."""
+    """Who sends the request: the bearer token's holder, or the person of a console session
+    (whose CSRF token an unsafe request must carry). A plain ``def``: the token or session is
+    looked up in the database, so FastAPI runs it in its thread pool, off the event loop."""
     if credentials is None:
+        from api.console.deps import session_principal
+
+        session = session_principal(request)
+        if session is not None:
+            return session
         raise Refused(401, "auth.required", "send Authorization: Bearer <token>", "authorization")
     principal = authenticate(services.engine, credentials.credentials)
     if principal is None:

@@ -137,7 +137,8 @@ def serve_api(settings: Settings, host: str, port: int) -> None:
     async def serve() -> None:
         services = await build_services(settings, telemetry=telemetry)
         try:
-            config = uvicorn_config(create_app(services=services), host, port)
+            # settings: the console's (issue 16)
+            config = uvicorn_config(create_app(settings, services=services), host, port)
             await uvicorn.Server(config).serve()
         finally:
             services.store.close()

@@ -34,6 +34,7 @@ from activities.settings import Settings
 from activities.temporal_client import connect_temporal
 from activities.tracing import configure_tracing
 from api.app import create_app
+from api.console.demo import demo_accounts
 from api.http_server import uvicorn_config
 from api.runtime import Runtime
 from api.serve import ApiTelemetry, build_services
@@ -285,6 +286,7 @@ async def _start(
             f"{report.enterprises} enterprises, {len(report.rejected)} rejected"
         )
     token, reused = admin_token(runtime.engine, reference, data_dir)
+    people = demo_accounts(runtime.engine, reference, data_dir)
 
     telemetry = ApiTelemetry()  # the process's metrics: the API's /metrics serves them
     stack.callback(telemetry.stop)
@@ -307,7 +309,7 @@ async def _start(
     await ensure_audit_schedule(client, settings, settings.task_queue)
     services = await build_services(settings, runtime, telemetry=telemetry, temporal=client)
     stack.callback(services.store.close)
-    server = ApiServer(uvicorn_config(create_app(services=services), api_host, api_port))
+    server = ApiServer(uvicorn_config(create_app(settings, services=services), api_host, api_port))
     dispatcher = None
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
@@ -331,6 +333,7 @@ async def _start(
         token=token,
         token_reused=reused,
         calendar_warnings=calendar_warning_lines(settings),
+        console_accounts=people,
     )
     record = replace(
         _new_record(settings, RUNNING),

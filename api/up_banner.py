@@ -9,6 +9,7 @@ from pathlib import Path
 
 from activities.rules import RulesActivities
 from activities.settings import Settings
+from api.console.demo import DEMO_ACCOUNTS_FILE, DemoAccount
 from api.up_parts import ADMIN_TOKEN_FILE
 from domain.policy import Policy
 
@@ -65,6 +66,8 @@ class BannerFacts:
     token: str
     token_reused: bool
     calendar_warnings: list[str] = field(default_factory=list)
+    # The demo county's people: how to sign in to the console.
+    console_accounts: list[DemoAccount] = field(default_factory=list)
 
 
 def banner_lines(facts: BannerFacts) -> list[str]:
@@ -99,6 +102,32 @@ def banner_lines(facts: BannerFacts) -> list[str]:
         f"             ({'the same as last time, ' if facts.token_reused else ''}kept in "
         f"{facts.data_dir / ADMIN_TOKEN_FILE}, mode 0600, and printed again by the next "
         "`duban up`)",
-        "Ctrl-C stops everything started here; the next `duban up` resumes every open case.",
     ]
+    lines += console_lines(facts)
+    lines.append(
+        "Ctrl-C stops everything started here; the next `duban up` resumes every open case."
+    )
     return lines + facts.calendar_warnings
+
+
+def console_lines(facts: BannerFacts) -> list[str]:
+    """The console's address and the demo accounts' sign-in lines (login, password, role,
+    scope); an account whose password was changed since is named without it."""
+    lines = [f"console:     {facts.api_base}/console/"]
+    width = max((len(a.login) for a in facts.console_accounts), default=0)
+    for number, account in enumerate(facts.console_accounts):
+        label = "sign in:    " if number == 0 else "            "
+        if account.disabled:
+            secret = "(disabled: duban user enable " + account.login + ")"
+        elif account.password is None:
+            secret = "(password changed since: duban user reset-password " + account.login + ")"
+        else:
+            secret = account.password
+        where = f"{account.role}, {account.scope}" if account.scope else account.role
+        lines.append(f"{label} {account.login:<{width}}  {secret}  ({where})")
+    if facts.console_accounts:
+        lines.append(
+            f"             (kept in {facts.data_dir / DEMO_ACCOUNTS_FILE}, mode 0600, and printed "
+            "again by the next `duban up`; `duban user --help` for more accounts)"
+        )
+    return lines

@@ -7,6 +7,7 @@
 - ``audit.py`` (a case's record) and ``audit_chain.py`` (the hash chain, checkpoints): ``audit …``.
 - ``projections.py``: ``projections rebuild|run``.
 - ``calendar.py``: ``calendar show|check|load``.
+- ``users.py``: ``user create|list|disable|enable|reset-password`` (people's console accounts).
 - ``files.py``: ``audit verify-files`` (the evidence files in the blob store).
 - ``common.py``: what every command shares (settings, one-line refusals, instants shown).
 """
@@ -21,6 +22,7 @@ from api.cli.hazards import hazard_app
 from api.cli.operations import operations_app
 from api.cli.projections import projections_app
 from api.cli.tokens import token_app
+from api.cli.users import user_app
 
 app = duban_typer(help="duban 督办 — durable supervision of workplace-safety hazards.")
 app.add_typer(operations_app)  # its commands at the top level, listed first
@@ -30,6 +32,7 @@ app.add_typer(token_app, name="token")
 app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
 app.add_typer(calendar_app, name="calendar")
+app.add_typer(user_app, name="user")
 
 
 def main() -> None:

@@ -33,14 +33,23 @@ def _token_refused(exc: ReferenceDataError) -> typer.Exit:
 
 @token_app.command("create")
 def token_create(
-    role: Annotated[str, typer.Option(help="inspector, enterprise, supervisor, auditor, admin")],
+    role: Annotated[
+        str | None, typer.Option(help="inspector, enterprise, supervisor, auditor, admin")
+    ] = None,
     scope: Annotated[
         str | None, typer.Option(help="grid unit code (inspector, supervisor) or credit code")
     ] = None,
     actor: Annotated[str | None, typer.Option(help="who holds it (recorded on events)")] = None,
+    account: Annotated[
+        str | None,
+        typer.Option(help="act for this account: its role, scope and login as the actor"),
+    ] = None,
     as_json: JsonOption = False,
 ) -> None:
-    """Issue a bearer token (stored hashed; the secret is shown once)."""
+    """Issue a bearer token (stored hashed; the secret is shown once). With --account it acts
+    for that account (and stops while the account is disabled)."""
+    if role is None and account is None:
+        raise refuse("Missing option '--role' (or --account: a token acting for an account)")
     from activities.reference_data import ReferenceData
     from api.auth import create_token
 
@@ -49,9 +58,10 @@ def token_create(
         principal, secret = create_token(
             runtime.engine,
             ReferenceData(runtime.engine, runtime.store),
-            role,
+            role or "",
             scope,
             actor or f"{role}-{scope or 'all'}",
+            account=account.strip().lower() if account else None,
         )
     except ReferenceDataError as exc:
         raise _token_refused(exc) from exc

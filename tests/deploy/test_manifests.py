@@ -202,6 +202,15 @@ def test_the_image_build_context_builds_the_package(tmp_path: Path):
         "deploy/calendar.toml",
     ):
         assert expected in names, expected
+    # The console: its templates and static files install with duban (issue 16).
+    for expected in (
+        "api/console/templates/base.html",
+        "api/console/templates/accounts/list.html",
+        "api/console/static/duban.css",
+        "api/console/static/vendor/htmx-2.0.11.min.js",
+        "api/console/static/vendor/htmx-LICENSE.txt",
+    ):
+        assert expected in names, expected
     assert any(n.endswith(".dist-info/licenses/LICENSE") for n in names)
     entry_points = next(n for n in names if n.endswith(".dist-info/entry_points.txt"))
     assert "duban = api.cli:main" in zipfile.ZipFile(wheel).read(entry_points).decode()
