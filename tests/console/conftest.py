@@ -252,7 +252,7 @@ async def served(
 async def seed_cases(api: ApiHarness) -> dict[str, str]:
     """A few cases in township A and B, the major one listed at the county on registration
     (the public register shows it), brought into the read models."""
-    from tests.api.test_access_matrix import in_days
+    from tests.api.matrix import in_days
     from tests.api.test_api_hazards import hazard
 
     grid = api.grid
