@@ -31,7 +31,6 @@ from activities.notifications import OutboxDispatcher
 from activities.projections import Projector
 from activities.reference_data import ReferenceData
 from activities.settings import Settings
-from activities.temporal_client import connect_temporal
 from activities.tracing import configure_tracing
 from api.app import create_app
 from api.console.demo import demo_accounts
@@ -55,6 +54,7 @@ from api.up_parts import (
     UpError,
     admin_token,
     bind_api_socket,
+    connect_when_ready,
     earlier_data_dir_problem,
     follow_event_store,
     serve_http,
@@ -272,7 +272,7 @@ async def _start(
         dev_server = await start_dev_server(data_dir, temporal_port, temporal_ui_port)
         stack.callback(dev_server.stop)
         settings = settings.model_copy(update={"temporal_address": dev_server.address})
-    client = await connect_temporal(settings)
+    client = await connect_when_ready(settings, dev_server)
     await register_search_attributes(client, settings.temporal_namespace)
     reference = ReferenceData(runtime.engine, runtime.store)
     if reference.is_empty():

@@ -22,10 +22,12 @@ import structlog
 import uvicorn
 from rich.console import Console
 from sqlalchemy.engine import Engine
+from temporalio.client import Client
 
 from activities.projections import Projector
 from activities.reference_data import ReferenceData
 from activities.settings import Settings
+from activities.temporal_client import TemporalUnreachable, connect_temporal
 from api.auth import authenticate, create_token
 from api.stack import write_private_file
 
@@ -136,6 +138,26 @@ async def start_dev_server(data_dir: Path, port: int, ui_port: int) -> DevServer
     except BaseException:
         server.stop()
         raise
+
+
+async def connect_when_ready(settings: Settings, server: DevServer | None) -> Client:
+    """Connect to Temporal; when ``duban up`` has just started the dev server, keep trying while
+    it comes up: its port accepts connections a moment before its frontend reports healthy
+    ("Frontend is not healthy yet"), longer on a loaded machine."""
+    if server is None:
+        return await connect_temporal(settings)
+    deadline = time.monotonic() + DEV_SERVER_START_SECONDS
+    while True:
+        try:
+            return await connect_temporal(settings)
+        except TemporalUnreachable:
+            if server.process.poll() is not None:
+                raise UpError(
+                    f"the Temporal dev server stopped at start; see {server.log_path}"
+                ) from None
+            if time.monotonic() >= deadline:
+                raise
+            await asyncio.sleep(0.5)
 
 
 @dataclass
