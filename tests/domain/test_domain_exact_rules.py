@@ -1,0 +1,381 @@
+"""The gaps a mutation run of domain/ found (issue 21): each test here fails under a mutant that
+the other tests let live — a week duration, an empty time part, durations whose ranges partly
+overlap, periods that start at 00:30 local or end on a Sunday, the refusals' fields and rule
+ids, the credit code's region slice and an enterprise's normalised code."""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+import pytest
+
+from domain.calendar import PACKAGE_YEARS, WorkingCalendar, YearCalendar, end_of_day
+from domain.credit_code import (
+    is_valid_credit_code,
+    make_credit_code,
+    validate_credit_code,
+)
+from domain.durations import EARLIEST_YEAR, LATEST_YEAR, PolicyDuration, utc_instant
+from domain.errors import DomainError
+from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
+from tests.domain.domain_builders import (
+    CITY,
+    COUNTY,
+    PATH,
+    PROVINCE,
+    SHANGHAI,
+    TOWNSHIP,
+    VILLAGE,
+)
+
+CAL = WorkingCalendar()
+UNKNOWN_YEAR = PACKAGE_YEARS.stop + 50  # a year no source has data for
+
+
+def refusal(call, *args, **kwargs) -> tuple[str, str | None]:
+    with pytest.raises(DomainError) as refused:
+        call(*args, **kwargs)
+    return refused.value.rule, refused.value.field
+
+
+def local(*parts: int) -> datetime:
+    return datetime(*parts, tzinfo=SHANGHAI)  # type: ignore[misc]
+
+
+class NoOffset(tzinfo):
+    """A time zone that does not know its offset: such a datetime is naive (datetime docs)."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def dst(self, dt: datetime | None) -> timedelta | None:
+        return None
+
+    def tzname(self, dt: datetime | None) -> str | None:
+        return None
+
+
+# --- durations --------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "parts"),
+    [
+        ("P2W", (0, 0, 14, 0, 0)),
+        ("P1W3D", (0, 0, 10, 0, 0)),
+        (" p1y2m10dt2h30m5s ", (1, 2, 10, 2 * 3600 + 30 * 60 + 5, 0)),
+        ("PT1H", (0, 0, 0, 3600, 0)),
+        ("PT2M", (0, 0, 0, 120, 0)),
+        ("P3M", (0, 3, 0, 0, 0)),
+        ("P20WD", (0, 0, 0, 0, 20)),
+        ("p1wd", (0, 0, 0, 0, 1)),
+    ],
+)
+def test_each_part_of_a_duration_is_read_into_its_own_unit(text: str, parts: tuple[int, ...]):
+    d = PolicyDuration.parse(text)
+    assert (d.years, d.months, d.days, d.seconds, d.working_days) == parts
+
+
+def test_a_week_duration_prints_as_days_and_a_working_day_duration_as_written():
+    assert str(PolicyDuration.parse("P2W")) == "P14D"
+    assert str(PolicyDuration.parse("PT3725S")) == "PT1H2M5S"
+    assert str(PolicyDuration.parse("P1DT1S")) == "P1DT1S"
+    assert str(PolicyDuration.parse("P3WD")) == "P3WD"
+
+
+@pytest.mark.parametrize(
+    ("text", "rule"),
+    [
+        ("P1DT", "duration.syntax"),
+        ("PT", "duration.syntax"),
+        ("P", "duration.syntax"),
+        ("P1X", "duration.syntax"),
+        ("P0WD", "duration.positive"),
+        ("PT0S", "duration.positive"),
+        ("P0Y0M0D", "duration.positive"),
+    ],
+)
+def test_a_bad_duration_names_its_rule_and_the_field_it_was_given_for(text: str, rule: str):
+    assert refusal(PolicyDuration.parse, text, "deadlines.rectify") == (rule, "deadlines.rectify")
+    assert refusal(PolicyDuration.parse, text)[1] == "duration"
+
+
+def test_zero_and_working_days_are_told_apart():
+    assert PolicyDuration().is_zero and not PolicyDuration(seconds=1).is_zero
+    assert not PolicyDuration(working_days=1).is_zero and not PolicyDuration(years=1).is_zero
+    assert not PolicyDuration(months=1).is_zero and not PolicyDuration(days=1).is_zero
+    assert PolicyDuration(working_days=1).is_working_days
+    assert not PolicyDuration(days=1).is_working_days
+
+
+def test_bounds_in_seconds_give_the_shortest_and_longest_span():
+    day = 86400
+    assert PolicyDuration.parse("P1Y2M3DT4S").bounds_in_seconds() == (
+        (365 + 2 * 28 + 3) * day + 4,
+        (366 + 2 * 31 + 3) * day + 4,
+    )
+    assert PolicyDuration.parse("P3WD").bounds_in_seconds() == (3 * day, (3 * 7 + 9) * day)
+    assert PolicyDuration.parse("PT30S").bounds_in_seconds() == (30, 30)
+
+
+@pytest.mark.parametrize(
+    ("shorter", "longer", "surely"),
+    [
+        ("P366D", "P1Y", False),  # a year is 365 or 366 days: 366 days may be longer
+        ("P365D", "P1Y", True),
+        ("P1DT1S", "P1D", False),
+        ("P1D", "P1DT1S", True),
+        ("P1MT1S", "P1M", False),
+        ("P1M", "P1MT1S", True),
+        ("P1M1D", "P1M", False),
+        ("P1Y", "P12M", True),
+        ("P12M", "P1Y1D", True),
+        ("P1Y", "P1Y1D", True),
+        ("P1WD", "P1D", False),
+        ("P1D", "P1WD", True),
+        ("P4WD", "P1M", False),
+        ("P2WD", "P2WD", True),
+    ],
+)
+def test_surely_at_most_with_ranges_that_partly_overlap(shorter: str, longer: str, surely: bool):
+    assert PolicyDuration.parse(shorter).surely_at_most(PolicyDuration.parse(longer)) is surely
+
+
+def test_a_legal_period_with_a_time_part_is_exact_and_working_days_end_the_day():
+    start = local(2025, 3, 7, 9)  # a Friday
+    assert PolicyDuration.parse("PT30S").add_as_period(start, CAL, SHANGHAI) == start + timedelta(
+        seconds=30
+    )
+    assert PolicyDuration.parse("P1DT1H").add_as_period(start, CAL, SHANGHAI) == local(
+        2025, 3, 8, 10
+    )
+    assert PolicyDuration.parse("P1WD").add_as_period(start, CAL, SHANGHAI) == local(2025, 3, 11)
+    # a day: the period's last day is Saturday 8 March, rolled to Monday's end
+    assert PolicyDuration.parse("P1D").add_as_period(start, CAL, SHANGHAI) == local(2025, 3, 11)
+    assert PolicyDuration.parse("P1M").add_as_period(start, CAL, SHANGHAI) == local(2025, 4, 8)
+
+
+def test_subtracting_durations_goes_back_on_the_wall_clock_and_by_working_days():
+    end = local(2025, 3, 10)  # 24:00 Sunday 9 March
+    one = PolicyDuration.parse("P1WD")
+    assert one.subtract_from(end, CAL, SHANGHAI) == local(2025, 3, 8)
+    assert one.subtract_from(end, CAL, SHANGHAI, closing_day_must_work=True) == local(2025, 3, 7)
+    assert PolicyDuration.parse("P1DT2H").subtract_from(end, CAL, SHANGHAI) == local(2025, 3, 8, 22)
+    assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI) == local(2024, 2, 10)
+    assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI).tzinfo == UTC
+
+
+def test_a_working_day_duration_cannot_be_subtracted_without_a_calendar():
+    assert refusal(PolicyDuration.parse("P2WD").subtract_calendar, local(2025, 3, 3), SHANGHAI) == (
+        "duration.calendar_only",
+        "duration",
+    )
+
+
+@pytest.mark.parametrize(
+    "instant", [datetime(2025, 3, 3, 9), datetime(2025, 3, 3, 9, tzinfo=NoOffset())]
+)
+def test_every_duration_refuses_a_naive_instant(instant: datetime):
+    d = PolicyDuration.parse("P1D")
+    expected = ("time.aware_required", "datetime")
+    assert refusal(d.add_to, instant, CAL, SHANGHAI) == expected
+    assert refusal(d.add_as_period, instant, CAL, SHANGHAI) == expected
+    assert refusal(d.subtract_from, instant, CAL, SHANGHAI) == expected
+    assert refusal(d.subtract_calendar, instant, SHANGHAI) == expected
+    assert refusal(utc_instant, instant, "found_at") == ("time.aware_required", "found_at")
+
+
+def test_an_instant_is_accepted_from_1900_to_9998_and_given_in_utc():
+    assert utc_instant(local(2025, 3, 3, 8), "found_at") == datetime(2025, 3, 3, tzinfo=UTC)
+    assert utc_instant(datetime(EARLIEST_YEAR, 1, 1, tzinfo=UTC), "x").year == 1900
+    assert utc_instant(datetime(LATEST_YEAR, 12, 31, tzinfo=UTC), "x").year == 9998
+    assert refusal(utc_instant, datetime(1899, 12, 31, tzinfo=UTC), "due") == (
+        "time.out_of_range",
+        "due",
+    )
+    assert refusal(utc_instant, datetime(9999, 1, 1, tzinfo=UTC), "due") == (
+        "time.out_of_range",
+        "due",
+    )
+
+
+# --- working days -----------------------------------------------------------------------------
+
+
+def test_a_period_starting_at_00_30_local_counts_from_that_local_day():
+    # 00:30 Tuesday 4 March in Shanghai is still Monday 3 March in UTC
+    start = local(2025, 3, 4, 0, 30).astimezone(UTC)
+    assert CAL.add_working_days(start, 1, SHANGHAI) == local(2025, 3, 6)
+    assert PolicyDuration.parse("P1WD").add_to(start, CAL, SHANGHAI) == local(2025, 3, 6)
+    assert CAL.subtract_working_days(local(2025, 3, 6, 0, 30), 1, SHANGHAI) == local(2025, 3, 6)
+
+
+def test_an_instant_of_24_00_closes_the_day_before_it():
+    assert CAL.subtract_working_days(local(2025, 3, 6), 1, SHANGHAI) == local(2025, 3, 5)
+    assert CAL.subtract_working_days(local(2025, 3, 6), 2, SHANGHAI) == local(2025, 3, 4)
+
+
+def test_working_days_step_one_day_at_a_time_over_a_weekend():
+    friday = local(2025, 3, 7, 9)
+    assert CAL.add_working_days(friday, 1, SHANGHAI) == local(2025, 3, 11)  # Monday's end
+    assert CAL.add_working_days(friday, 2, SHANGHAI) == local(2025, 3, 12)
+    assert CAL.nth_working_day(date(2025, 3, 10), -1) == date(2025, 3, 7)
+    assert CAL.nth_working_day(date(2025, 3, 11), -2) == date(2025, 3, 7)
+
+
+def test_a_legal_period_ending_on_a_sunday_ends_on_monday():
+    assert CAL.end_of_legal_period(date(2025, 3, 9), SHANGHAI) == local(2025, 3, 11)
+    assert CAL.end_of_legal_period(date(2025, 3, 8), SHANGHAI) == local(2025, 3, 11)
+    assert CAL.end_of_legal_period(date(2025, 3, 7), SHANGHAI) == local(2025, 3, 8)
+    assert end_of_day(date(2025, 3, 9), SHANGHAI) == datetime(2025, 3, 9, 16, tzinfo=UTC)
+
+
+def test_the_closing_day_counts_by_default_and_must_work_only_when_asked():
+    end = local(2025, 3, 10)  # 24:00 Sunday 9 March
+    assert CAL.subtract_working_days(end, 1, SHANGHAI) == local(2025, 3, 8)
+    assert CAL.subtract_working_days(end, 1, SHANGHAI, closing_day_must_work=False) == local(
+        2025, 3, 8
+    )
+    assert CAL.subtract_working_days(end, 1, SHANGHAI, closing_day_must_work=True) == local(
+        2025, 3, 7
+    )
+    # a working closing day is counted either way
+    friday_end = local(2025, 3, 8)
+    assert CAL.subtract_working_days(friday_end, 1, SHANGHAI, closing_day_must_work=True) == local(
+        2025, 3, 7
+    )
+
+
+@pytest.mark.parametrize(
+    "instant", [datetime(2025, 3, 3, 9), datetime(2025, 3, 3, 9, tzinfo=NoOffset())]
+)
+def test_working_day_arithmetic_refuses_a_naive_datetime(instant: datetime):
+    expected = ("time.aware_required", "datetime")
+    assert refusal(CAL.add_working_days, instant, 1, SHANGHAI) == expected
+    assert refusal(CAL.subtract_working_days, instant, 1, SHANGHAI) == expected
+
+
+def test_working_day_counts_below_one_name_the_count():
+    start = local(2025, 3, 3, 9)
+    for n in (0, -1):
+        expected = ("calendar.working_days_positive", "n")
+        assert refusal(CAL.add_working_days, start, n, SHANGHAI) == expected
+        assert refusal(CAL.subtract_working_days, start, n, SHANGHAI) == expected
+
+
+def test_has_year_is_false_for_a_year_no_source_knows():
+    assert not CAL.has_year(UNKNOWN_YEAR)
+    assert not CAL.has_year(PACKAGE_YEARS.stop)
+    assert CAL.has_year(PACKAGE_YEARS.start) and CAL.has_year(PACKAGE_YEARS.stop - 1)
+    assert not CAL.has_year(PACKAGE_YEARS.start - 1)
+    extra = WorkingCalendar({UNKNOWN_YEAR: YearCalendar(holidays=frozenset({date(2099, 1, 1)}))})
+    assert extra.has_year(UNKNOWN_YEAR)
+    assert CAL.first_missing_year(PACKAGE_YEARS.start) == PACKAGE_YEARS.stop
+    assert CAL.first_missing_year(UNKNOWN_YEAR) == UNKNOWN_YEAR
+    assert extra.file_years == (UNKNOWN_YEAR,) and CAL.file_years == ()
+    assert extra.years == (*PACKAGE_YEARS, UNKNOWN_YEAR)
+
+
+def test_a_file_year_decides_over_the_package_and_its_weekends():
+    year = PACKAGE_YEARS.stop - 1
+    first_monday = next(date(year, 1, d) for d in range(1, 8) if date(year, 1, d).weekday() == 0)
+    saturday = first_monday + timedelta(days=5)
+    cal = WorkingCalendar(
+        {year: YearCalendar(holidays=frozenset({first_monday}), workdays=frozenset({saturday}))}
+    )
+    assert not cal.is_working_day(first_monday) and cal.is_working_day(saturday)
+    assert cal.is_working_day(first_monday + timedelta(days=4))  # Friday
+    assert not cal.is_working_day(saturday + timedelta(days=1))  # Sunday
+
+
+def test_a_years_digest_is_the_sha256_of_its_working_days_one_a_line():
+    year = UNKNOWN_YEAR
+    cal = WorkingCalendar({year: YearCalendar(holidays=frozenset({date(year, 1, 1)}))})
+    days = [date(year, 1, 1) + timedelta(days=i) for i in range(366)]
+    expected = "\n".join(
+        d.isoformat() for d in days if d.year == year and d.weekday() < 5 and d != date(year, 1, 1)
+    )
+    assert cal.year_digest(year) == hashlib.sha256(expected.encode()).hexdigest()
+
+
+# --- credit code ------------------------------------------------------------------------------
+
+
+def test_the_administrative_division_is_characters_3_to_8_and_must_be_digits():
+    assert is_valid_credit_code(make_credit_code("9A350100M000100Y4"))  # type: a letter
+    assert is_valid_credit_code(make_credit_code("91350100M000100Y4"))  # 9th: a letter
+    for prefix in ("91A50100M000100Y4", "9135010AM000100Y4", "913A0100M000100Y4"):
+        assert refusal(make_credit_code, prefix) == ("credit_code.gb32100_check", "credit_code")
+
+
+@pytest.mark.parametrize(
+    "code",
+    ["", "9135010M000100Y43", "91350100M000100Y433", "91350100M000100YI3", "91350100M000100Y44"],
+)
+def test_every_refused_credit_code_names_the_check_rule_and_the_field(code: str):
+    assert refusal(validate_credit_code, code) == ("credit_code.gb32100_check", "credit_code")
+
+
+def test_a_prefix_must_have_17_characters():
+    assert refusal(make_credit_code, "91350100M000100Y") == (
+        "credit_code.gb32100_check",
+        "credit_code",
+    )
+    assert make_credit_code(" 91350100m000100y4 ") == "91350100M000100Y43"
+
+
+# --- grid -------------------------------------------------------------------------------------
+
+
+def test_an_enterprise_keeps_its_credit_code_trimmed_and_upper_case():
+    e = Enterprise(" 91350100m000100y43 ", "x", "机械", VILLAGE.code)
+    assert e.credit_code == "91350100M000100Y43"
+    assert refusal(Enterprise, "91350100M000100Y43", "  ", "机械", VILLAGE.code) == (
+        "enterprise.name_required",
+        "name",
+    )
+
+
+def test_a_grid_unit_needs_a_code_and_a_responsible_person():
+    assert refusal(GridUnit, " ", "x", GridLevel.CITY, None, "p") == (
+        "grid.unit.code_required",
+        "code",
+    )
+    assert refusal(GridUnit, "C", "x", GridLevel.CITY, None, " ") == (
+        "grid.unit.responsible_person_required",
+        "responsible_person",
+    )
+
+
+def test_grid_refusals_name_their_field():
+    assert refusal(GridTree, [*PATH, VILLAGE]) == ("grid.code_unique", "code")
+    assert refusal(GridTree, [VILLAGE]) == ("grid.parent_unknown", "parent_code")
+    flat = GridUnit("X", "x", GridLevel.TOWNSHIP, TOWNSHIP.code, "p")
+    assert refusal(GridTree, [*PATH, flat]) == ("grid.parent_level_above", "level")
+    tree = GridTree(PATH)
+    assert refusal(tree.unit, "nowhere") == ("grid.unit_unknown", "grid_code")
+    assert refusal(tree.path_to_root, "nowhere") == ("grid.unit_unknown", "grid_code")
+    in_township = Enterprise(make_credit_code("91370782MA3C12345"), "x", "机械", TOWNSHIP.code)
+    assert refusal(tree.enterprise_path, in_township) == (
+        "grid.enterprise_in_lowest_unit",
+        "grid_code",
+    )
+
+
+def test_grid_levels_rank_from_the_province_down():
+    assert [level.rank for level in GridLevel] == [0, 1, 2, 3, 4]
+    assert GridLevel.PROVINCE.is_above(GridLevel.CITY)
+    assert not GridLevel.CITY.is_above(GridLevel.CITY)
+    assert not GridLevel.VILLAGE.is_above(GridLevel.TOWNSHIP)
+
+
+def test_a_grid_lists_its_units_and_a_unit_is_within_itself():
+    tree = GridTree(PATH)
+    assert tree.units == PATH
+    assert tree.is_within(COUNTY.code, COUNTY.code)
+    assert not tree.is_within(CITY.code, COUNTY.code)
+    assert tree.path_to_root(PROVINCE.code) == [PROVINCE]
+    assert tree.enterprise_path(
+        Enterprise(make_credit_code("91370782MA3C12345"), "x", "机械", VILLAGE.code)
+    ) == list(PATH)
