@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
@@ -34,6 +35,10 @@ DEFAULT_TEXT = (POLICIES / "default.toml").read_text(encoding="utf-8")
 DEFAULT = parse_policy(DEFAULT_TEXT)
 DRILL = parse_policy((POLICIES / "drill.toml").read_text(encoding="utf-8"))
 CALENDAR = WorkingCalendar()
+# Examples a property test tries: fewer, and the same each run, under make mutation (which
+# runs the covering tests once per mutant; tests/mutation/README.md).
+PROPERTY_EXAMPLES = int(os.environ.get("DUBAN_PROPERTY_EXAMPLES", "150"))
+PROPERTY_DERANDOMIZE = "DUBAN_PROPERTY_EXAMPLES" in os.environ
 
 
 def edition_1(policy: Policy) -> Policy:

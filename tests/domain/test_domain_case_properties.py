@@ -59,6 +59,8 @@ from tests.domain.domain_builders import (
     OUTSIDE_SUPERVISOR,
     PHOTO,
     PLAN,
+    PROPERTY_DERANDOMIZE,
+    PROPERTY_EXAMPLES,
     PROVINCE_SUPERVISOR,
     SUPERVISOR,
     SYSTEM,
@@ -201,7 +203,11 @@ def play(case: tuple[str, str, list[tuple[str, int]]]):  # type: ignore[no-untyp
 
 
 settings.register_profile(
-    "domain", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "domain",
+    max_examples=PROPERTY_EXAMPLES,
+    derandomize=PROPERTY_DERANDOMIZE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 

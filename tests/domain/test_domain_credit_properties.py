@@ -49,6 +49,8 @@ from tests.domain.domain_builders import (
     ENTERPRISE_ACTOR,
     LEGACY,
     NOW,
+    PROPERTY_DERANDOMIZE,
+    PROPERTY_EXAMPLES,
     SUPERVISOR,
     SYSTEM,
 )
@@ -133,7 +135,11 @@ def play(case: tuple[str, list[tuple[str, CreditEventKind, int]]]) -> Iterator[S
 
 
 settings.register_profile(
-    "credit", max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow]
+    "credit",
+    max_examples=PROPERTY_EXAMPLES,
+    derandomize=PROPERTY_DERANDOMIZE,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
 )
 
 
