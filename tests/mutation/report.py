@@ -182,12 +182,12 @@ def collect(root: Path, patterns: list[str]) -> tuple[dict[str, ModuleScore], li
         for key in keys:
             code = codes[key]
             score = scores.setdefault(module_of(key), ModuleScore())
-            if code in NOT_RUN:
+            if is_message_mutant(key, functions, positions):
+                score.message += 1
+            elif code in NOT_RUN:
                 score.not_run += 1
             elif code in KILLED:
                 score.killed += 1
-            elif is_message_mutant(key, functions, positions):
-                score.message += 1
             elif key in equivalent:
                 score.equivalent += 1
                 seen_equivalent.add(key)
