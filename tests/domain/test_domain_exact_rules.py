@@ -136,6 +136,11 @@ def test_bounds_in_seconds_give_the_shortest_and_longest_span():
         ("P1D", "P1WD", True),
         ("P4WD", "P1M", False),
         ("P2WD", "P2WD", True),
+        ("P2D", "P1WD", False),  # one working day may be a single day
+        ("P5WD", "P1Y", True),
+        ("P1D", "P1D", True),
+        ("P1D", "PT86400S", True),
+        ("PT86401S", "P1D", False),
     ],
 )
 def test_surely_at_most_with_ranges_that_partly_overlap(shorter: str, longer: str, surely: bool):
@@ -213,6 +218,9 @@ def test_a_period_starting_at_00_30_local_counts_from_that_local_day():
 
 def test_an_instant_of_24_00_closes_the_day_before_it():
     assert CAL.subtract_working_days(local(2025, 3, 6), 1, SHANGHAI) == local(2025, 3, 5)
+    # a microsecond after midnight closes the day it is in
+    just_after = local(2025, 3, 6).replace(microsecond=1)
+    assert CAL.subtract_working_days(just_after, 1, SHANGHAI) == local(2025, 3, 6)
     assert CAL.subtract_working_days(local(2025, 3, 6), 2, SHANGHAI) == local(2025, 3, 4)
 
 
@@ -240,6 +248,11 @@ def test_the_closing_day_counts_by_default_and_must_work_only_when_asked():
     assert CAL.subtract_working_days(end, 1, SHANGHAI, closing_day_must_work=True) == local(
         2025, 3, 7
     )
+    # a Saturday closing day goes back to Friday, one day at a time
+    saturday_end = local(2025, 3, 9)
+    assert CAL.subtract_working_days(
+        saturday_end, 1, SHANGHAI, closing_day_must_work=True
+    ) == local(2025, 3, 7)
     # a working closing day is counted either way
     friday_end = local(2025, 3, 8)
     assert CAL.subtract_working_days(friday_end, 1, SHANGHAI, closing_day_must_work=True) == local(
@@ -287,6 +300,7 @@ def test_a_file_year_decides_over_the_package_and_its_weekends():
     assert not cal.is_working_day(first_monday) and cal.is_working_day(saturday)
     assert cal.is_working_day(first_monday + timedelta(days=4))  # Friday
     assert not cal.is_working_day(saturday + timedelta(days=1))  # Sunday
+    assert not cal.is_working_day(saturday + timedelta(days=7))  # a Saturday not listed
 
 
 def test_a_years_digest_is_the_sha256_of_its_working_days_one_a_line():
@@ -361,6 +375,11 @@ def test_grid_refusals_name_their_field():
         "grid.enterprise_in_lowest_unit",
         "grid_code",
     )
+
+
+def test_every_unit_of_a_grid_is_checked_whatever_the_order():
+    orphan = GridUnit("X1", "x", GridLevel.CITY, "nowhere", "p")
+    assert refusal(GridTree, [PROVINCE, orphan]) == ("grid.parent_unknown", "parent_code")
 
 
 def test_grid_levels_rank_from_the_province_down():
