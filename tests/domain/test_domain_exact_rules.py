@@ -141,6 +141,7 @@ def test_bounds_in_seconds_give_the_shortest_and_longest_span():
         ("P1D", "P1D", True),
         ("P1D", "PT86400S", True),
         ("PT86401S", "P1D", False),
+        ("P1DT1S", "PT86401S", True),
     ],
 )
 def test_surely_at_most_with_ranges_that_partly_overlap(shorter: str, longer: str, surely: bool):
@@ -304,12 +305,19 @@ def test_a_file_year_decides_over_the_package_and_its_weekends():
 
 
 def test_a_years_digest_is_the_sha256_of_its_working_days_one_a_line():
-    year = UNKNOWN_YEAR
-    cal = WorkingCalendar({year: YearCalendar(holidays=frozenset({date(year, 1, 1)}))})
+    # a year whose 1 January and 31 December are working days: both ends count
+    year = next(
+        y
+        for y in range(UNKNOWN_YEAR, UNKNOWN_YEAR + 28)
+        if date(y, 1, 1).weekday() < 5 and date(y, 12, 31).weekday() < 5
+    )
+    holiday = date(year, 3, 3) + timedelta(days=(7 - date(year, 3, 3).weekday()) % 7)  # a Monday
+    cal = WorkingCalendar({year: YearCalendar(holidays=frozenset({holiday}))})
     days = [date(year, 1, 1) + timedelta(days=i) for i in range(366)]
     expected = "\n".join(
-        d.isoformat() for d in days if d.year == year and d.weekday() < 5 and d != date(year, 1, 1)
+        d.isoformat() for d in days if d.year == year and d.weekday() < 5 and d != holiday
     )
+    assert expected.startswith(f"{year}-01-01\n") and expected.endswith(f"{year}-12-31")
     assert cal.year_digest(year) == hashlib.sha256(expected.encode()).hexdigest()
 
 

@@ -25,9 +25,11 @@ from __future__ import annotations
 
 import argparse
 import ast
+import difflib
 import fnmatch
 import json
 import sys
+import textwrap
 import tomllib
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -152,6 +154,23 @@ def is_message_mutant(
     return bool(paths) and all(in_message(p, positions) for p in paths)
 
 
+def mutant_diff(root: Path, key: str) -> str:
+    """The lines a mutant changes (of its function, as ast.unparse writes it)."""
+    module = module_of(key)
+    path = root / "mutants" / (module.replace(".", "/") + ".py")
+    if not path.exists():
+        path = path.with_suffix("") / "__init__.py"
+    functions = _functions(ast.parse(path.read_text(encoding="utf-8")))
+    name = key.rpartition(".")[2]
+    orig = functions[name.rpartition("__mutmut_")[0] + "__mutmut_orig"]
+    mutant = functions[name]
+    mutant.name = orig.name
+    lines = difflib.unified_diff(
+        ast.unparse(orig).splitlines(), ast.unparse(mutant).splitlines(), lineterm="", n=0
+    )
+    return "\n".join(line for line in lines if line[:1] in "+-" and line[:3] not in "+++---")
+
+
 def module_of(key: str) -> str:
     return key.rpartition(".")[0]
 
@@ -206,6 +225,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("patterns", nargs="*", help="mutant names (globs), as for mutmut run")
     parser.add_argument("--root", type=Path, default=ROOT)
     parser.add_argument("--survivors", action="store_true", help="list the survivors")
+    parser.add_argument("--diff", action="store_true", help="with --survivors: their changes")
     parser.add_argument("--check", action="store_true")
     parser.add_argument("--min-total", type=float, default=95.0)
     parser.add_argument("--min-module", type=float, default=90.0)
@@ -247,6 +267,8 @@ def main(argv: list[str] | None = None) -> int:
         print("\nsurvivors (mutmut show NAME):")
         for name in total.survived:
             print(f"  {name}")
+            if args.diff:
+                print(textwrap.indent(mutant_diff(args.root, name), "    "))
     for name in stale:
         print(f"stale entry in {EQUIVALENT.name}: {name} (no longer a survivor)")
     if args.check and (failing or stale):
