@@ -318,10 +318,10 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
             if name not in listed:
                 raise DossierInvalid(f"{name}: not listed in the manifest")
         for name, digest in sorted(listed.items()):
-            if name not in names:
-                raise DossierInvalid(f"{name}: listed in the manifest but missing")
             if name.startswith(FILES_DIR):
                 continue  # checked against the events' hashes below, each problem named
+            if name not in names:
+                raise DossierInvalid(f"{name}: listed in the manifest but missing")
             if _sha256_of(archive, name) != digest:
                 raise DossierInvalid(f"{name}: its SHA-256 differs from the manifest")
         print(f"{len(listed)} files match their SHA-256", file=out)
@@ -455,7 +455,7 @@ def _check_evidence(
             problems.append(f"{shown}: altered ({size} bytes, the event records {ref['size']})")
         elif listed.get(member) != sha256:
             problems.append(f"{shown}: the manifest lists another SHA-256 for it")
-    for member in sorted(n for n in names if n.startswith(FILES_DIR)):
+    for member in sorted(n for n in names | set(listed) if n.startswith(FILES_DIR)):
         if member[len(FILES_DIR) :] not in named:
             problems.append(f"{member}: no event of the case names this file")
     for problem in problems:
