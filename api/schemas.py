@@ -65,9 +65,10 @@ class EvidenceIn(AddedLater):
         description="Where the photo/document is; leave out to cite an uploaded file",
     )
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of its content")
-    name: str | None = Field(
-        default=None,
+    name: str | None = text_field(
+        None,
         max_length=1000,
+        required=False,
         description="The uploaded file's name to show (as POST /files answered it)",
     )
 

@@ -14,6 +14,7 @@ from fastapi import APIRouter, Path, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.responses import Response, StreamingResponse
 from starlette.datastructures import UploadFile
+from starlette.exceptions import HTTPException
 from starlette.formparsers import MultiPartException
 
 from api.body_limit import UploadTooLarge, too_large
@@ -69,8 +70,11 @@ async def upload_file(request: Request, services: ServicesDep, principal: Princi
         form = await request.form(max_files=1, max_fields=2)
     except UploadTooLarge as exc:
         raise too_large(exc.limit) from None
-    except MultiPartException as exc:
-        raise Refused(422, "file.multipart_invalid", exc.message, "file") from None
+    except (MultiPartException, HTTPException) as exc:
+        # Starlette answers a multipart body it cannot parse (or one with more parts than
+        # allowed) with its own 400: here it is a 422 naming the field, as every refusal.
+        message = exc.message if isinstance(exc, MultiPartException) else str(exc.detail)
+        raise Refused(422, "file.multipart_invalid", message, "file") from None
     try:
         upload = form.get("file")
         if not isinstance(upload, UploadFile):

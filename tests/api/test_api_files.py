@@ -225,3 +225,24 @@ async def test_a_file_the_case_does_not_name_is_not_found_through_it(api: ApiHar
         headers=api.grid.headers("auditor"),
     )
     refusal(answer, 404, "not_found", "sha256")
+
+
+async def test_a_multipart_body_with_two_files_or_broken_framing_is_refused_naming_the_field(
+    api: ApiHarness,
+):
+    two = await api.client.post(
+        "/api/v1/files",
+        files=[("file", ("a.png", png())), ("file", ("b.jpg", jpeg()))],
+        headers=api.grid.headers("inspector_a"),
+    )
+    refusal(two, 422, "file.multipart_invalid", "file")
+    broken = await api.client.post(
+        "/api/v1/files",
+        content=b'--x\r\nContent-Disposition: form-data; name="file"; filename="a.png"\r\n',
+        headers={
+            **api.grid.headers("inspector_a"),
+            "Content-Type": "multipart/form-data; boundary=x",
+        },
+    )
+    refusal(broken, 422, "file.required", "file")  # the part never ended: no file in it
+    assert nothing_incoming(api)
