@@ -22,6 +22,7 @@ from api.routes import (
     case_actions,
     credit,
     enterprises,
+    files,
     grid,
     hazards,
     probes,
@@ -62,7 +63,17 @@ def create_app(
     app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
-    for resource in (hazards, case_actions, audit, grid, enterprises, credit, public, reports):
+    for resource in (
+        hazards,
+        case_actions,
+        files,
+        audit,
+        grid,
+        enterprises,
+        credit,
+        public,
+        reports,
+    ):
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)

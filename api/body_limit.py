@@ -1,14 +1,50 @@
 """The request body's size limit (413 ``request.too_large``), enforced before the app reads it:
-a body over the limit is refused whether it says its length or streams in chunks."""
+a body over the limit is refused whether it says its length or streams in chunks.
+
+An evidence upload (``POST /api/v1/files``) has a limit of its own (``evidence_max_bytes``
+and room for the multipart framing): it is not held in memory but streamed to the route as it
+arrives, counted, and cut off at the limit (413 ``evidence.too_large``, naming ``file``)."""
 
 from __future__ import annotations
 
+from fastapi.responses import JSONResponse
 from starlette.datastructures import Headers
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from api.errors import error_response
+from api.errors import error_response, refusal_response
+from api.services.refusals import Refused
 
 MAX_BODY_BYTES = 256 * 1024
+UPLOAD_PATH = "/api/v1/files"
+# The multipart framing around one file: boundaries, part headers, a long file name.
+MULTIPART_OVERHEAD = 64 * 1024
+
+
+class UploadTooLarge(Exception):
+    """An upload's body passed its limit while the route was reading it."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(f"more than {limit} bytes")
+        self.limit = limit
+
+
+def upload_limit(scope: Scope) -> int | None:
+    """The body limit of an upload request, or None for any other request."""
+    if scope.get("method") != "POST" or scope.get("path") != UPLOAD_PATH:
+        return None
+    services = getattr(getattr(scope.get("app"), "state", None), "services", None)
+    limits = getattr(services, "evidence_limits", None)
+    max_bytes = getattr(limits, "max_bytes", None)
+    return (max_bytes if isinstance(max_bytes, int) else 25 * 1024 * 1024) + MULTIPART_OVERHEAD
+
+
+def too_large(limit: int) -> Refused:
+    mib = (limit - MULTIPART_OVERHEAD) / (1024 * 1024)
+    return Refused(413, "evidence.too_large", f"the file is larger than {mib:g} MiB", "file")
+
+
+def upload_too_large(limit: int) -> JSONResponse:
+    return refusal_response(too_large(limit))
 
 
 class BodyLimit:
@@ -23,6 +59,10 @@ class BodyLimit:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        large = upload_limit(scope)
+        if large is not None:
+            await self._stream_upload(scope, receive, send, large)
             return
         length = Headers(scope=scope).get("content-length")
         if length is not None and (not length.isdigit() or int(length) > self.limit):
@@ -53,6 +93,26 @@ class BodyLimit:
             return await receive()  # after the body: only the disconnect is left to hear
 
         await self.app(scope, replay, send)
+
+    async def _stream_upload(self, scope: Scope, receive: Receive, send: Send, limit: int) -> None:
+        """Hand the body on as it arrives, counting; past ``limit`` the route's read raises
+        :class:`UploadTooLarge` (the route answers 413; the parser's temporary file goes)."""
+        length = Headers(scope=scope).get("content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await upload_too_large(limit)(scope, receive, send)
+            return
+        size = 0
+
+        async def counted() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request":
+                size += len(message.get("body", b""))
+                if size > limit:
+                    raise UploadTooLarge(limit)
+            return message
+
+        await self.app(scope, counted, send)
 
     async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
         answer = error_response(413, "request.too_large", f"bodies are limited to {self.limit} B")

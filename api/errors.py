@@ -41,7 +41,9 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         (403, "outside the token's role or scope, or a rule about who acts"),
         (404, "what the path or a filter names does not exist"),
         (409, "the state or time of the case or record forbids it"),
-        (413, "a body over 256 KiB"),
+        (410, "a file the case names is missing from the file store"),
+        (413, "a body over 256 KiB (an upload: a file over evidence_max_bytes)"),
+        (415, "an upload not sent as multipart/form-data"),
         (422, "a field breaks a rule: the error names the field and the rule"),
         (503, "the database or Temporal did not answer; ask again shortly"),
     )

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Any, ClassVar, Generic, Literal, TypeVar
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SerializerFunctionWrapHandler,
+    field_validator,
+    model_serializer,
+)
 
 from api.text_input import CREDIT_CODE_PATTERN, Instant, refuse_unstorable_text, text_field
 
@@ -29,9 +36,52 @@ class Strict(BaseModel):
         return refuse_unstorable_text(value)
 
 
-class EvidenceIn(Strict):
-    uri: str = text_field(max_length=500, description="Where the photo/document is")
+class AddedLater(Strict):
+    """A body whose fields in ``ADDED_LATER`` are left out of its dump while they hold their
+    default: the Idempotency-Key fingerprint of a body sent before they existed stays the same
+    (a retry across an upgrade is the same request)."""
+
+    ADDED_LATER: ClassVar[tuple[str, ...]] = ()
+
+    @model_serializer(mode="wrap")
+    def _omit_added_defaults(self, handler: SerializerFunctionWrapHandler) -> Any:
+        data = handler(self)
+        for name in self.ADDED_LATER:
+            if isinstance(data, dict) and getattr(self, name) in (None, []):
+                data.pop(name, None)
+        return data
+
+
+class EvidenceIn(AddedLater):
+    """Evidence cited by a command: a file uploaded to duban (``sha256`` as ``POST /files``
+    answered it, and optionally the ``name`` to show; no ``uri``), or a reference typed by a
+    person (``uri`` and ``sha256``)."""
+
+    ADDED_LATER = ("uri", "name")
+    uri: str | None = text_field(
+        None,
+        max_length=500,
+        required=False,
+        description="Where the photo/document is; leave out to cite an uploaded file",
+    )
     sha256: str = Field(pattern=r"^[0-9a-fA-F]{64}$", description="SHA-256 of its content")
+    name: str | None = text_field(
+        None,
+        max_length=1000,
+        required=False,
+        description="The uploaded file's name to show (as POST /files answered it)",
+    )
+
+
+class FileOut(BaseModel):
+    """An uploaded evidence file: the reference a registration, plan, report or verification
+    cites (its ``sha256`` and ``name``), and what the event will record of it."""
+
+    sha256: str
+    size: int = Field(description="bytes")
+    media_type: str = Field(description="read from the file's bytes, never from its name")
+    name: str = Field(description="for display only: directories and control characters gone")
+    uri: str = Field(description="duban-file:<sha256>, as events record it")
 
 
 class ListingMeasuresIn(Strict):
@@ -72,13 +122,15 @@ class HazardIn(Strict):
     )
 
 
-class GovernancePlanIn(Strict):
+class GovernancePlanIn(AddedLater):
+    ADDED_LATER = ("evidence",)
     goal_and_tasks: str = text_field()
     methods_and_measures: str = text_field()
     funds_and_materials: str = text_field()
     organisation_and_people: str = text_field()
     time_limit_and_requirements: str = text_field()
     safety_measures_and_emergency_plan: str = text_field()
+    evidence: list[EvidenceIn] = Field(default_factory=list, max_length=50)
 
 
 class ReportIn(Strict):
@@ -86,10 +138,14 @@ class ReportIn(Strict):
     evidence: list[EvidenceIn] = Field(min_length=1, max_length=50)
 
 
-class VerificationIn(Strict):
+class VerificationIn(AddedLater):
+    ADDED_LATER = ("evidence",)
     passed: bool
     comments: str = text_field("", required=False)
     new_deadline: Instant | None = None
+    evidence: list[EvidenceIn] = Field(
+        default_factory=list, max_length=50, description="验收 photos or the 复查意见 scan"
+    )
 
 
 class ExtensionRequestIn(Strict):

@@ -18,7 +18,10 @@ What it proves, given the pinned key:
      and the case's versions run 1..n with none missing;
   4. the chain links run unbroken from the case's first event to the signed checkpoint, so the
      case's events are part of the one chain the bureau signed;
-  5. workflow-history.json has exactly the SHA-256 the event store recorded for it.
+  5. workflow-history.json has exactly the SHA-256 the event store recorded for it;
+  6. every evidence file the case's events name (``duban-file:<sha256>``) is in the archive
+     as files/<sha256>, with the SHA-256 and size the event records; each missing or altered
+     one is named (all of them, not only the first).
 What it cannot prove: the content of other cases' events between them (only their links are
 included), nor anything that happened after the checkpoint.
 """
@@ -38,6 +41,8 @@ CHAIN_SCHEME = "duban/1"
 CHECKPOINT_FIELDS = ("scheme", "position", "hash", "signed_at", "public_key")
 SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
+FILES_DIR = "files/"
+STORED_FILE_SCHEME = "duban-file:"
 
 # --------------------------------------------------------------------------- Ed25519 (RFC 8032)
 # A small, slow, pure-Python verifier (the RFC's reference algorithm), so that checking a
@@ -313,6 +318,8 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
             if name not in listed:
                 raise DossierInvalid(f"{name}: not listed in the manifest")
         for name, digest in sorted(listed.items()):
+            if name.startswith(FILES_DIR):
+                continue  # checked against the events' hashes below, each problem named
             if name not in names:
                 raise DossierInvalid(f"{name}: listed in the manifest but missing")
             if _sha256_of(archive, name) != digest:
@@ -389,6 +396,7 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
         )
 
         history_state = _check_history(archive, names, manifest, history_events, out)
+        evidence = _check_evidence(archive, names, listed, events, out)
     if not pin.pinned:
         print("UNPINNED: consistent with itself; the signer was not checked", file=out)
     return {
@@ -398,7 +406,66 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
         "key_fingerprint": fingerprint(signer),
         "pinned": pin.pinned,
         "workflow_history": history_state,
+        "evidence_files": evidence,
     }
+
+
+def _stored_files(value: Any, found: dict[str, dict[str, Any]]) -> None:
+    """Every stored-file reference in an event's data (any nesting), by hash."""
+    if isinstance(value, dict):
+        uri, sha256 = value.get("uri"), value.get("sha256")
+        if isinstance(uri, str) and uri.startswith(STORED_FILE_SCHEME) and isinstance(sha256, str):
+            found.setdefault(sha256.lower(), value)
+            return
+        for item in value.values():
+            _stored_files(item, found)
+    elif isinstance(value, list):
+        for item in value:
+            _stored_files(item, found)
+
+
+def _check_evidence(
+    archive: zipfile.ZipFile,
+    names: set[str],
+    listed: dict[str, str],
+    events: list[dict[str, Any]],
+    out: Any,
+) -> int:
+    """Each file the (verified) events name against its recorded hash and size; every
+    problem is named before the dossier is declared invalid."""
+    named: dict[str, dict[str, Any]] = {}
+    for event in events:
+        _stored_files(json.loads(event["data_text"]), named)
+    problems = []
+    for sha256, ref in named.items():
+        member = FILES_DIR + sha256
+        shown = f"{member} ({ref.get('name') or 'no name'})"
+        if member not in names:
+            problems.append(f"{shown}: missing from the dossier")
+            continue
+        hasher = hashlib.sha256()
+        size = 0
+        with archive.open(member) as stream:
+            while block := stream.read(1 << 20):
+                hasher.update(block)
+                size += len(block)
+        if hasher.hexdigest() != sha256:
+            problems.append(f"{shown}: altered (its SHA-256 differs from the event's)")
+        elif ref.get("size") is not None and size != ref["size"]:
+            problems.append(f"{shown}: altered ({size} bytes, the event records {ref['size']})")
+        elif listed.get(member) != sha256:
+            problems.append(f"{shown}: the manifest lists another SHA-256 for it")
+    for member in sorted(n for n in names | set(listed) if n.startswith(FILES_DIR)):
+        if member[len(FILES_DIR) :] not in named:
+            problems.append(f"{member}: no event of the case names this file")
+    for problem in problems:
+        print(f"EVIDENCE: {problem}", file=out)
+    if problems:
+        raise DossierInvalid(
+            f"{len(problems)} evidence file(s) missing or altered: " + "; ".join(problems)
+        )
+    print(f"{len(named)} evidence files match the SHA-256 and size their events record", file=out)
+    return len(named)
 
 
 def _check_history(

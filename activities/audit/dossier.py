@@ -10,6 +10,7 @@
   chain rewritten since cannot end at it; the exporter refuses such a chain;
 - ``workflow-history.json``: the exported Temporal history, whose hash the store recorded;
 - ``timeline.html``: the timeline in Chinese, printable;
+- ``files/<sha256>``: the evidence files the case's events name (``dossier_files.py``);
 - ``MANIFEST.json``: every file's SHA-256, the head of the store at export, signed at export
   (``MANIFEST.sig``) — an additional statement of who exported it, not the proof of the chain.
 
@@ -36,6 +37,7 @@ from zoneinfo import ZoneInfo
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit.checkpoints import covering_checkpoint
+from activities.audit.dossier_files import write_case_files
 from activities.audit.history_exports import history_stream_id
 from activities.audit.replay import (
     LABELS,
@@ -44,6 +46,7 @@ from activities.audit.replay import (
     describe_detail,
     replay_events,
 )
+from activities.blobs import BlobStore
 from activities.eventstore import Checkpoint, EventStore, RecordedEvent
 from activities.eventstore.chain import canonical_event_bytes, link_hash
 from activities.eventstore.checkpoint import public_key_bytes
@@ -86,6 +89,7 @@ def export_dossier(
     history_dir: Path | None = None,
     allow_missing_history: bool = False,
     time_zone: str = "Asia/Shanghai",
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     """Write the dossier of ``hazard_id`` to ``out`` (atomically); returns what it holds.
 
@@ -106,6 +110,7 @@ def export_dossier(
             history_dir,
             allow_missing_history,
             time_zone,
+            blobs,
         )
         os.replace(tmp, out)
     finally:
@@ -123,6 +128,7 @@ def _export(
     history_dir: Path | None,
     allow_missing_history: bool,
     time_zone: str,
+    blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     stream = case_stream_id(hazard_id)
     raw = store.engine.raw_connection()
@@ -160,6 +166,7 @@ def _export(
             _write(archive, files, "checkpoint.json", checkpoint.to_json().encode())
             if history.content is not None:
                 _write(archive, files, "workflow-history.json", history.content)
+            evidence_files = write_case_files(archive, files, events, blobs)
             recorded = [_recorded(e) for e in events]
             _write(
                 archive,
@@ -185,6 +192,7 @@ def _export(
                     "store_head_at_export": {"position": head_position, "hash": head_hash},
                     "workflow_history": history.status,
                     "files": files,
+                    "evidence_files": evidence_files,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -206,6 +214,7 @@ def _export(
         "checkpoint_signed_at": checkpoint.signed_at,
         "workflow_history": history.status,
         "files": sorted([*files, "MANIFEST.json", "MANIFEST.sig"]),
+        "evidence_files": evidence_files,
     }
 
 

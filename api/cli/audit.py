@@ -210,6 +210,7 @@ def audit_export(
     from activities.audit.checkpoints import load_checkpoint_directory
     from activities.audit.dossier import DossierError, export_dossier
     from activities.audit.keys import signing_key
+    from activities.blobs import open_blob_store
 
     runtime = command_runtime()
     settings = runtime.settings
@@ -226,6 +227,7 @@ def audit_export(
             history_dir=settings.data_dir / "histories",
             allow_missing_history=allow_missing_history,
             time_zone=settings.time_zone,
+            blobs=open_blob_store(settings),
         )
     except CheckpointInvalid as exc:
         raise refuse(str(exc), prefix="checkpoint refused:") from exc
@@ -252,6 +254,14 @@ def audit_export(
             f"[red]WARNING[/red] the workflow history is recorded but missing: "
             f"{history.get('problem')}"
         )
+    for evidence in result["evidence_files"]:
+        if not evidence["included"]:
+            err_console.print(
+                f"[red]WARNING[/red] evidence file {evidence['sha256']} "
+                f"({escape(str(evidence['name']))}) is not in the dossier: "
+                f"{escape(str(evidence['problem']))}",
+                soft_wrap=True,
+            )
 
 
 # After the case's record: the chain's commands (verify-dossier, verify, checkpoint).

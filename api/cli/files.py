@@ -1,9 +1,11 @@
 """``duban audit verify-files``: are the evidence files present and intact?
 
-Events do not carry files yet; until ``duban audit verify`` feeds the list from the event
-store, the files to check come from a manifest (JSON: an array, or one object a line, each
+By default every file the events name (an uploaded file cited by a registration, plan,
+report or verification: ``duban-file:<sha256>`` with its size) is read to its end and checked
+against its recorded hash and size; ``--case`` narrows that to one case. ``--manifest`` checks
+the files a manifest names instead (JSON: an array, or one object a line, each
 ``{"sha256": …, "size": …, "name": …}``), and ``--all`` checks every stored file against its
-own hash.
+own hash. Each missing or altered file is named, with every event that records it.
 """
 
 from __future__ import annotations
@@ -85,13 +87,18 @@ def verify_files_command(
     check_all: Annotated[
         bool, typer.Option("--all", help="Check every stored file against its own hash.")
     ] = False,
+    hazard_id: Annotated[
+        str | None,
+        typer.Option("--case", help="Only the files this case's events name."),
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Machine-readable output.")] = False,
 ) -> None:
-    """Check that every evidence file named is present and hashes to its recorded value;
-    name each missing or altered one (exit 1 if any)."""
-    if manifest is None and not check_all:
-        err_console.print("[red]refused[/red] give --manifest FILE (or -), --all, or both")
+    """Check that every evidence file the events (or a manifest) name is present and hashes to
+    its recorded value; name each missing or altered one (exit 1 if any)."""
+    if hazard_id is not None and manifest is not None:
+        err_console.print("[red]refused[/red] --case reads the events: give it without --manifest")
         raise typer.Exit(2)
+    from_events = manifest is None and (hazard_id is not None or not check_all)
     expected: list[ExpectedFile] = []
     if manifest is not None:
         try:
@@ -100,8 +107,14 @@ def verify_files_command(
         except (OSError, UnicodeDecodeError, ManifestError) as exc:
             err_console.print(f"[red]refused[/red] {escape(str(exc))}")
             raise typer.Exit(2) from exc
+    if from_events:
+        expected = _files_of_events(hazard_id)
     store = open_blob_store(command_settings(needs_database=False))
     reports: dict[str, FilesReport] = {}
+    if from_events:
+        reports["events" if hazard_id is None else f"case {hazard_id}"] = verify_files(
+            store, expected
+        )
     if manifest is not None:
         reports["manifest"] = verify_files(store, expected)
     if check_all:
@@ -114,3 +127,24 @@ def verify_files_command(
             _print(report, f"{what} ({store!r})")
     if not all(r.ok for r in reports.values()):
         raise typer.Exit(1)
+
+
+def _files_of_events(hazard_id: str | None) -> list[ExpectedFile]:
+    """The stored files the events name: every stream's, or one case's."""
+    from activities.blobs.references import expected_files_of_events
+    from api.cli.common import command_runtime, refuse
+    from workflows.ids import case_stream_id
+
+    runtime = command_runtime()
+    try:
+        if hazard_id is None:
+            return expected_files_of_events(runtime.store.iter_all())
+        try:
+            events = runtime.store.read_stream(case_stream_id(hazard_id))
+        except ValueError as exc:
+            raise refuse(str(exc)) from exc
+        if not events:
+            raise refuse(f"no events for hazard {hazard_id}", prefix="not found")
+        return expected_files_of_events(events)
+    finally:
+        runtime.close()

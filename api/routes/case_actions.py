@@ -100,8 +100,10 @@ async def case_action(
 CaseActionDep = Annotated[CaseAction, Depends(case_action)]
 
 
-def _evidence(items: list[Any]) -> tuple[Evidence, ...]:
-    return tuple(Evidence(e.uri, e.sha256) for e in items)
+def _evidence(case: CaseAction, items: list[Any]) -> tuple[Evidence, ...]:
+    """The cited evidence as the event records it (an uploaded file's size and type read from
+    the stored bytes). Called inside ``build``, which runs in the thread pool."""
+    return case.services.evidence_of([e.model_dump() for e in items])
 
 
 @router.post(
@@ -110,7 +112,8 @@ def _evidence(items: list[Any]) -> tuple[Evidence, ...]:
 )
 async def submit_governance_plan(body: GovernancePlanIn, case: CaseActionDep) -> Response:
     def build(actor: Actor) -> CaseCommand:
-        return SubmitGovernancePlan(actor=actor, plan=GovernancePlan(**body.model_dump()))
+        plan = GovernancePlan(**body.model_dump(exclude={"evidence"}))
+        return SubmitGovernancePlan(actor=actor, plan=plan, evidence=_evidence(case, body.evidence))
 
     return await case.act("governance-plan", "submit_governance_plan", ENTERPRISE, body, build)
 
@@ -122,7 +125,7 @@ async def submit_governance_plan(body: GovernancePlanIn, case: CaseActionDep) ->
 async def report_rectification(body: ReportIn, case: CaseActionDep) -> Response:
     def build(actor: Actor) -> CaseCommand:
         return ReportRectification(
-            actor=actor, summary=body.summary, evidence=_evidence(body.evidence)
+            actor=actor, summary=body.summary, evidence=_evidence(case, body.evidence)
         )
 
     return await case.act("rectification-report", "report_rectification", ENTERPRISE, body, build)
@@ -135,7 +138,11 @@ async def report_rectification(body: ReportIn, case: CaseActionDep) -> Response:
 async def verify_rectification(body: VerificationIn, case: CaseActionDep) -> Response:
     def build(actor: Actor) -> CaseCommand:
         return VerifyRectification(
-            actor=actor, passed=body.passed, comments=body.comments, new_deadline=body.new_deadline
+            actor=actor,
+            passed=body.passed,
+            comments=body.comments,
+            new_deadline=body.new_deadline,
+            evidence=_evidence(case, body.evidence),
         )
 
     return await case.act("verification", "verify_rectification", SUPERVISOR, body, build)

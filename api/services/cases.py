@@ -22,7 +22,8 @@ from temporalio.exceptions import WorkflowAlreadyStartedError
 
 from api.auth import Principal
 from api.presenters import case_answer
-from api.services.access import AccessRules, actor_of
+from api.services.access import actor_of
+from api.services.files import FileServices
 from api.services.refusals import (
     Refused,
     credit_code_refusal,
@@ -34,7 +35,6 @@ from api.services.refusals import (
 from domain.case import check_command_text, command_from_data, command_to_data, decide
 from domain.case.commands import Actor, CaseCommand, RegisterHazard
 from domain.case.events import (
-    Evidence,
     HazardCategory,
     HazardClass,
     HazardSource,
@@ -82,7 +82,7 @@ def idempotency_digest(token_id: str, key: str) -> str:
     return _sha256(f"{token_id}:{key}")
 
 
-class CaseServices(AccessRules):
+class CaseServices(FileServices):
     """Registering a hazard, reading its case, commanding it."""
 
     def new_hazard_id(self) -> str:
@@ -154,7 +154,7 @@ class CaseServices(AccessRules):
                 found_by=principal.actor_id,
                 found_at=body["found_at"],
                 mode=RectificationMode(body["mode"]),
-                evidence=tuple(Evidence(e["uri"], e["sha256"]) for e in body["evidence"]),
+                evidence=self.evidence_of(body["evidence"]),
                 checklist_clause=body.get("checklist_clause"),
                 deadline=body.get("deadline"),
                 measures=body.get("measures") or "",

@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.blobs import BlobStore, EvidenceLimits
 from activities.calendar_watch import CalendarSource
 from activities.eventstore import EventStore
 from activities.reference_data import ReferenceData
@@ -41,6 +42,11 @@ class ServiceContext:
     # The calendar file as it is now (``duban calendar load`` needs no restart); without it
     # ``calendar`` as built.
     calendar_source: CalendarSource | None = None
+    # Evidence files (``api/services/files.py``): the blob store and the settings' limits.
+    blobs: BlobStore | None = None
+    evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)
+    thumbnail_size: int = 256
+    thumbnail_max_pixels: int = 50_000_000
 
     def current_calendar(self) -> WorkingCalendar:
         return self.calendar_source.calendar() if self.calendar_source else self.calendar

@@ -84,6 +84,8 @@ class SubmitGovernancePlan(CaseCommand):
     COMMAND_TYPE: ClassVar[str] = "SubmitGovernancePlan"
     actor: Actor
     plan: GovernancePlan
+    # Files cited with it (uploads, issue 17); left out of the data while empty.
+    evidence: tuple[Evidence, ...] = field(default=(), metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -101,6 +103,8 @@ class VerifyRectification(CaseCommand):
     passed: bool
     comments: str = ""
     new_deadline: datetime | None = None  # on failure; None: the policy's rework period
+    # Files cited with it (uploads, issue 17); left out of the data while empty.
+    evidence: tuple[Evidence, ...] = field(default=(), metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)

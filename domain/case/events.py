@@ -69,12 +69,29 @@ class PublicationKind(StrEnum):
 _SHA256 = re.compile(r"^[0-9a-f]{64}$")
 
 
+# The URI of a file duban stores itself (an upload, ``POST /api/v1/files``): the scheme and
+# the file's SHA-256. Such evidence also records the file's size, type and name.
+STORED_FILE_SCHEME = "duban-file:"
+
+
+def stored_file_uri(sha256: str) -> str:
+    return f"{STORED_FILE_SCHEME}{sha256}"
+
+
 @dataclass(frozen=True)
 class Evidence:
-    """A photo or document reference (照片/文书) and its SHA-256."""
+    """A photo or document reference (照片/文书) and its SHA-256.
+
+    Two kinds: a reference a person typed (``uri`` anywhere, ``sha256`` as they gave it), or
+    a file uploaded to duban's blob store (``uri`` is ``duban-file:<sha256>``, with ``size``,
+    ``media_type`` read from the bytes, and the ``name`` it was uploaded as). The three were
+    added later: left out of the data while unset, so recorded events read as they were."""
 
     uri: str
     sha256: str
+    size: int | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    media_type: str | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    name: str | None = field(default=None, metadata=OMIT_IF_DEFAULT)
 
     def __post_init__(self) -> None:
         digest = self.sha256.strip().lower()
@@ -85,6 +102,13 @@ class Evidence:
         if not self.uri.strip():
             raise DomainError("evidence.uri_required", "evidence needs a uri", "uri")
         object.__setattr__(self, "sha256", digest)
+        if self.size is not None and self.size < 0:
+            raise DomainError("evidence.size_invalid", "a file's size is not negative", "size")
+
+    @property
+    def stored(self) -> bool:
+        """A file in duban's blob store (uploaded), not a reference typed by a person."""
+        return self.uri == stored_file_uri(self.sha256)
 
 
 @dataclass(frozen=True)
@@ -231,6 +255,9 @@ class GovernancePlanSubmitted(CaseEvent):
     plan: GovernancePlan
     submitted_by: str
     at: datetime
+    # The files (or references) that came with it, when any (uploads, issue 17): left out of
+    # the data while empty, so recorded events read as they were.
+    evidence: tuple[Evidence, ...] = field(default=(), metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -251,6 +278,9 @@ class VerificationPassed(CaseEvent):
     verified_by: str
     comments: str
     at: datetime
+    # The files (or references) that came with it, when any (uploads, issue 17): left out of
+    # the data while empty, so recorded events read as they were.
+    evidence: tuple[Evidence, ...] = field(default=(), metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -269,6 +299,9 @@ class VerificationFailed(CaseEvent):
     deadline_no: int
     at: datetime
     counts_as_missed: bool = field(default=False, metadata=OMIT_IF_DEFAULT)
+    # The files (or references) that came with it, when any (uploads, issue 17): left out of
+    # the data while empty, so recorded events read as they were.
+    evidence: tuple[Evidence, ...] = field(default=(), metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)

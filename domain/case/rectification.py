@@ -60,7 +60,11 @@ def submit_plan(state: CaseState, cmd: SubmitGovernancePlan, now: datetime) -> l
         raise DomainError(
             "case.plan.report_pending", "the rectification is already reported", "plan"
         )
-    return [GovernancePlanSubmitted(plan=cmd.plan, submitted_by=cmd.actor.id, at=now)]
+    return [
+        GovernancePlanSubmitted(
+            plan=cmd.plan, submitted_by=cmd.actor.id, at=now, evidence=cmd.evidence
+        )
+    ]
 
 
 def report_rectification(
@@ -153,7 +157,9 @@ def verify_rectification(
     if not cmd.passed:
         return _verification_failed(state, cmd, now, policy, calendar)
     events: list[CaseEvent] = [
-        VerificationPassed(verified_by=cmd.actor.id, comments=cmd.comments, at=now)
+        VerificationPassed(
+            verified_by=cmd.actor.id, comments=cmd.comments, at=now, evidence=cmd.evidence
+        )
     ]
     if state.listing is not None:
         events += with_publication(
@@ -198,6 +204,7 @@ def _verification_failed(
             deadline_no=state.deadline_no,
             at=now,
             counts_as_missed=True,
+            evidence=cmd.evidence,
         )
         timer = Timer(f"deadline:{state.deadline_no}", "deadline", missed)
         return [
@@ -219,5 +226,6 @@ def _verification_failed(
             deadline=deadline,
             deadline_no=state.deadline_no + 1,
             at=now,
+            evidence=cmd.evidence,
         )
     ]

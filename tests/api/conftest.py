@@ -16,6 +16,7 @@ from temporalio.client import Client
 from temporalio.testing import WorkflowEnvironment
 
 import api.idempotency as idempotency_module
+from activities.blobs import EvidenceLimits, open_blob_store
 from activities.database import create_app_engine
 from activities.eventstore import EventStore
 from activities.projections import Projector
@@ -136,6 +137,8 @@ def build_services(
         task_queue=task_queue,
         policy=Policy.from_data(snapshot.policy),
         calendar=WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or "")),
+        blobs=open_blob_store(settings),
+        evidence_limits=EvidenceLimits.from_settings(settings),
     )
 
 

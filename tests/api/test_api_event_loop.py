@@ -17,6 +17,7 @@ from tests.api.conftest import ApiHarness
 from tests.api.loop_guard import loop_guard
 from tests.api.matrix import FIVE_IMPLEMENTATIONS, GOVERNANCE_PLAN, register
 from tests.api.test_api_hazards import PHOTO, hazard
+from tests.blobs.samples import jpeg, png
 
 PERIOD = "2001-01"
 
@@ -25,7 +26,9 @@ def _soon(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
-def _requests(api: ApiHarness, hazard_id: str) -> list[tuple[str, str, str, str, dict[str, Any]]]:
+def _requests(
+    api: ApiHarness, hazard_id: str, digest: str
+) -> list[tuple[str, str, str, str, dict[str, Any]]]:
     """(method, route, who, path, request options): every operation once, with a body it
     accepts as well formed (the case or record may still refuse it: the route ran)."""
     grid = api.grid
@@ -37,6 +40,28 @@ def _requests(api: ApiHarness, hazard_id: str) -> list[tuple[str, str, str, str,
         ("GET", "/hazards", "supervisor_a", "/hazards", {}),
         ("GET", "/hazards/{hazard_id}", "enterprise_a", case, {}),
         ("GET", "/hazards/{hazard_id}/history", "auditor", f"{case}/history", {}),
+        (
+            "POST",
+            "/files",
+            "enterprise_a",
+            "/files",
+            {"files": {"file": ("整改.png", png(), "image/png")}},
+        ),
+        ("GET", "/hazards/{hazard_id}/files", "enterprise_a", f"{case}/files", {}),
+        (
+            "GET",
+            "/hazards/{hazard_id}/files/{sha256}",
+            "supervisor_a",
+            f"{case}/files/{digest}",
+            {},
+        ),
+        (
+            "GET",
+            "/hazards/{hazard_id}/files/{sha256}/thumbnail",
+            "auditor",
+            f"{case}/files/{digest}/thumbnail",
+            {},
+        ),
         (
             "GET",
             "/hazards/{hazard_id}/as-of",
@@ -211,8 +236,14 @@ async def test_no_operation_reads_the_database_on_the_event_loop(isolated_api: A
     """Every operation of the API, asked once with a well-formed request: what reads the
     database runs in the thread pool, and the loop stays free for every other request."""
     api = isolated_api
-    hazard_id = await register(api, "inspector_a")
-    asked = _requests(api, hazard_id)
+    uploaded = await api.client.post(
+        "/api/v1/files",
+        files={"file": ("现场.jpg", jpeg(), "image/jpeg")},
+        headers=api.grid.headers("inspector_a"),
+    )
+    digest = uploaded.json()["sha256"]
+    hazard_id = await register(api, "inspector_a", evidence=[{"sha256": digest}])
+    asked = _requests(api, hazard_id, digest)
     operations = {
         (method.upper(), path.removeprefix("/api/v1"))
         for path, declared in api.app.openapi()["paths"].items()

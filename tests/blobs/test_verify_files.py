@@ -128,6 +128,13 @@ def test_a_bad_manifest_is_refused_naming_the_line_and_field(
     assert says in result.output
 
 
-def test_the_command_needs_something_to_check(tmp_path: Path) -> None:
-    result = runner.invoke(app, ["audit", "verify-files"], env=_env(tmp_path))
+def test_the_command_refuses_a_case_with_a_manifest(tmp_path: Path) -> None:
+    manifest = tmp_path / "m.json"
+    manifest.write_text("[]")
+    result = runner.invoke(
+        app,
+        ["audit", "verify-files", "--manifest", str(manifest), "--case", "H-1"],
+        env=_env(tmp_path),
+    )
     assert result.exit_code == 2
+    assert "--case" in result.output

@@ -367,3 +367,26 @@ def test_a_policy_from_data_rejects_a_smuggled_fingerprint():
         Policy.from_data({**DEFAULT.to_data(), "_fingerprint": "0" * 64})
     assert replace(DEFAULT, version="x").fingerprint != DEFAULT.fingerprint
     assert CALENDAR.has_year(2025)
+
+
+def test_evidence_of_an_uploaded_file_keeps_size_type_and_name_and_older_data_reads_as_it_was():
+    """Evidence recorded before uploads (a uri and a sha256) writes and reads byte for byte
+    as before; an uploaded file's evidence carries its size, type and name."""
+    from domain._codec import from_data as read
+    from domain._codec import to_data as write
+    from domain.case.events import Evidence, stored_file_uri
+
+    typed = Evidence("s3://evidence/1.jpg", "A" * 64)
+    assert write(typed) == {"uri": "s3://evidence/1.jpg", "sha256": "a" * 64}
+    assert not typed.stored
+    uploaded = Evidence(stored_file_uri("b" * 64), "b" * 64, 1234, "image/jpeg", "现场.jpg")
+    data = write(uploaded)
+    assert data == {
+        "uri": "duban-file:" + "b" * 64,
+        "sha256": "b" * 64,
+        "size": 1234,
+        "media_type": "image/jpeg",
+        "name": "现场.jpg",
+    }
+    assert read(Evidence, data) == uploaded and uploaded.stored
+    assert read(Evidence, {"uri": "s3://x", "sha256": "c" * 64}).size is None

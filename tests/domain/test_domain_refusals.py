@@ -516,6 +516,7 @@ DATA_REFUSALS: dict[str, tuple[Callable[[], object], str | None]] = {
         "name",
     ),
     "evidence.uri_required": (lambda: Evidence(" ", "a" * 64), "uri"),
+    "evidence.size_invalid": (lambda: Evidence("duban-file:" + "a" * 64, "a" * 64, -1), "size"),
     "grid.unit.code_required": (lambda: replace(VILLAGE, code=""), "code"),
     "grid.unit.responsible_person_required": (
         lambda: replace(VILLAGE, responsible_person=" "),
