@@ -21,6 +21,7 @@ from api.routes import (
     audit,
     case_actions,
     credit,
+    documents,
     enterprises,
     grid,
     hazards,
@@ -62,10 +63,21 @@ def create_app(
     app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
-    for resource in (hazards, case_actions, audit, grid, enterprises, credit, public, reports):
+    for resource in (
+        hazards,
+        case_actions,
+        audit,
+        documents,
+        grid,
+        enterprises,
+        credit,
+        public,
+        reports,
+    ):
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)
+    app.include_router(documents.page_router)  # /v/<code>: the QR code's verification page
     # The console's pages, static files and headers; `/` → /console/ (api/console).
     from api.console.install import install_console
 

@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from temporalio.client import Client
 from temporalio.runtime import Runtime as TemporalRuntime
 
+from activities.blobs import open_blob_store
 from activities.calendar_watch import (
     CalendarSource,
     CalendarWatch,
@@ -116,6 +117,7 @@ async def build_services(
         policy=policy,
         calendar=calendar.calendar(),
         calendar_source=calendar,
+        blobs=open_blob_store(settings),
     )
 
 

@@ -7,6 +7,7 @@
 - ``access.py``: who may read or act on a case or an enterprise's record.
 - ``cases.py``: registering a hazard, reading its case, commanding it.
 - ``credit.py``: commanding an enterprise's credit record.
+- ``documents.py``: a case's issued documents, their PDFs, the public verification.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
 
 Routes stay thin: they translate a request into a call here, and one place
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 
 from api.services.cases import CaseServices
 from api.services.credit import CreditServices
+from api.services.documents import DocumentServices
 from api.services.lists import ReadModelLists
 
 
 @dataclass
-class Services(CaseServices, CreditServices, ReadModelLists):
+class Services(CaseServices, CreditServices, DocumentServices, ReadModelLists):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 
 

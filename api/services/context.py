@@ -16,6 +16,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine
 from temporalio.client import Client
 
+from activities.blobs import BlobStore
 from activities.calendar_watch import CalendarSource
 from activities.eventstore import EventStore
 from activities.reference_data import ReferenceData
@@ -41,6 +42,9 @@ class ServiceContext:
     # The calendar file as it is now (``duban calendar load`` needs no restart); without it
     # ``calendar`` as built.
     calendar_source: CalendarSource | None = None
+    # Where issued documents' PDFs are kept (content-addressed); without it a PDF is rendered
+    # again from its issue event (the same bytes, checked against the recorded hash).
+    blobs: BlobStore | None = None
 
     def current_calendar(self) -> WorkingCalendar:
         return self.calendar_source.calendar() if self.calendar_source else self.calendar
