@@ -1,6 +1,6 @@
-"""Issuing the documents a case's events give rise to (发文): each once, with its 发文字号 from
-its authority's gap-free sequence for the year, its PDF stored content-addressed and its hash
-recorded in the ``DocumentIssued`` event.
+"""Issuing the documents a case's or a credit record's events give rise to (发文): each once,
+with its 发文字号 from its authority's gap-free sequence for the year, its PDF stored
+content-addressed and its hash recorded in the ``DocumentIssued`` event.
 
 Who issues: a follower of the event store, like the projector — not an activity the workflows
 call. Why:
@@ -32,7 +32,8 @@ What a document says is built from the case's history up to the event and the po
 was registered under (its ``policy_fingerprint``, looked up in the ``PolicyBook``): a case whose
 policy is not in the book gets no document rather than one that states other numbers; it is
 logged (``documents.not_issued``) and counted, and issued when the follower is run again with
-that policy in the book.
+that policy in the book. A credit record follows the case that opened it (its policy, and the
+grid unit at ``[credit] decided_by_level`` on its grid path issues).
 """
 
 from __future__ import annotations
@@ -63,14 +64,19 @@ from activities.settings import Settings
 from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.case.codec import event_from_data
 from domain.case.events import CaseEvent, HazardRegistered
+from domain.credit.codec import credit_event_from_data
+from domain.credit.events import CreditEvent, CreditEventRecorded
 from domain.documents import (
     CaseDocumentContext,
+    CreditDocumentContext,
     DocumentDraft,
     DocumentModel,
     DocumentRules,
     documents_for_case_event,
+    documents_for_credit_event,
     issue,
 )
+from domain.documents.builders import CREDIT_DOCUMENTS
 from domain.documents.issued import (
     DOCUMENT_ISSUED,
     DOCUMENT_ISSUED_SCHEMA,
@@ -78,13 +84,15 @@ from domain.documents.issued import (
     verification_for,
 )
 from domain.errors import DomainError
+from domain.grid import GridLevel
 from domain.policy import Policy
-from workflows.ids import document_stream_id
+from workflows.ids import case_stream_id, document_stream_id
 
 log = structlog.get_logger(__name__)
 
 ISSUER = "document_issuer"  # its row in projection_positions
 CASE_PREFIX = "case-"
+CREDIT_PREFIX = "credit-"
 # Event ids of issue events: uuid5 of the document's key in this namespace.
 ISSUE_NAMESPACE = uuid.UUID("6f1d2c74-3a0b-5e8e-9d31-64756261646f")
 MAX_DRAWS = 50  # attempts at a number before giving up for this batch (it is retried)
@@ -251,14 +259,18 @@ class DocumentIssuer:
         histories: dict[str, list[RecordedEvent]] = {}
         issued = 0
         for event in events:
-            if not event.stream_id.startswith(CASE_PREFIX):
+            if event.stream_id.startswith(CASE_PREFIX):
+                issue_for = self.issue_case_event
+            elif event.stream_id.startswith(CREDIT_PREFIX):
+                issue_for = self.issue_credit_event
+            else:
                 continue
             if event.stream_id not in histories:
                 # The stream as it is now: the events of the same decision, recorded by the
                 # same append, are all there (a document may read them).
                 histories[event.stream_id] = self._store.read_stream(event.stream_id)
             try:
-                results = self.issue_case_event(histories[event.stream_id], event.stream_version)
+                results = issue_for(histories[event.stream_id], event.stream_version)
             except DomainError as exc:
                 self.not_issued[exc.rule] += 1
                 log.warning(
@@ -289,16 +301,53 @@ class DocumentIssuer:
             )
         context = self._book.context(first.policy_fingerprint, self._rules)
         if context is None:
-            raise DomainError(
-                "document.policy_unknown",
-                f"case {first.hazard_id} runs under policy {first.policy_name} "
-                f"{first.policy_version} ({first.policy_fingerprint[:12]}), which this issuer "
-                "does not have: its documents would state other numbers",
-                "policy_fingerprint",
-            )
+            raise _policy_unknown(first)
         source = stream[stream_version - 1]
         drafts = documents_for_case_event(history, stream_version - 1, context)
         return [self.issue(draft, source) for draft in drafts]
+
+    def issue_credit_event(
+        self, stream: list[RecordedEvent], stream_version: int
+    ) -> list[IssueResult]:
+        """The documents of the credit event at ``stream_version`` of an enterprise's credit
+        record. A record states no policy and no grid of its own: both are its first case's
+        (the case whose happening opened it), and its documents are issued by the authority
+        of that case's grid unit at ``[credit] decided_by_level`` (the county without it)."""
+        history: list[CreditEvent] = [
+            credit_event_from_data(e.event_type, e.schema_version, e.data) for e in stream
+        ]
+        drafts_due = any(
+            isinstance(history[stream_version - 1], kind) for kind, _ in CREDIT_DOCUMENTS
+        )
+        if not drafts_due:
+            return []
+        case_id = next((e.case_id for e in history if isinstance(e, CreditEventRecorded)), None)
+        registered = self._registration(case_id) if case_id else None
+        if registered is None:
+            raise DomainError(
+                "document.credit_without_case",
+                f"credit record {stream[0].stream_id} names no case whose grid and policy its "
+                "documents could follow",
+                "case_id",
+            )
+        context = self._book.context(registered.policy_fingerprint, self._rules)
+        if context is None:
+            raise _policy_unknown(registered)
+        level = context.policy.credit.decided_by_level or GridLevel.COUNTY
+        unit = next((u for u in registered.grid_path if u.level is level), None)
+        if unit is None:
+            unit = self._rules.issuing_unit(registered.grid_path, registered.grid_path[0].code)
+        credit_context = CreditDocumentContext(context.policy, context.calendar, self._rules, unit)
+        source = stream[stream_version - 1]
+        drafts = documents_for_credit_event(history, stream_version - 1, credit_context)
+        return [self.issue(draft, source) for draft in drafts]
+
+    def _registration(self, hazard_id: str) -> HazardRegistered | None:
+        first = self._store.read_stream(case_stream_id(hazard_id), 1, 1)
+        if not first:
+            return None
+        event = event_from_data(first[0].event_type, first[0].schema_version, first[0].data)
+        return event if isinstance(event, HazardRegistered) else None
 
     def issue(self, draft: DocumentDraft, source: RecordedEvent) -> IssueResult:
         """Issue ``draft`` (from the recorded ``source`` event) once: its number drawn from
@@ -391,6 +440,16 @@ def pdf_of(document: IssuedDocument, blobs: BlobStore | None) -> bytes:
         except BlobStoreError as exc:
             log.warning("documents.pdf_not_restored", number=document.number, error=str(exc))
     return pdf
+
+
+def _policy_unknown(registered: HazardRegistered) -> DomainError:
+    return DomainError(
+        "document.policy_unknown",
+        f"case {registered.hazard_id} runs under policy {registered.policy_name} "
+        f"{registered.policy_version} ({registered.policy_fingerprint[:12]}), which this issuer "
+        "does not have: its documents would state other numbers",
+        "policy_fingerprint",
+    )
 
 
 def _sha256(data: bytes) -> str:

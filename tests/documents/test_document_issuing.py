@@ -10,6 +10,7 @@ them; the workflow's own run is the API test's (``tests/api/access_matrix/test_d
 
 from __future__ import annotations
 
+import os
 import threading
 from collections import defaultdict
 from collections.abc import Iterator
@@ -28,12 +29,16 @@ from activities.projections import Projector
 from activities.projections.read_models.documents import document_by_code, list_documents
 from domain.case.codec import event_to_data
 from domain.case.events import CaseEvent, HazardRegistered
+from domain.credit.codec import credit_event_to_data
+from domain.credit.events import CreditRecordOpened
 from domain.documents import DocumentKind
 from domain.documents.issued import DOCUMENT_ISSUED, IssuedDocument, short_code_for
 from tests.conftest import APP_ROLE
-from tests.documents.pdf_checks import pdf_text, require_poppler
+from tests.documents.pdf_checks import pdf_text, render_pages, require_poppler
 from tests.documents.scenarios import (
     CaseRun,
+    CreditRun,
+    credit_record,
     escalated_case,
     extension_case,
     listed_major_case,
@@ -43,7 +48,7 @@ from tests.documents.scenarios import (
     verified_case,
 )
 from tests.domain.domain_builders import CALENDAR, DEFAULT, LEGACY
-from workflows.ids import DOCUMENT_STREAM_PREFIX, case_stream_id
+from workflows.ids import DOCUMENT_STREAM_PREFIX, case_stream_id, credit_stream_id
 
 CASE_KINDS = {
     DocumentKind.RECTIFICATION_NOTICE,
@@ -58,6 +63,8 @@ CASE_KINDS = {
     DocumentKind.ENFORCEMENT_REFERRAL,
 }
 PUBLIC_URL = "https://duban.example.gov.cn"
+# Set DUBAN_ISSUED_OUT to a directory to keep the pages of an issued 整改通知书 and 督办通知书.
+LOOK_AT = os.environ.get("DUBAN_ISSUED_OUT")
 
 
 @dataclass
@@ -105,6 +112,25 @@ class Bench:
             self.store.append(stream, version, events)
             version += len(events)
         return first.hazard_id
+
+    def record_credit(self, run: CreditRun) -> None:
+        first = run.history[0]
+        assert isinstance(first, CreditRecordOpened)
+        for version, e in enumerate(run.history):
+            self.store.append(
+                credit_stream_id(first.credit_code),
+                version,
+                [
+                    NewEvent(
+                        uuid4(),
+                        e.EVENT_TYPE,
+                        credit_event_to_data(e),
+                        EventMetadata("tester", "supervisor"),
+                        e.at,
+                        e.SCHEMA_VERSION,
+                    )
+                ],
+            )
 
     def issued(self) -> list[RecordedEvent]:
         return [e for e in self.store.iter_all() if e.event_type == DOCUMENT_ISSUED]
@@ -163,10 +189,9 @@ def test_every_kind_of_case_document_is_issued_once_from_the_recorded_events(ben
         assert len(pdf) == document.size
         assert render_document(document.model) == pdf
         assert document.model.draft == by_key[document.key]
-        assert (
-            document.number
-            == f"{document.model.draft.authority.abbreviation}〔2026〕{document.serial}号"
-        )
+        draft = document.model.draft
+        year = draft.signed_on.year
+        assert document.number == f"{draft.authority.abbreviation}〔{year}〕{document.serial}号"
         text = pdf_text(pdf)
         assert document.number in text
         assert text.count(document.authority_name) >= 2  # 版头 and 落款
@@ -177,6 +202,47 @@ def test_every_kind_of_case_document_is_issued_once_from_the_recorded_events(ben
             assert citation.text in text
         assert document.short_code in text
         assert document.verify_url == f"{PUBLIC_URL}/v/{document.short_code}"
+    if LOOK_AT:  # the pages people look at (docs/documents/): as issued, with their numbers
+        notice = next(d for d in issued if d.kind is DocumentKind.RECTIFICATION_NOTICE)
+        supervision = next(
+            d for d in issued if d.kind is DocumentKind.SUPERVISION_NOTICE and d.model.draft.copy_to
+        )
+        pages = (("rectification-notice", notice), ("supervision-notice", supervision))
+        for stem, document in pages:
+            render_pages(bench.blobs.get(document.sha256), Path(LOOK_AT), stem, dpi=80)
+
+
+def test_a_credit_record_s_documents_are_issued_by_the_authority_of_its_case_s_county(
+    bench: Bench,
+):
+    require_poppler()
+    bench.record(refused_case())
+    record = credit_record()
+    bench.record_credit(record)
+    issuer = bench.issuer()
+    case_documents = len(refused_case().documents())
+    assert issuer.catch_up() == case_documents + len(record.documents())
+    assert issuer.not_issued == {}
+    credit = [
+        IssuedDocument.from_data(e.data)
+        for e in bench.issued()
+        if e.data["subject"] == record.history[0].credit_code
+    ]
+    assert [d.model.draft for d in credit] == record.documents()
+    assert [d.kind for d in credit] == [
+        DocumentKind.CREDIT_LISTING_NOTICE,
+        DocumentKind.CREDIT_LISTING_DECISION,
+        DocumentKind.CREDIT_REPAIR_DECISION,
+        DocumentKind.CREDIT_REPAIR_DECISION,
+        DocumentKind.CREDIT_REPAIR_DECISION,
+    ]
+    assert {d.authority_name for d in credit} == {"诸城市应急管理局"}
+    _check_gapless(bench.number_streams())
+    notice = credit[0]
+    text = pdf_text(bench.blobs.get(notice.sha256))
+    assert notice.number in text and "诸城市应急管理局" in text
+    for citation in notice.model.draft.basis:
+        assert citation.text in text
 
 
 def test_a_restarted_issuer_draws_no_second_number_and_the_read_model_lists_each_once(
