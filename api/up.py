@@ -350,7 +350,7 @@ async def _start(
         parts=parts,
         projector=Projector(runtime.store),
         stop_projector=threading.Event(),
-        issuer=document_issuer(settings, runtime.store),
+        issuer=document_issuer(settings, worker_store),
         server=server,
         sock=sock,
         dispatcher=dispatcher,

@@ -118,9 +118,16 @@ class PolicyBook:
     def from_settings(settings: Settings) -> PolicyBook:
         """The configured policy (as a case starting now captures it) and the shipped ones,
         with the configured calendar."""
-        snapshot = RulesActivities(settings).snapshot()
-        configured = Policy.from_data(snapshot.policy)
-        policies = [configured]
+        policies: list[Policy] = []
+        calendar_text = ""
+        try:
+            snapshot = RulesActivities(settings).snapshot()
+            policies.append(Policy.from_data(snapshot.policy))
+            calendar_text = snapshot.calendar_text or ""
+        except DomainError as exc:
+            # A broken policy or calendar file stops no process (each case start reports it):
+            # the cases under the shipped policies still get their documents.
+            log.warning("documents.configured_rules_unreadable", error=str(exc))
         for name in ("default.toml", DRILL_POLICY):
             shipped = shipped_policy(name)
             policies.append(shipped)
@@ -128,7 +135,7 @@ class PolicyBook:
                 data = shipped.to_data()
                 data["time_zone"] = settings.time_zone
                 policies.append(Policy.from_data(data))
-        calendar = WorkingCalendar(parse_calendar_toml(snapshot.calendar_text or ""))
+        calendar = WorkingCalendar(parse_calendar_toml(calendar_text))
         return PolicyBook.of(*policies, calendar=calendar)
 
     def context(self, fingerprint: str, rules: DocumentRules) -> CaseDocumentContext | None:
@@ -179,6 +186,7 @@ class DocumentIssuer:
         self._book = book
         self._public_url = public_url or DEFAULT_PUBLIC_URL
         self._name = name
+        self._stopping = threading.Event()  # run()'s stop: a batch ends early when it is set
         self._batch_size = batch_size
         self.not_issued: Counter[str] = Counter()  # rule of the refusal -> count
 
@@ -219,8 +227,7 @@ class DocumentIssuer:
                 if not events:
                     raw.rollback()
                     return IssueBatch(0, 0, position)
-                issued = self._issue_for(events)
-                last = events[-1].position
+                issued, last = self._issue_for(events)
                 cursor.execute(
                     "UPDATE projection_positions SET position = %s,"
                     " updated_at = clock_timestamp() WHERE name = %s",
@@ -240,6 +247,7 @@ class DocumentIssuer:
         """Follow the store until ``stop_event`` is set; a failed batch is logged and tried
         again after a growing pause (1 s doubling to a minute)."""
         log.info("documents.following", issuer=self._name)
+        self._stopping = stop_event
         failures = 0
         while not stop_event.is_set():
             try:
@@ -255,10 +263,17 @@ class DocumentIssuer:
                 stop_event.wait(pause)
         log.info("documents.stopped", issuer=self._name)
 
-    def _issue_for(self, events: Iterable[RecordedEvent]) -> int:
+    def _issue_for(self, events: Iterable[RecordedEvent]) -> tuple[int, int]:
+        """Issue for ``events`` in order: (documents issued now, the position up to which
+        every event is done). A stop requested meanwhile ends the batch after the event at
+        hand (rendering a backlog takes a second a document; a shutdown should not wait)."""
         histories: dict[str, list[RecordedEvent]] = {}
         issued = 0
+        done = 0
         for event in events:
+            if self._stopping.is_set() and done:
+                break
+            done = event.position
             if event.stream_id.startswith(CASE_PREFIX):
                 issue_for = self.issue_case_event
             elif event.stream_id.startswith(CREDIT_PREFIX):
@@ -282,7 +297,7 @@ class DocumentIssuer:
                 )
                 continue
             issued += sum(not r.already_issued for r in results)
-        return issued
+        return issued, done
 
     # ------------------------------------------------------------------ issuing
 

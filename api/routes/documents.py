@@ -20,6 +20,7 @@ from api.deps import HazardId, Limit, Offset, PrincipalDep, ServicesDep
 from api.presenters import page_of
 from api.schemas import Page
 from api.services.refusals import Refused
+from domain.documents.issued import normal_short_code
 
 router = APIRouter(tags=["documents"])
 page_router = APIRouter(tags=["documents"])  # the QR code's page, outside /api/v1
@@ -123,7 +124,7 @@ dt{{color:#555;margin-top:.8em}}dd{{margin:0;font-size:1.1em;word-break:break-al
 @page_router.get("/v/{short_code}", response_class=HTMLResponse, include_in_schema=False)
 def verification_page(short_code: ShortCode, services: ServicesDep) -> HTMLResponse:
     """The page the QR code opens: the same facts as ``GET /api/v1/public/documents/{code}``."""
-    code = html.escape(short_code.upper())
+    code = html.escape(normal_short_code(short_code))
     try:
         row = services.verify_document(short_code)
     except Refused as exc:  # shown as a page, not as the API's JSON

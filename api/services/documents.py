@@ -16,7 +16,7 @@ from activities.projections.read_models.rows import Row
 from api.auth import Principal
 from api.services.access import AccessRules
 from api.services.refusals import not_found
-from domain.documents.issued import IssuedDocument
+from domain.documents.issued import IssuedDocument, normal_short_code
 
 
 class DocumentServices(AccessRules):
@@ -33,7 +33,7 @@ class DocumentServices(AccessRules):
         """One document of the case and its PDF as issued (the bytes whose SHA-256 the issue
         event recorded)."""
         facts = self.require_read(principal, hazard_id)
-        row = document_by_code(self.engine, short_code.upper())
+        row = document_by_code(self.engine, normal_short_code(short_code))
         if row is None or row["subject"] != facts.hazard_id:
             raise not_found(f"document {short_code} of hazard {hazard_id}")
         recorded = self.store.read_stream(
@@ -45,7 +45,7 @@ class DocumentServices(AccessRules):
     def verify_document(self, short_code: str) -> Row:
         """What a printed short code leads to (no sign-in): the document's number, authority,
         title, date and hash; nothing about the addressee."""
-        row = document_by_code(self.engine, short_code.upper())
+        row = document_by_code(self.engine, normal_short_code(short_code))
         if row is None:
             raise not_found(f"document {short_code}")
         return row

@@ -13,7 +13,6 @@ document again prints the same code and the same QR code, so the PDF's bytes do 
 
 from __future__ import annotations
 
-import base64
 import hashlib
 from dataclasses import dataclass
 from datetime import date
@@ -28,13 +27,24 @@ PDF_MEDIA_TYPE = "application/pdf"
 VERIFY_PATH = "/v/"  # the public verification page: <public URL>/v/<short code>
 
 
+# Crockford's base32: digits and letters without I, L, O and U, so that a code typed from paper
+# cannot confuse 0 with O or 1 with I and L (``normal_short_code`` reads them as meant).
+_CODE_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"
+_READ_AS = str.maketrans({"O": "0", "I": "1", "L": "1"})
+
+
 def short_code_for(key: str) -> str:
-    """``ZG7Q-4K2M``: 8 characters of base32 (A-Z, 2-7) of the key's SHA-256, in two groups
-    of four. 40 bits: a collision among a province's documents is improbable, and the read
-    model's unique index refuses one rather than serve the wrong document."""
-    digest = hashlib.sha256(("duban-document:" + key).encode()).digest()
-    text = base64.b32encode(digest).decode()[:8]
+    """``ZG7Q-4K2M``: 40 bits of the key's SHA-256 in Crockford's base32, two groups of four.
+    A collision among a province's documents is improbable, and the read model's unique index
+    refuses one rather than serve the wrong document."""
+    value = int.from_bytes(hashlib.sha256(("duban-document:" + key).encode()).digest()[:5])
+    text = "".join(_CODE_ALPHABET[(value >> (35 - 5 * i)) & 31] for i in range(8))
     return f"{text[:4]}-{text[4:]}"
+
+
+def normal_short_code(code: str) -> str:
+    """A short code as typed (any case, O for 0, I or L for 1) as it is printed."""
+    return code.strip().upper().translate(_READ_AS)
 
 
 def verification_for(key: str, public_url: str) -> Verification:

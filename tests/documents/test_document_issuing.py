@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
@@ -32,7 +33,12 @@ from domain.case.events import CaseEvent, HazardRegistered
 from domain.credit.codec import credit_event_to_data
 from domain.credit.events import CreditRecordOpened
 from domain.documents import DocumentKind
-from domain.documents.issued import DOCUMENT_ISSUED, IssuedDocument, short_code_for
+from domain.documents.issued import (
+    DOCUMENT_ISSUED,
+    IssuedDocument,
+    normal_short_code,
+    short_code_for,
+)
 from tests.conftest import APP_ROLE
 from tests.documents.pdf_checks import pdf_text, render_pages, require_poppler
 from tests.documents.scenarios import (
@@ -209,7 +215,7 @@ def test_every_kind_of_case_document_is_issued_once_from_the_recorded_events(ben
         )
         pages = (("rectification-notice", notice), ("supervision-notice", supervision))
         for stem, document in pages:
-            render_pages(bench.blobs.get(document.sha256), Path(LOOK_AT), stem, dpi=80)
+            render_pages(bench.blobs.get(document.sha256), Path(LOOK_AT), stem, dpi=100)
 
 
 def test_a_credit_record_s_documents_are_issued_by_the_authority_of_its_case_s_county(
@@ -344,3 +350,25 @@ def test_the_short_code_is_the_key_s_and_reads_as_printed():
     assert code == short_code_for("H-1:2:rectification_notice")
     assert code != short_code_for("H-1:3:rectification_notice")
     assert len(code) == 9 and code[4] == "-"
+    assert not set(code) & set("ILOU")  # nothing to misread from paper
+    assert normal_short_code(code.lower().replace("0", "o").replace("1", "l")) == code
+
+
+def test_the_follower_issues_as_cases_are_recorded_and_stops_when_asked(bench: Bench):
+    issuer = bench.issuer()
+    stop = threading.Event()
+    follower = threading.Thread(target=issuer.run, args=(stop,), kwargs={"idle_wait": 0.2})
+    follower.start()
+    try:
+        bench.record(registered_case())
+        waited = 0.0
+        while not bench.issued() and waited < 120:
+            time.sleep(0.2)
+            waited += 0.2
+        assert [e.data["title"] for e in bench.issued()] == ["事故隐患整改通知书"]
+    finally:
+        stop.set()
+        follower.join(30)
+    assert not follower.is_alive()
+    # The case's events are done (the issue event after them may or may not be, by then).
+    assert issuer.position() >= bench.issued()[0].position - 1
