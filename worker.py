@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
+import threading
 from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -21,6 +22,7 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 
 from activities.audit.maintenance import AuditActivities
 from activities.credit_link import CreditLinkActivities
+from activities.documents.issuing import DocumentIssuer
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
 from activities.health import ProcessHealth
@@ -42,8 +44,9 @@ log = structlog.get_logger(__name__)
 # Synchronous (psycopg2) activities run on this many threads; each may hold a connection.
 ACTIVITY_THREADS = 16
 # Besides them: the read-model sampler, a readiness probe, the notification dispatcher and the
-# audit job's history export (both via asyncio.to_thread) may each hold one at the same time.
-OTHER_DATABASE_USERS = 4
+# audit job's history export (both via asyncio.to_thread) may each hold one at the same time,
+# and the document issuer two (its position lock and its reads and appends).
+OTHER_DATABASE_USERS = 6
 WORKER_POOL_SIZE = ACTIVITY_THREADS + OTHER_DATABASE_USERS
 
 WORKFLOWS = [
@@ -140,6 +143,22 @@ async def supervise(
     return None
 
 
+def document_issuer(settings: Settings, store: EventStore) -> DocumentIssuer:
+    """The follower that issues the cases' documents, over the configured blob store, document
+    rules and policies."""
+    from activities.blobs import open_blob_store
+    from activities.documents import load_document_rules
+    from activities.documents.issuing import PolicyBook
+
+    return DocumentIssuer(
+        store,
+        open_blob_store(settings),
+        load_document_rules(),
+        PolicyBook.from_settings(settings),
+        public_url=settings.public_url,
+    )
+
+
 async def run_worker(settings: Settings) -> None:
     """Run until SIGINT/SIGTERM; then finish in-flight tasks and stop.
 
@@ -212,6 +231,11 @@ async def run_worker(settings: Settings) -> None:
     await ensure_report_schedules(client, settings, settings.task_queue)
     await ensure_audit_schedule(client, settings, settings.task_queue)
     tasks = {"temporal worker": asyncio.create_task(parts.worker.run())}
+    # The documents (公文) the cases' events give rise to are issued by a follower of the event
+    # store on a thread of its own (activities/documents/issuing.py says why not the workflow).
+    issuer_stop = threading.Event()
+    issuer = document_issuer(settings, store)
+    tasks["document issuer"] = asyncio.create_task(asyncio.to_thread(issuer.run, issuer_stop))
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
             engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
@@ -227,6 +251,7 @@ async def run_worker(settings: Settings) -> None:
     )
     died = await supervise(tasks, stop, health)
     stop.set()
+    issuer_stop.set()
     with contextlib.suppress(Exception):  # a worker that died may refuse to shut down
         await parts.worker.shutdown()
     await asyncio.gather(*tasks.values(), return_exceptions=True)

@@ -21,6 +21,7 @@ from api.routes import (
     audit,
     case_actions,
     credit,
+    documents,
     enterprises,
     files,
     grid,
@@ -68,6 +69,7 @@ def create_app(
         case_actions,
         files,
         audit,
+        documents,
         grid,
         enterprises,
         credit,
@@ -77,6 +79,7 @@ def create_app(
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)
+    app.include_router(documents.page_router)  # /v/<code>: the QR code's verification page
     # The console's pages, static files and headers; `/` → /console/ (api/console).
     from api.console.install import install_console
 

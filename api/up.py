@@ -62,6 +62,7 @@ from api.up_parts import (
 )
 
 if TYPE_CHECKING:
+    from activities.documents.issuing import DocumentIssuer
     from worker import WorkerParts
 
 __all__ = ["UpError", "run_everything"]
@@ -90,6 +91,7 @@ class _Running:
     dev_server: DevServer | None
     banner: list[str]
     record: StackRecord
+    issuer: DocumentIssuer | None = None  # issues the cases' documents (公文)
 
 
 def _new_record(settings: Settings, state: str) -> StackRecord:
@@ -243,7 +245,7 @@ async def _start(
         ensure_report_schedules,
         register_search_attributes,
     )
-    from worker import WORKER_POOL_SIZE, build_worker
+    from worker import WORKER_POOL_SIZE, build_worker, document_issuer
 
     sock = bind_api_socket(api_host, api_port)
     stack.callback(sock.close)
@@ -348,6 +350,7 @@ async def _start(
         parts=parts,
         projector=Projector(runtime.store),
         stop_projector=threading.Event(),
+        issuer=document_issuer(settings, worker_store),
         server=server,
         sock=sock,
         dispatcher=dispatcher,
@@ -368,6 +371,10 @@ async def _supervise(running: _Running, stop: asyncio.Event, data_dir: Path) -> 
         ),
         "API": asyncio.create_task(serve_http(running.server, running.sock)),
     }
+    if running.issuer is not None:  # stopped with the projector
+        tasks["document issuer"] = asyncio.create_task(
+            asyncio.to_thread(running.issuer.run, running.stop_projector)
+        )
     if running.dispatcher is not None:
         tasks["notification dispatcher"] = asyncio.create_task(running.dispatcher.run(stop))
     if running.dev_server is not None:

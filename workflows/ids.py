@@ -47,3 +47,14 @@ def report_key(kind: str, unit_code: str, period: str) -> str:
     """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
     check_period(kind, period)
     return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"
+
+
+DOCUMENT_STREAM_PREFIX = "documents-"
+
+
+def document_stream_id(year: int, authority_unit_code: str) -> str:
+    """``documents-<year>-<unit>``: the issuing authority's 发文字号 sequence for a year. Its
+    stream versions are the serials (gap-free, never repeated: the event store's versions)."""
+    if not 1 <= year <= 9999:
+        raise ValueError(f"year: {year} is not a calendar year")
+    return f"{DOCUMENT_STREAM_PREFIX}{year:04d}-{authority_unit_code}"

@@ -39,6 +39,7 @@ PITCH = BODY_H / LINES  # one line of the 版心's grid, ≈ 10.23 mm
 CELL = BODY_W / CHARS  # one character of the grid, ≈ 5.57 mm
 PT = 25.4 / 72  # mm per point
 SIZE_TITLE, SIZE_BODY, SIZE_FOOT, SIZE_NOTE = 22.0, 16.0, 14.0, 10.5  # 2号, 3号, 4号, 五号
+SIZE_URL = 8.0  # the verification URL when it does not fit in 五号
 MARK_SIZE = 36.0  # 发文机关标志: the standard leaves its size to 醒目、美观、庄重
 RED = (230, 0, 18)
 BLACK = (0, 0, 0)
@@ -244,8 +245,13 @@ class Composer:
         pdf.text(x, top + 7.5, f"核验码：{v.short_code}")
         self._font(SERIF, SIZE_NOTE, GREY)
         pdf.text(x, top + 12.5, VERIFY_HINT)
-        if x + pdf.get_string_width(v.url) <= right:
-            pdf.text(x, top + 17, v.url)
+        # Where to type the code in: the URL, smaller if it must be (a reader without a QR
+        # scanner needs the address), left out only when even that does not fit.
+        for url_size in (SIZE_NOTE, SIZE_URL):
+            self._font(SERIF, url_size, GREY)
+            if x + pdf.get_string_width(v.url) <= right:
+                pdf.text(x, top + 17, v.url)
+                break
 
     def place(self, row: Row) -> None:
         if self.y + row.height > BOTTOM + 1e-6:

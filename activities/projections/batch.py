@@ -12,6 +12,7 @@ Which read model an event concerns, and in which order their changes run, is dec
 - a credit event (``credit-`` streams): the enterprise (``read_models/enterprises``), the
   figures' blacklist counts, then the blacklist register (``read_models/blacklist``).
 - the reference data: grid units (``grid-``) and enterprises (``enterprise-``).
+- an issued document (``DocumentIssued`` in ``documents-`` streams): ``read_models/documents``.
 
 An event of any other stream (reports, exported histories) is ignored and counted; an unknown
 event type or schema version, or one with no stream start before it, is skipped and counted; a
@@ -29,7 +30,7 @@ import orjson
 from psycopg2.extras import execute_values
 
 from activities.eventstore import RecordedEvent
-from activities.projections.read_models import cases, enterprises, grid_units
+from activities.projections.read_models import cases, documents, enterprises, grid_units
 from activities.projections.read_models.blacklist import REGISTER_CHANGES, REGISTER_COLUMNS
 from activities.projections.read_models.cases import CASE_CHANGES, CASE_COLUMNS
 from activities.projections.read_models.enterprises import ENTERPRISE_CHANGES, ENTERPRISE_COLUMNS
@@ -53,6 +54,7 @@ CASE_STREAM_PREFIX = "case-"
 CREDIT_STREAM_PREFIX = "credit-"
 GRID_STREAM_PREFIX = "grid-"
 ENTERPRISE_STREAM_PREFIX = "enterprise-"
+DOCUMENT_STREAM_PREFIX = "documents-"
 
 
 def _in_order(known: Mapping[str, Any], *tables: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
@@ -96,6 +98,7 @@ class BatchChanges:
         # (unit, month) -> a delta per figure (``figures.METRICS``).
         self.statistics: dict[tuple[str, date], list[int]] = {}
         self.grid_units: dict[str, tuple[str, str, str, str | None, str]] = {}
+        self.documents: list[Row] = []  # issued documents, inserted once
         self.applied = 0
         self.skipped: Counter[str] = Counter()
         self.orphans: Counter[str] = Counter()
@@ -149,6 +152,10 @@ class BatchChanges:
         if event_type == "EnterpriseRegistered" and stream_id.startswith(ENTERPRISE_STREAM_PREFIX):
             return self._known(event_type, schema_version) and enterprises.enterprise_registered(
                 self, position, data
+            )
+        if event_type == "DocumentIssued" and stream_id.startswith(DOCUMENT_STREAM_PREFIX):
+            return self._known(event_type, schema_version) and documents.document_issued(
+                self, position, stream_id, data
             )
         self.ignored[event_type] += 1
         return False
@@ -352,6 +359,8 @@ def write(cursor: Any, changes: BatchChanges) -> None:
     ]
     if stats:
         cursor.execute(_STATISTICS_UPSERT, (orjson.dumps(stats).decode(),))
+    if changes.documents:
+        cursor.execute(documents.INSERT_SQL, (orjson.dumps(changes.documents).decode(),))
     if changes.grid_units:
         units = [changes.grid_units[code] for code in sorted(changes.grid_units)]
         execute_values(cursor, _GRID_UNIT_UPSERT, units, page_size=len(units))

@@ -7,6 +7,8 @@ includes them under /api/v1, the probes outside it):
 - ``grid.py``, ``enterprises.py``: the reference data.
 - ``credit.py``: an enterprise's credit record and its proceedings (one route each).
 - ``public.py``: the public registers (no token).
+- ``documents.py``: a case's issued documents and PDFs; the public verification of a short
+  code (``/api/v1/public/documents/<code>`` and the QR code's page ``/v/<code>``).
 - ``reports.py``: stored reports and live statistics.
 - ``probes.py``: /healthz, /readyz, /metrics.
 

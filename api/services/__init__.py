@@ -8,6 +8,7 @@
 - ``cases.py``: registering a hazard, reading its case, commanding it.
 - ``credit.py``: commanding an enterprise's credit record.
 - ``files.py``: evidence files: uploading, citing, reading a case's files.
+- ``documents.py``: a case's issued documents, their PDFs, the public verification.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
 
 Routes stay thin: they translate a request into a call here, and one place
@@ -21,12 +22,13 @@ from dataclasses import dataclass
 
 from api.services.cases import CaseServices
 from api.services.credit import CreditServices
+from api.services.documents import DocumentServices
 from api.services.files import FileServices
 from api.services.lists import ReadModelLists
 
 
 @dataclass
-class Services(CaseServices, CreditServices, FileServices, ReadModelLists):
+class Services(CaseServices, CreditServices, DocumentServices, FileServices, ReadModelLists):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 
 

@@ -42,7 +42,9 @@ class ServiceContext:
     # The calendar file as it is now (``duban calendar load`` needs no restart); without it
     # ``calendar`` as built.
     calendar_source: CalendarSource | None = None
-    # Evidence files (``api/services/files.py``): the blob store and the settings' limits.
+    # Evidence files (``api/services/files.py``) and issued documents' PDFs, content-addressed
+    # (without it a PDF is rendered again from its issue event: the same bytes, checked against
+    # the recorded hash); the settings' limits for evidence.
     blobs: BlobStore | None = None
     evidence_limits: EvidenceLimits = field(default_factory=EvidenceLimits)
     thumbnail_size: int = 256

@@ -40,6 +40,15 @@ def _requests(
         ("GET", "/hazards", "supervisor_a", "/hazards", {}),
         ("GET", "/hazards/{hazard_id}", "enterprise_a", case, {}),
         ("GET", "/hazards/{hazard_id}/history", "auditor", f"{case}/history", {}),
+        ("GET", "/hazards/{hazard_id}/documents", "auditor", f"{case}/documents", {}),
+        (
+            "GET",
+            "/hazards/{hazard_id}/documents/{short_code}/pdf",
+            "auditor",
+            f"{case}/documents/ZZZZ-ZZZZ/pdf",
+            {},
+        ),
+        ("GET", "/public/documents/{short_code}", "anonymous", "/public/documents/ZZZZ-ZZZZ", {}),
         (
             "POST",
             "/files",
