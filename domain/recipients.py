@@ -118,12 +118,14 @@ def resolve_recipients(
     contacts: Iterable[Contact],
     channels: Iterable[str],
     groups: Iterable[str] = (),
+    default_language: str = "zh",
 ) -> list[Recipient]:
     """The people a notification addressed to (``recipient_kind``, ``recipient_id``) reaches.
 
     ``grid_path``: the case's path as registered (empty for a credit record); ``accounts``: the
     enabled accounts; ``contacts``: the enterprise's contacts; ``channels``: the channels the
-    deployment has besides the inbox; ``groups``: the bureau's group robots configured.
+    deployment has besides the inbox; ``groups``: the bureau's group robots configured;
+    ``default_language``: the words for those who have no account (contacts, groups).
     A name matched by no unit of the path falls back to the accounts of that display name, so
     a notice is never silently dropped because a grid unit changed its person.
     """
@@ -140,7 +142,10 @@ def resolve_recipients(
             if routes:
                 found.append(
                     Recipient(
-                        f"contact:{contact.credit_code}:{contact.role}", contact.name, "zh", routes
+                        f"contact:{contact.credit_code}:{contact.role}",
+                        contact.name,
+                        default_language,
+                        routes,
                     )
                 )
     elif recipient_kind in _PERSON_KINDS:
@@ -165,7 +170,7 @@ def resolve_recipients(
     ]
     if recipient_kind not in _OUTSIDE_KINDS:
         found += [
-            Recipient(f"group:{g}", g, "zh", (Route(g, "group"),))
+            Recipient(f"group:{g}", g, default_language, (Route(g, "group"),))
             for g in sorted(set(groups))
             if g in CHAT_CHANNELS
         ]

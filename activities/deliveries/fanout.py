@@ -79,8 +79,10 @@ class FanOut:
         groups: Iterable[str] = (),
         public_url: str | None = None,
         time_zone: str = "Asia/Shanghai",
+        default_language: str = "zh",
         batch_size: int = 50,
     ) -> None:
+        self._language = default_language
         self._engine = engine
         self._channels = frozenset(channels)
         self._groups = tuple(groups)
@@ -146,6 +148,7 @@ class FanOut:
             contacts=contacts,
             channels=self._channels,
             groups=self._groups,
+            default_language=self._language,
         )
         written = 0
         for recipient in recipients:
