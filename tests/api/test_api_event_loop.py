@@ -204,6 +204,8 @@ def _requests(api: ApiHarness, hazard_id: str) -> list[tuple[str, str, str, str,
             f"/reports/monthly/{grid.township_a}/{PERIOD}",
             {},
         ),
+        ("GET", "/inbox", "admin", "/inbox?unread=true", {}),
+        ("POST", "/inbox/{message_id}/read", "admin", "/inbox/1/read", {}),
     ]
 
 
