@@ -25,6 +25,7 @@ from activities.deliveries.operations import (
     retry_deliveries,
     set_account_contacts,
 )
+from activities.metrics import DubanMetrics, render_metrics
 from activities.notifications import NotificationActivities
 from activities.reference_data import ReferenceDataError
 from activities.settings import Settings
@@ -147,6 +148,12 @@ async def test_a_receiver_down_for_a_while_gets_every_message_once_when_back(
         assert figures["wecom"].sent == 5 and figures["wecom"].failed_attempts == failed
         assert figures["inbox"].sent == 5
         assert inbox_page(engine, "ops-admin")[1] == 5
+        metrics = DubanMetrics()
+        metrics.refresh_read_model(engine)
+        text = render_metrics(metrics).decode()
+        assert 'duban_notification_deliveries_sent{channel="wecom"} 5.0' in text
+        assert f'duban_notification_delivery_failures{{channel="wecom"}} {failed}.0' in text
+        assert 'duban_notification_delivery_lag_seconds{channel="wecom"} 0.0' in text
     finally:
         robot.close()
 
