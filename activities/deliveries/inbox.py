@@ -55,14 +55,18 @@ def inbox_page(
     unread_only: bool = False,
     limit: int = 20,
     offset: int = 0,
+    message_id: int | None = None,
 ) -> tuple[list[InboxMessage], int]:
-    """``login``'s messages, unread first, newest first within each; and how many match."""
+    """``login``'s messages, unread first, newest first within each; and how many match
+    (``message_id``: that one alone, if it is ``login``'s)."""
     where = "login = %(l)s"
+    if message_id is not None:
+        where += " AND id = %(i)s"
     if kind:
         where += " AND kind = %(k)s"
     if unread_only:
         where += " AND read_at IS NULL"
-    params = {"l": login, "k": kind, "n": limit, "o": offset}
+    params = {"l": login, "k": kind, "n": limit, "o": offset, "i": message_id}
     with engine.connect() as conn:
         total = conn.exec_driver_sql(
             f"SELECT count(*) FROM inbox_messages WHERE {where}", params

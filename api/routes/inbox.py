@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from api.deps import Offset, PrincipalDep, ServicesDep
 from api.schemas import InboxMessageOut, Page
-from api.services.inbox import mark_message_read, read_inbox
+from api.services.inbox import read_inbox, read_message
 
 router = APIRouter(tags=["inbox"])
 
@@ -53,6 +53,10 @@ def inbox(
 
 
 @router.post("/inbox/{message_id}/read", response_model=InboxMessageOut)
-def read(message_id: MessageId, services: ServicesDep, principal: PrincipalDep) -> InboxMessageOut:
-    """Mark one of the caller's notices read (idempotent: reading it again changes nothing)."""
-    return _out(mark_message_read(services.engine, principal, message_id))
+async def read(
+    message_id: MessageId, services: ServicesDep, principal: PrincipalDep
+) -> InboxMessageOut:
+    """Mark one of the caller's notices read (idempotent: reading it again changes nothing).
+    An enterprise reading a case's notice that must be served acknowledges it (签收): the
+    case records ``ServiceAcknowledged`` with who and when."""
+    return _out(await read_message(services, principal, message_id))

@@ -8,13 +8,22 @@ the answer does not tell whether it exists.
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from sqlalchemy.engine import Engine
 
 from activities.deliveries.inbox import InboxMessage, inbox_kinds, inbox_page, mark_read
 from api.auth import Principal
 from api.services.refusals import not_found
+from domain.case.commands import AcknowledgeService, Actor
+from domain.case.service import SERVED_NOTICE_KINDS
+
+if TYPE_CHECKING:
+    from api.services import Services
+
+ACKNOWLEDGE_UPDATE = "acknowledge_service"
 
 
 @dataclass(frozen=True)
@@ -56,6 +65,45 @@ def read_inbox(
     )
     _, unread = inbox_page(engine, owner, unread_only=True, limit=1)
     return InboxPage(tuple(items), total, limit, offset, unread, tuple(inbox_kinds(engine, owner)))
+
+
+def own_message(engine: Engine, principal: Principal, message_id: int) -> InboxMessage:
+    """The principal's own message ``message_id``; 404 for anyone else's."""
+    owner = inbox_owner(engine, principal)
+    if owner is not None:
+        page, _ = inbox_page(engine, owner, limit=1, message_id=message_id)
+        if page:
+            return page[0]
+    raise not_found(f"inbox message {message_id}")
+
+
+async def read_message(services: Services, principal: Principal, message_id: int) -> InboxMessage:
+    """Mark the principal's own message read. The first reading of a case's notice that must
+    be served, by the enterprise it was served on, is its acknowledgement (签收): recorded on
+    the case through its workflow (``acknowledge_service``) before the message shows read —
+    a failure leaves it unread, to be read (and acknowledged) again. The update's id is the
+    notice's: Temporal answers a repeat from the first, so a retry records nothing twice."""
+    engine = services.engine
+    message = await asyncio.to_thread(own_message, engine, principal, message_id)
+    if (
+        message.unread
+        and message.must_acknowledge
+        and principal.role == "enterprise"
+        and message.kind in SERVED_NOTICE_KINDS
+        and not message.case_id.startswith("credit-")
+    ):
+
+        def build(actor: Actor) -> AcknowledgeService:
+            return AcknowledgeService(actor, message.step_key, message.kind)
+
+        await services.act(
+            principal,
+            message.case_id,
+            ACKNOWLEDGE_UPDATE,
+            build,
+            update_id=f"acknowledge:{message.step_key}",
+        )
+    return await asyncio.to_thread(mark_message_read, engine, principal, message_id)
 
 
 def mark_message_read(engine: Engine, principal: Principal, message_id: int) -> InboxMessage:

@@ -29,12 +29,23 @@ from activities.deliveries.inbox import inbox_page
 from activities.deliveries.operations import set_account_contacts, set_enterprise_contact
 from activities.eventstore import EventStore
 from activities.settings import Settings
+from api.auth import Principal
+from api.services.inbox import read_message
+from tests.api.conftest import build_services
 from tests.channels import receivers
 from tests.conftest import APP_ROLE
 from tests.domain.domain_builders import TOWNSHIP, VILLAGE
-from tests.workflows.case_helpers import start_case
+from tests.workflows.case_helpers import assert_store_matches_workflow, start_case
 from tests.workflows.conftest import RunningWorker
 from worker import build_worker
+from workflows.case import SupervisedCaseWorkflow
+from workflows.ids import case_stream_id
+
+SETTINGS: dict[str, Settings] = {}
+
+
+def own_worker_settings(worker: RunningWorker) -> Settings:
+    return SETTINGS[worker.task_queue]
 
 
 @dataclass
@@ -77,6 +88,7 @@ async def own_worker(
     store = EventStore(engine)
     settings = test_settings.model_copy(update={"database_url": fresh_database_url})
     task_queue = f"deliveries-{uuid.uuid4().hex[:8]}"
+    SETTINGS[task_queue] = settings
     parts = build_worker(time_skipping_env.client, settings, store, task_queue)
     running = RunningWorker(time_skipping_env, time_skipping_env.client, task_queue, store, engine)
     async with parts.worker:
@@ -201,6 +213,37 @@ async def test_a_drill_cases_reminders_and_escalation_reach_inbox_mail_and_chat_
                 ).scalars()
             )
         assert set(statuses) == {"inbox:sent", "email:sent", "wecom:sent"}
-        assert handle is not None
+        # 签收: the enterprise reads its rectification notice; the case records the
+        # acknowledgement with who and when, once however often it is read.
+        services = build_services(
+            own_worker.client,
+            own_worker_settings(own_worker),
+            own_worker.store,
+            own_worker.task_queue,
+        )
+        principal = Principal("account:ent", "ent", "enterprise", credit_code)
+        notice = next(m for m in ent if m.kind == "rectification_notice")
+        assert notice.must_acknowledge and notice.unread
+        read = await read_message(services, principal, notice.id)
+        assert read.read_at is not None
+        again = await read_message(services, principal, notice.id)
+        assert again.read_at == read.read_at
+        acknowledged = [
+            e.data
+            for e in own_worker.store.read_stream(case_stream_id(command.hazard_id))
+            if e.event_type == "ServiceAcknowledged"
+        ]
+        assert len(acknowledged) == 1
+        assert acknowledged[0]["acknowledged_by"] == "ent"
+        assert acknowledged[0]["step_key"] == notice.step_key
+        view = await handle.query(SupervisedCaseWorkflow.state)
+        assert_store_matches_workflow(own_worker.store, command.hazard_id, view)
+        # A reminder is not served: reading it records nothing on the case.
+        reminder = next(m for m in ent if m.kind == "deadline_reminder")
+        await read_message(services, principal, reminder.id)
+        types = [
+            e.event_type for e in own_worker.store.read_stream(case_stream_id(command.hazard_id))
+        ]
+        assert types.count("ServiceAcknowledged") == 1
     finally:
         robot.close()

@@ -14,7 +14,7 @@ from api.console.deps import ServicesDep, SignedIn
 from api.console.i18n import add_messages
 from api.console.registry import ConsoleRouter
 from api.console.render import render, set_flash
-from api.services.inbox import mark_message_read, read_inbox
+from api.services.inbox import read_inbox, read_message
 
 router = ConsoleRouter("inbox")
 EVERYONE = ("inspector", "enterprise", "supervisor", "auditor", "admin")
@@ -84,12 +84,12 @@ def inbox(
 
 
 @router.page(INBOX + "/{message_id}/read", roles=EVERYONE, methods=("POST",))
-def read(
+async def read(
     services: ServicesDep,
     viewer: SignedIn,
     message_id: Annotated[int, Path(ge=1, le=2**62)],
 ) -> Response:
-    message = mark_message_read(services.engine, viewer.principal, message_id)
+    message = await read_message(services, viewer.principal, message_id)
     response = RedirectResponse(INBOX, status_code=303)
     set_flash(response, "inbox.was_read", subject=message.subject)
     return response
