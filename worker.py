@@ -21,8 +21,10 @@ from temporalio.worker import Worker
 from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxRestrictions
 
 from activities.audit.maintenance import AuditActivities
+from activities.channels import http_client
 from activities.credit_link import CreditLinkActivities
 from activities.documents.issuing import DocumentIssuer
+from activities.deliveries.setup import delivery_dispatcher
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
 from activities.health import ProcessHealth
@@ -241,6 +243,10 @@ async def run_worker(settings: Settings) -> None:
             engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
         )
         tasks["notification dispatcher"] = asyncio.create_task(dispatcher.run(stop))
+    delivery_http = http_client(settings)
+    if settings.deliveries_enabled:
+        deliveries = delivery_dispatcher(settings, engine, delivery_http, policy.time_zone)
+        tasks["notification deliveries"] = asyncio.create_task(deliveries.run(stop))
     log.info(
         "worker.started",
         task_queue=settings.task_queue,
@@ -255,6 +261,7 @@ async def run_worker(settings: Settings) -> None:
     with contextlib.suppress(Exception):  # a worker that died may refuse to shut down
         await parts.worker.shutdown()
     await asyncio.gather(*tasks.values(), return_exceptions=True)
+    await delivery_http.aclose()
     if server is not None:
         server.stop()
     sampler.stop()

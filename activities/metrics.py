@@ -14,6 +14,10 @@ duban's metrics:
 - ``duban_event_store_head_position``, ``duban_projector_position``,
   ``duban_projector_lag_events``: the store's head, the projector's committed position and the
   difference (read models that far behind the record).
+- ``duban_notification_deliveries_sent|pending|given_up{channel}``,
+  ``duban_notification_delivery_failures{channel}`` and
+  ``duban_notification_delivery_lag_seconds{channel}``: the notices' deliveries per channel
+  (activities/deliveries), sampled with the read model.
 - The hourly audit job (the worker that ran it): ``duban_audit_chain_broken`` (1 when the
   chain since the last checkpoint did not verify, and nothing was signed),
   ``duban_audit_checkpoint_position``, ``duban_history_exports_total``,
@@ -51,6 +55,7 @@ from prometheus_client.process_collector import ProcessCollector
 from prometheus_client.registry import Collector
 from sqlalchemy.engine import Engine
 
+from activities.deliveries.operations import ChannelFigures, channel_figures
 from activities.eventstore import AppendResult, EventStore, NewEvent
 from activities.projections import READ_MODELS
 
@@ -157,6 +162,51 @@ class _ReadModelCollector(Collector):
         )
 
 
+class _DeliveryCollector(Collector):
+    """The notices' deliveries per channel, as last sampled (every process reports the same
+    figures from the database: aggregate with ``max by (channel)``)."""
+
+    def __init__(self, metrics: DubanMetrics) -> None:
+        self._metrics = metrics
+
+    def collect(self) -> Iterator[Metric]:
+        figures = self._metrics.deliveries
+        if figures is None:
+            return
+        families = {
+            "sent": GaugeMetricFamily(
+                "duban_notification_deliveries_sent",
+                "Deliveries of notices sent, by channel (the inbox included).",
+                labels=["channel"],
+            ),
+            "failed_attempts": GaugeMetricFamily(
+                "duban_notification_delivery_failures",
+                "Failed delivery attempts, by channel (each retried or given up).",
+                labels=["channel"],
+            ),
+            "pending": GaugeMetricFamily(
+                "duban_notification_deliveries_pending",
+                "Deliveries waiting for their first or next attempt, by channel.",
+                labels=["channel"],
+            ),
+            "given_up": GaugeMetricFamily(
+                "duban_notification_deliveries_given_up",
+                "Deliveries given up: the operator's queue (duban notifications list), by "
+                "channel. Alert above 0.",
+                labels=["channel"],
+            ),
+            "lag_seconds": GaugeMetricFamily(
+                "duban_notification_delivery_lag_seconds",
+                "Age of the oldest delivery that is due and not sent yet, by channel (0: none).",
+                labels=["channel"],
+            ),
+        }
+        for f in figures:
+            for name, family in families.items():
+                family.add_metric([f.channel], float(getattr(f, name)))
+        yield from families.values()
+
+
 class DubanMetrics:
     """duban's metrics on a registry of their own (the process's CPU and memory included)."""
 
@@ -211,6 +261,8 @@ class DubanMetrics:
             registry=self.registry,
         )
         self.registry.register(_ReadModelCollector(self))
+        self.deliveries: list[ChannelFigures] | None = None
+        self.registry.register(_DeliveryCollector(self))
 
     def observe_append(
         self, events: Sequence[NewEvent], result: AppendResult | None, seconds: float
@@ -227,6 +279,7 @@ class DubanMetrics:
     def refresh_read_model(self, engine: Engine, now: datetime | None = None) -> ReadModelSample:
         sample = sample_read_model(engine, now or datetime.now(UTC))
         self.read_model = sample
+        self.deliveries = channel_figures(engine)
         return sample
 
 

@@ -295,6 +295,28 @@ class Settings(BaseSettings):
         pattern="^(zh|en)$",
         description="Language of the notices' words: zh (Chinese) or en (English).",
     )
+    deliveries_enabled: bool = Field(
+        default=True,
+        description="Whether each worker fans the outbox out to people (the inbox, and e-mail, "
+        "SMS and work-chat robots where configured) and delivers (activities/deliveries).",
+    )
+    delivery_max_attempts: int = Field(
+        default=12,
+        ge=1,
+        le=100,
+        description="Attempts of one delivery before it is given up into the operator's queue "
+        "(`duban notifications list --status given_up`; `duban notifications retry`).",
+    )
+    delivery_backoff_seconds: float = Field(
+        default=2.0,
+        gt=0,
+        description="First wait after a failed delivery; each further failure doubles it.",
+    )
+    delivery_backoff_max_seconds: float = Field(
+        default=3600.0,
+        gt=0,
+        description="The longest wait between two attempts of one delivery.",
+    )
     channel_timeout_seconds: float = Field(
         default=10.0,
         gt=0,

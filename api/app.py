@@ -26,6 +26,7 @@ from api.routes import (
     files,
     grid,
     hazards,
+    inbox,
     probes,
     public,
     reports,
@@ -75,6 +76,7 @@ def create_app(
         credit,
         public,
         reports,
+        inbox,
     ):
         api.include_router(resource.router)
     app.include_router(api)

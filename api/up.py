@@ -24,7 +24,10 @@ import uvicorn
 from rich.console import Console
 
 from activities.calendar_watch import calendar_warning_lines
+from activities.channels import http_client
 from activities.database import database_url_for_display
+from activities.deliveries import DeliveryDispatcher
+from activities.deliveries.setup import delivery_dispatcher
 from activities.health import ProcessHealth
 from activities.metrics import MeasuredEventStore
 from activities.notifications import OutboxDispatcher
@@ -88,6 +91,7 @@ class _Running:
     server: uvicorn.Server
     sock: socket.socket
     dispatcher: OutboxDispatcher | None
+    deliveries: DeliveryDispatcher | None
     dev_server: DevServer | None
     banner: list[str]
     record: StackRecord
@@ -317,6 +321,11 @@ async def _start(
         dispatcher = OutboxDispatcher(
             worker_engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds
         )
+    deliveries = None
+    if settings.deliveries_enabled:
+        delivery_http = http_client(settings)
+        stack.push_async_callback(delivery_http.aclose)
+        deliveries = delivery_dispatcher(settings, worker_engine, delivery_http, policy.time_zone)
 
     host, port = sock.getsockname()[:2]
     # Listening on every interface: show the address that works on this machine.
@@ -354,6 +363,7 @@ async def _start(
         server=server,
         sock=sock,
         dispatcher=dispatcher,
+        deliveries=deliveries,
         dev_server=dev_server,
         banner=banner_lines(facts),
         record=record,
@@ -377,6 +387,8 @@ async def _supervise(running: _Running, stop: asyncio.Event, data_dir: Path) -> 
         )
     if running.dispatcher is not None:
         tasks["notification dispatcher"] = asyncio.create_task(running.dispatcher.run(stop))
+    if running.deliveries is not None:
+        tasks["notification deliveries"] = asyncio.create_task(running.deliveries.run(stop))
     if running.dev_server is not None:
         tasks["Temporal dev server"] = asyncio.create_task(running.dev_server.watch())
     died: str | None = None

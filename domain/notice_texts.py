@@ -68,6 +68,18 @@ TEMPLATES: dict[str, dict[str, Template]] = {
             "Rectification: {mode}",
         ),
     },
+    "service_acknowledged": {
+        "zh": _t(
+            "企业已签收通知：{hazard_id}",
+            "签收人：{acknowledged_by}",
+            "签收时间：{at}",
+        ),
+        "en": _t(
+            "The enterprise acknowledged service: {hazard_id}",
+            "Acknowledged by: {acknowledged_by}",
+            "At: {at}",
+        ),
+    },
     "rectification_notice": {
         "zh": _t(
             "整改通知书 {notice_no}：请于{deadline}前完成整改",

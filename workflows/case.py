@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case.commands import (
         SYSTEM_ACTOR,
+        AcknowledgeService,
         CaseCommand,
         DecideExtension,
         FireTimer,
@@ -277,6 +278,16 @@ class SupervisedCaseWorkflow(CaseCalendarWaits):
     @withdraw_case.validator
     def _validate_withdrawal(self, request: CaseCommandInput) -> None:
         self._validate(WithdrawCase, request)
+
+    @workflow.update(name="acknowledge_service")
+    async def acknowledge_service(self, request: CaseCommandInput) -> CaseView:
+        """签收: the enterprise acknowledged a notice served on it (read in its inbox). A new
+        update: histories recorded before it never hold it, so they replay unchanged."""
+        return await self._handle(AcknowledgeService, request)
+
+    @acknowledge_service.validator
+    def _validate_acknowledgement(self, request: CaseCommandInput) -> None:
+        self._validate(AcknowledgeService, request)
 
     @workflow.query(name=CASE_STATE_QUERY)
     def state(self) -> CaseView:

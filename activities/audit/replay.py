@@ -42,6 +42,7 @@ LABELS: dict[str, str] = {
     "HazardDelisted": "摘牌",
     "CreditTriggerRaised": "触发信用记录",
     "CaseClosed": "销号",
+    "ServiceAcknowledged": "企业签收通知（送达）",
 }
 # Fields of an event that say which rule or deadline applied.
 DETAIL_FIELDS = (

@@ -8,6 +8,7 @@
 - ``projections.py``: ``projections rebuild|run``.
 - ``calendar.py``: ``calendar show|check|load``.
 - ``users.py``: ``user create|list|disable|enable|reset-password`` (people's console accounts).
+- ``notifications.py``: ``notifications list|retry|contact|enterprise-contact`` (deliveries).
 - ``files.py``: ``audit verify-files`` (the evidence files in the blob store).
 - ``common.py``: what every command shares (settings, one-line refusals, instants shown).
 """
@@ -19,6 +20,7 @@ from api.cli.calendar import calendar_app
 from api.cli.common import duban_typer
 from api.cli.files import verify_files_command
 from api.cli.hazards import hazard_app
+from api.cli.notifications import notifications_app
 from api.cli.operations import operations_app
 from api.cli.projections import projections_app
 from api.cli.tokens import token_app
@@ -33,6 +35,7 @@ app.add_typer(hazard_app, name="hazard")
 app.add_typer(projections_app, name="projections")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(user_app, name="user")
+app.add_typer(notifications_app, name="notifications")
 
 
 def main() -> None:

@@ -153,6 +153,16 @@ class WithdrawCase(CaseCommand):
 
 
 @dataclass(frozen=True)
+class AcknowledgeService(CaseCommand):
+    """签收: the enterprise acknowledges a notice served on it (by reading it in its inbox)."""
+
+    COMMAND_TYPE: ClassVar[str] = "AcknowledgeService"
+    actor: Actor
+    step_key: str  # the notice's outbox step key: which notice was served
+    notice_kind: str  # rectification_notice, hazard_listed, case_escalated
+
+
+@dataclass(frozen=True)
 class FireTimer(CaseCommand):
     COMMAND_TYPE: ClassVar[str] = "FireTimer"
     actor: Actor
@@ -161,6 +171,7 @@ class FireTimer(CaseCommand):
 
 COMMAND_CLASSES: tuple[type[CaseCommand], ...] = (
     RegisterHazard,
+    AcknowledgeService,
     SubmitGovernancePlan,
     ReportRectification,
     VerifyRectification,

@@ -344,6 +344,17 @@ class RefusalRecorded(CaseEvent):
 
 
 @dataclass(frozen=True)
+class ServiceAcknowledged(CaseEvent):
+    """签收/送达: the enterprise acknowledged a notice served on it, with who and when."""
+
+    EVENT_TYPE: ClassVar[str] = "ServiceAcknowledged"
+    step_key: str
+    notice_kind: str
+    acknowledged_by: str
+    at: datetime
+
+
+@dataclass(frozen=True)
 class EnforcementReferred(CaseEvent):
     """移送执法 to the enforcement team of the policy's grid level."""
 
@@ -521,4 +532,5 @@ EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     ListingPublished,
     ReminderLapsed,
     NoticeAwaitingCalendar,
+    ServiceAcknowledged,
 )

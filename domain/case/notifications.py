@@ -28,6 +28,7 @@ from domain.case.events import (
     RectificationReported,
     RefusalRecorded,
     ReminderDue,
+    ServiceAcknowledged,
     VerificationFailed,
     VerificationOverdue,
     VerificationPassed,
@@ -189,6 +190,9 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
             recipients = [(*enterprise, "case_closed"), (*grid, "case_closed")]
         case CreditTriggerRaised():
             recipients = []
+        case ServiceAcknowledged():
+            # The supervisor learns the notice is served (签收): from now on it has effect.
+            recipients = [(*grid, f"service_acknowledged:{event.notice_kind}")]
     seen: set[tuple[str, str]] = set()
     result: list[Notification] = []
     for kind, rid, reason in recipients:

@@ -45,6 +45,7 @@ from domain.case.events import (
     RefusalRecorded,
     ReminderDue,
     ReminderLapsed,
+    ServiceAcknowledged,
     VerificationFailed,
     VerificationOverdue,
     VerificationPassed,
@@ -334,7 +335,7 @@ def _apply(s: CaseState, event: CaseEvent) -> CaseState:
             return _set_deadline(s, event.deadline, event.deadline_no, event.at)
         case HazardDelisted():
             return replace(s, listing=None)
-        case ListingPublished():
+        case ListingPublished() | ServiceAcknowledged():
             return s
         case CreditTriggerRaised():
             if event.kind in s.raised_credit_kinds:

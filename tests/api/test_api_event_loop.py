@@ -238,6 +238,8 @@ def _requests(
             f"/reports/monthly/{grid.township_a}/{PERIOD}",
             {},
         ),
+        ("GET", "/inbox", "admin", "/inbox?unread=true", {}),
+        ("POST", "/inbox/{message_id}/read", "admin", "/inbox/1/read", {}),
     ]
 
 

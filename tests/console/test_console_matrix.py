@@ -24,6 +24,7 @@ from tests.console.conftest import ROLE_OF, ConsoleHarness, form_token
 SAMPLES: dict[str, Callable[[ConsoleHarness], str]] = {
     "name": lambda console: "duban.css",
     "login": lambda console: console.logins["inspector_b"],
+    "message_id": lambda console: "1",
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 
 from domain.case import CaseState, decide, event_to_data, evolve, notifications_for, pending_timers
 from domain.case.commands import (
+    AcknowledgeService,
     CaseCommand,
     DecideExtension,
     FireTimer,
@@ -228,6 +229,8 @@ def refused_case() -> Case:
 def withdrawn_case() -> Case:
     case = Case()
     case.do(register(hazard_id="H-0005"), NOW)
+    served = f"H-0005:2:RectificationNoticeIssued:enterprise:{ENTERPRISE.credit_code}"
+    case.do(AcknowledgeService(ENTERPRISE_ACTOR, served, "rectification_notice"), NOW)
     case.do(WithdrawCase(SUPERVISOR, "登记错误：非本企业隐患"), NOW + timedelta(days=1))
     return case
 

@@ -25,6 +25,7 @@ from domain.case import (
 )
 from domain.case.commands import (
     COMMAND_CLASSES,
+    AcknowledgeService,
     CaseCommand,
     DecideExtension,
     FireTimer,
@@ -46,6 +47,7 @@ from tests.domain.domain_builders import (
     DEFAULT,
     DEFAULT_TEXT,
     DRILL,
+    ENTERPRISE,
     ENTERPRISE_ACTOR,
     LEGACY,
     NOW,
@@ -298,7 +300,14 @@ def _all_case_events() -> list[CaseEvent]:
             (DecideExtension(SUPERVISOR, False, "no"), NOW + timedelta(days=20)),
         ]
     )
-    _, c = run([(register(), NOW), (WithdrawCase(SUPERVISOR, "错误"), NOW)])
+    served = f"H-0001:2:RectificationNoticeIssued:enterprise:{ENTERPRISE.credit_code}"
+    _, c = run(
+        [
+            (register(), NOW),
+            (AcknowledgeService(ENTERPRISE_ACTOR, served, "rectification_notice"), NOW),
+            (WithdrawCase(SUPERVISOR, "错误"), NOW),
+        ]
+    )
     # Edition 4: a reminder still unsent when its deadline has passed is recorded as lapsed.
     _, d = run([(register(), NOW), (FireTimer(SYSTEM, "reminder:1:P3D"), NOW + timedelta(days=20))])
     # A notice that waits for next year's holidays, and its issue once they are loaded.
@@ -331,6 +340,7 @@ def test_every_case_command_type_round_trips_through_json_data():
         RecordRefusal(SUPERVISOR, "d"),
         WithdrawCase(SUPERVISOR, "r"),
         FireTimer(SYSTEM, "deadline:1"),
+        AcknowledgeService(ENTERPRISE_ACTOR, "H-0001:2:X:enterprise:c", "rectification_notice"),
     ]
     assert {type(c) for c in commands} == set(COMMAND_CLASSES)
     for command in commands:

@@ -323,6 +323,7 @@ CASE_CHANGES: dict[str, CaseChange] = {
     "ExtensionDecisionOverdue": _version_only,
     "ListingPublished": _version_only,
     "NoticeAwaitingCalendar": _version_only,
+    "ServiceAcknowledged": _version_only,
 }
 
 # --------------------------------------------------------------------------- queries
