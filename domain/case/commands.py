@@ -149,6 +149,15 @@ class WithdrawCase(CaseCommand):
 
 
 @dataclass(frozen=True)
+class AcceptSelfReport(CaseCommand):
+    """受理 a major hazard the enterprise reported itself (edition 5)."""
+
+    COMMAND_TYPE: ClassVar[str] = "AcceptSelfReport"
+    actor: Actor
+    comments: str = ""
+
+
+@dataclass(frozen=True)
 class FireTimer(CaseCommand):
     COMMAND_TYPE: ClassVar[str] = "FireTimer"
     actor: Actor
@@ -166,4 +175,5 @@ COMMAND_CLASSES: tuple[type[CaseCommand], ...] = (
     RecordRefusal,
     WithdrawCase,
     FireTimer,
+    AcceptSelfReport,
 )
