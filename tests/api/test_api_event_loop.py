@@ -108,6 +108,13 @@ def _requests(api: ApiHarness, hazard_id: str) -> list[tuple[str, str, str, str,
         ),
         (
             "POST",
+            "/hazards/{hazard_id}/acceptance",
+            "supervisor_a",
+            f"{case}/acceptance",
+            {"json": {"comments": "已受理"}},
+        ),
+        (
+            "POST",
             "/grid-units",
             "admin",
             "/grid-units",
