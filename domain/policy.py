@@ -234,6 +234,8 @@ class PublicReports:
 
     verify_within: PolicyDuration  # 核实 within this after the report is received
     remind_before: PolicyDuration  # remind the assigned unit this long before verify_by
+    escalate_every: PolicyDuration  # unverified: alerted one grid level up, then every this
+    reward_decided_by_level: GridLevel  # the lowest grid level whose supervisors decide rewards
     major_reward_share_percent: int  # 15: 15 % of the fine
     major_reward_min_yuan: int  # 3,000
     major_reward_max_yuan: int  # 300,000
@@ -504,7 +506,11 @@ def _validate_self_inspection(p: Policy) -> None:
 def _validate_public_reports(r: PublicReports) -> None:
     key = "public_reports"
     _check(
-        not r.remind_before.is_working_days and not r.verify_within.is_working_days,
+        not (
+            r.remind_before.is_working_days
+            or r.verify_within.is_working_days
+            or r.escalate_every.is_working_days
+        ),
         f"{key}.verify_within",
         "calendar durations (P30D, PT1H): a report is received without holiday data",
         "policy.public_reports_calendar",
