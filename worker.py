@@ -35,6 +35,7 @@ from activities.tracing import configure_tracing
 from workflows.audit import AuditMaintenanceWorkflow
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
+from workflows.public_report import PublicReportWorkflow
 from workflows.reports import ReportRunWorkflow, ReportWorkflow
 
 log = structlog.get_logger(__name__)
@@ -52,6 +53,7 @@ WORKFLOWS = [
     ReportRunWorkflow,
     ReportWorkflow,
     AuditMaintenanceWorkflow,
+    PublicReportWorkflow,
 ]
 
 

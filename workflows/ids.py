@@ -47,3 +47,14 @@ def report_key(kind: str, unit_code: str, period: str) -> str:
     """``report-<kind>-<unit>-<period>``: the report's workflow id and its stream id."""
     check_period(kind, period)
     return f"report-{kind}-{_UNSAFE.sub('_', unit_code)}-{period}"
+
+
+def public_report_workflow_id(report_id: str) -> str:
+    """举报 workflow id (and its stream id): one per report, for its whole life."""
+    if not re.fullmatch(r"R-[0-9a-f]{24}", report_id):
+        raise ValueError("report_id: R- and 24 hexadecimal digits")
+    return f"public-report-{report_id}"
+
+
+def public_report_stream_id(report_id: str) -> str:
+    return public_report_workflow_id(report_id)

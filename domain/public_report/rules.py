@@ -137,9 +137,7 @@ def fold_report(
 # ------------------------------------------------------------------------------- timers
 
 
-def pending_report_timers(
-    state: PublicReportState | None, policy: Policy
-) -> list[ReportTimer]:
+def pending_report_timers(state: PublicReportState | None, policy: Policy) -> list[ReportTimer]:
     """The reminder before ``verify_by`` and the alerts after it, while unverified."""
     if state is None or state.status != "received":
         return []
