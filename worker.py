@@ -23,8 +23,8 @@ from temporalio.worker.workflow_sandbox import SandboxedWorkflowRunner, SandboxR
 from activities.audit.maintenance import AuditActivities
 from activities.channels import http_client
 from activities.credit_link import CreditLinkActivities
-from activities.documents.issuing import DocumentIssuer
 from activities.deliveries.setup import delivery_dispatcher
+from activities.documents.issuing import DocumentIssuer
 from activities.events import EventStoreActivities
 from activities.eventstore import EventStore
 from activities.health import ProcessHealth
@@ -39,6 +39,7 @@ from activities.tracing import configure_tracing
 from workflows.audit import AuditMaintenanceWorkflow
 from workflows.case import SupervisedCaseWorkflow
 from workflows.credit import EnterpriseCreditWorkflow
+from workflows.public_report import PublicReportWorkflow
 from workflows.reports import ReportRunWorkflow, ReportWorkflow
 
 log = structlog.get_logger(__name__)
@@ -57,6 +58,7 @@ WORKFLOWS = [
     ReportRunWorkflow,
     ReportWorkflow,
     AuditMaintenanceWorkflow,
+    PublicReportWorkflow,
 ]
 
 

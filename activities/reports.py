@@ -118,6 +118,7 @@ GROUPS: tuple[str, ...] = (
     "listed_by_level",
     "delisted_by_level",
     "blacklist_changes",
+    "found_by_finder",
 )
 
 
@@ -158,6 +159,13 @@ def report_content(
         "listed_by_level": dict(figures.listed_by_level),
         "delisted_by_level": dict(figures.delisted_by_level),
         "blacklist_changes": dict(sorted(figures.blacklist_changes.items())),
+        # 企业自查 and 检查发现 counted apart; self_rectified: written off on the enterprise's
+        # own report (自查自改销号).
+        "found_by_finder": {
+            "self_inspection": figures.found_self_inspection,
+            "inspectors": figures.found_by_inspectors,
+            "self_rectified": figures.self_rectified,
+        },
         "policy": {
             "name": policy.name,
             "version": policy.version,
@@ -177,7 +185,8 @@ def csv_text(content: dict[str, Any]) -> str:
     order = FIGURES if "definitions" in content else FIGURES_BEFORE_DEFINITIONS
     rows: list[tuple[str, Any]] = [(key, content[key]) for key in order]
     for group in GROUPS:
-        rows += [(f"{group}.{k}", v) for k, v in content[group].items()]
+        # A report stored before a group existed has none (its file is written as it was).
+        rows += [(f"{group}.{k}", v) for k, v in content.get(group, {}).items()]
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(["kind", "period", "unit_code", "unit_name", "metric", "value"])

@@ -95,7 +95,8 @@ class ListingMeasuresIn(Strict):
 
 
 class HazardIn(Strict):
-    """登记隐患: what an inspector found."""
+    """登记隐患: what an inspector found, or what an enterprise found itself (自查: source
+    self_inspection, its own credit code, with measures and a deadline)."""
 
     credit_code: str = CreditCode
     hazard_class: Literal["general", "major"] = "general"
@@ -175,6 +176,12 @@ class RefusalIn(Strict):
 
 class WithdrawalIn(Strict):
     reason: str = text_field()
+
+
+class AcceptanceIn(Strict):
+    """受理: the supervising unit accepts a major hazard the enterprise reported itself."""
+
+    comments: str = text_field("", required=False)
 
 
 class GridUnitIn(Strict):

@@ -15,6 +15,9 @@ the rest of the domain asks the rule, never the edition number.
 - Edition 3: the decision alert repeats up the grid; no reminders once their deadline passed;
   withdrawal by the supervising unit or above.
 - Edition 4: such a reminder is recorded as lapsed (``ReminderLapsed``), not dropped.
+- Edition 5: self-inspection (企业自查自改): an enterprise's own registration states its measures
+  and a deadline within ``[self_inspection]``; a general hazard it rectified itself closes on its
+  own report; a major one awaits the supervising unit's acceptance (受理), alerted up the grid.
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ if TYPE_CHECKING:  # the policy module asks these rules too; the type alone is n
 
 
 # The editions this code knows: a policy names one of them (``policy.edition``).
-EDITIONS = (1, 2, 3, 4)
+EDITIONS = (1, 2, 3, 4, 5)
 
 
 def is_known_edition(policy: Policy) -> bool:
@@ -183,3 +186,27 @@ def lapsed_reminders_recorded(policy: Policy) -> bool:
     """A reminder whose deadline passed before it could be sent is recorded as lapsed
     (``ReminderLapsed``, sent to nobody) instead of being dropped in silence."""
     return _since(4, policy)
+
+
+# --- edition 5 --------------------------------------------------------------------------------
+
+
+def self_registration_bounded(policy: Policy) -> bool:
+    """An enterprise registering a hazard it found itself (自查) states the measures and a
+    deadline, a general hazard's within ``self_inspection.max_general_period`` (edition 4 took
+    the enterprise's registration like an inspector's)."""
+    return _since(5, policy)
+
+
+def self_rectified_general_closes_on_report(policy: Policy) -> bool:
+    """A general hazard the enterprise registered itself, neither listed nor escalated, is
+    written off on its own rectification report with evidence (自查自改销号), without an
+    inspector's verification."""
+    return _since(5, policy)
+
+
+def self_reported_major_awaits_acceptance(policy: Policy) -> bool:
+    """A major hazard the enterprise registered itself is reported to the supervising unit,
+    which accepts it (受理) within ``self_inspection.accept_within``; unaccepted, an alert
+    repeats every ``accept_within`` one grid level further up, and it cannot be verified."""
+    return _since(5, policy)

@@ -32,6 +32,7 @@ from domain.editions import (
     is_known_edition,
     notice_requirements_allowed,
     policy_values_cross_checked,
+    self_registration_bounded,
 )
 from domain.errors import DomainError, PolicyError
 from domain.grid import GridLevel
@@ -218,6 +219,33 @@ class Notice:
 
 
 @dataclass(frozen=True)
+class SelfInspection:
+    """企业自查自改 (edition 5): how far ahead an enterprise may set its own deadline for a
+    general hazard, and how long the supervising unit has to accept (受理) a major one."""
+
+    max_general_period: PolicyDuration
+    accept_within: PolicyDuration  # a calendar duration: counted at registration, never blocked
+
+
+@dataclass(frozen=True)
+class PublicReports:
+    """举报 (public reports): the verification period (核实), its reminder, the reward scheme
+    (《安全生产领域举报奖励办法》 and local additions) and who may see a reporter's identity."""
+
+    verify_within: PolicyDuration  # 核实 within this after the report is received
+    remind_before: PolicyDuration  # remind the assigned unit this long before verify_by
+    escalate_every: PolicyDuration  # unverified: alerted one grid level up, then every this
+    reward_decided_by_level: GridLevel  # the lowest grid level whose supervisors decide rewards
+    major_reward_share_percent: int  # 15: 15 % of the fine
+    major_reward_min_yuan: int  # 3,000
+    major_reward_max_yuan: int  # 300,000
+    general_reward_yuan: int  # local: a fixed reward for a general hazard (0: none)
+    identity_visible_to: tuple[str, ...]  # roles that may read the reporter's identity
+    per_address_per_hour: int  # flood protection: reports one address may file an hour
+    proof_of_work_bits: int  # leading zero bits the submission's proof-of-work needs
+
+
+@dataclass(frozen=True)
 class Reports:
     monthly_day: int
     quarterly_day: int
@@ -253,6 +281,10 @@ class Policy:
     reports: Reports
     edition: int = field(default=1, metadata=OMIT_IF_DEFAULT)
     notice: Notice | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    # Edition 5 (企业自查自改); left out of the data (and the fingerprint) while absent.
+    self_inspection: SelfInspection | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    # The public-report workflow's rules (举报); no case decides by them.
+    public_reports: PublicReports | None = field(default=None, metadata=OMIT_IF_DEFAULT)
     # Not a rule of any case: left out of the data (and the fingerprint) at its default.
     calendar: CalendarWarning = field(default=CalendarWarning(), metadata=OMIT_IF_DEFAULT)
     _fingerprint: str = field(default="", init=False, compare=False, repr=False)
@@ -428,6 +460,9 @@ def _validate(p: Policy) -> Policy:
             "the notice requirements need edition = 2",
             "policy.edition_required",
         )
+    _validate_self_inspection(p)
+    if p.public_reports is not None:
+        _validate_public_reports(p.public_reports)
     if p.credit.notice is not None:
         for name in ("basis", "rights"):
             _check(
@@ -439,6 +474,77 @@ def _validate(p: Policy) -> Policy:
     if policy_values_cross_checked(p):
         _cross_check_values(p)
     return p
+
+
+def _validate_self_inspection(p: Policy) -> None:
+    """Edition 5's rules need ``[self_inspection]``; its acceptance period is counted at
+    registration, which is never refused for calendar data, so it is a calendar duration."""
+    si = p.self_inspection
+    if si is None:
+        _check(
+            not self_registration_bounded(p),
+            "self_inspection",
+            "edition 5 states [self_inspection] (max_general_period, accept_within)",
+            "policy.self_inspection_required",
+        )
+        return
+    _check(
+        not si.max_general_period.is_working_days,
+        "self_inspection.max_general_period",
+        "a calendar duration (P30D): a registration never waits for holiday data",
+        "policy.self_inspection_calendar",
+    )
+    _check(
+        not si.accept_within.is_working_days,
+        "self_inspection.accept_within",
+        "a calendar duration (P3D, PT1H): it is counted at registration, which never waits "
+        "for holiday data",
+        "policy.self_inspection_calendar",
+    )
+
+
+def _validate_public_reports(r: PublicReports) -> None:
+    key = "public_reports"
+    _check(
+        not (
+            r.remind_before.is_working_days
+            or r.verify_within.is_working_days
+            or r.escalate_every.is_working_days
+        ),
+        f"{key}.verify_within",
+        "calendar durations (P30D, PT1H): a report is received without holiday data",
+        "policy.public_reports_calendar",
+    )
+    _check(
+        0 <= r.major_reward_share_percent <= 100,
+        f"{key}.major_reward_share_percent",
+        "must be 0..100",
+        "policy.range",
+    )
+    _check(
+        0 <= r.major_reward_min_yuan <= r.major_reward_max_yuan,
+        f"{key}.major_reward_min_yuan",
+        "must be ≥ 0 and at most major_reward_max_yuan",
+        "policy.range",
+    )
+    _check(r.general_reward_yuan >= 0, f"{key}.general_reward_yuan", "must be ≥ 0", "policy.range")
+    _check(
+        r.per_address_per_hour >= 1, f"{key}.per_address_per_hour", "must be ≥ 1", "policy.range"
+    )
+    _check(
+        0 <= r.proof_of_work_bits <= 32,
+        f"{key}.proof_of_work_bits",
+        "must be 0..32",
+        "policy.range",
+    )
+    roles = {"inspector", "supervisor", "auditor", "admin"}
+    for i, role in enumerate(r.identity_visible_to):
+        _check(
+            role in roles,
+            f"{key}.identity_visible_to[{i}]",
+            f"one of {sorted(roles)} (an enterprise never sees who reported it)",
+            "policy.public_reports_role",
+        )
 
 
 def _is_month_day(text: str) -> bool:

@@ -41,6 +41,7 @@ with workflow.unsafe.imports_passed_through():
     )
     from domain.case.commands import (
         SYSTEM_ACTOR,
+        AcceptSelfReport,
         AcknowledgeService,
         CaseCommand,
         DecideExtension,
@@ -288,6 +289,15 @@ class SupervisedCaseWorkflow(CaseCalendarWaits):
     @acknowledge_service.validator
     def _validate_acknowledgement(self, request: CaseCommandInput) -> None:
         self._validate(AcknowledgeService, request)
+
+    @workflow.update(name="accept_self_report")
+    async def accept_self_report(self, request: CaseCommandInput) -> CaseView:
+        """受理 (edition 5): a new update; no recorded case sent it, so no patch is needed."""
+        return await self._handle(AcceptSelfReport, request)
+
+    @accept_self_report.validator
+    def _validate_acceptance(self, request: CaseCommandInput) -> None:
+        self._validate(AcceptSelfReport, request)
 
     @workflow.query(name=CASE_STATE_QUERY)
     def state(self) -> CaseView:

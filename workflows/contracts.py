@@ -119,6 +119,8 @@ CREDIT_EVENT_SIGNAL = "record_credit_event"
 REPORT_RUN_WORKFLOW = "ReportRun"
 REPORT_WORKFLOW = "Report"
 AUDIT_WORKFLOW = "AuditMaintenance"
+PUBLIC_REPORT_WORKFLOW = "PublicReport"
+PUBLIC_REPORT_STATE_QUERY = "state"
 
 
 # --- the supervised case (督办案件) ----------------------------------------------------------
@@ -324,3 +326,36 @@ class HistoriesExported:
     # The checkpoint signed after recording the exports, so that a dossier made now can
     # include their records (None when nothing was recorded).
     checkpoint_position: int | None = None
+
+
+# --- a public report (举报) ----------------------------------------------------------------
+
+
+@dataclass
+class PublicReportWorkflowInput:
+    """Receive a report: ``command_to_data(ReceivePublicReport)``."""
+
+    report: dict[str, Any]
+    correlation_id: str | None = None
+
+
+@dataclass
+class PublicReportCommandInput:
+    """A person's command to a report (its actor included), as data."""
+
+    command: dict[str, Any]
+    correlation_id: str | None = None
+
+
+@dataclass
+class PublicReportView:
+    """A report as its workflow holds it: no identity of the reporter is ever in it."""
+
+    report_id: str
+    status: str
+    version: int
+    verify_by: str | None = None
+    assigned_unit_code: str | None = None
+    hazard_ids: list[str] = field(default_factory=list)
+    reward_yuan: int | None = None
+    pending_timers: list[dict[str, str]] = field(default_factory=list)

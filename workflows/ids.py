@@ -58,3 +58,14 @@ def document_stream_id(year: int, authority_unit_code: str) -> str:
     if not 1 <= year <= 9999:
         raise ValueError(f"year: {year} is not a calendar year")
     return f"{DOCUMENT_STREAM_PREFIX}{year:04d}-{authority_unit_code}"
+
+
+def public_report_workflow_id(report_id: str) -> str:
+    """举报 workflow id (and its stream id): one per report, for its whole life."""
+    if not re.fullmatch(r"R-[0-9a-f]{24}", report_id):
+        raise ValueError("report_id: R- and 24 hexadecimal digits")
+    return f"public-report-{report_id}"
+
+
+def public_report_stream_id(report_id: str) -> str:
+    return public_report_workflow_id(report_id)

@@ -17,6 +17,7 @@ from api.auth import Principal
 from api.deps import HazardId, IdempotencyKey, PrincipalDep, ServicesDep
 from api.idempotency import answered_once, request_fingerprint
 from api.schemas import (
+    AcceptanceIn,
     ExtensionDecisionIn,
     ExtensionRequestIn,
     GovernancePlanIn,
@@ -28,6 +29,7 @@ from api.schemas import (
 )
 from api.services import Services
 from domain.case.commands import (
+    AcceptSelfReport,
     Actor,
     CaseCommand,
     DecideExtension,
@@ -200,3 +202,14 @@ async def withdraw_case(body: WithdrawalIn, case: CaseActionDep) -> Response:
         return WithdrawCase(actor=actor, reason=body.reason)
 
     return await case.act("withdrawal", "withdraw_case", SUPERVISOR, body, build)
+
+
+@router.post(
+    "/hazards/{hazard_id}/acceptance",
+    summary="受理: the supervising unit accepts a major hazard the enterprise reported itself",
+)
+async def accept_self_report(body: AcceptanceIn, case: CaseActionDep) -> Response:
+    def build(actor: Actor) -> CaseCommand:
+        return AcceptSelfReport(actor=actor, comments=body.comments)
+
+    return await case.act("acceptance", "accept_self_report", SUPERVISOR, body, build)

@@ -129,16 +129,22 @@ class CaseServices(FileServices):
     def registration(
         self, principal: Principal, hazard_id: str, body: dict[str, Any], now: datetime
     ) -> RegisterHazard:
-        if principal.role not in ("inspector", "supervisor"):
-            raise forbidden("only inspectors and supervisors register hazards")
         code = body["credit_code"].upper()
+        if principal.role == "enterprise":
+            # 企业自查: an enterprise registers what it found itself, for itself alone.
+            if body["source"] != HazardSource.SELF_INSPECTION.value:
+                raise forbidden("an enterprise registers only its own findings (self_inspection)")
+            if principal.scope != code:
+                raise forbidden("an enterprise registers hazards of its own credit code only")
+        elif principal.role not in ("inspector", "supervisor"):
+            raise forbidden("only inspectors, supervisors and enterprises register hazards")
         enterprise = self.reference.enterprise(code)
         if enterprise is None:
             if not is_valid_credit_code(code):
                 raise credit_code_refusal("credit_code")
             raise Refused(422, "enterprise.unknown", f"no enterprise {code}", "credit_code")
         path = tuple(self.reference.path_to_root(enterprise.grid_code))
-        if principal.scope not in {unit.code for unit in path}:
+        if principal.role != "enterprise" and principal.scope not in {unit.code for unit in path}:
             raise forbidden(f"enterprise {code} is outside your grid")
         try:
             command = RegisterHazard(

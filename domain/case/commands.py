@@ -163,6 +163,15 @@ class AcknowledgeService(CaseCommand):
 
 
 @dataclass(frozen=True)
+class AcceptSelfReport(CaseCommand):
+    """受理 a major hazard the enterprise reported itself (edition 5)."""
+
+    COMMAND_TYPE: ClassVar[str] = "AcceptSelfReport"
+    actor: Actor
+    comments: str = ""
+
+
+@dataclass(frozen=True)
 class FireTimer(CaseCommand):
     COMMAND_TYPE: ClassVar[str] = "FireTimer"
     actor: Actor
@@ -181,4 +190,5 @@ COMMAND_CLASSES: tuple[type[CaseCommand], ...] = (
     RecordRefusal,
     WithdrawCase,
     FireTimer,
+    AcceptSelfReport,
 )

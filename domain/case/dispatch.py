@@ -13,6 +13,7 @@ from datetime import datetime
 from domain.calendar import WorkingCalendar
 from domain.case.commands import (
     SYSTEM_ACTOR,
+    AcceptSelfReport,
     AcknowledgeService,
     CaseCommand,
     DecideExtension,
@@ -34,6 +35,7 @@ from domain.case.firing import fire_timer
 from domain.case.listing import list_hazard
 from domain.case.rectification import report_rectification, submit_plan, verify_rectification
 from domain.case.registration import register_hazard
+from domain.case.self_inspection import accept_self_report
 from domain.case.service import acknowledge_service
 from domain.case.state import CaseState, fold
 from domain.case.timers import due_timers
@@ -111,6 +113,8 @@ def decide(
             return fire_timer(state, command, now, policy, calendar)
         case AcknowledgeService():
             return acknowledge_service(state, command, now)
+        case AcceptSelfReport():
+            return accept_self_report(state, command, now)
     raise DomainError("case.command.unknown", f"unknown command {type(command).__name__}")
 
 
@@ -125,6 +129,8 @@ def _goes_on_without_notice(state: CaseState, command: CaseCommand) -> bool:
         command, FireTimer | SubmitGovernancePlan | ReportRectification | AcknowledgeService
     ):
         return True
+    if isinstance(command, AcceptSelfReport):
+        return True  # 受理 needs no deadline: the enterprise's report is accepted as it stands
     pending = state.notice_pending
     unlisted = pending is not None and pending.listing_level is None
     return unlisted and isinstance(command, WithdrawCase | RecordRefusal | VerifyRectification)

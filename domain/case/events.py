@@ -47,6 +47,7 @@ class RectificationMode(StrEnum):
 class CloseBasis(StrEnum):
     IMMEDIATE = "immediate"  # 立改立销
     VERIFIED = "verified"  # 验收合格销号
+    SELF_RECTIFIED = "self_rectified"  # 自查自改销号: on the enterprise's own report (edition 5)
 
 
 class DelistBasis(StrEnum):
@@ -187,6 +188,9 @@ class HazardRegistered(CaseEvent):
     policy_fingerprint: str
     time_zone: str
     at: datetime
+    # Registered by the enterprise itself (企业自查, edition 5); left out of the data while
+    # False, so that every registration recorded before reads and hashes as it was.
+    self_reported: bool = field(default=False, metadata=OMIT_IF_DEFAULT)
 
 
 @dataclass(frozen=True)
@@ -507,6 +511,42 @@ class CaseClosed(CaseEvent):
     at: datetime
 
 
+@dataclass(frozen=True)
+class SelfReportAwaitingAcceptance(CaseEvent):
+    """A major hazard the enterprise found itself is reported to the supervising unit, which
+    must accept it (受理) by ``accept_by`` (edition 5; Order 16 Art 14)."""
+
+    EVENT_TYPE: ClassVar[str] = "SelfReportAwaitingAcceptance"
+    unit_code: str  # the unit that accepts: the listing authority of a major hazard
+    accept_by: datetime
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SelfReportAccepted(CaseEvent):
+    """受理: the supervising unit (or one above it) accepted the self-reported major hazard and
+    supervises its rectification from now on."""
+
+    EVENT_TYPE: ClassVar[str] = "SelfReportAccepted"
+    accepted_by: str
+    unit_code: str
+    comments: str
+    at: datetime
+
+
+@dataclass(frozen=True)
+class SelfReportAcceptanceOverdue(CaseEvent):
+    """受理超时: the self-reported major hazard was not accepted by ``accept_by``; alert
+    ``alert_no`` goes to ``alerted_unit_code``, one grid level further up each time (催办)."""
+
+    EVENT_TYPE: ClassVar[str] = "SelfReportAcceptanceOverdue"
+    timer_key: str
+    accept_by: datetime
+    alert_no: int
+    alerted_unit_code: str
+    at: datetime
+
+
 EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     HazardRegistered,
     RectificationNoticeIssued,
@@ -533,4 +573,7 @@ EVENT_CLASSES: tuple[type[CaseEvent], ...] = (
     ReminderLapsed,
     NoticeAwaitingCalendar,
     ServiceAcknowledged,
+    SelfReportAwaitingAcceptance,
+    SelfReportAccepted,
+    SelfReportAcceptanceOverdue,
 )

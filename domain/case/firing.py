@@ -13,6 +13,7 @@ from domain.case.events import CaseEvent, ReminderDue, ReminderLapsed, Verificat
 from domain.case.extension import decision_overdue
 from domain.case.guards import require_role
 from domain.case.notice import NOTICE_KEY, issue_waiting_notice
+from domain.case.self_inspection import acceptance_overdue
 from domain.case.state import CaseState
 from domain.case.timers import pending_timers
 from domain.errors import DomainError
@@ -62,6 +63,8 @@ def fire_timer(
         ]
     if timer.kind == "review":
         return [VerificationOverdue(timer_key=timer.key, review_by=timer.due_at, at=now)]
+    if timer.kind == "acceptance":
+        return [acceptance_overdue(state, timer.key, now)]
     if timer.kind == "extension_decision":
         return [decision_overdue(state, timer, now)]
     return deadline_missed(state, timer, cmd.actor, now, policy, calendar)

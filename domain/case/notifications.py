@@ -28,6 +28,9 @@ from domain.case.events import (
     RectificationReported,
     RefusalRecorded,
     ReminderDue,
+    SelfReportAcceptanceOverdue,
+    SelfReportAccepted,
+    SelfReportAwaitingAcceptance,
     ServiceAcknowledged,
     VerificationFailed,
     VerificationOverdue,
@@ -188,6 +191,20 @@ def notifications_for(state_before: CaseState | None, event: CaseEvent) -> list[
                 )
         case CaseClosed():
             recipients = [(*enterprise, "case_closed"), (*grid, "case_closed")]
+        case SelfReportAwaitingAcceptance():
+            unit = state_before.unit(event.unit_code) if state_before is not None else None
+            if unit is not None:
+                recipients = [
+                    ("grid_responsible", unit.responsible_person, "self_report_to_accept")
+                ]
+        case SelfReportAccepted():
+            recipients = [(*enterprise, "self_report_accepted")]
+        case SelfReportAcceptanceOverdue():
+            unit = state_before.unit(event.alerted_unit_code) if state_before is not None else None
+            if unit is not None:
+                recipients = [
+                    ("grid_responsible", unit.responsible_person, "self_report_acceptance_overdue")
+                ]
         case CreditTriggerRaised():
             recipients = []
         case ServiceAcknowledged():

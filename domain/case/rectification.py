@@ -40,6 +40,7 @@ from domain.case.guards import (
     require_text,
 )
 from domain.case.listing import delisted_event, with_publication
+from domain.case.self_inspection import closes_on_own_report, require_accepted, self_rectified
 from domain.case.state import CaseState, evolve
 from domain.case.timers import Timer
 from domain.editions import (
@@ -95,15 +96,16 @@ def report_rectification(
             "evidence",
         )
     review_by = policy.verification.review_within.add_to(now, calendar, policy.tz)
-    return [
-        RectificationReported(
-            summary=cmd.summary,
-            evidence=cmd.evidence,
-            reported_by=cmd.actor.id,
-            review_by=review_by,
-            at=now,
-        )
-    ]
+    reported = RectificationReported(
+        summary=cmd.summary,
+        evidence=cmd.evidence,
+        reported_by=cmd.actor.id,
+        review_by=review_by,
+        at=now,
+    )
+    if closes_on_own_report(state, policy):
+        return [reported, self_rectified(now)]
+    return [reported]
 
 
 def _require_verifier(state: CaseState, cmd: VerifyRectification, policy: Policy) -> None:
@@ -154,6 +156,7 @@ def verify_rectification(
             "case.verify.requires_report", "there is no rectification report to verify (验收)"
         )
     _require_verifier(state, cmd, policy)
+    require_accepted(state)
     if not cmd.passed:
         return _verification_failed(state, cmd, now, policy, calendar)
     events: list[CaseEvent] = [

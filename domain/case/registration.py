@@ -23,12 +23,17 @@ from domain.case.events import (
     HazardSource,
     NoticeAwaitingCalendar,
     RectificationMode,
+    SelfReportAwaitingAcceptance,
 )
 from domain.case.guards import acting_unit, future_deadline, require_role, require_text
 from domain.case.listing import require_listing_measures, require_listing_rank
 from domain.case.notice import issue_notice
 from domain.durations import utc_instant
-from domain.editions import authority_follows_the_grid
+from domain.editions import (
+    authority_follows_the_grid,
+    self_registration_bounded,
+    self_reported_major_awaits_acceptance,
+)
 from domain.errors import CalendarDataMissing, DomainError
 from domain.grid import GridLevel
 from domain.policy import ListingLevel, Policy
@@ -67,11 +72,75 @@ def register_hazard(
     _validate_path(cmd, policy, listing.level)
     _require_registrar_authority(cmd, listing, policy)
     _check_notice_contents(cmd, policy)
-    registered = _registered(cmd, found_at, now, policy)
+    self_reported = _is_self_reported(cmd, policy)
+    if self_reported:
+        _require_self_registration(cmd, now, policy, calendar)
+    registered = replace(_registered(cmd, found_at, now, policy), self_reported=self_reported)
     if cmd.mode is RectificationMode.IMMEDIATE:
         return [registered, CaseClosed(basis=CloseBasis.IMMEDIATE, at=now)]
     notice = _notice_to_issue(cmd, listing.level, now)
-    return [registered, *_notice_or_its_wait(cmd, notice, now, policy, calendar, strict=strict)]
+    events = [registered, *_notice_or_its_wait(cmd, notice, now, policy, calendar, strict=strict)]
+    if (
+        self_reported
+        and cmd.hazard_class is HazardClass.MAJOR
+        and self_reported_major_awaits_acceptance(policy)
+    ):
+        events.append(_awaiting_acceptance(cmd, now, policy, calendar))
+    return events
+
+
+def _is_self_reported(cmd: RegisterHazard, policy: Policy) -> bool:
+    """企业自查: the enterprise registers what it found itself (edition 5 records it so)."""
+    return cmd.actor.role is Role.ENTERPRISE and self_registration_bounded(policy)
+
+
+def _require_self_registration(
+    cmd: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> None:
+    """(``self_registration_bounded``) The enterprise's own registration states its measures
+    and a deadline; a general hazard's deadline lies within ``max_general_period`` (a major
+    hazard's is bounded by the listing maximum, as every listed deadline)."""
+    rules = policy.self_inspection
+    assert rules is not None  # the policy's validation requires it from edition 5
+    if cmd.mode is RectificationMode.IMMEDIATE:
+        return
+    require_text(
+        cmd.measures,
+        "case.self_inspection.measures_required",
+        "measures",
+        "the rectification measures (整改措施) the enterprise takes",
+    )
+    if cmd.deadline is None:
+        raise DomainError(
+            "case.self_inspection.deadline_required",
+            "an enterprise sets its own rectification deadline (整改期限)",
+            "deadline",
+        )
+    deadline = future_deadline(cmd.deadline, now, "deadline")
+    if cmd.hazard_class is HazardClass.GENERAL:
+        latest = rules.max_general_period.add_to(now, calendar, policy.tz)
+        if deadline > latest:
+            raise DomainError(
+                "case.self_inspection.deadline_exceeds_max",
+                f"a self-found general hazard's deadline is at most "
+                f"{rules.max_general_period} ahead ({latest.isoformat()})",
+                "deadline",
+            )
+
+
+def _awaiting_acceptance(
+    cmd: RegisterHazard, now: datetime, policy: Policy, calendar: WorkingCalendar
+) -> SelfReportAwaitingAcceptance:
+    """The self-reported major hazard goes to its listing authority for acceptance (受理)."""
+    rules = policy.self_inspection
+    assert rules is not None
+    level = policy.listing.major_level.grid_level
+    unit = next(u for u in cmd.grid_path if u.level is level)  # the path was checked for it
+    return SelfReportAwaitingAcceptance(
+        unit_code=unit.code,
+        accept_by=rules.accept_within.add_to(now, calendar, policy.tz),
+        at=now,
+    )
 
 
 def _require_registrar(actor: Actor, source: HazardSource) -> None:

@@ -45,6 +45,9 @@ from domain.case.events import (
     RefusalRecorded,
     ReminderDue,
     ReminderLapsed,
+    SelfReportAcceptanceOverdue,
+    SelfReportAccepted,
+    SelfReportAwaitingAcceptance,
     ServiceAcknowledged,
     VerificationFailed,
     VerificationOverdue,
@@ -131,6 +134,12 @@ class CaseState:
     # The registration's notice waiting for a year's holiday data (NoticeAwaitingCalendar);
     # left out of the data while there is none, as in every state recorded before.
     notice_pending: NoticeAwaitingCalendar | None = field(default=None, metadata=OMIT_IF_DEFAULT)
+    # 企业自查 (edition 5): registered by the enterprise itself; a major hazard's report awaiting
+    # the supervising unit's acceptance (受理). Left out of the data at their defaults.
+    self_reported: bool = field(default=False, metadata=OMIT_IF_DEFAULT)
+    acceptance_pending: SelfReportAwaitingAcceptance | None = field(
+        default=None, metadata=OMIT_IF_DEFAULT
+    )
 
     @property
     def is_open(self) -> bool:
@@ -244,6 +253,7 @@ def evolve(state: CaseState | None, event: CaseEvent) -> CaseState:
             supervising_level=lowest.level,
             supervising_person=lowest.responsible_person,
             version=1,
+            self_reported=event.self_reported,
         )
     after = _apply(replace(state, version=state.version + 1), event)
     return _follow_rectification_deadline(state, after, event)
@@ -337,6 +347,12 @@ def _apply(s: CaseState, event: CaseEvent) -> CaseState:
             return replace(s, listing=None)
         case ListingPublished() | ServiceAcknowledged():
             return s
+        case SelfReportAwaitingAcceptance():
+            return replace(s, acceptance_pending=event)
+        case SelfReportAccepted():
+            return replace(s, acceptance_pending=None)
+        case SelfReportAcceptanceOverdue():
+            return replace(s, fired_timers=(*s.fired_timers, event.timer_key))
         case CreditTriggerRaised():
             if event.kind in s.raised_credit_kinds:
                 return s

@@ -15,6 +15,7 @@ from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar, end_of_day
+from domain.case.self_inspection import acceptance_alert_due
 from domain.case.state import CaseState
 from domain.durations import PolicyDuration
 from domain.editions import (
@@ -93,6 +94,9 @@ def pending_timers(
         alert = _decision_alert(state, policy, calendar or WorkingCalendar(), now)
         if alert is not None:
             timers.append(alert)
+    acceptance = acceptance_alert_due(state, policy, calendar or WorkingCalendar())
+    if acceptance is not None:
+        timers.append(Timer(acceptance[0], "acceptance", acceptance[1]))
     return sorted(timers, key=lambda t: (t.due_at, t.key))
 
 

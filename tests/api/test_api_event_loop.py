@@ -142,6 +142,13 @@ def _requests(
         ),
         (
             "POST",
+            "/hazards/{hazard_id}/acceptance",
+            "supervisor_a",
+            f"{case}/acceptance",
+            {"json": {"comments": "已受理"}},
+        ),
+        (
+            "POST",
             "/grid-units",
             "admin",
             "/grid-units",

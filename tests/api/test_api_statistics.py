@@ -8,6 +8,7 @@ from datetime import UTC, datetime, timedelta
 from domain.periods import period_before
 from tests.api.conftest import ApiHarness
 from tests.api.matrix import register
+from tests.api.test_api_hazards import PHOTO, hazard
 from workflows.contracts import ReportInput
 from workflows.ids import report_key
 from workflows.reports import ReportWorkflow
@@ -94,3 +95,48 @@ async def test_a_statistics_request_for_a_period_that_cannot_exist_is_refused_na
         assert answer.json()["error"]["field"] == "period", answer.text
     unknown = await api.client.get("/api/v1/statistics/yearly/NO-SUCH-UNIT/2026", headers=auditor)
     assert unknown.status_code == 404 and unknown.json()["error"]["field"] == "unit_code"
+
+
+async def test_self_found_and_inspector_found_hazards_are_counted_apart(
+    isolated_api: ApiHarness,
+):
+    """Given two hazards the enterprise found itself (one written off on its own report) and
+    one an inspector found, the unit's figures count 2 self-found, 1 found by inspectors and 1
+    self-rectified."""
+    api, grid = isolated_api, isolated_api.grid
+    now = datetime.now(UTC)
+    found = (now - timedelta(minutes=5)).isoformat()
+    own = {"source": "self_inspection", "found_at": found}
+    deadline = (now + timedelta(days=10)).isoformat()
+    rectified = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(grid, **own, deadline=deadline),
+        headers=grid.headers("enterprise_a"),
+    )
+    assert rectified.status_code == 201, rectified.text
+    reported = await api.client.post(
+        f"/api/v1/hazards/{rectified.json()['hazard_id']}/rectification-report",
+        json={"summary": "已自行整改", "evidence": [PHOTO]},
+        headers=grid.headers("enterprise_a"),
+    )
+    assert reported.status_code == 200 and reported.json()["status"] == "closed", reported.text
+    second = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(grid, **own, deadline=deadline),
+        headers=grid.headers("enterprise_a"),
+    )
+    assert second.status_code == 201, second.text
+    await register(api, found_at=found)
+    api.project()
+    period = now.astimezone(api.services.policy.tz).strftime("%Y-%m")
+    answer = await api.client.get(
+        f"/api/v1/statistics/monthly/{grid.county}/{period}", headers=grid.headers("auditor")
+    )
+    assert answer.status_code == 200, answer.text
+    content = answer.json()["content"]
+    assert content["found"] == 3, content
+    assert content["found_by_finder"] == {
+        "self_inspection": 2,
+        "inspectors": 1,
+        "self_rectified": 1,
+    }, content

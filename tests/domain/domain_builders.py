@@ -74,6 +74,8 @@ def edition_3(policy: Policy) -> Policy:
 
 
 EDITION_3 = edition_3(DEFAULT)
+# Edition 4: the cases registered before self-inspection (edition 5) shipped.
+EDITION_4 = Policy.from_data({**DEFAULT.to_data(), "edition": 4})
 
 PROVINCE = GridUnit("P37", "山东省", GridLevel.PROVINCE, None, "省厅 王厅长")
 CITY = GridUnit("P37-C07", "潍坊市", GridLevel.CITY, "P37", "市局 李局长")

@@ -188,8 +188,13 @@ def test_an_enterprise_may_register_only_its_own_self_inspection_findings():
     with pytest.raises(DomainError) as e:
         run([(register(actor=ENTERPRISE_ACTOR), NOW)])
     assert rule_of(e) == "case.register.role"
-    state, _ = run([(register(actor=ENTERPRISE_ACTOR, source=HazardSource.SELF_INSPECTION), NOW)])
-    assert state is not None
+    own = register(
+        actor=ENTERPRISE_ACTOR,
+        source=HazardSource.SELF_INSPECTION,
+        deadline=NOW + timedelta(days=10),  # edition 5: the enterprise sets its own deadline
+    )
+    state, _ = run([(own, NOW)])
+    assert state is not None and state.self_reported
 
 
 def test_a_grid_path_must_start_at_the_enterprise_unit_and_reach_every_ladder_level():

@@ -16,10 +16,10 @@ from domain import editions
 from domain.case.deadlines import listing_maximum_start
 from domain.case.state import ListingRecord
 from domain.policy import ListingLevel, Policy
-from tests.domain.domain_builders import DEFAULT, EDITION_2, EDITION_3, LEGACY, NOW
+from tests.domain.domain_builders import DEFAULT, EDITION_2, EDITION_3, EDITION_4, LEGACY, NOW
 
 DOMAIN = Path(__file__).resolve().parents[2] / "domain"
-BY_EDITION: dict[int, Policy] = {1: LEGACY, 2: EDITION_2, 3: EDITION_3, 4: DEFAULT}
+BY_EDITION: dict[int, Policy] = {1: LEGACY, 2: EDITION_2, 3: EDITION_3, 4: EDITION_4, 5: DEFAULT}
 
 # Each rule and the edition that brought it.
 FIRST_EDITION: dict[Callable[[Policy], bool], int] = {
@@ -46,6 +46,9 @@ FIRST_EDITION: dict[Callable[[Policy], bool], int] = {
     editions.reminders_stop_at_their_deadline: 3,
     editions.withdrawal_by_supervising_unit_or_above: 3,
     editions.lapsed_reminders_recorded: 4,
+    editions.self_registration_bounded: 5,
+    editions.self_rectified_general_closes_on_report: 5,
+    editions.self_reported_major_awaits_acceptance: 5,
 }
 
 

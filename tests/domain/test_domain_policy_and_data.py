@@ -25,6 +25,7 @@ from domain.case import (
 )
 from domain.case.commands import (
     COMMAND_CLASSES,
+    AcceptSelfReport,
     AcknowledgeService,
     CaseCommand,
     DecideExtension,
@@ -37,7 +38,7 @@ from domain.case.commands import (
     VerifyRectification,
     WithdrawCase,
 )
-from domain.case.events import EVENT_CLASSES, CaseEvent
+from domain.case.events import EVENT_CLASSES, CaseEvent, HazardSource, RectificationMode
 from domain.durations import PolicyDuration
 from domain.errors import DomainError, PolicyError
 from domain.policy import ListingLevel, Policy, parse_policy
@@ -72,6 +73,7 @@ def test_the_shipped_policies_load_and_differ():
 
 
 SOURCES = (
+    "Reward Measures",
     "Order 16",
     "Order 11",
     "Civil Code",
@@ -170,7 +172,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
 @pytest.mark.parametrize(
     ("old", "new", "key", "rule"),
     [
-        ("edition = 4", "edition = 5", "edition", "policy.edition"),
+        ("edition = 5", "edition = 6", "edition", "policy.edition"),
         (
             'city = "P6M"',
             'city = "P13M"',
@@ -213,7 +215,7 @@ def test_an_invalid_policy_names_the_exact_key(old: str, new: str, key: str):
             "credit.rating.grades[0].inspections_per_year",
             "policy.non_negative",
         ),
-        ("edition = 4", "edition = 1", "notice", "policy.edition_required"),
+        ("edition = 5", "edition = 1", "notice", "policy.edition_required"),
         ('basis = "《', 'basis = " " #《', "credit.notice.basis", "policy.notice_text"),
     ],
 )
@@ -316,7 +318,21 @@ def _all_case_events() -> list[CaseEvent]:
     with_2027 = WorkingCalendar(parse_calendar_toml('[2027]\nholidays = ["2027-01-01"]\n'))
     d += d_wait
     d += decide(waiting, FireTimer(SYSTEM, NOTICE_KEY), late, DEFAULT, with_2027)
-    return a + b + c + d
+    # Edition 5: a self-reported major hazard awaits acceptance, alerted, then accepted.
+    self_found = register_major(
+        actor=ENTERPRISE_ACTOR,
+        source=HazardSource.SELF_INSPECTION,
+        mode=RectificationMode.DEADLINE,
+        deadline=NOW + timedelta(days=60),
+    )
+    _, e = run(
+        [
+            (self_found, NOW),
+            (FireTimer(SYSTEM, "acceptance:1"), NOW + timedelta(days=3)),
+            (AcceptSelfReport(SUPERVISOR, "已受理"), NOW + timedelta(days=3)),
+        ]
+    )
+    return a + b + c + d + e
 
 
 def test_every_case_event_type_round_trips_through_json_data():
@@ -341,6 +357,7 @@ def test_every_case_command_type_round_trips_through_json_data():
         WithdrawCase(SUPERVISOR, "r"),
         FireTimer(SYSTEM, "deadline:1"),
         AcknowledgeService(ENTERPRISE_ACTOR, "H-0001:2:X:enterprise:c", "rectification_notice"),
+        AcceptSelfReport(SUPERVISOR, "已受理"),
     ]
     assert {type(c) for c in commands} == set(COMMAND_CLASSES)
     for command in commands:

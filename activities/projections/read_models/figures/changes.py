@@ -54,6 +54,10 @@ METRICS: tuple[str, ...] = (
     "referred",
     "withdrawn",
     *(f"blacklist_{change}" for change in BLACKLIST_CHANGES),
+    # 企业自查 (migration 0018): found by the enterprise itself, and written off on its own
+    # report (自查自改销号); the rest of ``found`` was found by inspectors and supervisors.
+    "found_self_inspection",
+    "self_rectified",
 )
 _METRIC = {name: i for i, name in enumerate(METRICS)}
 
@@ -122,6 +126,8 @@ def case_registered(changes: BatchChanges, case: Row) -> None:
     count(changes, codes, found_at, time_zone, "found")
     if case["hazard_class"] == "major":
         count(changes, codes, found_at, time_zone, "found_major")
+    if case["source"] == "self_inspection":
+        count(changes, codes, found_at, time_zone, "found_self_inspection")
 
 
 def _listed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
@@ -173,6 +179,8 @@ def _closed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     if row["rectified_on_time"] is None:  # no deadline was ever set (立改立销): rectified at once
         row["rectified_on_time"] = True
     count(changes, row["grid_path"], at, row["time_zone"], "rectified")
+    if data.get("basis") == "self_rectified":
+        count(changes, row["grid_path"], at, row["time_zone"], "self_rectified")
 
 
 FIGURE_CHANGES: dict[str, CaseChange] = {

@@ -78,6 +78,15 @@ class UnitStatistics:
     withdrawn: int
     blacklist_changes: Mapping[str, int]
     figures: Mapping[str, int]
+    # 企业自查: hazards the enterprises found themselves (the rest of ``found``: inspectors'),
+    # and those written off on the enterprise's own report.
+    found_self_inspection: int = 0
+    self_rectified: int = 0
+
+    @property
+    def found_by_inspectors(self) -> int:
+        """Hazards found by inspectors and supervisors (检查发现): ``found`` less self-found."""
+        return self.found - self.found_self_inspection
 
     @property
     def rectification_rate(self) -> float | None:
@@ -182,6 +191,8 @@ def unit_statistics(
         withdrawn=figures["withdrawn"],
         blacklist_changes={change: figures[f"blacklist_{change}"] for change in BLACKLIST_CHANGES},
         figures=figures,
+        found_self_inspection=figures["found_self_inspection"],
+        self_rectified=figures["self_rectified"],
     )
 
 
