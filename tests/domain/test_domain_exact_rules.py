@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -170,6 +171,24 @@ def test_subtracting_durations_goes_back_on_the_wall_clock_and_by_working_days()
     assert PolicyDuration.parse("P1DT2H").subtract_from(end, CAL, SHANGHAI) == local(2025, 3, 8, 22)
     assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI) == local(2024, 2, 10)
     assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI).tzinfo == UTC
+
+
+NEW_YORK = ZoneInfo("America/New_York")  # clocks go forward at 02:00 on Sunday 9 March 2025
+
+
+def test_calendar_durations_count_the_wall_clock_of_the_zone_across_a_clock_change():
+    def ny(*parts: int) -> datetime:
+        return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc]
+
+    after = ny(2025, 3, 9, 12)  # EDT
+    one_day = PolicyDuration.parse("P1D")
+    assert one_day.subtract_from(after, CAL, NEW_YORK) == ny(2025, 3, 8, 12)  # EST
+    assert one_day.subtract_calendar(after, NEW_YORK) == ny(2025, 3, 8, 12)
+    # a two-day legal period from 23:30 Saturday ends with Monday, not Tuesday
+    two_days = PolicyDuration.parse("P2D")
+    assert two_days.add_as_period(ny(2025, 3, 8, 23, 30), CAL, NEW_YORK) == ny(2025, 3, 11)
+    # the last day is the zone's day, not the machine's: 00:30 Saturday in Shanghai
+    assert one_day.add_as_period(local(2025, 3, 7, 0, 30), CAL, SHANGHAI) == local(2025, 3, 11)
 
 
 def test_a_working_day_duration_cannot_be_subtracted_without_a_calendar():
