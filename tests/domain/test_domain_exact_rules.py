@@ -12,6 +12,12 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from domain.calendar import PACKAGE_YEARS, WorkingCalendar, YearCalendar, end_of_day
+from domain.calendar_file import (
+    CalendarFileError,
+    CalendarProblem,
+    check_calendar_file,
+    parse_calendar_file,
+)
 from domain.credit_code import (
     is_valid_credit_code,
     make_credit_code,
@@ -425,3 +431,97 @@ def test_a_grid_lists_its_units_and_a_unit_is_within_itself():
     assert tree.enterprise_path(
         Enterprise(make_credit_code("91370782MA3C12345"), "x", "机械", VILLAGE.code)
     ) == list(PATH)
+
+
+# --- the administrator's calendar file -----------------------------------------------------
+
+
+def calendar_problems(text: str) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(CalendarFileError) as refused:
+        parse_calendar_file(text)
+    return [(p.line, p.key, p.rule) for p in refused.value.problems]
+
+
+def test_a_calendar_file_error_tells_how_many_more_problems_there_are():
+    one = CalendarProblem(2, "2030.holidays[0]", "calendar.not_a_date", "m")
+    assert str(CalendarFileError([one])) == "[calendar.not_a_date] line 2: 2030.holidays[0]: m " + (
+        "(calendar.not_a_date) (field: 2030.holidays[0])"
+    )
+    two = CalendarFileError([one, one, one])
+    assert "(and 2 more)" in str(two) and two.field == "2030.holidays[0]"
+    assert str(CalendarProblem(None, "calendar", "calendar.file_invalid", "m")) == (
+        "calendar: m (calendar.file_invalid)"
+    )
+
+
+def test_a_year_the_package_knows_is_replaced_only_when_the_file_says_so():
+    year = PACKAGE_YEARS.stop - 1
+    plain = f"[{year}]\nholidays = [{year}-01-01]\n"
+    assert calendar_problems(plain) == [(1, str(year), "calendar.package_year_override")]
+    replaced = parse_calendar_file(f"[{year}]\nreplace_package_data = true\n" + plain[7:])
+    assert replaced.replaces_package == frozenset({year})
+    assert replaced.years[year].holidays == frozenset({date(year, 1, 1)})
+    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:])[0] == (
+        2,
+        f"{year}.replace_package_data",
+        "calendar.file_invalid",
+    )
+    added = parse_calendar_file(f"[{UNKNOWN_YEAR}]\nholidays = [{UNKNOWN_YEAR}-01-01]\n")
+    assert added.replaces_package == frozenset() and added.notices == {} and added.periods == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[2030]\nfoo = 1\nholidays = [2030-01-01]\n", [(2, "2030.foo", "calendar.file_invalid")]),
+        ("[2030]\n", [(1, "2030.holidays", "calendar.holidays_required")]),
+        ("[2030]\nholidays = {}\n", [(2, "2030.holidays", "calendar.holidays_required")]),
+        ("[2030]\nholidays = 2030-01-01\n", [(2, "2030.holidays", "calendar.file_invalid")]),
+        (
+            "[2030]\nholidays = [2030-01-01]\nworkdays = 2030-01-05\n",
+            [(3, "2030.workdays", "calendar.file_invalid")],
+        ),
+        (
+            '[2030]\nholidays = [2030-01-01]\nnotice = "  "\n',
+            [(3, "2030.notice", "calendar.file_invalid")],
+        ),
+        (
+            "[2030]\nholidays = [2030-01-05]\nworkdays = [2030-01-05]\n",
+            [(1, "2030", "calendar.file_invalid")],
+        ),
+        ("year = 2030\n", [(1, "year", "calendar.file_invalid")]),
+        ("[20300]\nholidays = [2030-01-01]\n", [(1, "20300", "calendar.file_invalid")]),
+        (
+            "[2030]\n[2030.holidays]\nnew_year = 2030-01-01\n",
+            [(3, "2030.holidays.new_year", "calendar.file_invalid")],
+        ),
+    ],
+)
+def test_each_calendar_file_error_names_its_line_key_and_rule(
+    text: str, expected: list[tuple[int | None, str, str]]
+):
+    assert calendar_problems(text) == expected
+    assert check_calendar_file(text) == [
+        CalendarProblem(line, key, rule, p.message)
+        for (line, key, rule), p in zip(expected, check_calendar_file(text), strict=True)
+    ]
+
+
+def test_a_file_with_named_periods_and_a_notice_is_read_whole():
+    text = (
+        "[2030]\n"
+        'notice = "the notice"\n'
+        "workdays = [2030-02-02]\n"
+        "[2030.holidays]\n"
+        "new_year = [2030-01-01]\n"
+        'other = ["2030-03-01", 2030-07-01]\n'
+    )
+    read = parse_calendar_file(text)
+    assert read.notices == {2030: "the notice"}
+    assert read.periods == {
+        2030: {"new_year": (date(2030, 1, 1),), "other": (date(2030, 3, 1), date(2030, 7, 1))}
+    }
+    assert read.years[2030] == YearCalendar(
+        holidays=frozenset({date(2030, 1, 1), date(2030, 3, 1), date(2030, 7, 1)}),
+        workdays=frozenset({date(2030, 2, 2)}),
+    )
