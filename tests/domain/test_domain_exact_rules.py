@@ -525,3 +525,18 @@ def test_a_file_with_named_periods_and_a_notice_is_read_whole():
         holidays=frozenset({date(2030, 1, 1), date(2030, 3, 1), date(2030, 7, 1)}),
         workdays=frozenset({date(2030, 2, 2)}),
     )
+
+
+def test_instants_come_back_in_utc_itself_not_the_machines_zone():
+    start = local(2025, 3, 7, 9)
+    one_day = PolicyDuration.parse("P1D")
+    for instant in (
+        end_of_day(date(2025, 3, 9), SHANGHAI),
+        one_day.add_to(start, CAL, SHANGHAI),
+        one_day.subtract_from(start, CAL, SHANGHAI),
+        one_day.subtract_calendar(start, SHANGHAI),
+        one_day.add_as_period(start, CAL, SHANGHAI),
+        CAL.add_working_days(start, 1, SHANGHAI),
+        utc_instant(start, "found_at"),
+    ):
+        assert instant.tzinfo is UTC
