@@ -24,7 +24,7 @@ from domain.credit_code import (
     validate_credit_code,
 )
 from domain.durations import EARLIEST_YEAR, LATEST_YEAR, PolicyDuration, utc_instant
-from domain.errors import DomainError
+from domain.errors import CalendarDataMissing, DomainError, PolicyError
 from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
 from tests.domain.domain_builders import (
     CITY,
@@ -540,3 +540,31 @@ def test_instants_come_back_in_utc_itself_not_the_machines_zone():
         utc_instant(start, "found_at"),
     ):
         assert instant.tzinfo is UTC
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def test_an_error_carries_its_rule_message_and_field():
+    e = DomainError("grid.code_unique", "twice", "code")
+    assert (e.rule, e.message, e.field, str(e)) == (
+        "grid.code_unique",
+        "twice",
+        "code",
+        "[grid.code_unique] twice (field: code)",
+    )
+    assert str(DomainError("a.b", "m")) == "[a.b] m" and DomainError("a.b", "m").field is None
+    missing = CalendarDataMissing(2099)
+    assert (missing.rule, missing.field, missing.year) == (
+        "calendar.year_missing",
+        "calendar",
+        2099,
+    )
+    policy = PolicyError("deadlines.general", "too long")
+    assert (policy.rule, policy.field, policy.key) == (
+        "policy.invalid",
+        "deadlines.general",
+        "deadlines.general",
+    )
+    assert policy.message == "deadlines.general: too long"
+    assert PolicyError("k", "m", "policy.range").rule == "policy.range"
