@@ -7,17 +7,24 @@ from __future__ import annotations
 
 import hashlib
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from domain.calendar import PACKAGE_YEARS, WorkingCalendar, YearCalendar, end_of_day
+from domain.calendar_file import (
+    CalendarFileError,
+    CalendarProblem,
+    check_calendar_file,
+    parse_calendar_file,
+)
 from domain.credit_code import (
     is_valid_credit_code,
     make_credit_code,
     validate_credit_code,
 )
 from domain.durations import EARLIEST_YEAR, LATEST_YEAR, PolicyDuration, utc_instant
-from domain.errors import DomainError
+from domain.errors import CalendarDataMissing, DomainError, PolicyError
 from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
 from tests.domain.domain_builders import (
     CITY,
@@ -170,6 +177,24 @@ def test_subtracting_durations_goes_back_on_the_wall_clock_and_by_working_days()
     assert PolicyDuration.parse("P1DT2H").subtract_from(end, CAL, SHANGHAI) == local(2025, 3, 8, 22)
     assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI) == local(2024, 2, 10)
     assert PolicyDuration.parse("P1Y1M").subtract_calendar(end, SHANGHAI).tzinfo == UTC
+
+
+NEW_YORK = ZoneInfo("America/New_York")  # clocks go forward at 02:00 on Sunday 9 March 2025
+
+
+def test_calendar_durations_count_the_wall_clock_of_the_zone_across_a_clock_change():
+    def ny(*parts: int) -> datetime:
+        return datetime(*parts, tzinfo=NEW_YORK)  # type: ignore[misc]
+
+    after = ny(2025, 3, 9, 12)  # EDT
+    one_day = PolicyDuration.parse("P1D")
+    assert one_day.subtract_from(after, CAL, NEW_YORK) == ny(2025, 3, 8, 12)  # EST
+    assert one_day.subtract_calendar(after, NEW_YORK) == ny(2025, 3, 8, 12)
+    # a two-day legal period from 23:30 Saturday ends with Monday, not Tuesday
+    two_days = PolicyDuration.parse("P2D")
+    assert two_days.add_as_period(ny(2025, 3, 8, 23, 30), CAL, NEW_YORK) == ny(2025, 3, 11)
+    # the last day is the zone's day, not the machine's: 00:30 Saturday in Shanghai
+    assert one_day.add_as_period(local(2025, 3, 7, 0, 30), CAL, SHANGHAI) == local(2025, 3, 11)
 
 
 def test_a_working_day_duration_cannot_be_subtracted_without_a_calendar():
@@ -406,3 +431,140 @@ def test_a_grid_lists_its_units_and_a_unit_is_within_itself():
     assert tree.enterprise_path(
         Enterprise(make_credit_code("91370782MA3C12345"), "x", "机械", VILLAGE.code)
     ) == list(PATH)
+
+
+# --- the administrator's calendar file -----------------------------------------------------
+
+
+def calendar_problems(text: str) -> list[tuple[int | None, str, str]]:
+    with pytest.raises(CalendarFileError) as refused:
+        parse_calendar_file(text)
+    return [(p.line, p.key, p.rule) for p in refused.value.problems]
+
+
+def test_a_calendar_file_error_tells_how_many_more_problems_there_are():
+    one = CalendarProblem(2, "2030.holidays[0]", "calendar.not_a_date", "m")
+    assert str(CalendarFileError([one])) == "[calendar.not_a_date] line 2: 2030.holidays[0]: m " + (
+        "(calendar.not_a_date) (field: 2030.holidays[0])"
+    )
+    two = CalendarFileError([one, one, one])
+    assert "(and 2 more)" in str(two) and two.field == "2030.holidays[0]"
+    assert str(CalendarProblem(None, "calendar", "calendar.file_invalid", "m")) == (
+        "calendar: m (calendar.file_invalid)"
+    )
+
+
+def test_a_year_the_package_knows_is_replaced_only_when_the_file_says_so():
+    year = PACKAGE_YEARS.stop - 1
+    plain = f"[{year}]\nholidays = [{year}-01-01]\n"
+    assert calendar_problems(plain) == [(1, str(year), "calendar.package_year_override")]
+    replaced = parse_calendar_file(f"[{year}]\nreplace_package_data = true\n" + plain[7:])
+    assert replaced.replaces_package == frozenset({year})
+    assert replaced.years[year].holidays == frozenset({date(year, 1, 1)})
+    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:])[0] == (
+        2,
+        f"{year}.replace_package_data",
+        "calendar.file_invalid",
+    )
+    added = parse_calendar_file(f"[{UNKNOWN_YEAR}]\nholidays = [{UNKNOWN_YEAR}-01-01]\n")
+    assert added.replaces_package == frozenset() and added.notices == {} and added.periods == {}
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("[2030]\nfoo = 1\nholidays = [2030-01-01]\n", [(2, "2030.foo", "calendar.file_invalid")]),
+        ("[2030]\n", [(1, "2030.holidays", "calendar.holidays_required")]),
+        ("[2030]\nholidays = {}\n", [(2, "2030.holidays", "calendar.holidays_required")]),
+        ("[2030]\nholidays = 2030-01-01\n", [(2, "2030.holidays", "calendar.file_invalid")]),
+        (
+            "[2030]\nholidays = [2030-01-01]\nworkdays = 2030-01-05\n",
+            [(3, "2030.workdays", "calendar.file_invalid")],
+        ),
+        (
+            '[2030]\nholidays = [2030-01-01]\nnotice = "  "\n',
+            [(3, "2030.notice", "calendar.file_invalid")],
+        ),
+        (
+            "[2030]\nholidays = [2030-01-05]\nworkdays = [2030-01-05]\n",
+            [(1, "2030", "calendar.file_invalid")],
+        ),
+        ("year = 2030\n", [(1, "year", "calendar.file_invalid")]),
+        ("[20300]\nholidays = [2030-01-01]\n", [(1, "20300", "calendar.file_invalid")]),
+        (
+            "[2030]\n[2030.holidays]\nnew_year = 2030-01-01\n",
+            [(3, "2030.holidays.new_year", "calendar.file_invalid")],
+        ),
+    ],
+)
+def test_each_calendar_file_error_names_its_line_key_and_rule(
+    text: str, expected: list[tuple[int | None, str, str]]
+):
+    assert calendar_problems(text) == expected
+    assert check_calendar_file(text) == [
+        CalendarProblem(line, key, rule, p.message)
+        for (line, key, rule), p in zip(expected, check_calendar_file(text), strict=True)
+    ]
+
+
+def test_a_file_with_named_periods_and_a_notice_is_read_whole():
+    text = (
+        "[2030]\n"
+        'notice = "the notice"\n'
+        "workdays = [2030-02-02]\n"
+        "[2030.holidays]\n"
+        "new_year = [2030-01-01]\n"
+        'other = ["2030-03-01", 2030-07-01]\n'
+    )
+    read = parse_calendar_file(text)
+    assert read.notices == {2030: "the notice"}
+    assert read.periods == {
+        2030: {"new_year": (date(2030, 1, 1),), "other": (date(2030, 3, 1), date(2030, 7, 1))}
+    }
+    assert read.years[2030] == YearCalendar(
+        holidays=frozenset({date(2030, 1, 1), date(2030, 3, 1), date(2030, 7, 1)}),
+        workdays=frozenset({date(2030, 2, 2)}),
+    )
+
+
+def test_instants_come_back_in_utc_itself_not_the_machines_zone():
+    start = local(2025, 3, 7, 9)
+    one_day = PolicyDuration.parse("P1D")
+    for instant in (
+        end_of_day(date(2025, 3, 9), SHANGHAI),
+        one_day.add_to(start, CAL, SHANGHAI),
+        one_day.subtract_from(start, CAL, SHANGHAI),
+        one_day.subtract_calendar(start, SHANGHAI),
+        one_day.add_as_period(start, CAL, SHANGHAI),
+        CAL.add_working_days(start, 1, SHANGHAI),
+        utc_instant(start, "found_at"),
+    ):
+        assert instant.tzinfo is UTC
+
+
+# --- errors -------------------------------------------------------------------------------
+
+
+def test_an_error_carries_its_rule_message_and_field():
+    e = DomainError("grid.code_unique", "twice", "code")
+    assert (e.rule, e.message, e.field, str(e)) == (
+        "grid.code_unique",
+        "twice",
+        "code",
+        "[grid.code_unique] twice (field: code)",
+    )
+    assert str(DomainError("a.b", "m")) == "[a.b] m" and DomainError("a.b", "m").field is None
+    missing = CalendarDataMissing(2099)
+    assert (missing.rule, missing.field, missing.year) == (
+        "calendar.year_missing",
+        "calendar",
+        2099,
+    )
+    policy = PolicyError("deadlines.general", "too long")
+    assert (policy.rule, policy.field, policy.key) == (
+        "policy.invalid",
+        "deadlines.general",
+        "deadlines.general",
+    )
+    assert policy.message == "deadlines.general: too long"
+    assert PolicyError("k", "m", "policy.range").rule == "policy.range"
