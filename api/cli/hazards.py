@@ -8,6 +8,7 @@ import json
 import sys
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
@@ -97,6 +98,13 @@ def hazard_register(
     ] = "",
     found_at: Annotated[str | None, typer.Option(help="ISO 8601 with offset; default now")] = None,
     evidence: Annotated[list[str] | None, typer.Option(help="URI=SHA256, repeatable")] = None,
+    files: Annotated[
+        list[Path] | None,
+        typer.Option(
+            "--file",
+            help="a photo or document to upload and cite (repeatable; type read from its bytes)",
+        ),
+    ] = None,
     listing_responsibility: Annotated[
         str | None, typer.Option(help="五落实 of a listing: 责任 (who answers for it)")
     ] = None,
@@ -144,10 +152,25 @@ def hazard_register(
             for error in exc.errors()
         ]
         raise refuse("; ".join(problems)) from exc
-    result, zone = _with_services(
-        token, lambda principal, services: services.register(principal, body.model_dump(), None)
-    )
+
+    async def act(principal: Principal, services: Services) -> dict[str, Any]:
+        payload = body.model_dump()
+        for index, path in enumerate(files or []):
+            # The same upload as POST /files: checked, stored, then cited by its hash.
+            ref = await asyncio.to_thread(_upload, services, principal, path, index)
+            payload["evidence"].append({"sha256": ref["sha256"], "name": ref["name"]})
+        return await services.register(principal, payload, None)
+
+    result, zone = _with_services(token, act)
     _print_case(result["case"], as_json, f"registered {result['hazard_id']}", zone)
+
+
+def _upload(services: Services, principal: Principal, path: Path, index: int) -> dict[str, Any]:
+    try:
+        with path.open("rb") as stream:
+            return services.upload_evidence(principal, stream, path.name, f"file.{index}")
+    except OSError as exc:
+        raise refuse(f"--file: cannot read {path}: {exc.strerror}") from exc
 
 
 def _five_implementations(*parts: str | None) -> dict[str, str | None] | None:

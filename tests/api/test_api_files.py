@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import hashlib
 import io
+import uuid
 from dataclasses import replace
 from typing import Any
 
@@ -135,7 +136,7 @@ async def test_a_report_cites_an_uploaded_pdf_and_a_typed_reference_side_by_side
 
 
 async def test_uploads_are_refused_for_type_size_and_names_and_nothing_is_stored(api: ApiHarness):
-    exe = b"MZ\x90\x00" + b"\x00" * 200 + b"not a photo"
+    exe = b"MZ\x90\x00" + b"\x00" * 200 + uuid.uuid4().bytes
     refusal(
         await upload(api, "inspector_a", exe, "photo.jpg"),
         422,
@@ -148,17 +149,19 @@ async def test_uploads_are_refused_for_type_size_and_names_and_nothing_is_stored
     refusal(answer, 422, "evidence.type_not_allowed", "file")
     assert "docx" in answer.json()["error"]["message"]  # says what to do
     refusal(await upload(api, "inspector_a", b"", "empty.jpg"), 422, "evidence.empty", "file")
-    bidi = await upload(api, "inspector_a", png(), "photo\u202egpj.exe")
+    # Bytes of this test's own: the store is shared by the session's tests.
+    picture = png() + uuid.uuid4().bytes
+    bidi = await upload(api, "inspector_a", picture, "photo\u202egpj.exe")
     refusal(bidi, 422, "evidence.name_invalid", "file.name")
-    assert not stored(api, sha(png()))
+    assert not stored(api, sha(picture))
 
     # Over the size limit: read to the limit only (within the multipart framing's room), or
     # refused before reading (a body whose length says it is far over).
     small = replace(api.services.evidence_limits, max_bytes=1000)
     api.services.evidence_limits = small
-    near = jpeg(60, 40) + b"\x00" * 1000
+    near = jpeg(60, 40) + b"\x00" * 1000 + uuid.uuid4().bytes
     refusal(await upload(api, "inspector_a", near, "a.jpg"), 413, "evidence.too_large", "file")
-    far = jpeg(60, 40) + b"\x00" * (200 * 1024)
+    far = jpeg(60, 40) + b"\x00" * (200 * 1024) + uuid.uuid4().bytes
     refusal(await upload(api, "inspector_a", far, "b.jpg"), 413, "evidence.too_large", "file")
     assert not stored(api, sha(near)) and not stored(api, sha(far))
     assert nothing_incoming(api)

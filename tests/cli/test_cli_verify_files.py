@@ -75,3 +75,48 @@ async def test_a_tampered_and_a_deleted_file_are_each_named_and_the_intact_one_i
         (photo, "altered"),
         (report, "missing"),
     }
+
+
+async def test_the_cli_registers_a_hazard_with_files_uploaded_from_disk(
+    isolated_api: ApiHarness, cli_env: dict[str, str], tmp_path
+):
+    import asyncio
+
+    from tests.cli.test_cli_hazards import stack_env
+    from workflows.ids import case_stream_id
+
+    api = isolated_api
+    photo = tmp_path / "现场.jpg"
+    photo.write_bytes(samples.jpeg(40, 30))
+    fake = tmp_path / "报告.pdf"
+    fake.write_bytes(b"MZ" + b"\x00" * 100)  # an executable whatever its name says
+    env = {
+        **stack_env(cli_env, api),
+        "DUBAN_DATA_DIR": str(api.settings.data_dir),
+        "DUBAN_TOKEN": api.grid.tokens["inspector_a"],
+    }
+    base = [
+        "hazard",
+        "register",
+        "--credit-code",
+        api.grid.enterprise_a,
+        "--description",
+        "配电箱门未关闭",
+        "--location",
+        "一号车间",
+        "--measures",
+        "更换配电箱",
+        "--responsible-person",
+        "张三",
+        "--json",
+    ]
+    refused = await asyncio.to_thread(
+        runner.invoke, app, [*base, "--file", str(photo), "--file", str(fake)], env=env
+    )
+    assert refused.exit_code == 2, refused.output
+    assert "evidence.type_not_allowed" in refused.output and "file.1" in refused.output
+    registered = await asyncio.to_thread(runner.invoke, app, [*base, "--file", str(photo)], env=env)
+    assert registered.exit_code == 0, registered.output
+    hazard_id = json.loads(registered.stdout)["hazard_id"]
+    (evidence,) = api.store.read_stream(case_stream_id(hazard_id))[0].data["evidence"]
+    assert evidence["name"] == "现场.jpg" and evidence["media_type"] == "image/jpeg"
