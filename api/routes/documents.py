@@ -31,7 +31,7 @@ ShortCode = Annotated[
         min_length=4,
         max_length=32,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$",
-        description="the short code printed at the document's foot (核验码), e.g. ZG7Q-4K2M",
+        description="the short code printed at the document's foot (核验码), e.g. ZG7Q-4K2M-AB3C",
     ),
 ]
 
