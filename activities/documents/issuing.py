@@ -59,6 +59,7 @@ from activities.eventstore import (
     RecordedEvent,
     WrongExpectedVersion,
 )
+from activities.reference_data import ReferenceData
 from activities.rules import DRILL_POLICY, RulesActivities, shipped_policy
 from activities.settings import Settings
 from domain.calendar import WorkingCalendar, parse_calendar_toml
@@ -84,7 +85,7 @@ from domain.documents.issued import (
     verification_for,
 )
 from domain.errors import DomainError
-from domain.grid import GridLevel
+from domain.grid import GridLevel, GridUnit
 from domain.policy import Policy
 from workflows.ids import case_stream_id, document_stream_id
 
@@ -105,14 +106,18 @@ def issue_event_id(key: str) -> uuid.UUID:
 
 @dataclass
 class PolicyBook:
-    """The policies documents may be worded under, by fingerprint, and the working calendar."""
+    """The policies documents may be worded under, by fingerprint, the current one (the first:
+    for a credit record no case names) and the working calendar."""
 
-    policies: dict[str, Policy] = field(default_factory=dict)
+    policies: dict[str, Policy]
+    current: Policy
     calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
 
     @staticmethod
     def of(*policies: Policy, calendar: WorkingCalendar | None = None) -> PolicyBook:
-        return PolicyBook({p.fingerprint: p for p in policies}, calendar or WorkingCalendar())
+        return PolicyBook(
+            {p.fingerprint: p for p in policies}, policies[0], calendar or WorkingCalendar()
+        )
 
     @staticmethod
     def from_settings(settings: Settings) -> PolicyBook:
@@ -325,37 +330,49 @@ class DocumentIssuer:
         self, stream: list[RecordedEvent], stream_version: int
     ) -> list[IssueResult]:
         """The documents of the credit event at ``stream_version`` of an enterprise's credit
-        record. A record states no policy and no grid of its own: both are its first case's
-        (the case whose happening opened it), and its documents are issued by the authority
-        of that case's grid unit at ``[credit] decided_by_level`` (the county without it)."""
+        record. A record states no policy and no grid of its own: they are those of the case
+        whose happening it recorded first (up to the event), or — for a record a supervisor
+        opened with no case — the configured policy and the enterprise's grid unit in the
+        reference data. Its documents are issued by the authority of the unit at ``[credit]
+        decided_by_level`` on that grid path (the county without the key)."""
         history: list[CreditEvent] = [
             credit_event_from_data(e.event_type, e.schema_version, e.data) for e in stream
         ]
-        drafts_due = any(
-            isinstance(history[stream_version - 1], kind) for kind, _ in CREDIT_DOCUMENTS
-        )
-        if not drafts_due:
+        index = stream_version - 1
+        if not any(isinstance(history[index], kind) for kind, _ in CREDIT_DOCUMENTS):
             return []
-        case_id = next((e.case_id for e in history if isinstance(e, CreditEventRecorded)), None)
+        case_id = next(
+            (e.case_id for e in history[: index + 1] if isinstance(e, CreditEventRecorded)), None
+        )
         registered = self._registration(case_id) if case_id else None
-        if registered is None:
-            raise DomainError(
-                "document.credit_without_case",
-                f"credit record {stream[0].stream_id} names no case whose grid and policy its "
-                "documents could follow",
-                "case_id",
-            )
-        context = self._book.context(registered.policy_fingerprint, self._rules)
-        if context is None:
-            raise _policy_unknown(registered)
-        level = context.policy.credit.decided_by_level or GridLevel.COUNTY
-        unit = next((u for u in registered.grid_path if u.level is level), None)
+        if registered is not None:
+            context = self._book.context(registered.policy_fingerprint, self._rules)
+            if context is None:
+                raise _policy_unknown(registered)
+            policy, path = context.policy, registered.grid_path
+        else:
+            policy, path = self._book.current, self._enterprise_path(stream[0].stream_id)
+        level = policy.credit.decided_by_level or GridLevel.COUNTY
+        unit = next((u for u in path if u.level is level), None)
         if unit is None:
-            unit = self._rules.issuing_unit(registered.grid_path, registered.grid_path[0].code)
-        credit_context = CreditDocumentContext(context.policy, context.calendar, self._rules, unit)
-        source = stream[stream_version - 1]
-        drafts = documents_for_credit_event(history, stream_version - 1, credit_context)
-        return [self.issue(draft, source) for draft in drafts]
+            unit = self._rules.issuing_unit(path, path[0].code)
+        credit_context = CreditDocumentContext(policy, self._book.calendar, self._rules, unit)
+        drafts = documents_for_credit_event(history, index, credit_context)
+        return [self.issue(draft, stream[index]) for draft in drafts]
+
+    def _enterprise_path(self, stream_id: str) -> tuple[GridUnit, ...]:
+        credit_code = stream_id.removeprefix(CREDIT_PREFIX)
+        reference = ReferenceData(self._engine, self._store)
+        enterprise = reference.enterprise(credit_code)
+        path = tuple(reference.path_to_root(enterprise.grid_code)) if enterprise else ()
+        if not path:
+            raise DomainError(
+                "document.credit_without_grid",
+                f"enterprise {credit_code} has no grid unit in the reference data and its credit "
+                "record names no case: no authority to issue its documents",
+                "credit_code",
+            )
+        return path
 
     def _registration(self, hazard_id: str) -> HazardRegistered | None:
         first = self._store.read_stream(case_stream_id(hazard_id), 1, 1)

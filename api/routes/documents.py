@@ -16,7 +16,7 @@ from fastapi import APIRouter, Path
 from fastapi.responses import HTMLResponse, Response
 from pydantic import BaseModel, Field
 
-from api.deps import HazardId, Limit, Offset, PrincipalDep, ServicesDep
+from api.deps import CreditCode, HazardId, Limit, Offset, PrincipalDep, ServicesDep
 from api.presenters import page_of
 from api.schemas import Page
 from api.services.refusals import Refused
@@ -31,7 +31,7 @@ ShortCode = Annotated[
         min_length=4,
         max_length=32,
         pattern=r"^[A-Za-z0-9][A-Za-z0-9-]{3,31}$",
-        description="the short code printed at the document's foot (核验码), e.g. ZG7Q-4K2M",
+        description="the short code printed at the document's foot (核验码), e.g. ZG7Q-4K2M-AB3C",
     ),
 ]
 
@@ -61,8 +61,21 @@ class DocumentOut(DocumentCheckOut):
 
 
 def _document(row: dict[str, Any]) -> DocumentOut:
+    owner = "enterprises" if row["source_stream"].startswith("credit-") else "hazards"
     return DocumentOut.model_validate(
-        {**row, "pdf": f"/api/v1/hazards/{row['subject']}/documents/{row['short_code']}/pdf"}
+        {**row, "pdf": f"/api/v1/{owner}/{row['subject']}/documents/{row['short_code']}/pdf"}
+    )
+
+
+def _pdf_response(row: dict[str, Any], pdf: bytes) -> Response:
+    return Response(
+        pdf,
+        media_type="application/pdf",
+        headers={
+            "Content-Disposition": f'inline; filename="{row["short_code"]}.pdf"',
+            "X-Content-SHA256": row["sha256"],
+            "Cache-Control": "private, max-age=3600",
+        },
     )
 
 
@@ -90,15 +103,34 @@ def case_document_pdf(
 ) -> Response:
     """The document's PDF, byte for byte as issued (its SHA-256 is the recorded one)."""
     row, pdf = services.case_document_pdf(principal, hazard_id, short_code)
-    return Response(
-        pdf,
-        media_type="application/pdf",
-        headers={
-            "Content-Disposition": f'inline; filename="{row["short_code"]}.pdf"',
-            "X-Content-SHA256": row["sha256"],
-            "Cache-Control": "private, max-age=3600",
-        },
-    )
+    return _pdf_response(row, pdf)
+
+
+@router.get("/enterprises/{credit_code}/documents", response_model=Page[DocumentOut])
+def enterprise_documents(
+    credit_code: CreditCode,
+    services: ServicesDep,
+    principal: PrincipalDep,
+    limit: Limit = 50,
+    offset: Offset = 0,
+) -> Page[DocumentOut]:
+    """The documents of the enterprise's credit record (列入严重失信主体名单告知书, 决定书,
+    信用修复决定), for whoever may read the record."""
+    page = services.enterprise_documents(principal, credit_code, limit=limit, offset=offset)
+    return page_of(page.items, page.total, page.limit, page.offset, _document)
+
+
+@router.get(
+    "/enterprises/{credit_code}/documents/{short_code}/pdf",
+    response_class=Response,
+    responses={200: {"content": {"application/pdf": {}}}},
+)
+def enterprise_document_pdf(
+    credit_code: CreditCode, short_code: ShortCode, services: ServicesDep, principal: PrincipalDep
+) -> Response:
+    """The PDF of a document of the enterprise's credit record, byte for byte as issued."""
+    row, pdf = services.enterprise_document_pdf(principal, credit_code, short_code)
+    return _pdf_response(row, pdf)
 
 
 @router.get("/public/documents/{short_code}", response_model=DocumentCheckOut, tags=["public"])

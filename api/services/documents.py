@@ -33,9 +33,28 @@ class DocumentServices(AccessRules):
         """One document of the case and its PDF as issued (the bytes whose SHA-256 the issue
         event recorded)."""
         facts = self.require_read(principal, hazard_id)
+        return self._pdf(facts.hazard_id, short_code)
+
+    def enterprise_documents(
+        self, principal: Principal, credit_code: str, *, limit: int = 50, offset: int = 0
+    ) -> DocumentPage:
+        """The documents of an enterprise's credit record (告知书, 决定书, 信用修复决定), for
+        whoever may read the enterprise's record."""
+        code = credit_code.upper()
+        self.require_enterprise_access(principal, code)
+        return list_documents(self.engine, code, limit=limit, offset=offset)
+
+    def enterprise_document_pdf(
+        self, principal: Principal, credit_code: str, short_code: str
+    ) -> tuple[Row, bytes]:
+        code = credit_code.upper()
+        self.require_enterprise_access(principal, code)
+        return self._pdf(code, short_code)
+
+    def _pdf(self, subject: str, short_code: str) -> tuple[Row, bytes]:
         row = document_by_code(self.engine, normal_short_code(short_code))
-        if row is None or row["subject"] != facts.hazard_id:
-            raise not_found(f"document {short_code} of hazard {hazard_id}")
+        if row is None or row["subject"] != subject:
+            raise not_found(f"document {short_code} of {subject}")
         recorded = self.store.read_stream(
             row["stream_id"], row["stream_version"], row["stream_version"]
         )

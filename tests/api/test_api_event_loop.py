@@ -73,6 +73,20 @@ def _requests(
         ),
         (
             "GET",
+            "/enterprises/{credit_code}/documents",
+            "auditor",
+            f"/enterprises/{grid.enterprise_a}/documents",
+            {},
+        ),
+        (
+            "GET",
+            "/enterprises/{credit_code}/documents/{short_code}/pdf",
+            "auditor",
+            f"/enterprises/{grid.enterprise_a}/documents/ZZZZ-ZZZZ/pdf",
+            {},
+        ),
+        (
+            "GET",
             "/hazards/{hazard_id}/as-of",
             "auditor",
             f"{case}/as-of",

@@ -349,7 +349,7 @@ def test_the_short_code_is_the_key_s_and_reads_as_printed():
     code = short_code_for("H-1:2:rectification_notice")
     assert code == short_code_for("H-1:2:rectification_notice")
     assert code != short_code_for("H-1:3:rectification_notice")
-    assert len(code) == 9 and code[4] == "-"
+    assert len(code) == 14 and code[4] == code[9] == "-"
     assert not set(code) & set("ILOU")  # nothing to misread from paper
     assert normal_short_code(code.lower().replace("0", "o").replace("1", "l")) == code
 

@@ -66,7 +66,9 @@ INSERT_SQL = (
     f"INSERT INTO issued_documents ({', '.join(DOCUMENT_COLUMNS)})"
     f" SELECT {', '.join(DOCUMENT_COLUMNS)}"
     " FROM json_populate_recordset(NULL::issued_documents, %s::json)"
-    " ON CONFLICT (key) DO NOTHING"
+    # Any conflict: the key (a row already there) or, improbably, a short code another
+    # document has (the first keeps it; a projector must never stop on it).
+    " ON CONFLICT DO NOTHING"
 )
 
 
