@@ -24,6 +24,7 @@ from api.routes import (
     enterprises,
     grid,
     hazards,
+    ledger,
     probes,
     public,
     reports,
@@ -62,7 +63,17 @@ def create_app(
     app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
-    for resource in (hazards, case_actions, audit, grid, enterprises, credit, public, reports):
+    for resource in (
+        hazards,
+        case_actions,
+        audit,
+        grid,
+        enterprises,
+        credit,
+        public,
+        reports,
+        ledger,
+    ):
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)

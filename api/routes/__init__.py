@@ -8,6 +8,7 @@ includes them under /api/v1, the probes outside it):
 - ``credit.py``: an enterprise's credit record and its proceedings (one route each).
 - ``public.py``: the public registers (no token).
 - ``reports.py``: stored reports and live statistics.
+- ``ledger.py``: the hazard ledger (台账) as an .xlsx or .csv download.
 - ``probes.py``: /healthz, /readyz, /metrics.
 
 A route that reads the database is a plain ``def`` (FastAPI runs it in its thread pool); an

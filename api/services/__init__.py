@@ -8,6 +8,7 @@
 - ``cases.py``: registering a hazard, reading its case, commanding it.
 - ``credit.py``: commanding an enterprise's credit record.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
+- ``ledger.py``: the hazard ledger (台账) of a grid unit and period as .xlsx or .csv.
 
 Routes stay thin: they translate a request into a call here, and one place
 (``api/errors.py``) turns refusals into answers. Every decision still goes through a workflow
@@ -20,11 +21,12 @@ from dataclasses import dataclass
 
 from api.services.cases import CaseServices
 from api.services.credit import CreditServices
+from api.services.ledger import LedgerServices
 from api.services.lists import ReadModelLists
 
 
 @dataclass
-class Services(CaseServices, CreditServices, ReadModelLists):
+class Services(CaseServices, CreditServices, ReadModelLists, LedgerServices):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 
 
