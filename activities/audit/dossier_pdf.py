@@ -124,6 +124,7 @@ def _cover(pdf: DossierPdf, view: DossierView) -> None:
         ("隐患编号", view.hazard_id),
         ("生产经营单位", facts.get("生产经营单位", "—")),
         ("隐患级别", facts.get("隐患级别", "—")),
+        ("督办单位", facts.get("督办单位", "—")),
         ("当前状态", facts.get("当前状态", "—")),
         ("办结情况", facts.get("办结情况", "—")),
     ]
