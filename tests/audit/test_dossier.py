@@ -6,6 +6,7 @@ checkpoint, does not pass."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
 import re
@@ -15,6 +16,7 @@ import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -267,11 +269,16 @@ async def test_the_timeline_reads_in_chinese_with_the_policy_and_clause_in_the_r
     assert f"重大事故隐患判定标准条款：{clause}" in registered
     assert "督办策略：default" in registered and "策略版本：" in registered
     escalated = next(row for row in rows if "逐级升级督办" in row)
-    assert "督办层级：乡镇（街道）级" in escalated and "督办措施：督办函" in escalated
+    assert "督办层级：乡镇（街道）级" in escalated and "督办措施：下达督办函" in escalated
     assert "<th>当前状态</th><td>逾期升级督办中</td>" in timeline
-    assert "<th>督办层级</th><td>乡镇（街道）级" in timeline
+    assert re.search(r"<th>督办单位</th><td>[^<（]+（乡镇（街道）级，责任人 ", timeline)
     for code in ("rectifying", "escalated", "township", "supervision_letter", "(inspector)"):
         assert code not in timeline, code
+
+
+async def cli(env: dict[str, str], *args: str) -> Any:
+    """The command in a thread: it runs its own event loop (asyncio.run), as from a shell."""
+    return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
 
 
 def temporal_env(scene: AuditScene) -> dict[str, str]:
@@ -285,17 +292,15 @@ async def test_the_export_and_verify_dossier_commands(audit_scene: AuditScene, t
     open_case = f"H-open-{uuid.uuid4().hex[:8]}"
     await start_case(audit_scene.worker, open_case)
     env = temporal_env(audit_scene)
-    refused = runner.invoke(app, ["audit", "export", open_case, "--json"], env=env)
+    refused = await cli(env, "audit", "export", open_case, "--json")
     assert refused.exit_code == 1 and "no kept checkpoint covers" in refused.output
-    signed = runner.invoke(app, ["audit", "checkpoint", "--json"], env=env)
+    signed = await cli(env, "audit", "checkpoint", "--json")
     assert signed.exit_code == 0, signed.output
     # A case closed after that checkpoint, before the hourly job: the export exports its
     # workflow history, records it, signs a checkpoint covering it, and says so.
     hazard_id = await closed_case(audit_scene)
     out = tmp_path / "case.zip"
-    exported = runner.invoke(
-        app, ["audit", "export", hazard_id, "--out", str(out), "--json"], env=env
-    )
+    exported = await cli(env, "audit", "export", hazard_id, "--out", str(out), "--json")
     assert exported.exit_code == 0, exported.output
     result = json.loads(exported.output)
     assert result["events"] == 5 and result["history_events"] == 1
@@ -306,15 +311,12 @@ async def test_the_export_and_verify_dossier_commands(audit_scene: AuditScene, t
         timeline = zipped.read("timeline.html").decode()
     assert manifest["checkpoint"]["signed_by"].startswith("this export (duban audit export)")
     assert "本次导出案卷时签署" in timeline and "本次导出案卷时导出并记录" in timeline
-    checked = runner.invoke(app, ["audit", "verify-dossier", str(out)], env=env)
+    checked = await cli(env, "audit", "verify-dossier", str(out))
     assert checked.exit_code == 0 and "intact" in checked.output, checked.output
     assert "pinned to the configured signing key" in checked.output
     # Asked again: the history is recorded now; the kept checkpoint is used, and named so.
-    again = runner.invoke(
-        app,
-        ["audit", "export", hazard_id, "--out", str(tmp_path / "again.zip"), "--json"],
-        env=env,
-    )
+    again_out = str(tmp_path / "again.zip")
+    again = await cli(env, "audit", "export", hazard_id, "--out", again_out, "--json")
     assert again.exit_code == 0, again.output
     assert "exported_now" not in json.loads(again.output)["workflow_history"]
     with zipfile.ZipFile(tmp_path / "again.zip") as zipped:
