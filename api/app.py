@@ -27,6 +27,7 @@ from api.routes import (
     grid,
     hazards,
     inbox,
+    ledger,
     probes,
     public,
     reports,
@@ -77,6 +78,7 @@ def create_app(
         public,
         reports,
         inbox,
+        ledger,
     ):
         api.include_router(resource.router)
     app.include_router(api)

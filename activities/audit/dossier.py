@@ -5,12 +5,16 @@
   when there is one;
 - ``chain.jsonl``: the links (position, prev_hash, hash) from the first of those events to the
   covering checkpoint, without other cases' content; streamed, never held in memory;
-- ``checkpoint.json``: the checkpoint the hourly audit job signed and kept — the earliest one
-  that covers the case's last event. It was signed before anyone asked for this dossier, so a
-  chain rewritten since cannot end at it; the exporter refuses such a chain;
+- ``checkpoint.json``: the earliest kept checkpoint that covers the case's last event, signed
+  by the hourly audit job or ``duban audit checkpoint`` before the export — or, when the export
+  itself had to record the case's workflow history first, signed at the export's request after
+  verifying the chain since the newest kept one (the manifest says which). A chain rewritten
+  after a kept checkpoint cannot end at it; the exporter refuses such a chain;
 - ``workflow-history.json``: the exported Temporal history, whose hash the store recorded;
-- ``timeline.html``: the timeline in Chinese, printable;
 - ``files/<sha256>``: the evidence files the case's events name (``dossier_files.py``);
+- ``timeline.html``: the dossier in Chinese, printable: summary, timeline, documents, files,
+  chain and checkpoint (``dossier_view``, ``dossier_html``);
+- ``dossier.pdf``: the same as a PDF with its fonts embedded (``dossier_pdf``);
 - ``MANIFEST.json``: every file's SHA-256, the head of the store at export, signed at export
   (``MANIFEST.sig``) — an additional statement of who exported it, not the proof of the chain.
 
@@ -21,7 +25,6 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
-import html
 import io
 import json
 import os
@@ -32,24 +35,20 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 from uuid import UUID
-from zoneinfo import ZoneInfo
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit.checkpoints import covering_checkpoint
 from activities.audit.dossier_files import write_case_files
+from activities.audit.dossier_html import render_html
+from activities.audit.dossier_html import timeline_html as timeline_html
+from activities.audit.dossier_pdf import render_dossier_pdf
+from activities.audit.dossier_view import build_view, unit_codes
 from activities.audit.history_exports import history_stream_id
-from activities.audit.replay import (
-    LABELS,
-    LEVEL_LABELS,
-    STATUS_LABELS,
-    describe_detail,
-    replay_events,
-)
 from activities.blobs import BlobStore
 from activities.eventstore import Checkpoint, EventStore, RecordedEvent
 from activities.eventstore.chain import canonical_event_bytes, link_hash
-from activities.eventstore.checkpoint import public_key_bytes
+from activities.eventstore.checkpoint import key_fingerprint, public_key_bytes
 from workflows.ids import case_stream_id
 
 DOSSIER_SCHEME = "duban-dossier/2"
@@ -89,6 +88,9 @@ def export_dossier(
     history_dir: Path | None = None,
     allow_missing_history: bool = False,
     time_zone: str = "Asia/Shanghai",
+    signed_for_export: Checkpoint | None = None,
+    history_exported_now: bool = False,
+    case_running: bool = False,
     blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     """Write the dossier of ``hazard_id`` to ``out`` (atomically); returns what it holds.
@@ -97,6 +99,10 @@ def export_dossier(
     key. Raises ``DossierError`` when none covers the case, when the stored chain does not
     reach the covering checkpoint's hash (rewritten since it was signed), when an event does
     not match its hash, or when the workflow history was recorded but its file is missing.
+
+    ``signed_for_export``: the checkpoint signed at this export's request (after the history
+    was exported and recorded just now, ``history_exported_now``), which the manifest then
+    names as such; ``case_running``: the case's workflow still runs (no history to export).
     """
     out.parent.mkdir(parents=True, exist_ok=True)
     tmp = out.with_name(f".{out.name}.{uuid.uuid4().hex}.tmp")
@@ -110,6 +116,9 @@ def export_dossier(
             history_dir,
             allow_missing_history,
             time_zone,
+            signed_for_export,
+            history_exported_now,
+            case_running,
             blobs,
         )
         os.replace(tmp, out)
@@ -128,6 +137,9 @@ def _export(
     history_dir: Path | None,
     allow_missing_history: bool,
     time_zone: str,
+    signed_for_export: Checkpoint | None,
+    history_exported_now: bool = False,
+    case_running: bool = False,
     blobs: BlobStore | None = None,
 ) -> dict[str, Any]:
     stream = case_stream_id(hazard_id)
@@ -157,6 +169,13 @@ def _export(
         )
         head_position, head_hash = cursor.fetchone()
         history = _history(hazard_id, history_events, history_dir, allow_missing_history)
+        if history_exported_now and history.status.get("included"):
+            history.status["exported_now"] = True
+        if case_running and not history_events:
+            history.status["running"] = True
+            history.status["note"] = (
+                "the case's workflow is still running: its history is exported once it closes"
+            )
         files: dict[str, str] = {}
         with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
             _write(archive, files, "events.jsonl", _jsonl(events))
@@ -168,18 +187,27 @@ def _export(
                 _write(archive, files, "workflow-history.json", history.content)
             evidence_files = write_case_files(archive, files, events, blobs)
             recorded = [_recorded(e) for e in events]
-            _write(
-                archive,
-                files,
-                "timeline.html",
-                timeline_html(hazard_id, recorded, time_zone, checkpoint, history.status).encode(),
+            exported_at = datetime.now(UTC)
+            note = _checkpoint_note(checkpoint, signed_for_export)
+            view = build_view(
+                hazard_id,
+                recorded,
+                time_zone,
+                names=_reference_names(cursor, recorded),
+                checkpoint=checkpoint,
+                checkpoint_note=note.chinese,
+                history=history.status,
+                exported_at=exported_at,
             )
+            _write(archive, files, "timeline.html", render_html(view).encode())
+            _write(archive, files, "dossier.pdf", render_dossier_pdf(view))
             manifest = json.dumps(
                 {
                     "dossier": "duban 一案一档",
                     "scheme": DOSSIER_SCHEME,
                     "hazard_id": hazard_id,
-                    "exported_at": datetime.now(UTC).isoformat(),
+                    "exported_at": exported_at.isoformat(),
+                    "time_zone": time_zone,
                     "public_key": public_key_bytes(key).hex(),
                     "chain_scheme": "duban/1",
                     "checkpoint": {
@@ -187,7 +215,10 @@ def _export(
                         "hash": checkpoint.hash.hex(),
                         "signed_at": checkpoint.signed_at,
                         "public_key": checkpoint.public_key.hex(),
-                        "source": "kept by the hourly audit job before this export",
+                        "signer_key_fingerprint": key_fingerprint(checkpoint.public_key),
+                        "signed_by": note.signed_by,
+                        "signed_with_this_manifests_key": checkpoint.public_key
+                        == public_key_bytes(key),
                     },
                     "store_head_at_export": {"position": head_position, "hash": head_hash},
                     "workflow_history": history.status,
@@ -386,108 +417,38 @@ def _recorded(event: dict[str, Any]) -> RecordedEvent:
     )
 
 
-def timeline_html(
-    hazard_id: str,
-    recorded: list[RecordedEvent],
-    time_zone: str,
-    checkpoint: Checkpoint | None = None,
-    history: dict[str, Any] | None = None,
-) -> str:
-    """A printable timeline in Chinese: who did what, when, under which rule and deadline."""
-    replay = replay_events(recorded, hazard_id)
-    zone = ZoneInfo(time_zone)
-    state = replay.state
-    facts: list[tuple[str, str]] = []
-    if state is not None:
-        registered = recorded[0].data
-        facts = [
-            ("隐患编号", state.hazard_id),
-            ("生产经营单位", f"{state.enterprise_name}（{state.credit_code}）"),
-            ("隐患等级", "重大事故隐患" if state.hazard_class.value == "major" else "一般事故隐患"),
-            ("判定依据", state.checklist_clause or "—"),
-            (
-                "督办策略",
-                f"{registered.get('policy_name', '—')} {registered.get('policy_version', '')}",
-            ),
-            ("当前状态", STATUS_LABELS.get(state.status.value, state.status.value)),
-            (
-                "督办层级",
-                f"{LEVEL_LABELS.get(state.supervising_level.value, state.supervising_level.value)}"
-                f"（{state.supervising_unit_code}）",
-            ),
-            (
-                "挂牌督办",
-                LEVEL_LABELS.get(state.listing.level.value, state.listing.level.value)
-                if state.listing
-                else "未挂牌",
-            ),
-        ]
-    if checkpoint is not None:
-        facts.append(
-            ("签名检查点", f"第 {checkpoint.position} 号事件，{checkpoint.signed_at} 签署")
+class _CheckpointNote:
+    def __init__(self, signed_by: str, chinese: str) -> None:
+        self.signed_by = signed_by
+        self.chinese = chinese
+
+
+def _checkpoint_note(
+    checkpoint: Checkpoint, signed_for_export: Checkpoint | None
+) -> _CheckpointNote:
+    """Who signed the checkpoint, as far as duban knows it: the export itself (after verifying
+    the chain since the newest kept checkpoint), or a checkpoint kept before the export — which
+    the hourly audit job or `duban audit checkpoint` signed (the file does not say which)."""
+    if signed_for_export is not None and checkpoint == signed_for_export:
+        return _CheckpointNote(
+            "this export (duban audit export), at the dossier's request, after exporting and "
+            "recording the case's workflow history and verifying the chain since the newest "
+            "kept checkpoint",
+            "本次导出案卷时签署（先导出并记录工作流历史，再核验自上一检查点以来的哈希链）",
         )
-    if history is not None:
-        facts.append(
-            (
-                "工作流历史",
-                "已导出并随卷附上"
-                if history.get("included")
-                else ("已记录但缺失：" + str(history.get("problem", "")))
-                if history.get("recorded")
-                else "尚未导出",
-            )
-        )
-    rows = []
-    for entry in replay.timeline:
-        when = datetime.fromisoformat(entry.recorded_at).astimezone(zone)
-        rule = "；".join(
-            "{}：{}".format(*describe_detail(k, v, zone)) for k, v in entry.details.items()
-        )
-        rows.append(
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>".format(
-                entry.stream_version,
-                html.escape(when.strftime("%Y-%m-%d %H:%M:%S")),
-                html.escape(f"{entry.actor_id}（{_role(entry.actor_role)}）"),
-                html.escape(LABELS.get(entry.event_type, entry.label)),
-                html.escape(rule),
-            )
-        )
-    fact_rows = "".join(
-        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in facts
+    return _CheckpointNote(
+        "kept in the checkpoint directory before this export: signed by the hourly audit job "
+        "or by `duban audit checkpoint` (both verify the chain before signing; the checkpoint "
+        "does not record which of them signed it)",
+        "导出前已保存的检查点（由每小时审计任务或 duban audit checkpoint 核验哈希链后签署）",
     )
-    body = "\n".join(rows)
-    return f"""<!doctype html>
-<html lang="zh-CN"><head><meta charset="utf-8">
-<title>一案一档 {html.escape(hazard_id)}</title>
-<style>
-body {{ font-family: "Noto Sans CJK SC", "Source Han Sans SC", sans-serif; margin: 2em; }}
-table {{ border-collapse: collapse; width: 100%; }}
-th, td {{ border: 1px solid #999; padding: 4px 6px; vertical-align: top; text-align: left; }}
-@media print {{ body {{ margin: 0; }} tr {{ page-break-inside: avoid; }} }}
-</style></head><body>
-<h1>隐患督办案卷（一案一档）</h1>
-<table>{fact_rows}</table>
-<h2>办理过程</h2>
-<table><thead><tr><th>序号</th><th>记录时间（{html.escape(time_zone)}）</th><th>办理人</th>
-<th>事项</th><th>依据与期限</th></tr></thead>
-<tbody>
-{body}
-</tbody></table>
-<p>本案卷由 duban 从只增不改、哈希链防篡改的事件库导出；
-可用 verify_dossier.py 离线核验（请用督办机关公布的公钥核对签名）。</p>
-</body></html>
-"""
 
 
-_ROLES = {
-    "inspector": "检查员",
-    "supervisor": "监管人员",
-    "enterprise": "生产经营单位",
-    "admin": "管理员",
-    "auditor": "审计人员",
-    "system": "系统",
-}
-
-
-def _role(role: str) -> str:
-    return _ROLES.get(role, role)
+def _reference_names(cursor: Any, events: list[RecordedEvent]) -> dict[str, str]:
+    """Names of the grid units the events name by code only, from the reference data
+    (``grid_unit_view``), read in the export's snapshot."""
+    codes = sorted(unit_codes(events))
+    if not codes:
+        return {}
+    cursor.execute("SELECT code, name FROM grid_unit_view WHERE code = ANY(%s)", (codes,))
+    return {str(code): str(name) for code, name in cursor.fetchall()}

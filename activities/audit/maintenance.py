@@ -237,6 +237,13 @@ class AuditActivities:
         )
         return result
 
+    async def export_one_history(self, hazard_id: str) -> HistoriesExported:
+        """One closed case's history exported and recorded as the hourly run does it — for a
+        dossier asked for before the run reached the case (``dossier_history``)."""
+        result = HistoriesExported([], [])
+        await self._export_one(hazard_id, result)
+        return result
+
     async def _export_new_closings(self, result: HistoriesExported) -> None:
         """Export the closings since the cursor; move the cursor up to the last closing below
         which every one is exported. A case that failed, or whose workflow still runs, holds

@@ -13,140 +13,33 @@ from typing import Any, Literal
 
 from activities.eventstore import EventStore, RecordedEvent
 from domain.case import CaseState, event_from_data, evolve, state_to_data
+from domain.case.words import (
+    DETAILS,
+    EVENT_KINDS,
+    GRID_LEVELS,
+    STATUSES,
+    coded_words,
+)
 from domain.durations import utc_instant
 from domain.errors import DomainError
 from workflows.ids import case_stream_id
 
-# Labels an inspector from the field recognises (一案一档 timeline).
-LABELS: dict[str, str] = {
-    "HazardRegistered": "登记隐患",
-    "RectificationNoticeIssued": "下达整改通知书",
-    "NoticeAwaitingCalendar": "整改通知书待发: 缺少节假日安排",
-    "HazardListed": "挂牌督办",
-    "GovernancePlanSubmitted": "提交治理方案",
-    "RectificationReported": "申请验收",
-    "VerificationPassed": "验收合格",
-    "VerificationFailed": "验收不合格, 重新整改",
-    "VerificationOverdue": "逾期未复查",
-    "ExtensionRequested": "申请延期",
-    "ExtensionApproved": "批准延期",
-    "ExtensionRejected": "驳回延期",
-    "RefusalRecorded": "记录拒不整改",
-    "EnforcementReferred": "移送执法",
-    "CaseWithdrawn": "撤销督办",
-    "ReminderDue": "到期提醒",
-    # Edition 4: duban was down when it was due, and its deadline had passed when it noticed.
-    "ReminderLapsed": "到期提醒未发出（系统未运行，期限已过）",
-    "DeadlineMissed": "逾期未整改",
-    "CaseEscalated": "逐级升级督办",
-    "HazardDelisted": "摘牌",
-    "CreditTriggerRaised": "触发信用记录",
-    "CaseClosed": "销号",
-    "ServiceAcknowledged": "企业签收通知（送达）",
-}
+# The Chinese names live in ``domain.case.words`` (one place); these names stay for readers.
+LABELS = EVENT_KINDS
+STATUS_LABELS = STATUSES
+LEVEL_LABELS = GRID_LEVELS
+DETAIL_LABELS = DETAILS
 # Fields of an event that say which rule or deadline applied.
-DETAIL_FIELDS = (
-    "policy_name",
-    "policy_version",
-    "checklist_clause",
-    "deadline",
-    "new_deadline",
-    "requested_deadline",
-    "review_by",
-    "decide_by",
-    "grid_level",
-    "unit_code",
-    "responsible_person",
-    "steps",
-    "level",
-    "listing_no",
-    "authority_unit_code",
-    "basis",
-    "ground",
-    "kind",
-    "reason",
-    "comments",
-    "escalation_index",
-    "timer_key",
-    "due_at",
-    "missing_year",
-    "awaited_year",
-    "calendar_digest",
-)
-
-
-# Chinese names of the codes an inspector reads in a dossier (一案一档).
-STATUS_LABELS: dict[str, str] = {
-    "rectifying": "整改中",
-    "reported": "已申请验收，待复查",
-    "escalated": "逾期升级督办中",
-    "referred": "已移送执法",
-    "closed": "已销号",
-    "withdrawn": "已撤销督办",
-}
-LEVEL_LABELS: dict[str, str] = {
-    "province": "省级",
-    "city": "市级",
-    "county": "县级",
-    "township": "乡镇（街道）级",
-    "village": "村（社区）级",
-}
-STEP_LABELS: dict[str, str] = {
-    "supervision_letter": "督办函",
-    "public_criticism": "通报",
-    "summons": "约谈",
-    "listing_level_raise": "提级挂牌",
-    "suspension_order": "停产整顿",
-    "enforcement_referral": "移送执法",
-}
-BASIS_LABELS: dict[str, str] = {
-    "immediate": "立改立销",
-    "verified": "验收合格",
-    "withdrawn": "撤销督办",
-    "refusal": "拒不整改",
-    "ladder_step": "升级督办措施规定移送",
-    "overdue_at_top": "升级至顶仍逾期",
-}
-DETAIL_LABELS: dict[str, str] = {
-    "policy_name": "督办策略",
-    "policy_version": "策略版本",
-    "checklist_clause": "重大事故隐患判定标准条款",
-    "deadline": "整改期限",
-    "new_deadline": "延期后期限",
-    "requested_deadline": "申请延期至",
-    "review_by": "复查期限",
-    "decide_by": "审批期限",
-    "grid_level": "督办层级",
-    "unit_code": "督办单位",
-    "responsible_person": "责任人",
-    "steps": "督办措施",
-    "level": "挂牌层级",
-    "listing_no": "挂牌编号",
-    "authority_unit_code": "决定机关",
-    "basis": "依据",
-    "ground": "移送理由",
-    "kind": "类别",
-    "reason": "理由",
-    "comments": "意见",
-    "escalation_index": "第几次升级",
-    "timer_key": "计时",
-    "due_at": "应提醒时间",
-    "missing_year": "缺少节假日安排的年份 (待管理员载入)",
-    "awaited_year": "等待载入的年份",
-    "calendar_digest": "计算期限所用该年工作日 (SHA-256)",
-}
+DETAIL_FIELDS = tuple(DETAILS)
 
 
 def describe_detail(key: str, value: Any, zone: Any) -> tuple[str, str]:
-    """(Chinese label, readable value) of one timeline detail: levels, steps and bases in
-    Chinese, instants in the case's local time."""
-    label = DETAIL_LABELS.get(key, key)
-    if key in ("grid_level", "level"):
-        return label, LEVEL_LABELS.get(str(value), str(value))
-    if key == "steps" and isinstance(value, list):
-        return label, "、".join(STEP_LABELS.get(str(step), str(step)) for step in value)
-    if key in ("basis", "ground"):
-        return label, BASIS_LABELS.get(str(value), str(value))
+    """(Chinese label, readable value) of one timeline detail: levels, steps, bases and timers
+    in Chinese, instants in the case's local time."""
+    label = DETAILS.get(key, key)
+    coded = coded_words(key, value)
+    if coded is not None:
+        return label, coded
     if isinstance(value, str) and len(value) >= 19 and value[4] == "-" and "T" in value:
         try:
             moment = datetime.fromisoformat(value)

@@ -20,6 +20,7 @@ from api.cli.calendar import calendar_app
 from api.cli.common import duban_typer
 from api.cli.files import verify_files_command
 from api.cli.hazards import hazard_app
+from api.cli.ledger import ledger_command
 from api.cli.notifications import notifications_app
 from api.cli.operations import operations_app
 from api.cli.projections import projections_app
@@ -32,6 +33,7 @@ app.add_typer(audit_app, name="audit")
 audit_app.command("verify-files")(verify_files_command)
 app.add_typer(token_app, name="token")
 app.add_typer(hazard_app, name="hazard")
+app.command("ledger")(ledger_command)
 app.add_typer(projections_app, name="projections")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(user_app, name="user")

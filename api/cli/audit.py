@@ -207,16 +207,33 @@ def audit_export(
     """一案一档: write the case's self-contained dossier (events, hash links up to the kept
     hourly checkpoint that covers them, the workflow history, a printable timeline),
     verifiable offline with the bureau's public key."""
+    import asyncio
+
     from activities.audit.checkpoints import load_checkpoint_directory
     from activities.audit.dossier import DossierError, export_dossier
+    from activities.audit.dossier_history import HistoryAtExport, export_history_for_dossier
     from activities.audit.keys import signing_key
     from activities.blobs import open_blob_store
+    from activities.temporal_client import TemporalUnreachable, connect_temporal
 
     runtime = command_runtime()
     settings = runtime.settings
     target = out or settings.data_dir / "dossiers" / f"case-{hazard_id}.zip"
+
+    async def history_now() -> HistoryAtExport:
+        client = await connect_temporal(settings)
+        return await export_history_for_dossier(runtime.store, settings, client, hazard_id)
+
     try:
         key = signing_key(settings)
+        try:
+            at_export = asyncio.run(history_now())
+        except TemporalUnreachable as exc:
+            # The record and the kept checkpoints still make a dossier; it says what is missing.
+            err_console.print(
+                f"[yellow]WARNING[/yellow] the workflow history cannot be exported now: {exc}"
+            )
+            at_export = HistoryAtExport()
         kept = load_checkpoint_directory(settings.resolved_checkpoint_dir, public_key_bytes(key))
         result = export_dossier(
             runtime.store,
@@ -226,7 +243,10 @@ def audit_export(
             checkpoints=[checkpoint for _, checkpoint in kept],
             history_dir=settings.data_dir / "histories",
             allow_missing_history=allow_missing_history,
-            time_zone=settings.time_zone,
+            time_zone=str(display_zone(settings)),
+            signed_for_export=at_export.checkpoint,
+            history_exported_now=at_export.exported_now,
+            case_running=at_export.running,
             blobs=open_blob_store(settings),
         )
     except CheckpointInvalid as exc:

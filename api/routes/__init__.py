@@ -10,6 +10,7 @@ includes them under /api/v1, the probes outside it):
 - ``documents.py``: a case's issued documents and PDFs; the public verification of a short
   code (``/api/v1/public/documents/<code>`` and the QR code's page ``/v/<code>``).
 - ``reports.py``: stored reports and live statistics.
+- ``ledger.py``: the hazard ledger (台账) as an .xlsx or .csv download.
 - ``probes.py``: /healthz, /readyz, /metrics.
 
 A route that reads the database is a plain ``def`` (FastAPI runs it in its thread pool); an

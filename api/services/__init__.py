@@ -10,6 +10,7 @@
 - ``files.py``: evidence files: uploading, citing, reading a case's files.
 - ``documents.py``: a case's issued documents, their PDFs, the public verification.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
+- ``ledger.py``: the hazard ledger (台账) of a grid unit and period as .xlsx or .csv.
 
 Routes stay thin: they translate a request into a call here, and one place
 (``api/errors.py``) turns refusals into answers. Every decision still goes through a workflow
@@ -24,11 +25,14 @@ from api.services.cases import CaseServices
 from api.services.credit import CreditServices
 from api.services.documents import DocumentServices
 from api.services.files import FileServices
+from api.services.ledger import LedgerServices
 from api.services.lists import ReadModelLists
 
 
 @dataclass
-class Services(CaseServices, CreditServices, DocumentServices, FileServices, ReadModelLists):
+class Services(
+    CaseServices, CreditServices, DocumentServices, FileServices, LedgerServices, ReadModelLists
+):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 
 

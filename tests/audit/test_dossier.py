@@ -6,14 +6,17 @@ checkpoint, does not pass."""
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import json
+import re
 import subprocess
 import sys
 import uuid
 import zipfile
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
@@ -105,6 +108,7 @@ async def test_a_dossier_with_its_workflow_history_verifies_offline_pinned_to_th
         "checkpoint.json",
         "workflow-history.json",
         "timeline.html",
+        "dossier.pdf",
         "MANIFEST.json",
         "MANIFEST.sig",
     } == names
@@ -265,26 +269,93 @@ async def test_the_timeline_reads_in_chinese_with_the_policy_and_clause_in_the_r
     assert f"重大事故隐患判定标准条款：{clause}" in registered
     assert "督办策略：default" in registered and "策略版本：" in registered
     escalated = next(row for row in rows if "逐级升级督办" in row)
-    assert "督办层级：乡镇（街道）级" in escalated and "督办措施：督办函" in escalated
+    assert "督办层级：乡镇（街道）级" in escalated and "督办措施：下达督办函" in escalated
     assert "<th>当前状态</th><td>逾期升级督办中</td>" in timeline
-    assert "<th>督办层级</th><td>乡镇（街道）级" in timeline
+    assert re.search(r"<th>督办单位</th><td>[^<（]+（乡镇（街道）级，责任人 ", timeline)
     for code in ("rectifying", "escalated", "township", "supervision_letter", "(inspector)"):
         assert code not in timeline, code
 
 
+async def cli(env: dict[str, str], *args: str) -> Any:
+    """The command in a thread: it runs its own event loop (asyncio.run), as from a shell."""
+    return await asyncio.to_thread(runner.invoke, app, list(args), env=env)
+
+
+def temporal_env(scene: AuditScene) -> dict[str, str]:
+    """The CLI's environment, pointed at the test's Temporal server."""
+    target = scene.worker.client.service_client.config.target_host
+    return {**scene.cli_env(), "DUBAN_TEMPORAL_ADDRESS": target}
+
+
 async def test_the_export_and_verify_dossier_commands(audit_scene: AuditScene, tmp_path: Path):
-    hazard_id = await closed_case(audit_scene)
-    env = audit_scene.cli_env()
-    refused = runner.invoke(app, ["audit", "export", hazard_id, "--json"], env=env)
+    # An open case with no kept checkpoint: nothing covers it, and it has no history yet.
+    open_case = f"H-open-{uuid.uuid4().hex[:8]}"
+    await start_case(audit_scene.worker, open_case)
+    env = temporal_env(audit_scene)
+    refused = await cli(env, "audit", "export", open_case, "--json")
     assert refused.exit_code == 1 and "no kept checkpoint covers" in refused.output
-    signed = runner.invoke(app, ["audit", "checkpoint", "--json"], env=env)
+    signed = await cli(env, "audit", "checkpoint", "--json")
     assert signed.exit_code == 0, signed.output
+    # A case closed after that checkpoint, before the hourly job: the export exports its
+    # workflow history, records it, signs a checkpoint covering it, and says so.
+    hazard_id = await closed_case(audit_scene)
     out = tmp_path / "case.zip"
-    exported = runner.invoke(
-        app, ["audit", "export", hazard_id, "--out", str(out), "--json"], env=env
-    )
+    exported = await cli(env, "audit", "export", hazard_id, "--out", str(out), "--json")
     assert exported.exit_code == 0, exported.output
-    assert json.loads(exported.output)["events"] == 5
-    checked = runner.invoke(app, ["audit", "verify-dossier", str(out)], env=env)
+    result = json.loads(exported.output)
+    assert result["events"] == 5 and result["history_events"] == 1
+    assert result["workflow_history"]["included"] is True
+    assert result["workflow_history"]["exported_now"] is True
+    with zipfile.ZipFile(out) as zipped:
+        manifest = json.loads(zipped.read("MANIFEST.json"))
+        timeline = zipped.read("timeline.html").decode()
+    assert manifest["checkpoint"]["signed_by"].startswith("this export (duban audit export)")
+    assert "本次导出案卷时签署" in timeline and "本次导出案卷时导出并记录" in timeline
+    checked = await cli(env, "audit", "verify-dossier", str(out))
     assert checked.exit_code == 0 and "intact" in checked.output, checked.output
     assert "pinned to the configured signing key" in checked.output
+    # Asked again: the history is recorded now; the kept checkpoint is used, and named so.
+    again_out = str(tmp_path / "again.zip")
+    again = await cli(env, "audit", "export", hazard_id, "--out", again_out, "--json")
+    assert again.exit_code == 0, again.output
+    assert "exported_now" not in json.loads(again.output)["workflow_history"]
+    with zipfile.ZipFile(tmp_path / "again.zip") as zipped:
+        manifest = json.loads(zipped.read("MANIFEST.json"))
+    assert manifest["checkpoint"]["signed_by"].startswith("kept in the checkpoint directory")
+
+
+async def test_the_dossier_reads_in_chinese_with_names_local_times_and_its_pdf(
+    audit_scene: AuditScene, tmp_path: Path
+):
+    """The exported dossier of a real case: no event type, timer key or role code; the units
+    by name; times in the policy's zone, named; the PDF beside the HTML, its hash in the
+    manifest; the checkpoint's signer stated as what duban knows of it."""
+    hazard_id = f"H-zh-{uuid.uuid4().hex[:8]}"
+    handle, _ = await start_case(audit_scene.worker, hazard_id)
+    await audit_scene.worker.env.sleep(timedelta(days=16))  # reminders, overdue, escalated
+    await wait_for_version(handle, 4)
+    audit_scene.sign_head()
+    archive = tmp_path / "zh.zip"
+    export(audit_scene, hazard_id, archive, time_zone="Asia/Shanghai")
+    with zipfile.ZipFile(archive) as zipped:
+        timeline = zipped.read("timeline.html").decode()
+        pdf = zipped.read("dossier.pdf")
+        manifest = json.loads(zipped.read("MANIFEST.json"))
+        stored = [json.loads(line) for line in zipped.read("events.jsonl").splitlines()]
+    assert manifest["files"]["dossier.pdf"] == hashlib.sha256(pdf).hexdigest()
+    assert pdf.startswith(b"%PDF-")
+    assert manifest["checkpoint"]["signed_by"].startswith("kept in the checkpoint directory")
+    assert manifest["checkpoint"]["signer_key_fingerprint"].startswith("key ")
+    text = re.sub(r"<[^>]+>", " ", timeline)
+    kinds = {e["event_type"] for e in stored}
+    assert {"ReminderDue", "DeadlineMissed", "CaseEscalated"} <= kinds, kinds
+    for code in (*kinds, "reminder:", "deadline:", "system（", "（system", "township"):
+        assert code not in text, code
+    assert not re.search(r"\d{4}-\d\d-\d\dT\d\d", text), "an ISO instant left in UTC"
+    assert "时限届满自动办理" in text and "整改期限到期提醒" in text
+    assert "本案卷所有时间均为 Asia/Shanghai（UTC+08:00） 时间" in text
+    registered = json.loads(stored[0]["data_text"])
+    township = next(u for u in registered["grid_path"] if u["level"] == "township")
+    escalated = next(row for row in timeline.splitlines() if "逐级升级督办" in row)
+    assert f"督办单位：{township['name']}" in escalated and township["code"] not in escalated
+    assert "导出前已保存的检查点" in text

@@ -83,9 +83,17 @@ CASE_COLUMNS: tuple[str, ...] = (
     "overdue_watch_since",
     "version",
     "last_position",
+    # For the ledger (台账, ``read_models/ledger.py``): the notice's measures and responsible
+    # person, and who verified the rectification (migration 0015).
+    "measures",
+    "responsible_person",
+    "verified_by",
 )
-# The projector's own bookkeeping for the figures: kept out of the case list's items.
-CASE_BOOKKEEPING: frozenset[str] = frozenset({"settled_deadline_no", "overdue_watch_since"})
+# The projector's own bookkeeping for the figures, and the ledger's columns: kept out of the
+# case list's items.
+CASE_BOOKKEEPING: frozenset[str] = frozenset(
+    {"settled_deadline_no", "overdue_watch_since", "measures", "responsible_person", "verified_by"}
+)
 CASE_LIST_COLUMNS: tuple[str, ...] = tuple(c for c in CASE_COLUMNS if c not in CASE_BOOKKEEPING)
 
 _LEVEL_RANK = {"province": 0, "city": 1, "county": 2, "township": 3, "village": 4}
@@ -169,6 +177,9 @@ def registered_row(hazard_id: str, stream_id: str, position: int, data: dict[str
         "overdue_watch_since": None,
         "version": 1,
         "last_position": position,
+        "measures": None,
+        "responsible_person": None,
+        "verified_by": None,
     }
 
 
@@ -187,6 +198,8 @@ def _set_deadline(row: Row, deadline: str, number: int, at: str) -> None:
 
 def _notice_issued(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     _set_deadline(row, data["deadline"], data["deadline_no"], data["at"])
+    row["measures"] = data["measures"]
+    row["responsible_person"] = data["responsible_person"]
 
 
 def _listed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
@@ -219,6 +232,7 @@ def _reported(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
 
 
 def _verification_passed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
+    row["verified_by"] = data["verified_by"]
     row["reported_at"] = None
     row["review_by"] = None
 
