@@ -27,6 +27,7 @@ BUILT = {
     "workbench.urgency.": ("overdue", "due_soon", "on_time", "closed"),
     "casework.timer.": ("reminder", "reminder_lapsed", "deadline", "review", "extension_decision"),
     "casework.ladder.": ("current", "done", "ahead"),
+    "figures.kind.": ("monthly", "quarterly", "yearly"),
     "casework.action.": (
         "verification",
         "extension-decision",
