@@ -152,3 +152,23 @@ async def test_with_the_drill_policy_a_passed_deadline_escalates_on_the_open_pag
     assert current.startswith("第 ") and "当前" in current, current
     await check_page(page, "case-escalated", screenshots_dir)
     await context.close()
+
+
+async def test_the_grid_statistics_and_reports_pages_read_at_both_widths(
+    served_console: ServedConsole, chromium: Any, screenshots_dir: Path
+):
+    context = await chromium.new_context(viewport=DESKTOP, locale="zh-CN")
+    page = await context.new_page()
+    await sign_in(page, served_console, "supervisor_county")
+    await page.get_by_role("link", name="网格", exact=True).click()
+    await page.wait_for_url("**/console/grid")
+    assert await page.locator("table.grid-units tbody tr").count() == 2  # both townships
+    await check_page(page, "grid-supervisor", screenshots_dir)
+    await page.get_by_role("link", name="统计", exact=True).click()
+    await page.wait_for_url("**/console/statistics")
+    assert await page.locator("svg.chart").count() >= 5
+    await check_page(page, "statistics-supervisor", screenshots_dir)
+    await page.get_by_role("link", name="报表", exact=True).click()
+    await page.wait_for_url("**/console/reports")
+    await check_page(page, "reports-supervisor", screenshots_dir)
+    await context.close()

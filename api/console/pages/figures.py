@@ -129,6 +129,13 @@ def _rate(content: dict[str, Any]) -> float:
     return round(float(value) * 100, 1) if isinstance(value, int | float) else 0.0
 
 
+def _rate_row(label: str | None, content: dict[str, Any]) -> tuple[Any, ...]:
+    """A chart row of 到期整改率: "—" when nothing fell due (no rate, not 0 %)."""
+    if content.get("on_time_rectification_rate") is None:
+        return (label, 0, "rate", "—")
+    return (label, _rate(content), "rate")
+
+
 @router.page("/console/grid", roles=VIEWERS)
 def grid(
     request: Request, services: ServicesDep, viewer: SignedIn, unit: CodeQuery = None
@@ -187,7 +194,7 @@ def statistics(
         year, number = divmod(month.year * 12 + month.number - 1 - back, 12)
         label = f"{year}-{number + 1:02d}"
         content = unit_statistics("monthly", shown.code, label, services, principal)["content"]
-        trend.append((label, _rate(content), "rate"))
+        trend.append(_rate_row(label, content))
 
     return render(
         request,
@@ -197,7 +204,7 @@ def statistics(
             "kind": kind,
             "period": period,
             "stats": stats,
-            "rate_percent": _rate(stats["content"]),
+            "rate_row": _rate_row(None, stats["content"]),
             "trend": trend,
             "levels": ("province", "city", "county", "township", "village"),
         },
