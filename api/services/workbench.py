@@ -39,6 +39,7 @@ def supervisor_workbench(
     urgency: str | None = None,
     grid_unit: str | None = None,
     statuses: list[str] | None = None,
+    listed_level: str | None = None,
     hazard_class: str | None = None,
     listed: bool | None = None,
     enterprise: str | None = None,
@@ -67,6 +68,7 @@ def supervisor_workbench(
         filters=CaseFilter(
             grid_unit=grid_scope_of(principal, services.reference, grid_unit),
             statuses=tuple(statuses) if statuses else None,
+            listed_level=listed_level,
             hazard_class=hazard_class,
             listed=listed,
             credit_code=enterprise,

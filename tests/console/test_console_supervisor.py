@@ -80,6 +80,8 @@ async def test_the_workbench_colours_the_scopes_cases_by_urgency_with_counts_per
 
     only = (await county.get("/console/workbench?urgency=due_soon")).text
     assert soon in only and later not in only and closed not in only
+    listed = (await county.get("/console/workbench?level=county")).text  # none is listed
+    assert sum(count(listed, k) for k in ("overdue", "due_soon", "on_time", "closed")) == 0
     paged = (await county.get("/console/workbench?limit=1&offset=1")).text
     assert later in paged and soon not in paged
 
