@@ -172,3 +172,36 @@ async def test_the_grid_statistics_and_reports_pages_read_at_both_widths(
     await page.wait_for_url("**/console/reports")
     await check_page(page, "reports-supervisor", screenshots_dir)
     await context.close()
+
+
+async def test_the_workbench_colours_overdue_and_due_soon_cases_at_both_widths(
+    served_console: ServedConsole, chromium: Any, screenshots_dir: Path
+):
+    """Eighteen days on (the services' clock moved): the seeded case due in 10 days and one due
+    in 2 are overdue, the one due in 20 days is due soon (the policy's first reminder: 3 days)."""
+    from tests.api.matrix import in_days
+
+    api = served_console.api
+    await register(api, deadline=in_days(2), description="配电室灭火器过期未更换")
+    api.project()
+    services = api.services
+    real_clock = services.clock
+    later = real_clock() + timedelta(days=18)
+    services.clock = lambda: later
+    try:
+        context = await chromium.new_context(viewport=DESKTOP, locale="zh-CN")
+        page = await context.new_page()
+        await sign_in(page, served_console, "supervisor_county")
+        assert int(await page.locator("#count-overdue").inner_text()) >= 2
+        assert int(await page.locator("#count-due_soon").inner_text()) >= 1
+        first = page.locator("table.workbench tbody tr").first
+        assert "urgency-overdue" in (await first.get_attribute("class") or "")
+        await check_page(page, "workbench-supervisor", screenshots_dir)
+        await page.locator(".tile-due_soon a").click()
+        await page.wait_for_url("**urgency=due_soon**")
+        rows = page.locator("table.workbench tbody tr")
+        for i in range(await rows.count()):
+            assert "urgency-due_soon" in (await rows.nth(i).get_attribute("class") or "")
+        await context.close()
+    finally:
+        services.clock = real_clock
