@@ -259,7 +259,8 @@ def _context(view: CasePageView, services: Services) -> dict[str, Any]:
     return {
         "view": view,
         "poll_seconds": POLL_SECONDS,
-        "action_key": secrets.token_hex(16),
+        # One Idempotency-Key per form shown: a form sent twice is one request.
+        "action_keys": {kind.value: secrets.token_hex(16) for kind in SUPERVISOR_ACTIONS},
         "errors": FormErrors(),
         "none_errors": FormErrors(),
         "failed": None,
@@ -333,9 +334,9 @@ async def case_action(
             "errors": errors,
             "failed": kind.value,
             "values": form,
-            # The same key again: the form sent twice is still one request.
-            "action_key": key or secrets.token_hex(16),
         }
+        if key:  # the same key again: the form corrected and sent is still one request
+            context["action_keys"] = context["action_keys"] | {kind.value: key}
         return await run_in_threadpool(
             render, request, "casework/case.html", context, status=refusal.status
         )
