@@ -41,19 +41,20 @@ fuzz: $(STAMP)
 # Benchmarks print figures (they are not tests): the event store, case workflows on the dev
 # server, the read models over a store of a million events (the longest, ~15 minutes),
 # rendering each kind of official document to PDF, and the evidence blob store (put/verify
-# throughput, thumbnails).
+# throughput, thumbnails), and the console's supervisor pages with 10,000 cases in scope.
 bench: $(STAMP)
 	$(BIN)/python -m bench.store
 	$(BIN)/python -m bench.cases
 	$(BIN)/python -m bench.projections
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.blobs --s3
+	$(BIN)/python -m bench.console
 
 # The console's pages at a phone's width (360 px) and a desktop's (1280 px), written by the
 # browser tests (Debian's chromium: apt-get install -y chromium fonts-noto-cjk) into
 # docs/screenshots/, the ones the README shows.
 screenshots: $(STAMP)
-	DUBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -m browser tests/console/test_console_browser.py
+	DUBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -m browser tests/console/
 
 # Mutation testing (tests/mutation/README.md): mutmut mutates domain/ and runs the pure domain
 # tests (tests/domain) against each mutant, MUTATION_JOBS at a time; then the score per module.

@@ -26,7 +26,7 @@ DESKTOP = {"width": 1280, "height": 900}
 START_PAGES = {
     "inspector_a": ("/console/cases", "本网格的案件"),
     "enterprise_a": ("/console/cases", "本企业的隐患"),
-    "supervisor_county": ("/console/cases", "辖区内的案件"),
+    "supervisor_county": ("/console/workbench", "督办工作台"),
     "auditor": ("/console/cases", "全部案件"),
     "admin": ("/console/admin/accounts", "账号管理"),
 }
@@ -77,7 +77,7 @@ async def test_each_role_signs_in_and_lands_on_its_page(
         header = await page.inner_text("header")
         assert served_console.logins[who] in header
         if who == "supervisor_county":
-            rows = await page.locator("table.list tbody tr").count()
+            rows = await page.locator("table.workbench tbody tr").count()
             assert rows == 3, rows  # both townships' cases
             assert "示范" not in header and "诸城市" in header  # the scope's name
         if who == "enterprise_a":

@@ -24,6 +24,17 @@ BUILT = {
     "error.": ("403", "404", "409", "422", "503"),
     "public.listings.status.": ("listed", "delisted", "superseded"),
     "public.blacklist.status.": ("listed", "expired", "removed_early"),
+    "workbench.urgency.": ("overdue", "due_soon", "on_time", "closed"),
+    "casework.timer.": ("reminder", "reminder_lapsed", "deadline", "review", "extension_decision"),
+    "casework.ladder.": ("current", "done", "ahead"),
+    "figures.kind.": ("monthly", "quarterly", "yearly"),
+    "casework.action.": (
+        "verification",
+        "extension-decision",
+        "listing",
+        "refusal",
+        "withdrawal",
+    ),
 }
 NOT_CHINESE = {"time.none", "language.en", "app.name"}
 

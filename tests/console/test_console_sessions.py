@@ -55,7 +55,7 @@ async def test_a_person_signs_in_and_the_session_cookie_is_httponly_lax_and_secu
     assert "HttpOnly" in cookie and "SameSite=lax" in cookie and "Path=/" in cookie
     assert "Secure" not in cookie, cookie  # plain HTTP: a Secure cookie would never come back
     home = await client.get("/console/")
-    assert home.status_code == 303 and home.headers["location"] == "/console/cases"
+    assert home.status_code == 303 and home.headers["location"] == "/console/workbench"
     assert console.log(console.logins["supervisor_a"])[-1] == ("signed_in", None)
 
     # Over HTTPS (the request's scheme: TLS, or X-Forwarded-Proto from a trusted proxy).
