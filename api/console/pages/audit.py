@@ -25,7 +25,7 @@ from activities.audit.checkpoints import (
     load_checkpoint_directory,
     verify_stream_against_checkpoints,
 )
-from activities.audit.replay import replay_case
+from activities.audit.replay import replay_case, replay_events
 from activities.eventstore import CheckpointInvalid
 from api.console.actions import local_input, local_instant
 from api.console.deps import ServicesDep, SignedIn
@@ -160,21 +160,39 @@ def _checkpoints(request: Request) -> tuple[list[Any], str | None]:
     return [checkpoint for _, checkpoint in kept], None
 
 
-def _replay_instant(
-    services: Services, events: list[Any], at: str, version: int | None
-) -> datetime | None:
-    """The moment to replay to: the instant picked, else the slider's event's recording."""
-    if at:
-        text = local_instant(at, services.policy.tz)
+def _picked_instant(services: Services, at: str) -> datetime | None:
+    """The instant picked (a ``datetime-local`` in the policy's zone, or RFC 3339)."""
+    if not at:
+        return None
+    text = local_instant(at, services.policy.tz)
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise Refused(422, "instant.rfc3339", f"no such instant: {at}", "at") from None
+    if moment.tzinfo is None:
+        raise Refused(422, "request.invalid", "an instant needs a time zone offset", "at")
+    return moment
+
+
+def _replay(
+    services: Services, hazard_id: str, events: list[Any], at: str, version: int | None
+) -> tuple[Any, datetime | None]:
+    """The case as of the instant picked (the API's as-of replay), else as of the slider's
+    event: the first ``version`` stored events folded (events appended together share their
+    recording instant, so the slider moves by event, not by instant)."""
+    instant = _picked_instant(services, at)
+    if instant is not None:
         try:
-            moment = datetime.fromisoformat(text)
-        except ValueError:
-            raise Refused(422, "instant.rfc3339", f"no such instant: {at}", "at") from None
-        return moment
-    if version is not None and events:
-        chosen = min(max(version, 1), len(events))
-        return datetime.fromisoformat(str(events[chosen - 1].recorded_at))
-    return None
+            return replay_case(services.store, hazard_id, as_of=instant), instant
+        except ValueError as exc:
+            raise Refused(422, "time.out_of_range", str(exc), "at") from None
+    if version is None or not events:
+        return replay_case(services.store, hazard_id), None
+    chosen = min(max(version, 1), len(events))
+    stored = services.store.read_stream(case_stream_id(hazard_id), 1, chosen)
+    return replay_events(stored, hazard_id), datetime.fromisoformat(
+        str(events[chosen - 1].recorded_at)
+    )
 
 
 @router.page(HOME, roles=AUDITOR)
@@ -192,8 +210,7 @@ def audit(
     hazard_id = _hazard(case)
     page = history(hazard_id, services, viewer.principal, limit=500, offset=0)
     events = page.items
-    instant = _replay_instant(services, events, at, version)
-    replay = replay_case(services.store, hazard_id, as_of=instant)
+    replay, instant = _replay(services, hazard_id, events, at, version)
     applied = len(replay.timeline)
     checkpoints, problem = _checkpoints(request)
     report = verify_stream_against_checkpoints(
@@ -212,7 +229,8 @@ def audit(
             "state": replay.state,
             "timeline": replay.timeline,
             "instant": instant or (events[-1].recorded_at if events else None),
-            "at_value": local_input(instant, services.policy.tz) if instant else "",
+            # Only an instant picked stays in its field: the slider's own moves by event.
+            "at_value": local_input(instant, services.policy.tz) if at and instant else "",
             "report": report,
             "newest": newest,
             "checkpoint_problem": problem,
