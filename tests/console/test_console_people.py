@@ -235,8 +235,8 @@ async def test_the_admin_adds_a_grid_unit_and_loads_enterprises_from_csv_with_ro
     await sign_in(page, served_console, "admin")
     await page.goto(served_console.url("/console/admin/grid"))
     code = f"{grid.township_a}-V9"
-    await page.get_by_label("代码", exact=True).fill(code)
-    await page.get_by_label("名称", exact=True).fill("新建村")
+    await page.locator("#f-code").fill(code)
+    await page.get_by_label("名称").fill("新建村")
     await page.get_by_label("层级").select_option("village")
     await page.get_by_label("上级单元代码").fill("NO-SUCH-UNIT")
     await page.get_by_label("责任人").fill("网格员 冯")
