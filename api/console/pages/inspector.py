@@ -12,7 +12,14 @@ from fastapi import Form, Query, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from api.console.actions import answer_of, form_key, judged, local_instant, new_key
+from api.console.actions import (
+    answer_of,
+    form_key,
+    judged,
+    local_input,
+    local_instant,
+    new_key,
+)
 from api.console.components import FormErrors, Pager
 from api.console.deps import ServicesDep, SignedIn
 from api.console.i18n import add_messages
@@ -226,7 +233,10 @@ def register_page(
     q: Annotated[str, Query(max_length=100)] = "",
     credit_code: Annotated[str, Query(max_length=18)] = "",
 ) -> Response:
-    form = {**EMPTY_FORM, "credit_code": credit_code}
+    # Found now, to the minute: the form holds it, so the same form sent twice is the same
+    # body (the Idempotency-Key's request) — "now" at each send would be another.
+    found_at = local_input(services.clock(), services.policy.tz)
+    form = {**EMPTY_FORM, "credit_code": credit_code, "found_at": found_at}
     return _form_page(request, services, viewer, form, FormErrors(), q=q.strip())
 
 
