@@ -53,7 +53,8 @@ bench: $(STAMP)
 # browser tests (Debian's chromium: apt-get install -y chromium fonts-noto-cjk) into
 # docs/screenshots/, the ones the README shows.
 screenshots: $(STAMP)
-	DUBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -m browser tests/console/test_console_browser.py
+	DUBAN_SCREENSHOTS_DIR=docs/screenshots $(BIN)/pytest -q -m browser tests/console/test_console_browser.py \
+		tests/console/test_console_people.py
 
 # Not the data directory: it holds the cases (see DUBAN_DATA_DIR in README.md).
 clean:

@@ -237,7 +237,7 @@ async def test_the_admin_creates_an_account_in_the_browser_and_it_can_sign_in(
     await page.get_by_role("button", name="退出").click()
     await page.wait_for_url("**/console/sign-in")
     await sign_in(page, served_console, login, password)
-    assert page.url == served_console.url("/console/cases")
+    assert page.url == served_console.url("/console/inspector")
     assert "新网格员 王" in await page.inner_text("header")
     await context.close()
 

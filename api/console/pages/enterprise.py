@@ -41,6 +41,7 @@ from api.schemas import (
 )
 from api.services import Services
 from api.services.refusals import Refused
+from workflows.ids import case_stream_id
 
 router = ConsoleRouter("enterprise")
 ENTERPRISE = ("enterprise",)
@@ -83,6 +84,9 @@ add_messages(
         "enterprise.plan_done": ("已提交", "Submitted"),
         "enterprise.plan_missing": ("未提交", "Not yet"),
         "enterprise.reports": ("已报告整改 {count} 次", "{count} report(s) made"),
+        "enterprise.reports_label": ("整改报告", "Reports"),
+        "enterprise.location": ("部位", "Location"),
+        "enterprise.zone_hint": ("{zone} 时间", "{zone} time"),
         "enterprise.review_by": ("复查期限", "Review by"),
         "enterprise.pending_extension": ("延期申请待审批", "Extension request pending"),
         "enterprise.closed": (
@@ -189,8 +193,11 @@ async def _case_page(
     errors: FormErrors | None = None,
     status: int = 200,
 ) -> Response:
-    case = await services.case(viewer.principal, hazard_id)
+    case = await services.case(viewer.principal, hazard_id)  # the API's read, its access rule
     state = case.get("state") or {}
+    # What was found and where: the registration's own words (the case state keeps neither).
+    first = await run_in_threadpool(services.store.read_stream, case_stream_id(hazard_id), 1, 1)
+    found = first[0].data if first else {}
     zone = services.policy.tz
     return await run_in_threadpool(
         render,
@@ -199,6 +206,7 @@ async def _case_page(
         {
             "case": case,
             "state": state,
+            "found": found,
             "form": form,
             "values": values or {},
             "errors": errors or FormErrors(),
