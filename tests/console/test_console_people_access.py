@@ -174,3 +174,65 @@ async def test_the_auditor_is_told_when_a_case_or_an_instant_is_wrong(console: C
     assert "<code>at</code>" in bad.text  # the field named
     ok = await client.get("/console/audit", params={"case": hazard_id, "version": 1})
     assert ok.status_code == 200 and "HazardRegistered" in ok.text
+
+
+async def test_the_role_pages_never_read_the_database_on_the_event_loop(console: ConsoleHarness):
+    """Their async routes (a registration, a case page, a case's forms, the objection, the CSV
+    load) leave every database read to the thread pool, as the API's own routes do."""
+    import httpx
+
+    from tests.api.loop_guard import loop_guard
+
+    grid = console.api.grid
+    major = await register(
+        console,
+        hazard_class="major",
+        checklist_clause="工贸企业重大事故隐患判定标准 第四条第（一）项",
+        description="粉尘涉爆除尘系统未按规定设置泄爆装置",
+    )
+    with loop_guard(console.engine, check=False) as guard:
+
+        def browser() -> httpx.AsyncClient:
+            transport = httpx.ASGITransport(app=guard.wrap(console.app), client=("127.0.0.1", 1))
+            client = httpx.AsyncClient(transport=transport, base_url="http://duban.test")
+            console.clients.append(client)
+            return client
+
+        inspector = await console.sign_in("inspector_a", client=browser())
+        page = (await inspector.get("/console/inspector/register")).text
+        registered = await inspector.post(
+            "/console/inspector/register",
+            data={
+                "csrf_token": form_token(page),
+                "idempotency_key": key_of(page),
+                "credit_code": grid.enterprise_a,
+                "category": "thing",
+                "description": "灭火器过期",
+                "location": "仓库",
+                "mode": "immediate",
+                "responsible_person": "王五",
+            },
+        )
+        assert registered.status_code == 303, registered.text[:500]
+        enterprise = await console.sign_in("enterprise_a", client=browser())
+        page = (await enterprise.get(f"/console/enterprise/case?case={major}")).text
+        plan = await enterprise.post(
+            "/console/enterprise/governance-plan",
+            data={"csrf_token": form_token(page), "hazard_id": major, "goal_and_tasks": "x"},
+        )
+        assert plan.status_code == 422  # five parts missing: refused, named, nothing sent
+        objection = await enterprise.post(
+            "/console/enterprise/credit/objection",
+            data={"csrf_token": form_token(page), "statement": "无程序可异议"},
+        )
+        assert objection.status_code in (404, 409), objection.text[:500]
+        assert "error-summary" in objection.text  # the API's refusal, shown on the page
+        admin = await console.sign_in("admin", client=browser())
+        page = (await admin.get("/console/admin/enterprises")).text
+        loaded = await admin.post(
+            "/console/admin/reference-csv",
+            data={"csrf_token": form_token(page)},
+            files={"enterprises_file": ("e.csv", b"credit_code,name,industry,grid_code\n")},
+        )
+        assert loaded.status_code == 200
+    assert guard.violations == [], guard.report()
