@@ -236,3 +236,34 @@ async def test_the_role_pages_never_read_the_database_on_the_event_loop(console:
         )
         assert loaded.status_code == 200
     assert guard.violations == [], guard.report()
+
+
+async def test_the_enterprise_lodges_an_objection_within_the_window_once(console: ConsoleHarness):
+    from activities.projections import Projector
+
+    grid, code = console.api.grid, console.api.grid.enterprise_a
+    opened = await console.api.client.post(
+        f"/api/v1/enterprises/{code}/credit/proceedings",
+        json={"ground": "major_accident", "basis": "应急管理部令第11号 第五条"},
+        headers=grid.headers("supervisor_county"),
+    )
+    assert opened.status_code == 200, opened.text
+    Projector(console.api.store).catch_up()
+    client = await console.sign_in("enterprise_a")
+    page = (await client.get("/console/enterprise/credit")).text
+    assert "陈述与申辩内容" in page  # the window is open: the form is there
+    form = {
+        "csrf_token": form_token(page),
+        "idempotency_key": key_of(page),
+        "statement": "事故认定有误, 已提交证明材料",
+    }
+    answers = [await client.post("/console/enterprise/credit/objection", data=form) for _ in "12"]
+    assert [a.status_code for a in answers] == [303, 303], [a.text[:300] for a in answers]
+    with console.engine.connect() as conn:
+        lodged = conn.execute(
+            sa.text(
+                "SELECT count(*) FROM events WHERE stream_id LIKE 'credit-%'"
+                " AND data::text LIKE '%事故认定有误%'"
+            )
+        ).scalar_one()
+    assert lodged == 1  # sent twice, recorded once
