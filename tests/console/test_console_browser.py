@@ -24,8 +24,8 @@ PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 # Who lands where, and what the page's heading says.
 START_PAGES = {
-    "inspector_a": ("/console/inspector", "我的网格：待办"),
-    "enterprise_a": ("/console/enterprise", "本企业的隐患与整改期限"),
+    "inspector_a": ("/console/inspector/due", "我的网格：待办"),
+    "enterprise_a": ("/console/enterprise/hazards", "本企业的隐患与整改期限"),
     "supervisor_county": ("/console/cases", "辖区内的案件"),
     "auditor": ("/console/audit", "案件审计"),
     "admin": ("/console/admin/accounts", "账号管理"),
@@ -237,7 +237,7 @@ async def test_the_admin_creates_an_account_in_the_browser_and_it_can_sign_in(
     await page.get_by_role("button", name="退出").click()
     await page.wait_for_url("**/console/sign-in")
     await sign_in(page, served_console, login, password)
-    assert page.url == served_console.url("/console/inspector")
+    assert page.url == served_console.url("/console/inspector/due")
     assert "新网格员 王" in await page.inner_text("header")
     await context.close()
 

@@ -124,9 +124,9 @@ async def test_an_enterprise_cannot_read_or_act_on_another_enterprises_hazard(
 ):
     hazard_id = await register(console)  # enterprise A's
     client = await console.sign_in("enterprise_b")
-    page = await client.get(f"/console/enterprise/case?case={hazard_id}")
+    page = await client.get(f"/console/enterprise/hazards/case?case={hazard_id}")
     assert page.status_code == 403 and "access.forbidden" in page.text
-    own = await client.get("/console/enterprise")
+    own = await client.get("/console/enterprise/hazards")
     before = head(console)
     answer = await client.post(
         "/console/enterprise/rectification-report",
@@ -215,7 +215,7 @@ async def test_the_role_pages_never_read_the_database_on_the_event_loop(console:
         )
         assert registered.status_code == 303, registered.text[:500]
         enterprise = await console.sign_in("enterprise_a", client=browser())
-        page = (await enterprise.get(f"/console/enterprise/case?case={major}")).text
+        page = (await enterprise.get(f"/console/enterprise/hazards/case?case={major}")).text
         plan = await enterprise.post(
             "/console/enterprise/governance-plan",
             data={"csrf_token": form_token(page), "hazard_id": major, "goal_and_tasks": "x"},

@@ -45,8 +45,8 @@ from workflows.ids import case_stream_id
 
 router = ConsoleRouter("enterprise")
 ENTERPRISE = ("enterprise",)
-HOME = "/console/enterprise"
-CASE = "/console/enterprise/case"
+HOME = "/console/enterprise/hazards"
+CASE = "/console/enterprise/hazards/case"
 CREDIT = "/console/enterprise/credit"
 router.start_page("enterprise", HOME, priority=10)
 router.nav(HOME, "nav.enterprise.hazards", roles=ENTERPRISE, order=5)

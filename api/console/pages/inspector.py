@@ -31,7 +31,7 @@ from api.services import Services
 
 router = ConsoleRouter("inspector")
 INSPECTOR = ("inspector",)
-HOME = "/console/inspector"
+HOME = "/console/inspector/due"
 REGISTER = "/console/inspector/register"
 SEARCH = "/console/inspector/enterprises"
 router.start_page("inspector", HOME, priority=10)
