@@ -250,6 +250,39 @@ class ReferenceData:
             ).all()
         return [Enterprise(r[0], r[1], r[2], r[3]) for r in rows]
 
+    def enterprise_count(self) -> int:
+        with self._engine.connect() as conn:
+            return int(conn.execute(sa.text("SELECT count(*) FROM enterprises")).scalar_one())
+
+    def search_enterprises(
+        self, text: str, within: str | None = None, limit: int = 10
+    ) -> list[Enterprise]:
+        """Enterprises whose name or credit code holds ``text`` (case-insensitive), of
+        ``within``'s subtree when given; exact credit-code matches first, then by name."""
+        needle = text.strip()
+        if not needle:
+            return []
+        pattern = "%" + re.sub(r"([\\%_])", r"\\\1", needle) + "%"
+        params: dict[str, object] = {"p": pattern, "c": needle.upper(), "l": limit}
+        source = "enterprises e"
+        if within is not None:
+            source = (
+                "(WITH RECURSIVE subtree AS ("
+                "  SELECT code FROM grid_units WHERE code = :g"
+                "  UNION ALL"
+                "  SELECT g.code FROM grid_units g JOIN subtree s ON g.parent_code = s.code)"
+                " SELECT e.* FROM enterprises e JOIN subtree s ON e.grid_code = s.code) e"
+            )
+            params["g"] = within
+        sql = (
+            f"SELECT e.credit_code, e.name, e.industry, e.grid_code FROM {source}"
+            " WHERE e.name ILIKE :p OR e.credit_code ILIKE :p"
+            " ORDER BY (e.credit_code = :c) DESC, e.name, e.credit_code LIMIT :l"
+        )
+        with self._engine.connect() as conn:
+            rows = conn.execute(sa.text(sql), params).all()
+        return [Enterprise(r[0], r[1], r[2], r[3]) for r in rows]
+
     def is_empty(self) -> bool:
         with self._engine.connect() as conn:
             return not conn.execute(sa.text("SELECT EXISTS (SELECT 1 FROM grid_units)")).scalar()

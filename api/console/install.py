@@ -88,6 +88,7 @@ def static_file(name: str, request: Request) -> Response:
 def install_console(app: FastAPI, settings: Settings | None) -> None:
     """The console's routes, settings and headers on ``app`` (one call in ``create_app``)."""
     app.state.console_config = ConsoleConfig.of(settings)
+    app.state.settings = settings  # the auditor's pages: checkpoints and the dossier's key
     app.state.console_static = StaticAssets()
     app.include_router(static_router)
     for router in page_routers():

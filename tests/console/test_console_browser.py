@@ -24,10 +24,10 @@ PHONE = {"width": 360, "height": 780}
 DESKTOP = {"width": 1280, "height": 900}
 # Who lands where, and what the page's heading says.
 START_PAGES = {
-    "inspector_a": ("/console/cases", "本网格的案件"),
-    "enterprise_a": ("/console/cases", "本企业的隐患"),
+    "inspector_a": ("/console/inspector/due", "我的网格：待办"),
+    "enterprise_a": ("/console/enterprise/hazards", "本企业的隐患与整改期限"),
     "supervisor_county": ("/console/workbench", "督办工作台"),
-    "auditor": ("/console/cases", "全部案件"),
+    "auditor": ("/console/audit", "案件审计"),
     "admin": ("/console/admin/accounts", "账号管理"),
 }
 
@@ -82,6 +82,8 @@ async def test_each_role_signs_in_and_lands_on_its_page(
             assert "示范" not in header and "诸城市" in header  # the scope's name
         if who == "enterprise_a":
             assert await page.locator("table.list tbody tr").count() == 2  # its own only
+        if who == "inspector_a":
+            assert await page.locator("li.card").count() == 2  # township A's open cases
         await check_page(page, f"start-{who.split('_')[0]}", screenshots_dir)
         await context.close()
 
@@ -235,7 +237,7 @@ async def test_the_admin_creates_an_account_in_the_browser_and_it_can_sign_in(
     await page.get_by_role("button", name="退出").click()
     await page.wait_for_url("**/console/sign-in")
     await sign_in(page, served_console, login, password)
-    assert page.url == served_console.url("/console/cases")
+    assert page.url == served_console.url("/console/inspector/due")
     assert "新网格员 王" in await page.inner_text("header")
     await context.close()
 
@@ -263,7 +265,8 @@ async def test_english_is_one_click_away_and_stays_with_the_account(
     await sign_in(page, served_console, "enterprise_b")
     await page.get_by_role("button", name="English").click()
     await page.wait_for_load_state("networkidle")
-    assert await page.get_by_role("heading", level=1).inner_text() == "Our hazards"
+    heading = "Our hazards and their deadlines"
+    assert await page.get_by_role("heading", level=1).inner_text() == heading
     assert await page.get_by_role("button", name="Sign out").is_visible()
     await check_page(page, "start-enterprise-en", screenshots_dir)
     # A new browser: the account remembers.
@@ -271,7 +274,7 @@ async def test_english_is_one_click_away_and_stays_with_the_account(
     context = await chromium.new_context(viewport=DESKTOP)
     page = await context.new_page()
     await sign_in(page, served_console, "enterprise_b")
-    assert await page.get_by_role("heading", level=1).inner_text() == "Our hazards"
+    assert await page.get_by_role("heading", level=1).inner_text() == heading
     await page.get_by_role("button", name="中文").click()
     await page.wait_for_load_state("networkidle")
     await context.close()

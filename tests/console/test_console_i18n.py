@@ -35,6 +35,21 @@ BUILT = {
         "refusal",
         "withdrawal",
     ),
+    "plan.": (
+        "goal_and_tasks",
+        "methods_and_measures",
+        "funds_and_materials",
+        "organisation_and_people",
+        "time_limit_and_requirements",
+        "safety_measures_and_emergency_plan",
+    ),
+    "register.source.": (
+        "self_inspection",
+        "grid_patrol",
+        "enforcement_inspection",
+        "unannounced_inspection",
+        "public_report",
+    ),
 }
 NOT_CHINESE = {"time.none", "language.en", "app.name"}
 
