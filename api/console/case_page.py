@@ -43,12 +43,6 @@ RULE_OF_EVENT: dict[str, str] = {
 
 
 # Events the dossier's labels (activities/audit/replay.py) do not name yet.
-MORE_LABELS: dict[str, str] = {
-    "ListingPublished": "挂牌/摘牌公示",
-    "ExtensionDecisionOverdue": "延期审批超时",
-}
-
-
 def english_label(event_type: str) -> str:
     """``CaseEscalated`` → ``Case escalated``."""
     words = re.sub(r"(?<!^)(?=[A-Z])", " ", event_type).split()
@@ -99,7 +93,7 @@ def timeline_entry(event: RecordedEvent, policy: Policy) -> TimelineEntry:
     return TimelineEntry(
         version=event.stream_version,
         event_type=event.event_type,
-        label_zh=(LABELS | MORE_LABELS).get(event.event_type, event.event_type),
+        label_zh=LABELS.get(event.event_type, event.event_type),
         label_en=english_label(event.event_type),
         who=who,
         at=event.occurred_at,
