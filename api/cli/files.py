@@ -20,6 +20,7 @@ from rich.console import Console
 from rich.markup import escape
 
 from activities.blobs import ExpectedFile, FilesReport, open_blob_store, scrub_store, verify_files
+from api.cli.common import refuse
 from api.stack import command_settings
 
 console = Console()
@@ -96,8 +97,7 @@ def verify_files_command(
     """Check that every evidence file the events (or a manifest) name is present and hashes to
     its recorded value; name each missing or altered one (exit 1 if any)."""
     if hazard_id is not None and manifest is not None:
-        err_console.print("[red]refused[/red] --case reads the events: give it without --manifest")
-        raise typer.Exit(2)
+        raise refuse("--case reads the events: give it without --manifest")
     from_events = manifest is None and (hazard_id is not None or not check_all)
     expected: list[ExpectedFile] = []
     if manifest is not None:
@@ -105,8 +105,7 @@ def verify_files_command(
             text = sys.stdin.read() if str(manifest) == "-" else manifest.read_text("utf-8")
             expected = read_manifest(text, str(manifest))
         except (OSError, UnicodeDecodeError, ManifestError) as exc:
-            err_console.print(f"[red]refused[/red] {escape(str(exc))}")
-            raise typer.Exit(2) from exc
+            raise refuse(str(exc)) from exc
     if from_events:
         expected = _files_of_events(hazard_id)
     store = open_blob_store(command_settings(needs_database=False))

@@ -6,6 +6,7 @@ worker's append, each process under its own service name."""
 from __future__ import annotations
 
 import asyncio
+import time
 import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -82,12 +83,16 @@ async def test_a_command_is_one_trace_across_the_api_and_worker_processes(
     worker_processes.append(WorkerProcess(env, tmp_path / "worker.log"))
     worker_processes.append(WorkerProcess(env, tmp_path / "api.log", ("api", "--port", str(port))))
     async with httpx.AsyncClient(base_url=f"http://127.0.0.1:{port}", timeout=30) as client:
-        for _ in range(150):
+        # Two Python processes start on a machine that may be busy: give them two minutes.
+        started = time.monotonic()
+        while True:
             try:
                 if (await client.get("/healthz")).status_code == 200:
                     break
             except httpx.TransportError:
-                await asyncio.sleep(0.2)
+                pass
+            assert time.monotonic() - started < 120, "the API process did not answer /healthz"
+            await asyncio.sleep(0.2)
         created = await client.post(
             "/api/v1/hazards",
             json={
