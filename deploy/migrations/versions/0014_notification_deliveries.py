@@ -1,7 +1,7 @@
 """Notices that reach people: contact channels, deliveries per recipient and channel, the inbox.
 
 Revision ID: 0014_notification_deliveries
-Revises: 0011_console_accounts
+Revises: 0013_issued_documents
 Create Date: 2026-12-08
 
 Why:
@@ -22,7 +22,7 @@ Why:
 from alembic import context, op
 
 revision = "0014_notification_deliveries"
-down_revision = "0011_console_accounts"
+down_revision = "0013_issued_documents"
 branch_labels = None
 depends_on = None
 

@@ -2,7 +2,7 @@
 who verified the rectification, kept in ``case_view``.
 
 Revision ID: 0015_ledger_columns
-Revises: 0011_console_accounts
+Revises: 0014_notification_deliveries
 Create Date: 2026-12-08
 
 Why: a bureau files its hazard ledger with 整改措施, 责任人 and 复查人 beside the dates and
@@ -15,7 +15,7 @@ projector rebuilds them from the event store, which is untouched (as 0010 did).
 from alembic import op
 
 revision = "0015_ledger_columns"
-down_revision = "0011_console_accounts"
+down_revision = "0014_notification_deliveries"
 branch_labels = None
 depends_on = None
 

@@ -1,7 +1,7 @@
 """The grid's other duties: self-inspection figures and public reports (举报).
 
 Revision ID: 0018_duties
-Revises: 0011_console_accounts
+Revises: 0015_ledger_columns
 Create Date: 2026-12-08
 
 Why:
@@ -26,7 +26,7 @@ Why:
 from alembic import context, op
 
 revision = "0018_duties"
-down_revision = "0011_console_accounts"
+down_revision = "0015_ledger_columns"
 branch_labels = None
 depends_on = None
 
