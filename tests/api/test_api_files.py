@@ -249,3 +249,49 @@ async def test_a_multipart_body_with_two_files_or_broken_framing_is_refused_nami
     )
     refusal(broken, 422, "file.required", "file")  # the part never ended: no file in it
     assert nothing_incoming(api)
+
+
+async def test_a_verification_and_a_governance_plan_record_the_files_they_cite(api: ApiHarness):
+    from tests.api.matrix import GOVERNANCE_PLAN
+
+    body = hazard(api.grid, hazard_class="major", checklist_clause="第四条第(一)项")
+    created = await api.client.post(
+        "/api/v1/hazards", json=body, headers=api.grid.headers("inspector_a")
+    )
+    assert created.status_code == 201, created.text
+    hazard_id = created.json()["hazard_id"]
+    plan_pdf = PDF + b"% plan " + uuid.uuid4().hex.encode() + b"\n"
+    plan_ref = (await upload(api, "enterprise_a", plan_pdf, "治理方案.pdf")).json()
+    planned = await api.client.post(
+        f"/api/v1/hazards/{hazard_id}/governance-plan",
+        json={
+            **GOVERNANCE_PLAN,
+            "evidence": [{"sha256": plan_ref["sha256"], "name": "治理方案.pdf"}],
+        },
+        headers=api.grid.headers("enterprise_a"),
+    )
+    assert planned.status_code == 200, planned.text
+    reported = await api.client.post(
+        f"/api/v1/hazards/{hazard_id}/rectification-report",
+        json={"summary": "已整改", "evidence": [{"sha256": plan_ref["sha256"]}]},
+        headers=api.grid.headers("enterprise_a"),
+    )
+    assert reported.status_code == 200, reported.text
+    site = jpeg(50, 50) + uuid.uuid4().bytes
+    site_ref = (await upload(api, "supervisor_county", site, "复查照片.jpg")).json()
+    verified = await api.client.post(
+        f"/api/v1/hazards/{hazard_id}/verification",
+        json={"passed": True, "evidence": [{"sha256": site_ref["sha256"], "name": "复查照片.jpg"}]},
+        headers=api.grid.headers("supervisor_county"),
+    )
+    assert verified.status_code == 200, verified.text
+    events = {e.event_type: e.data for e in api.store.read_stream(case_stream_id(hazard_id))}
+    assert events["GovernancePlanSubmitted"]["evidence"] == [plan_ref]
+    assert events["VerificationPassed"]["evidence"] == [site_ref]
+    # Cited without a name: the hash's first digits and the type's extension stand for it.
+    (unnamed,) = events["RectificationReported"]["evidence"]
+    assert unnamed["name"] == f"{plan_ref['sha256'][:12]}.pdf"
+    files = await api.client.get(
+        f"/api/v1/hazards/{hazard_id}/files", headers=api.grid.headers("auditor")
+    )
+    assert [f["sha256"] for f in files.json()["items"]] == [plan_ref["sha256"], site_ref["sha256"]]
