@@ -29,7 +29,7 @@ ADMIN = ("admin",)
 GRID = "/console/admin/grid"
 ENTERPRISES = "/console/admin/enterprises"
 CSV = "/console/admin/reference-csv"
-router.nav(GRID, "nav.grid", roles=ADMIN, order=81)
+router.nav(GRID, "nav.grid_units", roles=ADMIN, order=81)
 router.nav(ENTERPRISES, "nav.enterprises", roles=ADMIN, order=82)
 Text = Annotated[str, Form(max_length=1000)]
 Limit = Annotated[int, Query(ge=1, le=500)]
@@ -38,7 +38,7 @@ LEVELS = ("province", "city", "county", "township", "village")
 
 add_messages(
     {
-        "nav.grid": ("网格", "Grid"),
+        "nav.grid_units": ("网格单元", "Grid units"),
         "nav.enterprises": ("企业", "Enterprises"),
         "grid.title": ("网格单元", "Grid units"),
         "grid.intro": (
