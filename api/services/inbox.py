@@ -12,11 +12,12 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from activities.deliveries.inbox import InboxMessage, inbox_kinds, inbox_page, mark_read
 from api.auth import Principal
-from api.services.refusals import not_found
+from api.services.refusals import Refused, not_found
 from domain.case.commands import AcknowledgeService, Actor
 from domain.case.service import SERVED_NOTICE_KINDS
 
@@ -24,6 +25,7 @@ if TYPE_CHECKING:
     from api.services import Services
 
 ACKNOWLEDGE_UPDATE = "acknowledge_service"
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -96,13 +98,25 @@ async def read_message(services: Services, principal: Principal, message_id: int
         def build(actor: Actor) -> AcknowledgeService:
             return AcknowledgeService(actor, message.step_key, message.kind)
 
-        await services.act(
-            principal,
-            message.case_id,
-            ACKNOWLEDGE_UPDATE,
-            build,
-            update_id=f"acknowledge:{message.step_key}",
-        )
+        try:
+            await services.act(
+                principal,
+                message.case_id,
+                ACKNOWLEDGE_UPDATE,
+                build,
+                update_id=f"acknowledge:{message.step_key}",
+            )
+        except Refused as refusal:
+            if refusal.status not in (409, 422):
+                raise  # the case could not be asked (Temporal away): read again later
+            # The case takes no acknowledgement any more (closed, withdrawn): the notice is
+            # still the person's to read.
+            log.warning(
+                "inbox.acknowledgement_refused",
+                case_id=message.case_id,
+                step_key=message.step_key,
+                rule=refusal.rule,
+            )
     return await asyncio.to_thread(mark_message_read, engine, principal, message_id)
 
 

@@ -106,3 +106,38 @@ async def test_a_bad_kind_filter_is_refused_naming_the_field(api: ApiHarness):
     )
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "kind"
+
+
+async def test_a_served_notice_of_a_case_that_takes_no_acknowledgement_is_still_read(
+    api: ApiHarness,
+):
+    """The case is no longer running (closed long ago, say): reading its notice records no
+    acknowledgement, and the notice is read all the same."""
+    s = api.grid.suffix.lower()
+    owner = person(api, f"ent3-{s}", "enterprise", api.grid.enterprise_a)
+    credit_code = api.grid.enterprise_a
+    hazard_id = f"H-GONE-{s}"
+    NotificationActivities(api.store.engine).enqueue_notifications(
+        EnqueueNotificationsInput(
+            hazard_id,
+            f"case-{hazard_id}",
+            [
+                NotificationToQueue(
+                    step_key=f"{hazard_id}:2:RectificationNoticeIssued:enterprise:{credit_code}",
+                    recipient_kind="enterprise",
+                    recipient_id=credit_code,
+                    reason="rectification_notice",
+                    event_type="RectificationNoticeIssued",
+                )
+            ],
+        )
+    )
+    fan_out = FanOut(api.store.engine, channels=())
+    while fan_out.fan_out_once():
+        pass
+    page = (await api.client.get("/api/v1/inbox?unread=true", headers=owner)).json()
+    (notice,) = [m for m in page["items"] if m["case_id"] == hazard_id]
+    assert notice["must_acknowledge"]
+    read = await api.client.post(f"/api/v1/inbox/{notice['id']}/read", headers=owner)
+    assert read.status_code == 200, read.text
+    assert read.json()["read_at"] is not None
