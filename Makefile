@@ -49,6 +49,7 @@ bench: $(STAMP)
 	$(BIN)/python -m bench.documents
 	$(BIN)/python -m bench.blobs --s3
 	$(BIN)/python -m bench.console
+	$(BIN)/python -m bench.deliveries
 
 # The console's pages at a phone's width (360 px) and a desktop's (1280 px), written by the
 # browser tests (Debian's chromium: apt-get install -y chromium fonts-noto-cjk) into

@@ -113,7 +113,11 @@ def banner_lines(facts: BannerFacts) -> list[str]:
 def console_lines(facts: BannerFacts) -> list[str]:
     """The console's address and the demo accounts' sign-in lines (login, password, role,
     scope); an account whose password was changed since is named without it."""
-    lines = [f"console:     {facts.api_base}/console/"]
+    lines = [
+        f"console:     {facts.api_base}/console/",
+        f"inbox:       {facts.api_base}/console/inbox (each person's reminders and escalations; "
+        "`duban notifications list` for every delivery)",
+    ]
     width = max((len(a.login) for a in facts.console_accounts), default=0)
     for number, account in enumerate(facts.console_accounts):
         label = "sign in:    " if number == 0 else "            "

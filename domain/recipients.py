@@ -22,6 +22,8 @@ from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
+from domain.case.service import SERVED_NOTICE_KINDS
+from domain.credit.dispatch import SERVED_CREDIT_KINDS
 from domain.grid import GridUnit
 
 INBOX = "inbox"
@@ -35,16 +37,9 @@ _OUTSIDE_KINDS = ("enterprise", "public_register")
 
 # The notices an enterprise must be served (送达): the rectification notice, the listing, the
 # supervision letter of an escalation, and the credit proceeding's 告知书 and 决定书. Reading
-# one in the inbox is the enterprise's acknowledgement (签收).
-SERVED_KINDS = frozenset(
-    {
-        "rectification_notice",
-        "hazard_listed",
-        "case_escalated",
-        "credit_ProceedingNoticeIssued",
-        "credit_ListingDecided",
-    }
-)
+# one in the inbox is the enterprise's acknowledgement (签收), recorded by the case's or the
+# credit record's own rule.
+SERVED_KINDS = frozenset((*SERVED_NOTICE_KINDS, *SERVED_CREDIT_KINDS))
 
 
 @dataclass(frozen=True)

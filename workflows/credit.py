@@ -40,6 +40,7 @@ with workflow.unsafe.imports_passed_through():
         pending_credit_timers,
     )
     from domain.credit.commands import (
+        AcknowledgeCreditService,
         ApplyEarlyRemoval,
         CreditCommand,
         DecideEarlyRemoval,
@@ -276,6 +277,16 @@ class EnterpriseCreditWorkflow:
     @decide_early_removal.validator
     def _validate_early_removal_decision(self, request: CreditCommandInput) -> None:
         self._validate(DecideEarlyRemoval, request)
+
+    @workflow.update(name="acknowledge_service")
+    async def acknowledge_service(self, request: CreditCommandInput) -> CreditView:
+        """签收: the enterprise acknowledged a credit notice (read in its inbox). A new update:
+        histories recorded before it never hold it, so they replay unchanged."""
+        return await self._handle(AcknowledgeCreditService, request)
+
+    @acknowledge_service.validator
+    def _validate_acknowledgement(self, request: CreditCommandInput) -> None:
+        self._validate(AcknowledgeCreditService, request)
 
     @workflow.update(name="revoke_early_removal")
     async def revoke_early_removal(self, request: CreditCommandInput) -> CreditView:

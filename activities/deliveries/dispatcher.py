@@ -1,10 +1,11 @@
 """The delivery dispatcher: sends each pending delivery on its channel, records every attempt.
 
 Claims work as the outbox's (``activities.notifications``): a claim pushes a row's
-``next_attempt_at`` a lease ahead and that value is the claim's token; the lease is renewed
-right before each send only if the token still matches, and every outcome is written only
-with the token — a row is sent only while this dispatcher holds it, and a dispatcher never
-records the outcome of a row another took over.
+``next_attempt_at`` a lease ahead and that value is the claim's token; a row whose claim is
+older than a third of the lease (slow receivers before it) is renewed before its send only if
+the token still matches, and every outcome is written only with the token — a row is sent
+only while this dispatcher holds it, and a dispatcher never records the outcome of a row
+another took over.
 
 Each attempt is a row in ``notification_attempts`` (sent, or failed with its code and reason).
 A failure that may pass (network, 5xx, rate limit) is retried with exponential back-off
@@ -22,7 +23,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from dataclasses import dataclass, field
+import time
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import sqlalchemy as sa
@@ -87,13 +89,6 @@ class _Claim:
         )
 
 
-@dataclass
-class _Down:
-    """Channel-and-address pairs that failed in this batch, with when they are tried again."""
-
-    until: dict[tuple[str, str], datetime] = field(default_factory=dict)
-
-
 class DeliveryDispatcher:
     """Fans the outbox out and delivers; run one per worker process (several may run)."""
 
@@ -109,7 +104,9 @@ class DeliveryDispatcher:
         max_attempts: int = 12,
         backoff_base_seconds: float = 2.0,
         backoff_max_seconds: float = 3600.0,
+        concurrency: int = 4,
     ) -> None:
+        self._concurrency = concurrency
         self._engine = engine
         self._channels = channels
         self._fan_out = fan_out
@@ -146,15 +143,38 @@ class DeliveryDispatcher:
             report.fanned_out += fanned
             if not fanned:
                 break
-        down = _Down()
+        # One receiver's messages go in order (a failure holds the rest); receivers in
+        # parallel, a few at a time (each holds a database connection while it records).
+        groups: dict[tuple[str, str], list[_Claim]] = {}
+        claimed_at = time.monotonic()
         for claim in await asyncio.to_thread(self._claim):
             key = (claim.channel, claim.address if claim.address != "own" else claim.recipient)
-            held_until = down.until.get(key)
+            groups.setdefault(key, []).append(claim)
+        gate = asyncio.Semaphore(self._concurrency)
+
+        async def send(claims: list[_Claim]) -> None:
+            async with gate:
+                await self._send_in_order(claims, report, claimed_at)
+
+        await asyncio.gather(*(send(claims) for claims in groups.values()))
+        return report
+
+    async def _send_in_order(
+        self, claims: list[_Claim], report: DeliveryReport, claimed_at: float
+    ) -> None:
+        """Send one receiver's claims in order; after a failure that may pass, the rest are
+        held until the failed one's next attempt (a receiver that is down holds them)."""
+        held_until: datetime | None = None
+        for claim in claims:
             if held_until is not None:
                 if await asyncio.to_thread(self._hold, claim, held_until):
                     report.held += 1
                 continue
-            held = await asyncio.to_thread(self._renew, claim)
+            held: _Claim | None = claim
+            if time.monotonic() - claimed_at > self._lease.total_seconds() / 3:
+                # Long past the claim (a slow receiver before it): renewed only while still
+                # this dispatcher's; a fresh claim's lease is long enough for one send.
+                held = await asyncio.to_thread(self._renew, claim)
             if held is None:
                 report.lost += 1
                 continue
@@ -187,9 +207,7 @@ class DeliveryDispatcher:
                     advised=outcome.retry_after,
                 )
             )
-            retry_at = await asyncio.to_thread(self._record, held, outcome, "pending", delay)
-            if retry_at is not None:
-                down.until[key] = retry_at
+            held_until = await asyncio.to_thread(self._record, held, outcome, "pending", delay)
             log.info(
                 "notifications.delivery_failed",
                 step_key=held.step_key,
@@ -198,7 +216,6 @@ class DeliveryDispatcher:
                 code=outcome.code,
                 retry_in_seconds=delay.total_seconds(),
             )
-        return report
 
     async def _deliver(self, claim: _Claim) -> DeliveryOutcome:
         channel = self._channels.channels.get(claim.channel)

@@ -12,18 +12,23 @@ import asyncio
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+import structlog
 from sqlalchemy.engine import Engine
 
 from activities.deliveries.inbox import InboxMessage, inbox_kinds, inbox_page, mark_read
 from api.auth import Principal
-from api.services.refusals import not_found
+from api.services.access import actor_of
+from api.services.refusals import Refused, not_found
 from domain.case.commands import AcknowledgeService, Actor
 from domain.case.service import SERVED_NOTICE_KINDS
+from domain.credit.commands import AcknowledgeCreditService
+from domain.credit.dispatch import SERVED_CREDIT_KINDS
 
 if TYPE_CHECKING:
     from api.services import Services
 
 ACKNOWLEDGE_UPDATE = "acknowledge_service"
+log = structlog.get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -78,32 +83,53 @@ def own_message(engine: Engine, principal: Principal, message_id: int) -> InboxM
 
 
 async def read_message(services: Services, principal: Principal, message_id: int) -> InboxMessage:
-    """Mark the principal's own message read. The first reading of a case's notice that must
-    be served, by the enterprise it was served on, is its acknowledgement (签收): recorded on
-    the case through its workflow (``acknowledge_service``) before the message shows read —
+    """Mark the principal's own message read. The first reading of a notice that must be
+    served (a case's or the credit record's), by the enterprise it was served on, is its
+    acknowledgement (签收): recorded on the case or the credit record through its workflow
+    (``acknowledge_service``) before the message shows read —
     a failure leaves it unread, to be read (and acknowledged) again. The update's id is the
     notice's: Temporal answers a repeat from the first, so a retry records nothing twice."""
     engine = services.engine
     message = await asyncio.to_thread(own_message, engine, principal, message_id)
-    if (
-        message.unread
-        and message.must_acknowledge
-        and principal.role == "enterprise"
-        and message.kind in SERVED_NOTICE_KINDS
-        and not message.case_id.startswith("credit-")
-    ):
-
-        def build(actor: Actor) -> AcknowledgeService:
-            return AcknowledgeService(actor, message.step_key, message.kind)
-
-        await services.act(
-            principal,
-            message.case_id,
-            ACKNOWLEDGE_UPDATE,
-            build,
-            update_id=f"acknowledge:{message.step_key}",
-        )
+    if message.unread and message.must_acknowledge and principal.role == "enterprise":
+        try:
+            await _acknowledge(services, principal, message)
+        except Refused as refusal:
+            if refusal.status not in (409, 422):
+                raise  # the record could not be asked (Temporal away): read again later
+            # The record takes no acknowledgement any more (a closed case): the notice is
+            # still the person's to read.
+            log.warning(
+                "inbox.acknowledgement_refused",
+                case_id=message.case_id,
+                step_key=message.step_key,
+                rule=refusal.rule,
+            )
     return await asyncio.to_thread(mark_message_read, engine, principal, message_id)
+
+
+async def _acknowledge(services: Services, principal: Principal, message: InboxMessage) -> None:
+    """Record the acknowledgement on the case or on the enterprise's credit record."""
+    update_id = f"acknowledge:{message.step_key}"
+    if message.case_id.startswith("credit-"):
+        if message.kind not in SERVED_CREDIT_KINDS:
+            return
+        actor = await asyncio.to_thread(actor_of, principal, services.reference)
+        await services.credit_update(
+            principal,
+            message.case_id.removeprefix("credit-"),
+            ACKNOWLEDGE_UPDATE,
+            AcknowledgeCreditService(actor, message.step_key, message.kind),
+            update_id=update_id,
+        )
+        return
+    if message.kind not in SERVED_NOTICE_KINDS:
+        return
+
+    def build(actor: Actor) -> AcknowledgeService:
+        return AcknowledgeService(actor, message.step_key, message.kind)
+
+    await services.act(principal, message.case_id, ACKNOWLEDGE_UPDATE, build, update_id=update_id)
 
 
 def mark_message_read(engine: Engine, principal: Principal, message_id: int) -> InboxMessage:

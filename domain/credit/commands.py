@@ -85,6 +85,16 @@ class RevokeEarlyRemoval(CreditCommand):
 
 
 @dataclass(frozen=True)
+class AcknowledgeCreditService(CreditCommand):
+    """签收: the enterprise acknowledges a credit notice served on it (告知书, 决定书)."""
+
+    COMMAND_TYPE: ClassVar[str] = "AcknowledgeCreditService"
+    actor: Actor
+    step_key: str
+    notice_kind: str
+
+
+@dataclass(frozen=True)
 class FireCreditTimer(CreditCommand):
     COMMAND_TYPE: ClassVar[str] = "FireCreditTimer"
     actor: Actor
@@ -93,6 +103,7 @@ class FireCreditTimer(CreditCommand):
 
 CREDIT_COMMAND_CLASSES: tuple[type[CreditCommand], ...] = (
     OpenCreditRecord,
+    AcknowledgeCreditService,
     RecordCreditEvent,
     OpenProceeding,
     FileObjection,

@@ -12,6 +12,7 @@ from datetime import datetime
 from domain.calendar import WorkingCalendar
 from domain.case.commands import Role
 from domain.credit.commands import (
+    AcknowledgeCreditService,
     ApplyEarlyRemoval,
     CreditCommand,
     DecideEarlyRemoval,
@@ -28,7 +29,12 @@ from domain.credit.early_removal import (
     decide_early_removal,
     revoke_early_removal,
 )
-from domain.credit.events import CreditEvent, CreditRecordOpened, RatingChanged
+from domain.credit.events import (
+    CreditEvent,
+    CreditRecordOpened,
+    CreditServiceAcknowledged,
+    RatingChanged,
+)
 from domain.credit.proceedings import (
     decide_listing,
     file_objection,
@@ -110,4 +116,38 @@ def _decide(
             return revoke_early_removal(state, command, now, policy)
         case FireCreditTimer():
             return fire_credit_timer(state, command, now, policy)
+        case AcknowledgeCreditService():
+            return acknowledge_credit_service(state, command, now)
     raise DomainError("credit.command.unknown", f"unknown command {type(command).__name__}")
+
+
+# The credit notices served on the enterprise (告知书, 决定书): domain.recipients.SERVED_KINDS
+# names them for the inbox.
+SERVED_CREDIT_KINDS = ("credit_ProceedingNoticeIssued", "credit_ListingDecided")
+
+
+def acknowledge_credit_service(
+    state: CreditState, command: AcknowledgeCreditService, now: datetime
+) -> list[CreditEvent]:
+    """签收 of a credit notice by the enterprise it was served on."""
+    if command.actor.role is not Role.ENTERPRISE:
+        raise DomainError(
+            "credit.service.enterprise_only",
+            f"only the enterprise acknowledges service; {command.actor.role.value} may not",
+            "actor.role",
+        )
+    prefix = f"credit-{state.credit_code}:"
+    if not command.step_key.startswith(prefix) or not command.step_key.endswith(":enterprise"):
+        raise DomainError(
+            "credit.service.step_unknown",
+            f"{command.step_key!r} is not a notice of this record to its enterprise",
+            "step_key",
+        )
+    if command.notice_kind not in SERVED_CREDIT_KINDS:
+        raise DomainError(
+            "credit.service.kind_not_served",
+            f"a {command.notice_kind} notice is not served; one of "
+            + ", ".join(SERVED_CREDIT_KINDS),
+            "notice_kind",
+        )
+    return [CreditServiceAcknowledged(command.step_key, command.notice_kind, command.actor.id, now)]

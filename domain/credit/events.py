@@ -163,6 +163,17 @@ class RatingChanged(CreditEvent):
     at: datetime
 
 
+@dataclass(frozen=True)
+class CreditServiceAcknowledged(CreditEvent):
+    """签收/送达: the enterprise acknowledged a credit notice served on it, who and when."""
+
+    EVENT_TYPE: ClassVar[str] = "CreditServiceAcknowledged"
+    step_key: str
+    notice_kind: str
+    acknowledged_by: str
+    at: datetime
+
+
 CREDIT_EVENT_CLASSES: tuple[type[CreditEvent], ...] = (
     CreditRecordOpened,
     CreditEventRecorded,
@@ -178,4 +189,5 @@ CREDIT_EVENT_CLASSES: tuple[type[CreditEvent], ...] = (
     EarlyRemovalRevoked,
     BlacklistExpired,
     RatingChanged,
+    CreditServiceAcknowledged,
 )

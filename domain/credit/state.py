@@ -12,6 +12,7 @@ from domain.credit.events import (
     CreditEvent,
     CreditEventRecorded,
     CreditRecordOpened,
+    CreditServiceAcknowledged,
     EarlyRemovalApplied,
     EarlyRemovalApproved,
     EarlyRemovalRejected,
@@ -142,6 +143,8 @@ def evolve_credit(state: CreditState | None, event: CreditEvent) -> CreditState:
             )
         case RatingChanged():
             return replace(s, rating=event.new, points=event.points)
+        case CreditServiceAcknowledged():
+            return s
     raise DomainError("credit.evolve.unknown_event", f"unknown event {type(event).__name__}")
 
 

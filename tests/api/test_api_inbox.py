@@ -3,6 +3,8 @@ another person's inbox is refused (their message is not found), a token of no ac
 
 from __future__ import annotations
 
+import asyncio
+
 import sqlalchemy as sa
 
 from activities.deliveries import FanOut
@@ -11,6 +13,7 @@ from api.accounts import create_account
 from api.auth import create_token
 from tests.api.conftest import ApiHarness
 from workflows.contracts import EnqueueNotificationsInput, NotificationToQueue
+from workflows.ids import credit_stream_id
 
 
 def notify_enterprise(api: ApiHarness, kinds: list[str]) -> None:
@@ -106,3 +109,72 @@ async def test_a_bad_kind_filter_is_refused_naming_the_field(api: ApiHarness):
     )
     assert answer.status_code == 422
     assert answer.json()["error"]["field"] == "kind"
+
+
+async def test_a_served_notice_of_a_case_that_takes_no_acknowledgement_is_still_read(
+    api: ApiHarness,
+):
+    """The case is no longer running (closed long ago, say): reading its notice records no
+    acknowledgement, and the notice is read all the same."""
+    s = api.grid.suffix.lower()
+    owner = person(api, f"ent3-{s}", "enterprise", api.grid.enterprise_a)
+    credit_code = api.grid.enterprise_a
+    hazard_id = f"H-GONE-{s}"
+    NotificationActivities(api.store.engine).enqueue_notifications(
+        EnqueueNotificationsInput(
+            hazard_id,
+            f"case-{hazard_id}",
+            [
+                NotificationToQueue(
+                    step_key=f"{hazard_id}:2:RectificationNoticeIssued:enterprise:{credit_code}",
+                    recipient_kind="enterprise",
+                    recipient_id=credit_code,
+                    reason="rectification_notice",
+                    event_type="RectificationNoticeIssued",
+                )
+            ],
+        )
+    )
+    fan_out = FanOut(api.store.engine, channels=())
+    while fan_out.fan_out_once():
+        pass
+    page = (await api.client.get("/api/v1/inbox?unread=true", headers=owner)).json()
+    (notice,) = [m for m in page["items"] if m["case_id"] == hazard_id]
+    assert notice["must_acknowledge"]
+    read = await api.client.post(f"/api/v1/inbox/{notice['id']}/read", headers=owner)
+    assert read.status_code == 200, read.text
+    assert read.json()["read_at"] is not None
+
+
+async def test_an_enterprise_reading_its_credit_notice_acknowledges_it_on_the_credit_record(
+    api: ApiHarness,
+):
+    """告知书 read in the inbox: the credit record records CreditServiceAcknowledged."""
+    s = api.grid.suffix.lower()
+    code = api.grid.enterprise_a
+    owner = person(api, f"ent4-{s}", "enterprise", code)
+    opened = await api.client.post(
+        f"/api/v1/enterprises/{code}/credit/proceedings",
+        json={"ground": "major_accident", "basis": "应急管理部令第11号 第五条"},
+        headers=api.grid.headers("supervisor_county"),
+    )
+    assert opened.status_code == 200, opened.text
+    notice = None
+    for _ in range(100):  # the workflow queues the notice right after recording it
+        fan_out = FanOut(api.store.engine, channels=())
+        while fan_out.fan_out_once():
+            pass
+        page = (await api.client.get("/api/v1/inbox", headers=owner)).json()
+        found = [m for m in page["items"] if m["kind"] == "credit_ProceedingNoticeIssued"]
+        if found:
+            notice = found[0]
+            break
+        await asyncio.sleep(0.05)
+    assert notice is not None and notice["must_acknowledge"]
+    read = await api.client.post(f"/api/v1/inbox/{notice['id']}/read", headers=owner)
+    assert read.status_code == 200, read.text
+    stored = api.store.read_stream(credit_stream_id(code))
+    acknowledged = [e.data for e in stored if e.event_type == "CreditServiceAcknowledged"]
+    assert len(acknowledged) == 1
+    assert acknowledged[0]["acknowledged_by"] == f"ent4-{s}"
+    assert acknowledged[0]["notice_kind"] == "credit_ProceedingNoticeIssued"

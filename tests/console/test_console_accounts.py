@@ -204,6 +204,7 @@ def test_the_demo_county_gets_one_account_per_role_kept_and_printed_again(
     )
     text = "\n".join(lines)
     assert "console:     http://127.0.0.1:8000/console/" in text
+    assert "inbox:       http://127.0.0.1:8000/console/inbox" in text
     supervisor = next(line for line in lines if "demo-supervisor" in line)
     assert supervisor.startswith("sign in:") and first[0].password in supervisor
     assert "supervisor, DEMO-37-07-82" in supervisor

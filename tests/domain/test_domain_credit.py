@@ -21,6 +21,7 @@ from domain.credit import (
 )
 from domain.credit.commands import (
     CREDIT_COMMAND_CLASSES,
+    AcknowledgeCreditService,
     ApplyEarlyRemoval,
     CreditCommand,
     DecideEarlyRemoval,
@@ -67,6 +68,9 @@ def run(
         history += events
         state = fold_credit(events, state)
     return state, history
+
+
+SERVED = f"credit-{ENTERPRISE.credit_code}:0f1e2d3c:enterprise"
 
 
 def names(events: list[CreditEvent]) -> list[str]:
@@ -265,11 +269,13 @@ def test_every_credit_event_and_command_round_trips_through_json_data():
         DecideEarlyRemoval(SUPERVISOR, False, "r"),
         RevokeEarlyRemoval(SUPERVISOR, "r"),
         FireCreditTimer(SYSTEM, "expiry:x"),
+        AcknowledgeCreditService(ENTERPRISE_ACTOR, SERVED, "credit_ListingDecided"),
     ]
     assert {type(c) for c in commands} == set(CREDIT_COMMAND_CLASSES)
     for c in commands:
         assert credit_command_from_data(c.COMMAND_TYPE, 1, credit_command_to_data(c)) == c
     for command in (
+        AcknowledgeCreditService(ENTERPRISE_ACTOR, SERVED, "credit_ListingDecided"),
         ApplyEarlyRemoval(ENTERPRISE_ACTOR, "s"),
         DecideEarlyRemoval(SUPERVISOR, False, "r"),
     ):
@@ -340,3 +346,49 @@ def test_the_inspection_frequency_follows_the_grade_and_a_d_enterprise_is_inspec
     state, _, at = listed_state()
     assert inspections_per_year(state, at, DEFAULT, CALENDAR) == 4  # on the list: D
     assert inspections_per_year(state, at, LEGACY, CALENDAR) is None  # no frequencies in it
+
+
+# --- 签收: the enterprise acknowledges a credit notice served on it -------------------------
+
+
+def test_the_enterprise_acknowledges_its_listing_decision_and_nothing_else_changes():
+    state, _history, at = listed_state()
+    events = decide_credit(
+        state,
+        AcknowledgeCreditService(ENTERPRISE_ACTOR, SERVED, "credit_ListingDecided"),
+        at,
+        DEFAULT,
+        CALENDAR,
+    )
+    assert names(events) == ["CreditServiceAcknowledged"]
+    assert events[0].acknowledged_by == ENTERPRISE_ACTOR.id
+    after = fold_credit(events, state)
+    assert after is not None
+    assert after.version == state.version + 1
+    assert {**credit_state_to_data(after), "version": 0} == {
+        **credit_state_to_data(state),
+        "version": 0,
+    }
+
+
+@pytest.mark.parametrize(
+    ("actor", "step_key", "kind", "rule"),
+    [
+        ("supervisor", SERVED, "credit_ListingDecided", "credit.service.enterprise_only"),
+        (
+            "enterprise",
+            "credit-OTHER:x:enterprise",
+            "credit_ListingDecided",
+            "credit.service.step_unknown",
+        ),
+        ("enterprise", SERVED, "credit_BlacklistPublished", "credit.service.kind_not_served"),
+    ],
+)
+def test_only_the_enterprise_acknowledges_its_own_served_credit_notices(
+    actor, step_key, kind, rule
+):
+    state, _history, at = listed_state()
+    who = SUPERVISOR if actor == "supervisor" else ENTERPRISE_ACTOR
+    with pytest.raises(DomainError) as refused:
+        decide_credit(state, AcknowledgeCreditService(who, step_key, kind), at, DEFAULT, CALENDAR)
+    assert refused.value.rule == rule

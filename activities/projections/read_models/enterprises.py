@@ -227,6 +227,7 @@ ENTERPRISE_CHANGES: dict[str, CreditChange] = {
     "EarlyRemovalRevoked": _early_removal_revoked,
     "BlacklistExpired": _blacklist_expired,
     "RatingChanged": _rating_changed,
+    "CreditServiceAcknowledged": _no_change,
 }
 
 # --------------------------------------------------------------------------- queries
