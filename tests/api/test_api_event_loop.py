@@ -204,6 +204,13 @@ def _requests(api: ApiHarness, hazard_id: str) -> list[tuple[str, str, str, str,
             f"/reports/monthly/{grid.township_a}/{PERIOD}",
             {},
         ),
+        (
+            "GET",
+            "/ledger/{unit_code}",
+            "supervisor_a",
+            f"/ledger/{grid.township_a}",
+            {"params": {"from": "2026-01-01", "to": "2026-12-31"}},
+        ),
     ]
 
 
