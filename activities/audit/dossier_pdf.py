@@ -89,7 +89,7 @@ def render_dossier_pdf(view: DossierView, created: datetime | None = None) -> by
                 )
                 for r in view.timeline
             ],
-            (0.06, 0.2, 0.17, 0.17, 0.40),
+            (0.06, 0.23, 0.16, 0.16, 0.39),
         )
         _heading(pdf, "文书目录")
         _table(

@@ -20,7 +20,7 @@ EVENT_KINDS: Mapping[str, str] = {
     "RectificationNoticeIssued": "下达隐患整改通知书",
     "NoticeAwaitingCalendar": "整改通知书待发（缺少节假日安排）",
     "HazardListed": "挂牌督办",
-    "ListingPublished": "公告挂牌（摘牌）督办",
+    "ListingPublished": "发布挂牌（摘牌）公告",
     "GovernancePlanSubmitted": "提交重大事故隐患治理方案",
     "RectificationReported": "申请验收（复查）",
     "VerificationPassed": "验收合格",

@@ -261,6 +261,13 @@ def _requests(
         ),
         ("GET", "/inbox", "admin", "/inbox?unread=true", {}),
         ("POST", "/inbox/{message_id}/read", "admin", "/inbox/1/read", {}),
+        (
+            "GET",
+            "/ledger/{unit_code}",
+            "supervisor_a",
+            f"/ledger/{grid.township_a}",
+            {"params": {"from": "2026-01-01", "to": "2026-12-31"}},
+        ),
     ]
 
 

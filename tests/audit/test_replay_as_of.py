@@ -88,7 +88,7 @@ async def test_the_replay_command_prints_a_timeline_and_refuses_a_malformed_inst
     result = runner.invoke(app, ["audit", "replay", unique_hazard_id, "--json"], env=env)
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert [e["label"] for e in data["timeline"]] == ["登记隐患", "下达整改通知书"]
+    assert [e["label"] for e in data["timeline"]] == ["登记隐患", "下达隐患整改通知书"]
     assert data["state"]["status"] == "rectifying"
     first = datetime.fromisoformat(data["timeline"][0]["recorded_at"])
     early = runner.invoke(

@@ -198,8 +198,8 @@ def _set_deadline(row: Row, deadline: str, number: int, at: str) -> None:
 
 def _notice_issued(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
     _set_deadline(row, data["deadline"], data["deadline_no"], data["at"])
-    row["measures"] = data["measures"]
-    row["responsible_person"] = data["responsible_person"]
+    row["measures"] = data.get("measures")
+    row["responsible_person"] = data.get("responsible_person")
 
 
 def _listed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
@@ -232,7 +232,7 @@ def _reported(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
 
 
 def _verification_passed(changes: BatchChanges, row: Row, data: dict[str, Any]) -> None:
-    row["verified_by"] = data["verified_by"]
+    row["verified_by"] = data.get("verified_by")
     row["reported_at"] = None
     row["review_by"] = None
 
