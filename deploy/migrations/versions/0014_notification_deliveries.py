@@ -65,6 +65,9 @@ def upgrade() -> None:
         """
     )
     op.execute("ALTER TABLE notification_outbox ADD COLUMN fanned_out_at timestamptz")
+    # Notices queued before this revision had their one delivery (the webhook) already: they
+    # count as fanned out, or an upgrade would send every historical notice again to everyone.
+    op.execute("UPDATE notification_outbox SET fanned_out_at = clock_timestamp()")
     op.execute(
         "CREATE INDEX notification_outbox_to_fan_out ON notification_outbox (id)"
         " WHERE fanned_out_at IS NULL"

@@ -24,7 +24,11 @@ _READ_TABLES = "case_view, enterprise_view, blacklist_register, case_statistics,
 
 def _start_over() -> None:
     op.execute(f"TRUNCATE {_READ_TABLES}")
-    op.execute("UPDATE projection_positions SET position = 0, skipped = 0")
+    # The read models rebuild; the document issuer keeps its place (it issues each document once
+    # and would only walk the whole store again).
+    op.execute(
+        "UPDATE projection_positions SET position = 0, skipped = 0 WHERE name <> 'document_issuer'"
+    )
 
 
 def upgrade() -> None:
