@@ -46,6 +46,14 @@ def read_calendar_text(settings: Settings) -> tuple[str | None, str | None]:
         ) from exc
 
 
+def archived_policies() -> tuple[str, ...]:
+    """The earlier editions duban shipped (``domain/policies/archive/``, kept verbatim): a case
+    keeps the policy it was registered under, so its documents are worded by it (matched by
+    fingerprint) after an upgrade changed the shipped files."""
+    archive = resources.files("domain.policies").joinpath("archive")
+    return tuple(sorted(f"archive/{f.name}" for f in archive.iterdir() if f.name.endswith(".toml")))
+
+
 def shipped_policy(name: str) -> Policy:
     """A policy shipped with duban (``DEFAULT_POLICY``, ``DRILL_POLICY``), parsed."""
     text = resources.files("domain.policies").joinpath(name).read_text(encoding="utf-8")

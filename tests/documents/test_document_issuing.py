@@ -372,3 +372,18 @@ def test_the_follower_issues_as_cases_are_recorded_and_stops_when_asked(bench: B
     assert not follower.is_alive()
     # The case's events are done (the issue event after them may or may not be, by then).
     assert issuer.position() >= bench.issued()[0].position - 1
+
+
+def test_cases_registered_under_an_earlier_shipped_edition_still_get_their_documents() -> None:
+    """An upgrade that changes the shipped policy files must not leave the cases registered
+    under the earlier ones without documents: every archived edition is in the book."""
+    from activities.documents.issuing import PolicyBook
+    from activities.rules import archived_policies, shipped_policy
+    from activities.settings import Settings
+
+    book = PolicyBook.from_settings(Settings())
+    archived = [shipped_policy(name) for name in archived_policies()]
+    assert any(p.version == "2025.4" for p in archived)  # the edition main shipped last
+    for policy in archived:
+        assert policy.fingerprint in book.policies, policy.version
+    assert shipped_policy("default.toml").fingerprint not in {p.fingerprint for p in archived}
