@@ -238,8 +238,13 @@ async def run_worker(settings: Settings) -> None:
     # The documents (公文) the cases' events give rise to are issued by a follower of the event
     # store on a thread of its own (activities/documents/issuing.py says why not the workflow).
     issuer_stop = threading.Event()
-    issuer = document_issuer(settings, store)
-    tasks["document issuer"] = asyncio.create_task(asyncio.to_thread(issuer.run, issuer_stop))
+    if settings.public_url:
+        issuer = document_issuer(settings, store)
+        tasks["document issuer"] = asyncio.create_task(asyncio.to_thread(issuer.run, issuer_stop))
+    else:
+        # A document is never issued twice, and its QR code carries this address for good:
+        # without the address people open duban at, no document is issued (the case goes on).
+        log.warning("documents.not_issued", reason="DUBAN_PUBLIC_URL is not set")
     if settings.webhook_url:
         dispatcher = OutboxDispatcher(
             engine, settings.webhook_url, timeout=settings.webhook_timeout_seconds

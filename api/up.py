@@ -359,7 +359,11 @@ async def _start(
         parts=parts,
         projector=Projector(runtime.store),
         stop_projector=threading.Event(),
-        issuer=document_issuer(settings, worker_store),
+        # On one machine the QR codes of the documents lead to this `duban up` unless
+        # DUBAN_PUBLIC_URL names the address people open it at.
+        issuer=document_issuer(
+            settings.model_copy(update={"public_url": settings.public_url or base}), worker_store
+        ),
         server=server,
         sock=sock,
         dispatcher=dispatcher,
