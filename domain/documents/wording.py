@@ -13,6 +13,7 @@ from zoneinfo import ZoneInfo
 
 from domain.calendar import WorkingCalendar
 from domain.case.events import HazardCategory, HazardClass, HazardSource, ReferralGround
+from domain.case.words import STEPS
 from domain.documents.model import Citation, Deadline, Right, signed_on_words
 from domain.durations import PolicyDuration
 from domain.policy import ListingLevel, Step
@@ -131,14 +132,8 @@ LISTING_LEVEL = {
     ListingLevel.CITY: "市级",
     ListingLevel.PROVINCE: "省级",
 }
-STEP = {
-    Step.SUPERVISION_LETTER: "下达督办函",
-    Step.PUBLIC_CRITICISM: "通报批评",
-    Step.SUMMONS: "约谈企业主要负责人",
-    Step.LISTING_LEVEL_RAISE: "提级挂牌督办",
-    Step.SUSPENSION_ORDER: "责令停产整顿",
-    Step.ENFORCEMENT_REFERRAL: "移送执法",
-}
+# The steps' words live with the case's other words (domain.case.words), keyed here by Step.
+STEP = {Step(value): words for value, words in STEPS.items()}
 REFERRAL_GROUND = {
     ReferralGround.REFUSAL: "拒不执行事故隐患整改要求",
     ReferralGround.LADDER_STEP: "经逐级督办，按督办规则移送执法",
