@@ -26,6 +26,7 @@ from api.routes import (
     hazards,
     probes,
     public,
+    public_reports,
     reports,
 )
 from api.services import Services
@@ -62,7 +63,17 @@ def create_app(
     app.add_middleware(JsonBodyCheck)
     app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)
     api = APIRouter(prefix="/api/v1")
-    for resource in (hazards, case_actions, audit, grid, enterprises, credit, public, reports):
+    for resource in (
+        hazards,
+        case_actions,
+        audit,
+        grid,
+        enterprises,
+        credit,
+        public,
+        public_reports,
+        reports,
+    ):
         api.include_router(resource.router)
     app.include_router(api)
     app.include_router(probes.router)

@@ -43,6 +43,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         (409, "the state or time of the case or record forbids it"),
         (413, "a body over 256 KiB"),
         (422, "a field breaks a rule: the error names the field and the rule"),
+        (429, "too many requests from one address (public reports); try later"),
         (503, "the database or Temporal did not answer; ask again shortly"),
     )
 }

@@ -33,6 +33,7 @@ READ_TABLES: tuple[str, ...] = (
     "blacklist_register",
     "case_statistics",
     "grid_unit_view",
+    "public_report_view",
 )
 
 

@@ -8,6 +8,8 @@
 - ``cases.py``: registering a hazard, reading its case, commanding it.
 - ``credit.py``: commanding an enterprise's credit record.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
+- ``public_reports.py``: public reports (举报): filed and followed by the public, verified and
+  rewarded by the grid.
 
 Routes stay thin: they translate a request into a call here, and one place
 (``api/errors.py``) turns refusals into answers. Every decision still goes through a workflow
@@ -21,10 +23,11 @@ from dataclasses import dataclass
 from api.services.cases import CaseServices
 from api.services.credit import CreditServices
 from api.services.lists import ReadModelLists
+from api.services.public_reports import PublicReportServices
 
 
 @dataclass
-class Services(CaseServices, CreditServices, ReadModelLists):
+class Services(CaseServices, CreditServices, ReadModelLists, PublicReportServices):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 
 
