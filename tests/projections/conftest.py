@@ -26,6 +26,7 @@ class ReadSide:
             "blacklist_register": "proceeding_no",
             "case_statistics": "unit_code, period",
             "grid_unit_view": "code",
+            "public_report_view": "report_id",
         }
         assert set(tables) == set(READ_TABLES)
         with self.engine.connect() as conn:
