@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -488,10 +488,17 @@ class ChallengeOut(BaseModel):
 class PublicReportIn(Strict):
     """举报: what anyone may report, with no sign-in, after solving a challenge."""
 
-    challenge: str = Field(min_length=8, max_length=100)
-    nonce: str = Field(min_length=1, max_length=100)
+    challenge: str = Field(min_length=8, max_length=100, pattern=r"^[A-Za-z0-9_-]+$")
+    nonce: str = Field(
+        min_length=1,
+        max_length=100,
+        pattern=r"^[A-Za-z0-9_-]+$",
+        description="any letters, digits, '_' or '-' that solve the challenge",
+    )
     credit_code: str | None = Field(default=None, pattern=r"^[0-9A-Za-z]{18}$")
-    grid_unit_code: str | None = Field(default=None, min_length=1, max_length=64)
+    grid_unit_code: str | None = Field(
+        default=None, min_length=1, max_length=64, pattern=CODE_PATTERN
+    )
     place: str = text_field(max_length=500)
     description: str = text_field()
     evidence: list[EvidenceIn] = Field(default_factory=list, max_length=10)
@@ -534,7 +541,9 @@ class PublicReportRowOut(BaseModel):
 
 
 class SubstantiationIn(Strict):
-    hazard_ids: list[str] = Field(min_length=1, max_length=20)
+    hazard_ids: list[Annotated[str, Field(max_length=80, pattern=HAZARD_ID_PATTERN)]] = Field(
+        min_length=1, max_length=20
+    )
     findings: str = text_field()
 
 
