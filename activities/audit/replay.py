@@ -42,6 +42,10 @@ LABELS: dict[str, str] = {
     "HazardDelisted": "摘牌",
     "CreditTriggerRaised": "触发信用记录",
     "CaseClosed": "销号",
+    # Edition 5: self-inspection (企业自查).
+    "SelfReportAwaitingAcceptance": "企业自查重大隐患: 待监管单位受理",
+    "SelfReportAccepted": "受理企业自查重大隐患",
+    "SelfReportAcceptanceOverdue": "受理超时, 逐级催办",
 }
 # Fields of an event that say which rule or deadline applied.
 DETAIL_FIELDS = (
