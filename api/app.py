@@ -30,6 +30,7 @@ from api.routes import (
     ledger,
     probes,
     public,
+    public_reports,
     reports,
 )
 from api.services import Services
@@ -76,6 +77,7 @@ def create_app(
         enterprises,
         credit,
         public,
+        public_reports,
         reports,
         inbox,
         ledger,

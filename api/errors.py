@@ -45,6 +45,7 @@ REFUSALS: dict[int | str, dict[str, Any]] = {
         (413, "a body over 256 KiB (an upload: a file over evidence_max_bytes)"),
         (415, "an upload not sent as multipart/form-data"),
         (422, "a field breaks a rule: the error names the field and the rule"),
+        (429, "too many requests from one address (public reports); try later"),
         (503, "the database or Temporal did not answer; ask again shortly"),
     )
 }

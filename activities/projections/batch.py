@@ -42,6 +42,12 @@ from activities.projections.read_models.figures.changes import (
 )
 from activities.projections.read_models.grid_units import GRID_UNIT_COLUMNS
 from activities.projections.read_models.listings import LISTING_CHANGES
+from activities.projections.read_models.public_reports import (
+    PUBLIC_REPORT_COLUMNS,
+    PUBLIC_REPORT_STREAM_PREFIX,
+    apply_report_event,
+    received_row,
+)
 from activities.projections.read_models.rows import (
     MALFORMED,
     CaseChange,
@@ -86,8 +92,11 @@ class BatchChanges:
         enterprises: dict[str, Row],
         register: dict[str, Row],
         grid_parents: dict[str, str | None] | None = None,
+        public_reports: dict[str, Row] | None = None,
     ) -> None:
         self.cases = cases
+        self.public_reports: dict[str, Row] = dict(public_reports or {})
+        self.dirty_public_reports: set[str] = set()
         self.enterprises = enterprises
         self.register = register
         # code -> parent code of every grid unit this batch may need to walk up from.
@@ -145,6 +154,10 @@ class BatchChanges:
             return self._case_event(position, stream_id, event_type, schema_version, data)
         if stream_id.startswith(CREDIT_STREAM_PREFIX):
             return self._credit_event(position, stream_id, event_type, schema_version, data)
+        if stream_id.startswith(PUBLIC_REPORT_STREAM_PREFIX):
+            return self._known(event_type, schema_version) and self._public_report_event(
+                position, stream_id, event_type, data
+            )
         if event_type == "GridUnitRegistered" and stream_id.startswith(GRID_STREAM_PREFIX):
             return self._known(event_type, schema_version) and grid_units.unit_registered(
                 self, data
@@ -159,6 +172,27 @@ class BatchChanges:
             )
         self.ignored[event_type] += 1
         return False
+
+    def _public_report_event(
+        self, position: int, stream_id: str, event_type: str, data: dict[str, Any]
+    ) -> bool:
+        """A public report's row (``read_models/public_reports``), changed on a copy so that a
+        malformed event leaves it as it was."""
+        report_id = stream_id[len(PUBLIC_REPORT_STREAM_PREFIX) :]
+        if event_type == "PublicReportReceived":
+            row = received_row(report_id, position, data)
+        else:
+            before = self.public_reports.get(report_id)
+            if before is None:
+                self.orphans[event_type] += 1
+                return False
+            row = dict(before)
+            if not apply_report_event(row, position, event_type, data):
+                self.skipped[event_type] += 1
+                return False
+        self.public_reports[report_id] = row
+        self.dirty_public_reports.add(report_id)
+        return True
 
     def _known(self, event_type: str, schema_version: int) -> bool:
         if schema_version == 1:
@@ -278,6 +312,7 @@ def _upsert_sql(table: str, columns: Sequence[str], key: str) -> str:
 _CASE_UPSERT = _upsert_sql("case_view", CASE_COLUMNS, "hazard_id")
 _ENTERPRISE_UPSERT = _upsert_sql("enterprise_view", ENTERPRISE_COLUMNS, "credit_code")
 _REGISTER_UPSERT = _upsert_sql("blacklist_register", REGISTER_COLUMNS, "proceeding_no")
+_PUBLIC_REPORT_UPSERT = _upsert_sql("public_report_view", PUBLIC_REPORT_COLUMNS, "report_id")
 _STATISTICS_COLUMNS = ("unit_code", "period", *METRICS)
 _STATISTICS_UPSERT = (
     f"INSERT INTO case_statistics ({', '.join(_STATISTICS_COLUMNS)})"
@@ -303,6 +338,7 @@ def load(cursor: Any, events: Sequence[RecordedEvent]) -> BatchChanges:
     credit_codes: set[str] = set()
     listed_codes: set[str] = set()
     grid_codes: set[str] = set()
+    report_ids: set[str] = set()
     case_prefix = len(CASE_STREAM_PREFIX)
     credit_prefix = len(CREDIT_STREAM_PREFIX)
     for event in events:
@@ -327,6 +363,8 @@ def load(cursor: Any, events: Sequence[RecordedEvent]) -> BatchChanges:
             parent = event.data.get("parent_code")
             if isinstance(parent, str):
                 grid_codes.add(parent)
+        elif stream_id.startswith(PUBLIC_REPORT_STREAM_PREFIX):
+            report_ids.add(stream_id[len(PUBLIC_REPORT_STREAM_PREFIX) :])
     case_rows = _select(cursor, "case_view", CASE_COLUMNS, "hazard_id", hazard_ids)
     enterprise_rows = _select(
         cursor, "enterprise_view", ENTERPRISE_COLUMNS, "credit_code", credit_codes
@@ -337,6 +375,12 @@ def load(cursor: Any, events: Sequence[RecordedEvent]) -> BatchChanges:
         {row["credit_code"]: row for row in enterprise_rows},
         {row["proceeding_no"]: row for row in register},
         _grid_ancestors(cursor, grid_codes),
+        {
+            row["report_id"]: row
+            for row in _select(
+                cursor, "public_report_view", PUBLIC_REPORT_COLUMNS, "report_id", report_ids
+            )
+        },
     )
 
 
@@ -348,6 +392,7 @@ def write(cursor: Any, changes: BatchChanges) -> None:
         (changes.cases, changes.dirty_cases, _CASE_UPSERT),
         (changes.enterprises, changes.dirty_enterprises, _ENTERPRISE_UPSERT),
         (changes.register, changes.dirty_register, _REGISTER_UPSERT),
+        (changes.public_reports, changes.dirty_public_reports, _PUBLIC_REPORT_UPSERT),
     ):
         if dirty:
             cursor.execute(upsert, (orjson.dumps([rows[k] for k in sorted(dirty)]).decode(),))

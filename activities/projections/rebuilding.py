@@ -34,6 +34,7 @@ READ_TABLES: tuple[str, ...] = (
     "case_statistics",
     "grid_unit_view",
     "issued_documents",
+    "public_report_view",
 )
 
 

@@ -11,6 +11,8 @@
 - ``documents.py``: a case's issued documents, their PDFs, the public verification.
 - ``lists.py``: the read models' lists, narrowed to what a principal may see.
 - ``ledger.py``: the hazard ledger (台账) of a grid unit and period as .xlsx or .csv.
+- ``public_reports.py``: public reports (举报): filed and followed by the public, verified and
+  rewarded by the grid.
 
 Routes stay thin: they translate a request into a call here, and one place
 (``api/errors.py``) turns refusals into answers. Every decision still goes through a workflow
@@ -27,11 +29,18 @@ from api.services.documents import DocumentServices
 from api.services.files import FileServices
 from api.services.ledger import LedgerServices
 from api.services.lists import ReadModelLists
+from api.services.public_reports import PublicReportServices
 
 
 @dataclass
 class Services(
-    CaseServices, CreditServices, DocumentServices, FileServices, LedgerServices, ReadModelLists
+    CaseServices,
+    CreditServices,
+    DocumentServices,
+    FileServices,
+    LedgerServices,
+    PublicReportServices,
+    ReadModelLists,
 ):
     """Every service over one set of parts (the fields of ``ServiceContext``)."""
 

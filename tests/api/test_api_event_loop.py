@@ -26,6 +26,9 @@ def _soon(days: int) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
 
 
+REPORT = "R-" + "0" * 24  # no such report: each route still runs and answers 404
+
+
 def _requests(
     api: ApiHarness, hazard_id: str, digest: str
 ) -> list[tuple[str, str, str, str, dict[str, Any]]]:
@@ -245,6 +248,46 @@ def _requests(
         ),
         ("GET", "/blacklist", "anonymous", "/blacklist", {}),
         ("GET", "/public/listings", "anonymous", "/public/listings", {}),
+        ("GET", "/public/reports/challenge", "anonymous", "/public/reports/challenge", {}),
+        (
+            "POST",
+            "/public/reports",
+            "anonymous",
+            "/public/reports",
+            {
+                "json": {
+                    "challenge": "not-issued-by-duban",
+                    "nonce": "0",
+                    "grid_unit_code": grid.village_a,
+                    "place": "农贸市场",
+                    "description": "违规存放液化气钢瓶",
+                }
+            },
+        ),
+        ("GET", "/public/reports/{receipt_code}", "anonymous", f"/public/reports/{'A' * 24}", {}),
+        ("GET", "/public-reports", "supervisor_a", "/public-reports", {}),
+        ("GET", "/public-reports/{report_id}", "admin", f"/public-reports/{REPORT}", {}),
+        (
+            "POST",
+            "/public-reports/{report_id}/substantiation",
+            "supervisor_a",
+            f"/public-reports/{REPORT}/substantiation",
+            {"json": {"hazard_ids": [hazard_id], "findings": "属实"}},
+        ),
+        (
+            "POST",
+            "/public-reports/{report_id}/dismissal",
+            "supervisor_a",
+            f"/public-reports/{REPORT}/dismissal",
+            {"json": {"reason": "不属实"}},
+        ),
+        (
+            "POST",
+            "/public-reports/{report_id}/reward",
+            "supervisor_county",
+            f"/public-reports/{REPORT}/reward",
+            {"json": {"hazard_class": "general"}},
+        ),
         (
             "GET",
             "/statistics/{kind}/{unit_code}/{period}",

@@ -17,6 +17,7 @@ import httpx
 import schemathesis
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
+from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
 
 from domain.periods import period_before
@@ -29,6 +30,9 @@ from workflows.reports import ReportWorkflow
 ROLES = ("admin", "enterprise_a", "inspector_a", "supervisor_a", "auditor")
 EXAMPLES_PER_OPERATION = 4  # per role and generation mode: ~1,000 requests in all
 BASE = "http://duban.test"
+
+# Operations with no parameter and no body: a negative request of them cannot be made.
+NOTHING_TO_NEGATE = frozenset({"GET /api/v1/public/reports/challenge"})
 
 
 async def test_generated_requests_of_every_role_never_get_a_server_error(
@@ -130,8 +134,12 @@ async def test_generated_requests_of_every_role_never_get_a_server_error(
     def walk() -> None:
         for role in ROLES:
             for operation in operations:
-                for mode in (GenerationMode.POSITIVE, GenerationMode.NEGATIVE):
-                    explore(role, operation, mode)
+                explore(role, operation, GenerationMode.POSITIVE)
+                try:
+                    explore(role, operation, GenerationMode.NEGATIVE)
+                except Unsatisfiable:
+                    # Nothing to make invalid: no parameter, no body.
+                    assert operation.label in NOTHING_TO_NEGATE, operation.label
 
     await asyncio.to_thread(walk)
     reached = {label for label, status in asked if status < 400}

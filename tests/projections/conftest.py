@@ -27,6 +27,7 @@ class ReadSide:
             "case_statistics": "unit_code, period",
             "grid_unit_view": "code",
             "issued_documents": "key",
+            "public_report_view": "report_id",
         }
         assert set(tables) == set(READ_TABLES)
         with self.engine.connect() as conn:

@@ -338,6 +338,10 @@ CASE_CHANGES: dict[str, CaseChange] = {
     "ListingPublished": _version_only,
     "NoticeAwaitingCalendar": _version_only,
     "ServiceAcknowledged": _version_only,
+    # 企业自查 (edition 5): the acceptance (受理) of a self-reported major hazard.
+    "SelfReportAwaitingAcceptance": _version_only,
+    "SelfReportAccepted": _version_only,
+    "SelfReportAcceptanceOverdue": _version_only,
 }
 
 # --------------------------------------------------------------------------- queries

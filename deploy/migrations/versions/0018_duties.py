@@ -133,7 +133,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    _start_over()
+    op.execute("UPDATE projection_positions SET position = 0, skipped = 0")
+    op.execute(f"TRUNCATE {_READ_TABLES}")
     op.execute(
         "DROP TABLE public_report_submissions, public_report_challenges,"
         " public_report_identities, public_report_view"
