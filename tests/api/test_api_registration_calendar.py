@@ -115,7 +115,7 @@ async def test_a_major_hazard_is_recorded_when_next_years_holidays_are_not_loade
     assert as_of.json()["state"]["notice_pending"]["missing_year"] == year
     # The auditor's timeline (and the dossier's) says what waits and for which year.
     waiting = as_of.json()["timeline"][1]
-    assert waiting["label"] == "整改通知书待发: 缺少节假日安排"
+    assert waiting["label"] == "整改通知书待发（缺少节假日安排）"
     assert waiting["details"]["missing_year"] == year
 
     # A step that needs the notice is refused with the reason; the enterprise's plan is taken.

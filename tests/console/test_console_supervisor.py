@@ -112,7 +112,7 @@ async def test_the_supervisor_verifies_a_case_from_its_page_once_per_form(
     hazard_id = await register(console, 30)
     county = await console.sign_in("supervisor_county")
     page = (await county.get(f"/console/cases/{hazard_id}")).text
-    assert "登记隐患" in page and "下达整改通知书" in page
+    assert "登记隐患" in page and "下达隐患整改通知书" in page
     assert 'action="/console/cases/' + hazard_id + '/actions/refusal"' in page
     assert "/actions/verification" not in page  # nothing reported yet: nothing to verify
 
