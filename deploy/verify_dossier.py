@@ -21,7 +21,11 @@ What it proves, given the pinned key:
   5. workflow-history.json has exactly the SHA-256 the event store recorded for it;
   6. every evidence file the case's events name (``duban-file:<sha256>``) is in the archive
      as files/<sha256>, with the SHA-256 and size the event records; each missing or altered
-     one is named (all of them, not only the first).
+     one is named (all of them, not only the first);
+  7. every document issued for the case (its DocumentIssued event, in documents-events.jsonl,
+     recomputes to its hash and is in the chain) has its PDF in the archive as
+     documents/<short code>.pdf with exactly the SHA-256 the event records; each missing or
+     altered one is named.
 What it cannot prove: the content of other cases' events between them (only their links are
 included), nor anything that happened after the checkpoint.
 """
@@ -42,6 +46,8 @@ CHECKPOINT_FIELDS = ("scheme", "position", "hash", "signed_at", "public_key")
 SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
 PKCS8_PREFIX = bytes.fromhex("302e020100300506032b657004220420")
 FILES_DIR = "files/"
+DOCUMENTS_DIR = "documents/"
+DOCUMENT_EVENTS = "documents-events.jsonl"
 STORED_FILE_SCHEME = "duban-file:"
 
 # --------------------------------------------------------------------------- Ed25519 (RFC 8032)
@@ -318,7 +324,7 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
             if name not in listed:
                 raise DossierInvalid(f"{name}: not listed in the manifest")
         for name, digest in sorted(listed.items()):
-            if name.startswith(FILES_DIR):
+            if name.startswith((FILES_DIR, DOCUMENTS_DIR)):
                 continue  # checked against the events' hashes below, each problem named
             if name not in names:
                 raise DossierInvalid(f"{name}: listed in the manifest but missing")
@@ -358,7 +364,12 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
             history_events = list(_lines(archive, "history-events.jsonl"))
             _check_events(history_events, "history-events.jsonl", f"history-case-{hazard_id}")
 
-        wanted = {e["position"]: e for e in events + history_events}
+        document_events: list[dict[str, Any]] = []
+        if DOCUMENT_EVENTS in names:
+            document_events = list(_lines(archive, DOCUMENT_EVENTS))
+            _check_document_events(document_events, hazard_id)
+
+        wanted = {e["position"]: e for e in events + history_events + document_events}
         first_link: int | None = None
         previous: dict[str, Any] | None = None
         links = 0
@@ -397,6 +408,7 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
 
         history_state = _check_history(archive, names, manifest, history_events, out)
         evidence = _check_evidence(archive, names, listed, events, out)
+        documents = _check_documents(archive, names, listed, manifest, document_events, out)
     if not pin.pinned:
         print("UNPINNED: consistent with itself; the signer was not checked", file=out)
     return {
@@ -407,6 +419,7 @@ def _verify(path: str, out: Any, pin: Pin) -> dict[str, Any]:
         "pinned": pin.pinned,
         "workflow_history": history_state,
         "evidence_files": evidence,
+        "issued_documents": documents,
     }
 
 
@@ -466,6 +479,76 @@ def _check_evidence(
         )
     print(f"{len(named)} evidence files match the SHA-256 and size their events record", file=out)
     return len(named)
+
+
+def _check_document_events(events: list[dict[str, Any]], hazard_id: str) -> None:
+    """Each event is a DocumentIssued of the case, in an authority's document stream, and
+    recomputes to its stored hash (its link in the chain is checked with the case's)."""
+    for event in events:
+        data = json.loads(event["data_text"])
+        if (
+            event["event_type"] != "DocumentIssued"
+            or not event["stream_id"].startswith("documents-")
+            or data.get("subject") != hazard_id
+            or data.get("source_stream") != f"case-{hazard_id}"
+        ):
+            raise DossierInvalid(
+                f"{DOCUMENT_EVENTS}: the event at position {event['position']} is not a "
+                "document issued for this case"
+            )
+        digest = hashlib.sha256(
+            bytes.fromhex(event["prev_hash"]) + canonical_event_bytes(event)
+        ).hexdigest()
+        if digest != event["hash"]:
+            raise DossierInvalid(
+                f"{DOCUMENT_EVENTS}: event at position {event['position']} does not match its hash"
+            )
+
+
+def _check_documents(
+    archive: zipfile.ZipFile,
+    names: set[str],
+    listed: dict[str, str],
+    manifest: dict[str, Any],
+    events: list[dict[str, Any]],
+    out: Any,
+) -> int:
+    """Each issued document's PDF against the SHA-256 its (verified) event records; every
+    problem is named before the dossier is declared invalid."""
+    expected: dict[str, dict[str, Any]] = {}
+    for event in events:
+        data = json.loads(event["data_text"])
+        expected[f"{DOCUMENTS_DIR}{data['short_code']}.pdf"] = data
+    problems = []
+    for member, data in expected.items():
+        shown = f"{member} ({data.get('number')} {data.get('title')})"
+        if member not in names:
+            problems.append(f"{shown}: missing from the dossier")
+        elif _sha256_of(archive, member) != str(data["sha256"]).lower():
+            problems.append(
+                f"{shown}: altered (its SHA-256 differs from the DocumentIssued event's)"
+            )
+        elif listed.get(member) != str(data["sha256"]).lower():
+            problems.append(f"{shown}: the manifest lists another SHA-256 for it")
+    for member in sorted(n for n in names | set(listed) if n.startswith(DOCUMENTS_DIR)):
+        if member not in expected:
+            problems.append(f"{member}: no DocumentIssued event of the case names this document")
+    stated = {
+        f"{DOCUMENTS_DIR}{d.get('short_code')}.pdf" for d in manifest.get("issued_documents", [])
+    }
+    for member in sorted(stated ^ set(expected)):
+        problems.append(f"{member}: the manifest's issued_documents and the events disagree")
+    for problem in problems:
+        print(f"DOCUMENT: {problem}", file=out)
+    if problems:
+        raise DossierInvalid(
+            f"{len(problems)} issued document(s) missing or altered: " + "; ".join(problems)
+        )
+    print(
+        f"{len(expected)} issued documents match the SHA-256 their DocumentIssued events record",
+        file=out,
+    )
+    return len(expected)
 
 
 def _check_history(

@@ -12,6 +12,8 @@
   after a kept checkpoint cannot end at it; the exporter refuses such a chain;
 - ``workflow-history.json``: the exported Temporal history, whose hash the store recorded;
 - ``files/<sha256>``: the evidence files the case's events name (``dossier_files.py``);
+- ``documents-events.jsonl`` and ``documents/<short code>.pdf``: the documents issued for the
+  case (their ``DocumentIssued`` events and PDFs, ``dossier_documents.py``);
 - ``timeline.html``: the dossier in Chinese, printable: summary, timeline, documents, files,
   chain and checkpoint (``dossier_view``, ``dossier_html``);
 - ``dossier.pdf``: the same as a PDF with its fonts embedded (``dossier_pdf``);
@@ -39,6 +41,11 @@ from uuid import UUID
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from activities.audit.checkpoints import covering_checkpoint
+from activities.audit.dossier_documents import (
+    DOCUMENT_EVENTS,
+    issued_events_query,
+    write_case_documents,
+)
 from activities.audit.dossier_files import write_case_files
 from activities.audit.dossier_html import render_html
 from activities.audit.dossier_html import timeline_html as timeline_html
@@ -49,6 +56,7 @@ from activities.blobs import BlobStore
 from activities.eventstore import Checkpoint, EventStore, RecordedEvent
 from activities.eventstore.chain import canonical_event_bytes, link_hash
 from activities.eventstore.checkpoint import key_fingerprint, public_key_bytes
+from domain.documents.issued import DOCUMENT_ISSUED
 from workflows.ids import case_stream_id
 
 DOSSIER_SCHEME = "duban-dossier/2"
@@ -164,6 +172,18 @@ def _export(
                 f"event); the newest covers {newest}. The hourly audit job signs one every "
                 "hour; `duban audit checkpoint` signs one now (after verifying the chain)"
             )
+        # The documents issued for the case under that checkpoint (later ones are not yet
+        # covered by a signed checkpoint: counted, and included by the next export).
+        document_events = _issued_events(cursor, hazard_id, stream, checkpoint.position)
+        for event in document_events:
+            _check_content(event)
+        included += document_events
+        cursor.execute(
+            "SELECT count(*) FROM events WHERE event_type = %s AND stream_id LIKE 'documents-%%'"
+            " AND data->>'subject' = %s AND data->>'source_stream' = %s AND position > %s",
+            (DOCUMENT_ISSUED, hazard_id, stream, checkpoint.position),
+        )
+        documents_after_checkpoint = int(cursor.fetchone()[0])
         cursor.execute(
             "SELECT position, encode(hash, 'hex') FROM events ORDER BY position DESC LIMIT 1"
         )
@@ -186,6 +206,9 @@ def _export(
             if history.content is not None:
                 _write(archive, files, "workflow-history.json", history.content)
             evidence_files = write_case_files(archive, files, events, blobs)
+            if document_events:
+                _write(archive, files, DOCUMENT_EVENTS, _jsonl(document_events))
+            issued_documents = write_case_documents(archive, files, document_events, blobs)
             recorded = [_recorded(e) for e in events]
             exported_at = datetime.now(UTC)
             note = _checkpoint_note(checkpoint, signed_for_export)
@@ -198,6 +221,7 @@ def _export(
                 checkpoint_note=note.chinese,
                 history=history.status,
                 exported_at=exported_at,
+                issued=issued_documents,
             )
             _write(archive, files, "timeline.html", render_html(view).encode())
             _write(archive, files, "dossier.pdf", render_dossier_pdf(view))
@@ -224,6 +248,8 @@ def _export(
                     "workflow_history": history.status,
                     "files": files,
                     "evidence_files": evidence_files,
+                    "issued_documents": issued_documents,
+                    "issued_documents_after_checkpoint": documents_after_checkpoint,
                 },
                 ensure_ascii=False,
                 indent=2,
@@ -246,6 +272,7 @@ def _export(
         "workflow_history": history.status,
         "files": sorted([*files, "MANIFEST.json", "MANIFEST.sig"]),
         "evidence_files": evidence_files,
+        "issued_documents": issued_documents,
     }
 
 
@@ -253,6 +280,11 @@ def _read_stream(cursor: Any, stream_id: str) -> list[dict[str, Any]]:
     cursor.execute(
         f"SELECT {_STORED} FROM events WHERE stream_id = %s ORDER BY stream_version", (stream_id,)
     )
+    return [dict(zip(_FIELDS, row, strict=True)) for row in cursor.fetchall()]
+
+
+def _issued_events(cursor: Any, hazard_id: str, stream: str, up_to: int) -> list[dict[str, Any]]:
+    cursor.execute(issued_events_query(_STORED), (DOCUMENT_ISSUED, hazard_id, stream, up_to))
     return [dict(zip(_FIELDS, row, strict=True)) for row in cursor.fetchall()]
 
 

@@ -51,6 +51,11 @@ def render_html(view: DossierView) -> str:
         f"<td>{d.event_number}</td></tr>"
         for d in view.documents
     )
+    issued = "\n".join(
+        f"<tr><td>{e(i.number)}</td><td>{e(i.title)}</td><td>{e(i.signed_on)}</td>"
+        f"<td><code>{e(i.sha256)}</code></td><td>{e(i.member)}</td></tr>"
+        for i in view.issued
+    )
     files = "\n".join(
         f"<tr><td>{e(f.name)}</td><td><code>{e(f.sha256)}</code></td>"
         f"<td>{e(f.attached_to)}</td><td>{f.event_number}</td></tr>"
@@ -81,6 +86,12 @@ code {{ word-break: break-all; }}
 </tr></thead>
 <tbody>
 {documents or '<tr><td colspan="4">无</td></tr>'}
+</tbody></table>
+<h3>已印发文书</h3>
+<table><thead><tr><th>文号</th><th>标题</th><th>成文日期</th><th>PDF 的 SHA-256</th>
+<th>案卷内文件</th></tr></thead>
+<tbody>
+{issued or '<tr><td colspan="5">无</td></tr>'}
 </tbody></table>
 <h2>附件（证据文件）</h2>
 <table><thead><tr><th>文件</th><th>SHA-256</th><th>所属事项</th><th>事件序号</th></tr></thead>

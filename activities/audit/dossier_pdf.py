@@ -34,6 +34,7 @@ HEADINGS = (
     "案件摘要办理过程文书目录附件（证据文件）防篡改记录序号记录时间办理人事项依据与期限"
     "文书编号日期事件序号文件SHA-256所属事项项目内容隐患督办案卷（一案一档）"
     "本案卷所有时间均为时间。第页共—无0123456789"
+    "已印发文书文号标题成文日期的案卷内文件PDF"
 )
 
 
@@ -98,6 +99,13 @@ def render_dossier_pdf(view: DossierView, created: datetime | None = None) -> by
             [(d.title, d.number, d.issued, str(d.event_number)) for d in view.documents],
             (0.32, 0.32, 0.22, 0.14),
         )
+        _subheading(pdf, "已印发文书")
+        _table(
+            pdf,
+            ("文号", "标题", "成文日期", "PDF 的 SHA-256", "案卷内文件"),
+            [(i.number, i.title, i.signed_on, i.sha256, i.member) for i in view.issued],
+            (0.2, 0.22, 0.13, 0.27, 0.18),
+        )
         _heading(pdf, "附件（证据文件）")
         _table(
             pdf,
@@ -150,6 +158,15 @@ def _heading(pdf: DossierPdf, text: str) -> None:
     pdf.ln(4)
     pdf.set_font(SANS, size=SIZE_H1)
     pdf.cell(0, 10, text, new_x="LMARGIN", new_y="NEXT")
+    pdf.set_font(SERIF, size=SIZE_TEXT)
+
+
+def _subheading(pdf: DossierPdf, text: str) -> None:
+    if pdf.get_y() > pdf.h - 50:
+        pdf.add_page()
+    pdf.ln(1)
+    pdf.set_font(SANS, size=SIZE_TEXT + 1)
+    pdf.cell(0, 8, text, new_x="LMARGIN", new_y="NEXT")
     pdf.set_font(SERIF, size=SIZE_TEXT)
 
 

@@ -54,6 +54,17 @@ class DocumentRow:
 
 
 @dataclass(frozen=True)
+class IssuedRow:
+    """A document issued for the case (已印发文书), as its ``DocumentIssued`` event records it."""
+
+    number: str  # 文号
+    title: str
+    signed_on: str  # 成文日期
+    sha256: str  # of the PDF as issued
+    member: str  # where its PDF is in the archive, or why it is not
+
+
+@dataclass(frozen=True)
 class FileRow:
     name: str
     sha256: str
@@ -69,6 +80,7 @@ class DossierView:
     summary: list[Pair] = field(default_factory=list)
     timeline: list[TimelineRow] = field(default_factory=list)
     documents: list[DocumentRow] = field(default_factory=list)
+    issued: list[IssuedRow] = field(default_factory=list)
     files: list[FileRow] = field(default_factory=list)
     record: list[Pair] = field(default_factory=list)  # the chain, checkpoint and history
     exported_at: datetime | None = None
@@ -83,6 +95,8 @@ class DossierView:
             parts += [text for pair in row.details for text in pair]
         for doc in self.documents:
             parts += [doc.title, doc.number, doc.issued, str(doc.event_number)]
+        for i in self.issued:
+            parts += [i.number, i.title, i.signed_on, i.sha256, i.member]
         for f in self.files:
             parts += [f.name, f.sha256, f.attached_to, str(f.event_number)]
         return "".join(parts)
@@ -142,6 +156,7 @@ def build_view(
     checkpoint_note: str = "",
     history: Mapping[str, Any] | None = None,
     exported_at: datetime | None = None,
+    issued: Sequence[Mapping[str, Any]] = (),
 ) -> DossierView:
     clock = Clock(time_zone)
     units = unit_names(events, names)
@@ -162,6 +177,7 @@ def build_view(
             )
         )
     view.documents = _documents(events, clock)
+    view.issued = [_issued(entry) for entry in issued]
     view.files = _files(events)
     view.record = _record(events, clock, checkpoint, checkpoint_note, history, exported_at)
     return view
@@ -328,6 +344,18 @@ def _documents(events: Sequence[RecordedEvent], clock: Clock) -> list[DocumentRo
                 DocumentRow(_DECISIONS[event.event_type], "—", issued, event.stream_version)
             )
     return rows
+
+
+def _issued(entry: Mapping[str, Any]) -> IssuedRow:
+    """One entry of the manifest's ``issued_documents``."""
+    member = str(entry["member"]) if entry.get("included") else "未收入本案卷（见 MANIFEST.json）"
+    return IssuedRow(
+        str(entry["number"]),
+        str(entry["title"]),
+        str(entry["signed_on"]),
+        str(entry["sha256"]),
+        member,
+    )
 
 
 def _files(events: Sequence[RecordedEvent]) -> list[FileRow]:

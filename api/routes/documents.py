@@ -67,7 +67,7 @@ def _document(row: dict[str, Any]) -> DocumentOut:
     )
 
 
-def _pdf_response(row: dict[str, Any], pdf: bytes) -> Response:
+def pdf_response(row: dict[str, Any], pdf: bytes) -> Response:
     return Response(
         pdf,
         media_type="application/pdf",
@@ -103,7 +103,7 @@ def case_document_pdf(
 ) -> Response:
     """The document's PDF, byte for byte as issued (its SHA-256 is the recorded one)."""
     row, pdf = services.case_document_pdf(principal, hazard_id, short_code)
-    return _pdf_response(row, pdf)
+    return pdf_response(row, pdf)
 
 
 @router.get("/enterprises/{credit_code}/documents", response_model=Page[DocumentOut])
@@ -130,7 +130,7 @@ def enterprise_document_pdf(
 ) -> Response:
     """The PDF of a document of the enterprise's credit record, byte for byte as issued."""
     row, pdf = services.enterprise_document_pdf(principal, credit_code, short_code)
-    return _pdf_response(row, pdf)
+    return pdf_response(row, pdf)
 
 
 @router.get("/public/documents/{short_code}", response_model=DocumentCheckOut, tags=["public"])

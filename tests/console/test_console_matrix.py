@@ -26,6 +26,7 @@ SAMPLES: dict[str, Callable[[ConsoleHarness], str]] = {
     "login": lambda console: console.logins["inspector_b"],
     "message_id": lambda console: "1",
     "action": lambda console: "verification",
+    "short_code": lambda console: "ZZZZ-ZZZZ-ZZZZ",  # no such document: 404 past the access rule
 }
 # A path parameter naming a case: the sample is a case of township A, registered by the walk.
 # A person of an allowed role outside its scope (OUTSIDE_A) is refused by the services' scope
@@ -117,6 +118,8 @@ async def test_every_console_route_answers_its_roles_and_refuses_everyone_else(
                 if allowed and names_a_case(spec) and who in OUTSIDE_A:
                     assert answer.status_code == 403, context
                     assert "access.forbidden" in answer.text, context
+                elif allowed and "{short_code}" in spec.path:
+                    assert answer.status_code == 404 and "not_found" in answer.text, context
                 elif allowed:
                     assert answer.status_code in (200, 204, 303), context
                     if answer.status_code == 303:  # a page that sends on (the home page)

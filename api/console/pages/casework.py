@@ -45,6 +45,7 @@ from api.routes.case_actions import (
     verify_rectification,
     withdraw_case,
 )
+from api.routes.documents import ShortCode, pdf_response
 from api.schemas import (
     HAZARD_ID_PATTERN,
     ExtensionDecisionIn,
@@ -64,6 +65,7 @@ router = ConsoleRouter("casework")
 READERS = ("inspector", "enterprise", "supervisor", "auditor", "admin")
 HazardPath = Annotated[str, Path(max_length=80, pattern=HAZARD_ID_PATTERN)]
 POLL_SECONDS = 3
+DOCUMENTS_SHOWN = 50  # the case's issued documents listed on its page (a case has a handful)
 
 # The supervisor's actions this page takes: each its body model and the API's route function.
 SUPERVISOR_ACTIONS: dict[ActionKind, tuple[type[BaseModel], Callable[..., Awaitable[Response]]]] = {
@@ -79,6 +81,16 @@ add_messages(
     {
         "casework.title": ("案件 {hazard_id}", "Case {hazard_id}"),
         "casework.back": ("返回工作台", "Back to the workbench"),
+        "casework.documents": ("已印发文书", "Issued documents"),
+        "casework.documents.none": ("尚无印发的文书。", "No document issued yet."),
+        "casework.documents.number": ("文号", "Number"),
+        "casework.documents.title": ("标题", "Title"),
+        "casework.documents.signed_on": ("成文日期", "Date"),
+        "casework.documents.pdf": ("下载 PDF", "Download PDF"),
+        "casework.documents.more": (
+            "共 {total} 件，此处列出前 {shown} 件。",
+            "{total} in all; the first {shown} are listed.",
+        ),
         "casework.summary": ("案件概况", "Summary"),
         "casework.enterprise": ("企业", "Enterprise"),
         "casework.status": ("状态", "Status"),
@@ -274,7 +286,24 @@ async def case_page(
     request: Request, hazard_id: HazardPath, services: ServicesDep, viewer: SignedIn
 ) -> Response:
     view = await case_view(services, viewer, hazard_id)
-    return await run_in_threadpool(render, request, "casework/case.html", _context(view, services))
+    # The documents issued for the case (公文), as GET /hazards/{id}/documents lists them.
+    documents = await run_in_threadpool(
+        services.case_documents, viewer.principal, hazard_id, limit=DOCUMENTS_SHOWN
+    )
+    context = _context(view, services) | {"documents": documents}
+    return await run_in_threadpool(render, request, "casework/case.html", context)
+
+
+@router.page("/console/cases/{hazard_id}/documents/{short_code}/pdf", roles=READERS)
+async def case_document_pdf(
+    hazard_id: HazardPath, short_code: ShortCode, services: ServicesDep, viewer: SignedIn
+) -> Response:
+    """An issued document's PDF for the console's session: the API's service, access rule and
+    bytes (``GET /api/v1/hazards/{id}/documents/{code}/pdf``)."""
+    row, pdf = await run_in_threadpool(
+        services.case_document_pdf, viewer.principal, hazard_id, short_code
+    )
+    return pdf_response(row, pdf)
 
 
 @router.page("/console/cases/{hazard_id}/live", roles=READERS)
