@@ -18,23 +18,30 @@ from domain.calendar_file import (
     check_calendar_file,
     parse_calendar_file,
 )
+from domain.case.commands import ReportRectification, RequestExtension
 from domain.credit_code import (
     is_valid_credit_code,
     make_credit_code,
     validate_credit_code,
 )
+from domain.deadline_bounds import check_deadline_bound, latest_deadline
 from domain.durations import EARLIEST_YEAR, LATEST_YEAR, PolicyDuration, utc_instant
 from domain.errors import CalendarDataMissing, DomainError, PolicyError
 from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
 from tests.domain.domain_builders import (
     CITY,
     COUNTY,
+    DEFAULT,
+    ENTERPRISE_ACTOR,
+    NOW,
     PATH,
     PROVINCE,
     SHANGHAI,
     TOWNSHIP,
     VILLAGE,
+    register,
 )
+from tests.domain.test_domain_calendar_file import COMPLETE_2030
 
 CAL = WorkingCalendar()
 UNKNOWN_YEAR = PACKAGE_YEARS.stop + 50  # a year no source has data for
@@ -568,3 +575,38 @@ def test_an_error_carries_its_rule_message_and_field():
     )
     assert policy.message == "deadlines.general: too long"
     assert PolicyError("k", "m", "policy.range").rule == "policy.range"
+
+
+# --- deadline bounds and the calendar file's completeness ------------------------------------
+
+
+def test_a_deadline_exactly_at_the_bound_is_accepted_and_a_second_later_refused():
+    limit = latest_deadline(NOW, DEFAULT)
+    check_deadline_bound(register(deadline=limit), NOW, DEFAULT)
+    later = register(deadline=limit + timedelta(seconds=1))
+    assert refusal(check_deadline_bound, later, NOW, DEFAULT) == (
+        "case.deadline.beyond_policy",
+        "deadline",
+    )
+    request = RequestExtension(ENTERPRISE_ACTOR, limit + timedelta(seconds=1), "r", "s")
+    assert refusal(check_deadline_bound, request, NOW, DEFAULT)[1] == "requested_deadline"
+
+
+def test_a_command_without_a_deadline_field_is_not_concerned():
+    check_deadline_bound(ReportRectification(ENTERPRISE_ACTOR, "done", ()), NOW, DEFAULT)
+
+
+def test_a_naive_deadline_is_refused_naming_its_field():
+    naive = register(deadline=datetime(2025, 3, 10, 9))
+    assert refusal(check_deadline_bound, naive, NOW, DEFAULT) == (
+        "time.aware_required",
+        "deadline",
+    )
+
+
+def test_the_other_days_off_need_not_be_one_run_and_a_period_may_end_on_its_last_day():
+    text = COMPLETE_2030.replace(
+        "new_year = [2030-01-01]",
+        "new_year = [2030-01-01, 2030-01-02, 2030-01-03]\nother = [2030-03-04, 2030-07-01]",
+    )
+    assert check_calendar_file(text) == []
