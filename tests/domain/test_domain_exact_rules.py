@@ -15,6 +15,7 @@ from domain.calendar import PACKAGE_YEARS, WorkingCalendar, YearCalendar, end_of
 from domain.calendar_file import (
     CalendarFileError,
     CalendarProblem,
+    _line_of,
     check_calendar_file,
     parse_calendar_file,
 )
@@ -454,8 +455,8 @@ def test_a_calendar_file_error_tells_how_many_more_problems_there_are():
     assert str(CalendarFileError([one])) == "[calendar.not_a_date] line 2: 2030.holidays[0]: m " + (
         "(calendar.not_a_date) (field: 2030.holidays[0])"
     )
-    two = CalendarFileError([one, one, one])
-    assert "(and 2 more)" in str(two) and two.field == "2030.holidays[0]"
+    two = CalendarFileError([one, one])
+    assert "(and 1 more)" in str(two) and two.field == "2030.holidays[0]"
     assert str(CalendarProblem(None, "calendar", "calendar.file_invalid", "m")) == (
         "calendar: m (calendar.file_invalid)"
     )
@@ -468,11 +469,11 @@ def test_a_year_the_package_knows_is_replaced_only_when_the_file_says_so():
     replaced = parse_calendar_file(f"[{year}]\nreplace_package_data = true\n" + plain[7:])
     assert replaced.replaces_package == frozenset({year})
     assert replaced.years[year].holidays == frozenset({date(year, 1, 1)})
-    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:])[0] == (
-        2,
-        f"{year}.replace_package_data",
-        "calendar.file_invalid",
-    )
+    # a value that is not true or false replaces nothing
+    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:]) == [
+        (2, f"{year}.replace_package_data", "calendar.file_invalid"),
+        (1, str(year), "calendar.package_year_override"),
+    ]
     added = parse_calendar_file(f"[{UNKNOWN_YEAR}]\nholidays = [{UNKNOWN_YEAR}-01-01]\n")
     assert added.replaces_package == frozenset() and added.notices == {} and added.periods == {}
 
@@ -610,3 +611,30 @@ def test_the_other_days_off_need_not_be_one_run_and_a_period_may_end_on_its_last
         "new_year = [2030-01-01, 2030-01-02, 2030-01-03]\nother = [2030-03-04, 2030-07-01]",
     )
     assert check_calendar_file(text) == []
+
+
+def test_the_check_lists_the_problems_of_every_year():
+    text = "[2030]\nholidays = [2030-01-01]\n[2031]\nholidays = [2031-01-01]\n"
+    assert [(p.line, p.key, p.rule) for p in check_calendar_file(text)] == [
+        (2, "2030.holidays", "calendar.periods_required"),
+        (4, "2031.holidays", "calendar.periods_required"),
+    ]
+
+
+def test_a_missing_period_is_placed_at_its_table():
+    text = COMPLETE_2030.replace("dragon_boat = [2030-06-05]\n", "")
+    lines = COMPLETE_2030.splitlines()
+    table = lines.index("[2030.holidays]") + 1
+    assert [(p.line, p.key) for p in check_calendar_file(text)] == [
+        (table, "2030.holidays.dragon_boat")
+    ]
+
+
+def test_a_key_without_a_line_takes_the_line_of_the_nearest_enclosing_key():
+    lines = {"2030": 1, "2030.holidays": 2, "a": 3, "203": 4}
+    assert _line_of(lines, "2030.holidays.new_year[4]") == 2
+    assert _line_of(lines, "2030.holidays[7]") == 2
+    assert _line_of(lines, "2030.notice") == 1
+    assert _line_of(lines, "a.b") == 3
+    assert _line_of(lines, "2031.holidays") is None
+    assert _line_of({}, "2030.holidays[0]") is None
