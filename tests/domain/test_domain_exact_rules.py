@@ -638,3 +638,15 @@ def test_a_key_without_a_line_takes_the_line_of_the_nearest_enclosing_key():
     assert _line_of(lines, "a.b") == 3
     assert _line_of(lines, "2031.holidays") is None
     assert _line_of({}, "2030.holidays[0]") is None
+
+
+def test_every_period_is_read_after_an_unknown_one_and_each_element_has_its_own_line():
+    assert calendar_problems(
+        '[2030]\n[2030.holidays]\neaster = [2030-04-21]\nnew_year = ["2030-1-1"]\n'
+    ) == [
+        (3, "2030.holidays.easter", "calendar.file_invalid"),
+        (4, "2030.holidays.new_year[0]", "calendar.not_a_date"),
+    ]
+    assert calendar_problems(
+        "[2030]\nholidays = [\n  2030-01-01, 2030-01-02,\n  2031-01-03,\n]\n"
+    ) == [(4, "2030.holidays[2]", "calendar.file_invalid")]
