@@ -17,6 +17,7 @@ from domain.calendar_file import (
     CalendarProblem,
     _line_of,
     check_calendar_file,
+    key_lines,
     parse_calendar_file,
 )
 from domain.case.commands import ReportRectification, RequestExtension
@@ -650,3 +651,28 @@ def test_every_period_is_read_after_an_unknown_one_and_each_element_has_its_own_
     assert calendar_problems(
         "[2030]\nholidays = [\n  2030-01-01, 2030-01-02,\n  2031-01-03,\n]\n"
     ) == [(4, "2030.holidays[2]", "calendar.file_invalid")]
+
+
+def test_lines_of_quoted_keys_and_of_keys_after_a_hash_in_a_string():
+    lines = key_lines('[ "2030" . holidays ]\n"new_year" = [2030-01-01]\n')
+    assert lines["2030.holidays"] == 1
+    assert (lines["2030.holidays.new_year"], lines["2030.holidays.new_year[0]"]) == (2, 2)
+    text = '[2030]\nholidays = ["2030-01-01", "#"]\nworkdays = [2030-01-05, 2030-01-06, "x"]\n'
+    assert calendar_problems(text) == [
+        (2, "2030.holidays[1]", "calendar.not_a_date"),
+        (3, "2030.workdays[2]", "calendar.not_a_date"),
+    ]
+    assert calendar_problems("[2030]\nholidays = [2030-01-01]\nX = 1\n") == [
+        (3, "2030.X", "calendar.file_invalid")
+    ]
+    assert calendar_problems("[2030]\nholidays = [2030-01-01]\n[2030.X]\n") == [
+        (3, "2030.X", "calendar.file_invalid")
+    ]
+
+
+def test_every_table_of_the_file_is_read_after_a_bad_one():
+    assert calendar_problems('year = 1\n[2030]\nholidays = ["x"]\n[2031]\nholidays = ["y"]\n') == [
+        (1, "year", "calendar.file_invalid"),
+        (3, "2030.holidays[0]", "calendar.not_a_date"),
+        (5, "2031.holidays[0]", "calendar.not_a_date"),
+    ]
