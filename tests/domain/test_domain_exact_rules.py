@@ -20,7 +20,8 @@ from domain.calendar_file import (
     key_lines,
     parse_calendar_file,
 )
-from domain.case.commands import ReportRectification, RequestExtension
+from domain.case.commands import Actor, ReportRectification, RequestExtension, Role
+from domain.credit.guards import require_deciding_level
 from domain.credit_code import (
     is_valid_credit_code,
     make_credit_code,
@@ -676,3 +677,20 @@ def test_every_table_of_the_file_is_read_after_a_bad_one():
         (3, "2030.holidays[0]", "calendar.not_a_date"),
         (5, "2031.holidays[0]", "calendar.not_a_date"),
     ]
+
+
+# --- credit guards --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        Actor("sup-x", Role.SUPERVISOR, unit_code=COUNTY.code),  # a unit without its level
+        Actor("sup-y", Role.SUPERVISOR, unit_level=GridLevel.COUNTY),  # a level without a unit
+    ],
+)
+def test_a_credit_decision_needs_both_the_unit_and_its_level(actor: Actor):
+    assert refusal(require_deciding_level, actor, DEFAULT, "a listing") == (
+        "credit.authority.unit_required",
+        "actor.unit_level",
+    )
