@@ -21,6 +21,7 @@ from domain.calendar_file import (
     parse_calendar_file,
 )
 from domain.case.commands import Actor, ReportRectification, RequestExtension, Role
+from domain.case.guards import acting_unit, future_deadline
 from domain.credit.guards import require_deciding_level
 from domain.credit_code import (
     is_valid_credit_code,
@@ -693,4 +694,25 @@ def test_a_credit_decision_needs_both_the_unit_and_its_level(actor: Actor):
     assert refusal(require_deciding_level, actor, DEFAULT, "a listing") == (
         "credit.authority.unit_required",
         "actor.unit_level",
+    )
+
+
+# --- case guards ----------------------------------------------------------------------------
+
+
+def test_a_deadline_at_now_is_in_the_past_naming_its_field():
+    now = datetime(2025, 3, 3, 1, tzinfo=UTC)
+    assert refusal(future_deadline, now, now, "new_deadline") == (
+        "case.deadline.in_past",
+        "new_deadline",
+    )
+    later = now + timedelta(seconds=1)
+    assert future_deadline(later, now, "new_deadline") == later
+
+
+def test_a_supervisor_outside_the_cases_grid_path_is_refused_naming_the_unit():
+    outsider = Actor("sup-x", Role.SUPERVISOR, unit_code="P44", unit_level=GridLevel.PROVINCE)
+    assert refusal(acting_unit, PATH, outsider) == (
+        "case.authority.outside_grid",
+        "actor.unit_code",
     )
