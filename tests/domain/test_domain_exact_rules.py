@@ -15,26 +15,37 @@ from domain.calendar import PACKAGE_YEARS, WorkingCalendar, YearCalendar, end_of
 from domain.calendar_file import (
     CalendarFileError,
     CalendarProblem,
+    _line_of,
     check_calendar_file,
+    key_lines,
     parse_calendar_file,
 )
+from domain.case.commands import Actor, ReportRectification, RequestExtension, Role
+from domain.case.guards import acting_unit, future_deadline
+from domain.credit.guards import require_deciding_level
 from domain.credit_code import (
     is_valid_credit_code,
     make_credit_code,
     validate_credit_code,
 )
+from domain.deadline_bounds import check_deadline_bound, latest_deadline
 from domain.durations import EARLIEST_YEAR, LATEST_YEAR, PolicyDuration, utc_instant
 from domain.errors import CalendarDataMissing, DomainError, PolicyError
 from domain.grid import Enterprise, GridLevel, GridTree, GridUnit
 from tests.domain.domain_builders import (
     CITY,
     COUNTY,
+    DEFAULT,
+    ENTERPRISE_ACTOR,
+    NOW,
     PATH,
     PROVINCE,
     SHANGHAI,
     TOWNSHIP,
     VILLAGE,
+    register,
 )
+from tests.domain.test_domain_calendar_file import COMPLETE_2030
 
 CAL = WorkingCalendar()
 UNKNOWN_YEAR = PACKAGE_YEARS.stop + 50  # a year no source has data for
@@ -447,8 +458,8 @@ def test_a_calendar_file_error_tells_how_many_more_problems_there_are():
     assert str(CalendarFileError([one])) == "[calendar.not_a_date] line 2: 2030.holidays[0]: m " + (
         "(calendar.not_a_date) (field: 2030.holidays[0])"
     )
-    two = CalendarFileError([one, one, one])
-    assert "(and 2 more)" in str(two) and two.field == "2030.holidays[0]"
+    two = CalendarFileError([one, one])
+    assert "(and 1 more)" in str(two) and two.field == "2030.holidays[0]"
     assert str(CalendarProblem(None, "calendar", "calendar.file_invalid", "m")) == (
         "calendar: m (calendar.file_invalid)"
     )
@@ -461,11 +472,11 @@ def test_a_year_the_package_knows_is_replaced_only_when_the_file_says_so():
     replaced = parse_calendar_file(f"[{year}]\nreplace_package_data = true\n" + plain[7:])
     assert replaced.replaces_package == frozenset({year})
     assert replaced.years[year].holidays == frozenset({date(year, 1, 1)})
-    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:])[0] == (
-        2,
-        f"{year}.replace_package_data",
-        "calendar.file_invalid",
-    )
+    # a value that is not true or false replaces nothing
+    assert calendar_problems(f"[{year}]\nreplace_package_data = 1\n" + plain[7:]) == [
+        (2, f"{year}.replace_package_data", "calendar.file_invalid"),
+        (1, str(year), "calendar.package_year_override"),
+    ]
     added = parse_calendar_file(f"[{UNKNOWN_YEAR}]\nholidays = [{UNKNOWN_YEAR}-01-01]\n")
     assert added.replaces_package == frozenset() and added.notices == {} and added.periods == {}
 
@@ -568,3 +579,140 @@ def test_an_error_carries_its_rule_message_and_field():
     )
     assert policy.message == "deadlines.general: too long"
     assert PolicyError("k", "m", "policy.range").rule == "policy.range"
+
+
+# --- deadline bounds and the calendar file's completeness ------------------------------------
+
+
+def test_a_deadline_exactly_at_the_bound_is_accepted_and_a_second_later_refused():
+    limit = latest_deadline(NOW, DEFAULT)
+    check_deadline_bound(register(deadline=limit), NOW, DEFAULT)
+    later = register(deadline=limit + timedelta(seconds=1))
+    assert refusal(check_deadline_bound, later, NOW, DEFAULT) == (
+        "case.deadline.beyond_policy",
+        "deadline",
+    )
+    request = RequestExtension(ENTERPRISE_ACTOR, limit + timedelta(seconds=1), "r", "s")
+    assert refusal(check_deadline_bound, request, NOW, DEFAULT)[1] == "requested_deadline"
+
+
+def test_a_command_without_a_deadline_field_is_not_concerned():
+    check_deadline_bound(ReportRectification(ENTERPRISE_ACTOR, "done", ()), NOW, DEFAULT)
+
+
+def test_a_naive_deadline_is_refused_naming_its_field():
+    naive = register(deadline=datetime(2025, 3, 10, 9))
+    assert refusal(check_deadline_bound, naive, NOW, DEFAULT) == (
+        "time.aware_required",
+        "deadline",
+    )
+
+
+def test_the_other_days_off_need_not_be_one_run_and_a_period_may_end_on_its_last_day():
+    text = COMPLETE_2030.replace(
+        "new_year = [2030-01-01]",
+        "new_year = [2030-01-01, 2030-01-02, 2030-01-03]\nother = [2030-03-04, 2030-07-01]",
+    )
+    assert check_calendar_file(text) == []
+
+
+def test_the_check_lists_the_problems_of_every_year():
+    text = "[2030]\nholidays = [2030-01-01]\n[2031]\nholidays = [2031-01-01]\n"
+    assert [(p.line, p.key, p.rule) for p in check_calendar_file(text)] == [
+        (2, "2030.holidays", "calendar.periods_required"),
+        (4, "2031.holidays", "calendar.periods_required"),
+    ]
+
+
+def test_a_missing_period_is_placed_at_its_table():
+    text = COMPLETE_2030.replace("dragon_boat = [2030-06-05]\n", "")
+    lines = COMPLETE_2030.splitlines()
+    table = lines.index("[2030.holidays]") + 1
+    assert [(p.line, p.key) for p in check_calendar_file(text)] == [
+        (table, "2030.holidays.dragon_boat")
+    ]
+
+
+def test_a_key_without_a_line_takes_the_line_of_the_nearest_enclosing_key():
+    lines = {"2030": 1, "2030.holidays": 2, "a": 3, "203": 4}
+    assert _line_of(lines, "2030.holidays.new_year[4]") == 2
+    assert _line_of(lines, "2030.holidays[7]") == 2
+    assert _line_of(lines, "2030.notice") == 1
+    assert _line_of(lines, "a.b") == 3
+    assert _line_of(lines, "2031.holidays") is None
+    assert _line_of({}, "2030.holidays[0]") is None
+
+
+def test_every_period_is_read_after_an_unknown_one_and_each_element_has_its_own_line():
+    assert calendar_problems(
+        '[2030]\n[2030.holidays]\neaster = [2030-04-21]\nnew_year = ["2030-1-1"]\n'
+    ) == [
+        (3, "2030.holidays.easter", "calendar.file_invalid"),
+        (4, "2030.holidays.new_year[0]", "calendar.not_a_date"),
+    ]
+    assert calendar_problems(
+        "[2030]\nholidays = [\n  2030-01-01, 2030-01-02,\n  2031-01-03,\n]\n"
+    ) == [(4, "2030.holidays[2]", "calendar.file_invalid")]
+
+
+def test_lines_of_quoted_keys_and_of_keys_after_a_hash_in_a_string():
+    lines = key_lines('[ "2030" . holidays ]\n"new_year" = [2030-01-01]\n')
+    assert lines["2030.holidays"] == 1
+    assert (lines["2030.holidays.new_year"], lines["2030.holidays.new_year[0]"]) == (2, 2)
+    text = '[2030]\nholidays = ["2030-01-01", "#"]\nworkdays = [2030-01-05, 2030-01-06, "x"]\n'
+    assert calendar_problems(text) == [
+        (2, "2030.holidays[1]", "calendar.not_a_date"),
+        (3, "2030.workdays[2]", "calendar.not_a_date"),
+    ]
+    assert calendar_problems("[2030]\nholidays = [2030-01-01]\nX = 1\n") == [
+        (3, "2030.X", "calendar.file_invalid")
+    ]
+    assert calendar_problems("[2030]\nholidays = [2030-01-01]\n[2030.X]\n") == [
+        (3, "2030.X", "calendar.file_invalid")
+    ]
+
+
+def test_every_table_of_the_file_is_read_after_a_bad_one():
+    assert calendar_problems('year = 1\n[2030]\nholidays = ["x"]\n[2031]\nholidays = ["y"]\n') == [
+        (1, "year", "calendar.file_invalid"),
+        (3, "2030.holidays[0]", "calendar.not_a_date"),
+        (5, "2031.holidays[0]", "calendar.not_a_date"),
+    ]
+
+
+# --- credit guards --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "actor",
+    [
+        Actor("sup-x", Role.SUPERVISOR, unit_code=COUNTY.code),  # a unit without its level
+        Actor("sup-y", Role.SUPERVISOR, unit_level=GridLevel.COUNTY),  # a level without a unit
+    ],
+)
+def test_a_credit_decision_needs_both_the_unit_and_its_level(actor: Actor):
+    assert refusal(require_deciding_level, actor, DEFAULT, "a listing") == (
+        "credit.authority.unit_required",
+        "actor.unit_level",
+    )
+
+
+# --- case guards ----------------------------------------------------------------------------
+
+
+def test_a_deadline_at_now_is_in_the_past_naming_its_field():
+    now = datetime(2025, 3, 3, 1, tzinfo=UTC)
+    assert refusal(future_deadline, now, now, "new_deadline") == (
+        "case.deadline.in_past",
+        "new_deadline",
+    )
+    later = now + timedelta(seconds=1)
+    assert future_deadline(later, now, "new_deadline") == later
+
+
+def test_a_supervisor_outside_the_cases_grid_path_is_refused_naming_the_unit():
+    outsider = Actor("sup-x", Role.SUPERVISOR, unit_code="P44", unit_level=GridLevel.PROVINCE)
+    assert refusal(acting_unit, PATH, outsider) == (
+        "case.authority.outside_grid",
+        "actor.unit_code",
+    )

@@ -87,6 +87,27 @@ def message_positions(sources: list[Path]) -> dict[str, int]:
     return positions
 
 
+def message_builders(sources: list[Path], positions: dict[str, int]) -> set[str]:
+    """Functions whose result is only ever a message: every call of them in ``sources`` lies
+    inside a message argument (``self._add(at, rule, _why_not_a_date(value))``)."""
+    called: dict[str, int] = defaultdict(int)
+    in_messages: dict[str, int] = defaultdict(int)
+    for path in sources:
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call):
+                continue
+            called[_callee(node) or ""] += 1
+            at = positions.get(_callee(node) or "")
+            message_args = [a for i, a in enumerate(node.args) if i == at]
+            message_args += [k.value for k in node.keywords if k.arg == "message"]
+            for arg in message_args:
+                for inner in ast.walk(arg):
+                    if isinstance(inner, ast.Call):
+                        in_messages[_callee(inner) or ""] += 1
+    return {name for name, n in in_messages.items() if name and called[name] == n}
+
+
 def _callee(call: ast.Call) -> str | None:
     if isinstance(call.func, ast.Name):
         return call.func.id
@@ -142,7 +163,10 @@ def _functions(tree: ast.Module) -> dict[str, ast.FunctionDef]:
 
 
 def is_message_mutant(
-    key: str, functions: dict[str, ast.FunctionDef], positions: dict[str, int]
+    key: str,
+    functions: dict[str, ast.FunctionDef],
+    positions: dict[str, int],
+    builders: frozenset[str] = frozenset(),
 ) -> bool:
     name = key.rpartition(".")[2]
     orig = functions.get(name.rpartition("__mutmut_")[0] + "__mutmut_orig")
@@ -151,6 +175,12 @@ def is_message_mutant(
         return False
     mutant.name = orig.name  # the generated names differ; compare the rest
     paths = changes(orig, mutant)
+    # mutmut's names: x_function__mutmut_N, xǁClassǁmethod__mutmut_N
+    function = name.rpartition("__mutmut_")[0].removeprefix("x").split("ǁ")[-1].lstrip("_")
+    if function in {b.lstrip("_") for b in builders}:
+        return bool(paths) and all(
+            any(isinstance(step[0], ast.Return) for step in p) for p in paths
+        )
     return bool(paths) and all(in_message(p, positions) for p in paths)
 
 
@@ -188,6 +218,7 @@ def collect(root: Path, patterns: list[str]) -> tuple[dict[str, ModuleScore], li
     if (root / "deploy" / "verify_dossier.py").exists():
         sources.append(root / "deploy" / "verify_dossier.py")
     positions = message_positions(sources)
+    builders = frozenset(message_builders(sources, positions))
     equivalent = load_equivalent()
     scores: dict[str, ModuleScore] = {}
     seen_equivalent: set[str] = set()
@@ -201,7 +232,7 @@ def collect(root: Path, patterns: list[str]) -> tuple[dict[str, ModuleScore], li
         for key in keys:
             code = codes[key]
             score = scores.setdefault(module_of(key), ModuleScore())
-            if is_message_mutant(key, functions, positions):
+            if is_message_mutant(key, functions, positions, builders):
                 score.message += 1
             elif code in NOT_RUN:
                 score.not_run += 1

@@ -71,3 +71,15 @@ def test_the_score_counts_killed_and_surviving_mutants_per_module(tmp_path: Path
     score = scores["domain.rules"]
     assert (score.killed, len(score.survived), score.message, score.not_run) == (1, 3, 2, 1)
     assert score.score == 25.0 and stale == []
+
+
+def test_a_function_whose_result_is_only_ever_a_message_is_a_message_builder(tmp_path: Path):
+    source = tmp_path / "rules.py"
+    source.write_text(
+        SOURCE
+        + "def _why(v):\n    return f'{v} is no date'\n\n"
+        + "def _used(v):\n    return v\n\n"
+        + "def f(v):\n    _check(v, 'k', _why(v), 'r')\n    _check(v, _used(v), _why(v), 'r')\n"
+    )
+    positions = report.message_positions([source])
+    assert report.message_builders([source], positions) == {"_why"}
