@@ -10,8 +10,10 @@ from __future__ import annotations
 import hashlib
 import io
 import random
+import re
 from typing import Any
 
+import sqlalchemy as sa
 from PIL import Image
 
 from api.body_limit import MAX_BODY_BYTES, upload_limit
@@ -185,3 +187,75 @@ async def test_the_case_page_offers_a_file_input_for_the_report(console: Console
     assert page.status_code == 200, page.text[:1000]
     assert 'enctype="multipart/form-data"' in page.text
     assert 'type="file" id="f-files" name="files" multiple' in page.text
+
+
+def registration_form(console: ConsoleHarness, page: str, description: str) -> dict[str, str]:
+    found_at = re.search(r'name="found_at" type="datetime-local" value="([^"]+)"', page)
+    assert found_at, page[:2000]
+    return {
+        "csrf_token": form_token(page),
+        "found_at": found_at[1],
+        "credit_code": console.api.grid.enterprise_a,
+        "hazard_class": "general",
+        "category": "thing",
+        "source": "grid_patrol",
+        "description": description,
+        "location": "冲压车间",
+        "mode": "immediate",
+        "measures": "当场加装防护罩",
+        "responsible_person": "王五",
+    }
+
+
+def registered(console: ConsoleHarness, description: str) -> list[dict[str, Any]]:
+    with console.engine.connect() as conn:
+        rows = conn.execute(
+            sa.text(
+                "SELECT data FROM events WHERE event_type = 'HazardRegistered'"
+                " AND data ->> 'description' = :d"
+            ),
+            {"d": description},
+        ).all()
+    return [dict(r[0]) for r in rows]
+
+
+async def test_the_inspectors_registration_cites_the_photos_of_the_scene(console: ConsoleHarness):
+    client = await console.sign_in("inspector_a")
+    page = (await client.get("/console/inspector/register")).text
+    assert 'type="file" id="f-files" name="files" multiple' in page
+    assert 'enctype="multipart/form-data"' in page
+    photo = jpeg(80, 60)
+    form = registration_form(console, page, "冲床防护罩缺失")
+    answer = await client.post(
+        "/console/inspector/register",
+        data=form,
+        files=[("files", ("现场.jpg", photo, "image/jpeg"))],
+    )
+    assert answer.status_code == 303, answer.text[:2000]
+    [event] = registered(console, "冲床防护罩缺失")
+    assert event["evidence"] == [
+        {
+            "sha256": sha(photo),
+            "size": len(photo),
+            "media_type": "image/jpeg",
+            "name": "现场.jpg",
+            "uri": f"duban-file:{sha(photo)}",
+        }
+    ]
+
+
+async def test_a_registration_with_a_file_not_allowed_is_refused_beside_the_file_field(
+    console: ConsoleHarness,
+):
+    client = await console.sign_in("inspector_a")
+    page = (await client.get("/console/inspector/register")).text
+    before = head(console)
+    answer = await client.post(
+        "/console/inspector/register",
+        data=registration_form(console, page, "配电箱门未关"),
+        files=[("files", ("scan.pdf", text(), "application/pdf"))],
+    )
+    assert answer.status_code == 422, answer.text[:2000]
+    assert 'id="f-files-error"' in answer.text and "evidence.type_not_allowed" in answer.text
+    assert registered(console, "配电箱门未关") == []
+    assert head(console) == before
