@@ -11,6 +11,7 @@ import hashlib
 import io
 import random
 import re
+from dataclasses import replace
 from typing import Any
 
 import sqlalchemy as sa
@@ -259,3 +260,28 @@ async def test_a_registration_with_a_file_not_allowed_is_refused_beside_the_file
     assert 'id="f-files-error"' in answer.text and "evidence.type_not_allowed" in answer.text
     assert registered(console, "配电箱门未关") == []
     assert head(console) == before
+
+
+async def test_a_file_over_the_evidence_limit_is_refused_and_nothing_is_recorded(
+    console: ConsoleHarness,
+):
+    client, token, hazard_id = await report_form(console)
+    services = console.api.services
+    limits = services.evidence_limits
+    services.evidence_limits = replace(limits, max_bytes=1000)
+    try:
+        form = {"csrf_token": token, "hazard_id": hazard_id, "summary": "整改完成", "evidence": ""}
+        # Within the body's room: the upload service refuses it, beside the file field.
+        near = jpeg(60, 40) + b"\x00" * 1000
+        answer = await client.post(REPORT, data=form, files=[("files", ("a.jpg", near))])
+        assert answer.status_code == 413, answer.text[:2000]
+        assert 'id="f-files-error"' in answer.text and "evidence.too_large" in answer.text
+        # A body whose length says it is far over: refused before it is read.
+        far = jpeg(60, 40) + b"\x00" * (200 * 1024)
+        answer = await client.post(REPORT, data=form, files=[("files", ("b.jpg", far))])
+        assert answer.status_code == 413 and "evidence.too_large" in answer.text
+    finally:
+        services.evidence_limits = limits
+    assert reports(console, hazard_id) == []
+    assert services.blobs is not None
+    assert not services.blobs.exists(sha(near)) and not services.blobs.exists(sha(far))
