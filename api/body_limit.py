@@ -3,7 +3,9 @@ a body over the limit is refused whether it says its length or streams in chunks
 
 An evidence upload (``POST /api/v1/files``) has a limit of its own (``evidence_max_bytes``
 and room for the multipart framing): it is not held in memory but streamed to the route as it
-arrives, counted, and cut off at the limit (413 ``evidence.too_large``, naming ``file``)."""
+arrives, counted, and cut off at the limit (413 ``evidence.too_large``, naming ``file``). The
+console's forms that carry evidence files (the enterprise's rectification report, the
+inspector's registration) have the same limit: their files together up to one evidence limit."""
 
 from __future__ import annotations
 
@@ -16,6 +18,10 @@ from api.services.refusals import Refused
 
 MAX_BODY_BYTES = 256 * 1024
 UPLOAD_PATH = "/api/v1/files"
+# The console's forms with a file input (multipart, streamed as an upload is).
+CONSOLE_UPLOAD_PATHS = frozenset(
+    {"/console/enterprise/rectification-report", "/console/inspector/register"}
+)
 # The multipart framing around one file: boundaries, part headers, a long file name.
 MULTIPART_OVERHEAD = 64 * 1024
 
@@ -30,7 +36,8 @@ class UploadTooLarge(Exception):
 
 def upload_limit(scope: Scope) -> int | None:
     """The body limit of an upload request, or None for any other request."""
-    if scope.get("method") != "POST" or scope.get("path") != UPLOAD_PATH:
+    path = scope.get("path")
+    if scope.get("method") != "POST" or (path != UPLOAD_PATH and path not in CONSOLE_UPLOAD_PATHS):
         return None
     services = getattr(getattr(scope.get("app"), "state", None), "services", None)
     limits = getattr(services, "evidence_limits", None)

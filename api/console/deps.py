@@ -9,6 +9,7 @@ from typing import Annotated
 from fastapi import Depends, Request
 
 from api.auth import Principal, with_article
+from api.body_limit import UploadTooLarge, too_large
 from api.console.config import ConsoleConfig
 from api.console.sessions import (
     ANONYMOUS_CSRF_COOKIE,
@@ -92,7 +93,10 @@ async def csrf_protect(request: Request, viewer: MaybeViewer) -> None:
     if sent is None and request.headers.get("content-type", "").startswith(
         ("application/x-www-form-urlencoded", "multipart/form-data")
     ):
-        value = (await request.form()).get(CSRF_FIELD)
+        try:
+            value = (await request.form()).get(CSRF_FIELD)
+        except UploadTooLarge as exc:  # a form with files, past the evidence limit
+            raise too_large(exc.limit) from None
         sent = value if isinstance(value, str) else None
     expected = viewer.csrf_token if viewer else request.cookies.get(ANONYMOUS_CSRF_COOKIE)
     if not tokens_match(sent, expected):

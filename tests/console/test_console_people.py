@@ -5,6 +5,7 @@ read what happened from the event store, not from the page."""
 
 from __future__ import annotations
 
+import hashlib
 import io
 import zipfile
 from datetime import UTC, datetime, timedelta
@@ -14,6 +15,7 @@ from typing import Any
 import pytest
 import sqlalchemy as sa
 
+from tests.blobs.samples import jpeg
 from tests.console.conftest import ServedConsole
 from tests.console.test_console_browser import DESKTOP, PHONE, check_page, sign_in
 
@@ -146,9 +148,25 @@ async def test_the_enterprise_submits_its_plan_and_its_report_and_a_refusal_name
     assert "治理方案已提交" in await page.locator(".flash").inner_text()
     await page.get_by_label("整改情况").fill("泄爆片已安装, 电机已更换")
     await page.get_by_label("整改证据").fill("https://files.example/zc/photo-1.jpg " + "ab" * 32)
+    photo = jpeg(90, 60)  # a photo chosen in the form: uploaded, then cited beside the line
+    await page.get_by_label("整改照片和文件").set_input_files(
+        files=[{"name": "泄爆片.jpg", "mimeType": "image/jpeg", "buffer": photo}]
+    )
     await page.get_by_role("button", name="提交整改报告").click()
     await page.wait_for_load_state("networkidle")
     assert "整改报告已提交" in await page.locator(".flash").inner_text()
+    with served_console.engine.connect() as conn:
+        evidence = conn.execute(
+            sa.text(
+                "SELECT data -> 'evidence' FROM events WHERE stream_id = :s"
+                " AND event_type = 'RectificationReported'"
+            ),
+            {"s": f"case-{hazard_id}"},
+        ).scalar_one()
+    assert [(e["sha256"], e.get("name")) for e in evidence] == [
+        (hashlib.sha256(photo).hexdigest(), "泄爆片.jpg"),
+        ("ab" * 32, None),
+    ], evidence
     recorded = events_of(served_console, hazard_id)
     assert recorded.count("GovernancePlanSubmitted") == 1, recorded
     assert recorded.count("RectificationReported") == 1, recorded

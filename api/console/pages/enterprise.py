@@ -21,6 +21,7 @@ from starlette.responses import RedirectResponse, Response
 from api.console.actions import form_key, judged, local_instant, new_key
 from api.console.components import FormErrors, Pager
 from api.console.deps import ServicesDep, SignedIn
+from api.console.evidence import ACCEPT, FILES_FIELD, form_uploads, uploaded_evidence
 from api.console.i18n import add_messages
 from api.console.registry import ConsoleRouter
 from api.console.render import render, set_flash
@@ -109,8 +110,14 @@ add_messages(
         "report.summary": ("整改情况", "What was done"),
         "report.evidence": ("整改证据", "Evidence"),
         "report.evidence_hint": (
-            "每行一项：存放地址、空格、文件的 SHA-256（64 位十六进制）",
-            "One per line: where it is, a space, its SHA-256 (64 hex digits)",
+            "或每行一项：存放地址、空格、文件的 SHA-256（64 位十六进制）",
+            "Or one per line: where it is, a space, its SHA-256 (64 hex digits)",
+        ),
+        "report.files": ("整改照片和文件", "Photos and documents"),
+        "report.files_hint": (
+            "可选多个：照片、PDF、Word 或 Excel 文件；至少提供一项证据（文件或下方的地址）",
+            "Choose one or more photos, PDFs, Word or Excel files; give at least one piece of "
+            "evidence (a file or an address below)",
         ),
         "report.submit": ("提交整改报告", "Send the report"),
         "report.submitted": ("整改报告已提交，等待验收。", "Report sent; verification follows."),
@@ -214,6 +221,8 @@ async def _case_page(
             "keys": {"plan": new_key(), "report": new_key(), "extension": new_key()},
             "plan_parts": PLAN_PARTS,
             "zone_key": zone.key,
+            "files_field": FILES_FIELD,
+            "files_accept": ACCEPT,
         },
         status=status,
     )
@@ -302,10 +311,20 @@ async def report(
     evidence: Text = "",
     idempotency_key: Text = "",
 ) -> Response:
+    """The report with its evidence: files chosen in the form (uploaded through the API's
+    upload service, then cited) and/or typed ``address SHA-256`` lines."""
+    hazard = _hazard(hazard_id)
     values = {"summary": summary, "evidence": evidence}
-    body = {"summary": summary, "evidence": _evidence(evidence)}
+    errors = FormErrors()
+    files = await uploaded_evidence(services, viewer.principal, await form_uploads(request), errors)
+    if errors:  # a file refused: shown beside the file field, nothing sent
+        return await _case_page(
+            request, services, viewer, hazard, form="report", values=values, errors=errors,
+            status=max(r.status for r in errors.refusals),
+        )  # fmt: skip
+    body = {"summary": summary, "evidence": files + _evidence(evidence)}
     return await _act(
-        request, services, viewer, _hazard(hazard_id), "report", values, ReportIn, body,
+        request, services, viewer, hazard, "report", values, ReportIn, body,
         idempotency_key, report_rectification, "report.submitted",
     )  # fmt: skip
 

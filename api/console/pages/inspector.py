@@ -22,6 +22,7 @@ from api.console.actions import (
 )
 from api.console.components import FormErrors, Pager
 from api.console.deps import ServicesDep, SignedIn
+from api.console.evidence import ACCEPT, FILES_FIELD, form_uploads, uploaded_evidence
 from api.console.i18n import add_messages
 from api.console.registry import ConsoleRouter
 from api.console.render import render, set_flash
@@ -106,6 +107,11 @@ add_messages(
             "Required for a deadline ({zone} time)",
         ),
         "register.measures": ("整改措施", "Measures"),
+        "register.files": ("现场照片和文件", "Photos and documents"),
+        "register.files_hint": (
+            "可选多个：照片、PDF、Word 或 Excel 文件",
+            "Choose one or more photos, PDFs, Word or Excel files",
+        ),
         "register.responsible_person": ("整改责任人", "Responsible person"),
         "register.submit": ("登记", "Register"),
         "register.picked": ("已选：{name}（{code}）", "Picked: {name} ({code})"),
@@ -204,6 +210,8 @@ def _form_page(
             "choices": _choices(services, viewer, q),
             "picked": picked,
             "key": key or new_key(),
+            "files_field": FILES_FIELD,
+            "files_accept": ACCEPT,
         },
         status=status,
     )
@@ -305,7 +313,11 @@ async def register(
     }
     errors = FormErrors()
     key = form_key(idempotency_key)
-    model = judged(HazardIn, body, errors)
+    # The photos of the scene, each through the API's upload service, cited by the command.
+    body["evidence"] = await uploaded_evidence(
+        services, viewer.principal, await form_uploads(request), errors
+    )
+    model = None if errors else judged(HazardIn, body, errors)
     if model is not None:
         try:
             answer = answer_of(await register_hazard(model, services, viewer.principal, key))
