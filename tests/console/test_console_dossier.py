@@ -13,6 +13,8 @@ import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
+import httpx
+
 from activities.audit.dossier_files import member_of
 from activities.audit.keys import signing_key
 from activities.eventstore.checkpoint import (
@@ -21,6 +23,7 @@ from activities.eventstore.checkpoint import (
     write_checkpoint_file,
 )
 from deploy.verify_dossier import DossierInvalid, verify_dossier
+from tests.api.loop_guard import loop_guard
 from tests.blobs.samples import jpeg
 from tests.console.conftest import ConsoleHarness
 from tests.console.test_console_people_access import register
@@ -59,7 +62,15 @@ async def test_the_downloaded_dossier_carries_the_evidence_files_and_verifies_of
         sign_checkpoint(key, head.position, head.hash, datetime.now(UTC)),
         settings.resolved_checkpoint_dir,
     )
-    answer = await auditor.get(DOSSIER, params={"case": hazard_id})
+    # The route is async (it uses the app's Temporal client): its database work and the
+    # export itself run in threads, never on the event loop.
+    with loop_guard(console.engine, check=False) as guard:
+        transport = httpx.ASGITransport(app=guard.wrap(console.app), client=("127.0.0.1", 1))
+        watched = httpx.AsyncClient(transport=transport, base_url="http://duban.test")
+        console.clients.append(watched)
+        watched = await console.sign_in("auditor", client=watched)
+        answer = await watched.get(DOSSIER, params={"case": hazard_id})
+    assert guard.violations == [], guard.report()
     assert answer.status_code == 200, answer.text[:500]
     assert answer.headers["content-type"] == "application/zip"
     assert f"case-{hazard_id}.zip" in answer.headers["content-disposition"]
