@@ -16,7 +16,6 @@ from rich.markup import escape
 from rich.table import Table
 
 from activities.eventstore import CheckpointInvalid
-from activities.eventstore.checkpoint import public_key_bytes
 from api.cli.audit_chain import chain_app
 from api.cli.common import (
     JsonOption,
@@ -209,45 +208,31 @@ def audit_export(
     verifiable offline with the bureau's public key."""
     import asyncio
 
-    from activities.audit.checkpoints import load_checkpoint_directory
-    from activities.audit.dossier import DossierError, export_dossier
-    from activities.audit.dossier_history import HistoryAtExport, export_history_for_dossier
-    from activities.audit.keys import signing_key
+    from activities.audit.dossier import DossierError
+    from activities.audit.dossier_request import export_dossier_as_asked
     from activities.blobs import open_blob_store
-    from activities.temporal_client import TemporalUnreachable, connect_temporal
+    from activities.temporal_client import connect_temporal
 
     runtime = command_runtime()
     settings = runtime.settings
     target = out or settings.data_dir / "dossiers" / f"case-{hazard_id}.zip"
 
-    async def history_now() -> HistoryAtExport:
-        client = await connect_temporal(settings)
-        return await export_history_for_dossier(runtime.store, settings, client, hazard_id)
+    def warn(problem: str) -> None:
+        err_console.print(f"[yellow]WARNING[/yellow] {escape(problem)}", soft_wrap=True)
 
     try:
-        key = signing_key(settings)
-        try:
-            at_export = asyncio.run(history_now())
-        except TemporalUnreachable as exc:
-            # The record and the kept checkpoints still make a dossier; it says what is missing.
-            err_console.print(
-                f"[yellow]WARNING[/yellow] the workflow history cannot be exported now: {exc}"
+        result = asyncio.run(
+            export_dossier_as_asked(
+                runtime.store,
+                settings,
+                hazard_id,
+                target,
+                temporal=lambda: connect_temporal(settings),
+                blobs=open_blob_store(settings),
+                create_key=True,  # the CLI makes the single machine's key, as `checkpoint` does
+                allow_missing_history=allow_missing_history,
+                warn=warn,
             )
-            at_export = HistoryAtExport()
-        kept = load_checkpoint_directory(settings.resolved_checkpoint_dir, public_key_bytes(key))
-        result = export_dossier(
-            runtime.store,
-            hazard_id,
-            target,
-            key,
-            checkpoints=[checkpoint for _, checkpoint in kept],
-            history_dir=settings.data_dir / "histories",
-            allow_missing_history=allow_missing_history,
-            time_zone=str(display_zone(settings)),
-            signed_for_export=at_export.checkpoint,
-            history_exported_now=at_export.exported_now,
-            case_running=at_export.running,
-            blobs=open_blob_store(settings),
         )
     except CheckpointInvalid as exc:
         raise refuse(str(exc), prefix="checkpoint refused:") from exc

@@ -165,12 +165,9 @@ def display_zone(settings: Settings) -> ZoneInfo:
     """The time zone instants are shown in: the policy's (which DUBAN_TIME_ZONE overrides, as
     for deadlines); the settings' when the policy file cannot be read (the command then
     still shows what it has)."""
-    from activities.rules import RulesActivities
+    from activities.audit.dossier_request import policy_zone
 
-    try:
-        return ZoneInfo(str(RulesActivities(settings).snapshot().policy["time_zone"]))
-    except DomainError:
-        return settings.zone
+    return policy_zone(settings)
 
 
 def format_instant(value: datetime | str | None, zone: ZoneInfo) -> str:

@@ -10,6 +10,7 @@ Reading changes nothing: every route here is a GET, for the auditor only.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import re
 import tempfile
@@ -20,6 +21,7 @@ from typing import Annotated, Any
 from fastapi import Query, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, RedirectResponse, Response
+from temporalio.client import Client
 
 from activities.audit.checkpoints import (
     load_checkpoint_directory,
@@ -240,37 +242,47 @@ def audit(
 
 
 @router.page(DOSSIER, roles=AUDITOR)
-def dossier(
+async def dossier(
     request: Request, services: ServicesDep, viewer: SignedIn, case: CaseQuery = ""
 ) -> Response:
-    """The case's dossier, exported now as ``duban audit export`` does and streamed."""
+    """The case's dossier, exported now by the same function as ``duban audit export``
+    (``export_dossier_as_asked``: the history exported if need be, the evidence files, the
+    policy's zone) and streamed.
+
+    Signed by the API process's configured key (``DUBAN_CHECKPOINT_KEY_PATH``, or the one
+    under the data directory on a single machine), read as the hourly audit job reads it; the
+    web process never creates a key: with none there, the download is refused (503) naming
+    the setting."""
     if not case.strip():
         return RedirectResponse(HOME, status_code=303)
     hazard_id = _hazard(case.strip())
-    services.require_read(viewer.principal, hazard_id)
+    await asyncio.to_thread(services.require_read, viewer.principal, hazard_id)
     settings = getattr(request.app.state, "settings", None)
     if settings is None:
         raise Refused(503, "dossier.unavailable", "no settings to find the signing key", None)
-    from activities.audit.dossier import DossierError, export_dossier
-    from activities.audit.keys import signing_key
-    from activities.eventstore.checkpoint import public_key_bytes
+    from activities.audit.dossier import DossierError
+    from activities.audit.dossier_request import export_dossier_as_asked
+    from activities.audit.keys import SigningKeyUnavailable
+
+    async def temporal() -> Client:
+        return services.temporal
 
     handle, name = tempfile.mkstemp(prefix="duban-dossier-", suffix=".zip")
     os.close(handle)
     target = Path(name)
     try:
-        key = signing_key(settings)
-        kept = load_checkpoint_directory(settings.resolved_checkpoint_dir, public_key_bytes(key))
-        export_dossier(
+        await export_dossier_as_asked(
             services.store,
+            settings,
             hazard_id,
             target,
-            key,
-            checkpoints=[checkpoint for _, checkpoint in kept],
-            history_dir=settings.data_dir / "histories",
-            allow_missing_history=False,
-            time_zone=settings.time_zone,
+            temporal=temporal,
+            blobs=services.blobs,
+            create_key=False,
         )
+    except SigningKeyUnavailable as exc:
+        target.unlink(missing_ok=True)
+        raise Refused(503, "dossier.no_signing_key", str(exc), None) from None
     except (DossierError, CheckpointInvalid, ValueError, OSError) as exc:
         target.unlink(missing_ok=True)
         raise Refused(409, "dossier.unavailable", str(exc), "case") from None
