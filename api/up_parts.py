@@ -46,10 +46,11 @@ PROJECTOR_STALE_AFTER = timedelta(minutes=2)
 # Where duban kept its data before it had one data directory per user.
 EARLIER_DATA_DIR = ".duban"
 # The SQLite pragmas the Temporal dev server runs with, in `duban up` and in bench/ alike: WAL
-# lets readers run beside the one writer and commits append to the log instead of rewriting
-# pages (2.3x on the trivial workflow, bench/results/2026-12-08-sqlite-wal.txt). Durability:
-# with synchronous=normal a power loss may lose the last transactions, never corrupt the file;
-# the event store in PostgreSQL remains the record.
+# lets readers run beside the one writer and a commit appends to the log instead of rewriting
+# pages (2.4-2.9x the default journal on the trivial workflow, WAL alone 2.1-2.3x:
+# bench/results/2026-12-08-sqlite-wal.txt). Durability: with synchronous=normal a power loss
+# may lose the last transactions, never corrupt the file; the event store in PostgreSQL
+# remains the record.
 DEV_SERVER_SQLITE_PRAGMAS = ("journal_mode=wal", "synchronous=normal")
 
 
