@@ -1,6 +1,7 @@
 """Case-workflow benchmark on the real Temporal dev server (SQLite file) and PostgreSQL.
 
-    .venv/bin/python -m bench.cases [--cases N] [--same-deadline M]
+    .venv/bin/python -m bench.cases [--cases N] [--same-deadline M] [--sqlite wal,wal-full,default]
+    .venv/bin/python -m bench.cases --ceiling-only --sqlite default,wal-full,wal [--activities A]
 
 Prints: full lifecycles per second (register → notice → report → verify → close), the
 ceiling of the same engine (a trivial workflow running the same number of no-op activities
@@ -30,6 +31,7 @@ from activities.database import create_app_engine
 from activities.eventstore import EventStore
 from activities.logging import configure_logging
 from activities.settings import Settings
+from api.up_parts import DEV_SERVER_SQLITE_PRAGMAS, dev_server_db_args
 from bench.common import APP_ROLE, bench_database, report
 from bench.trivial import TrivialWorkflow, noop
 from domain.case import command_to_data
@@ -47,6 +49,13 @@ from workflows.ids import case_stream_id, case_workflow_id
 BIN = Path(sys.executable).parent
 # TEST DATA for the years chinese-calendar does not know (weekends and New Year's Day only).
 CALENDAR = write_test_calendar()
+# The dev server's SQLite pragmas: those `duban up` starts it with (wal), WAL alone with
+# SQLite's default synchronous=full (wal-full), or none at all (default: a rollback journal).
+SQLITE_VARIANTS: dict[str, tuple[str, ...]] = {
+    "wal": DEV_SERVER_SQLITE_PRAGMAS,
+    "wal-full": ("journal_mode=wal",),
+    "default": (),
+}
 PHOTO = Evidence("s3://evidence/after.jpg", "b" * 64)
 
 
@@ -102,11 +111,21 @@ async def trivial(client, queue: str, activities: int) -> None:  # type: ignore[
 
 
 async def run(args: argparse.Namespace, database_url: str) -> None:
+    """One run per SQLite variant asked for, one after another on the same machine."""
+    for variant in args.sqlite:
+        pragmas = SQLITE_VARIANTS[variant]
+        print(f"# dev server SQLite: {variant} ({', '.join(pragmas) or 'no --sqlite-pragma'})")
+        await run_variant(args, database_url, pragmas)
+
+
+async def run_variant(
+    args: argparse.Namespace, database_url: str, pragmas: tuple[str, ...]
+) -> None:
     with tempfile.TemporaryDirectory(prefix="duban-bench-temporal-") as tmp:
         env = await WorkflowEnvironment.start_local(
             dev_server_existing_path=str(BIN / "temporal"),
             search_attributes=search_attributes.ALL,
-            dev_server_extra_args=["--db-filename", str(Path(tmp) / "temporal.db")],
+            dev_server_extra_args=dev_server_db_args(Path(tmp) / "temporal.db", pragmas),
             dev_server_log_level="error",
         )
         engine = create_app_engine(database_url, APP_ROLE, pool_size=20)
@@ -125,6 +144,13 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
                 workflow_runner=workflow_runner(),
             ),
         ):
+            if args.ceiling_only:
+                await trivial_ceiling(client, args.cases, args.activities)
+                parts.executor.shutdown(wait=False)
+                store.close()
+                engine.dispose()
+                await env.shutdown()
+                return
             await lifecycle(client, queue, f"H-warm-{uuid.uuid4().hex[:6]}")
             first = f"H-bench-{uuid.uuid4().hex[:6]}-0"
             started = time.perf_counter()
@@ -211,10 +237,45 @@ async def run(args: argparse.Namespace, database_url: str) -> None:
         await env.shutdown()
 
 
+async def trivial_ceiling(client, cases: int, activities: int) -> None:  # type: ignore[no-untyped-def]
+    """The trivial workflow alone: the dev server's ceiling for this shape."""
+    await trivial(client, "bench-trivial", activities)
+    started = time.perf_counter()
+    await asyncio.gather(*(trivial(client, "bench-trivial", activities) for _ in range(cases)))
+    report(
+        f"ceiling: trivial workflow, {activities} activities + 2 updates, {cases} concurrently",
+        cases / (time.perf_counter() - started),
+        "workflows/s",
+    )
+
+
+def sqlite_variants(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",")]
+    unknown = [name for name in names if name not in SQLITE_VARIANTS]
+    if unknown:
+        raise argparse.ArgumentTypeError(
+            f"unknown variant {', '.join(unknown)}; known: {', '.join(SQLITE_VARIANTS)}"
+        )
+    return names
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--cases", type=int, default=200)
     parser.add_argument("--same-deadline", type=int, default=200)
+    parser.add_argument(
+        "--sqlite",
+        type=sqlite_variants,
+        default=["wal"],
+        help="the dev server's SQLite pragmas, one run each in turn: wal (duban up's), wal-full,"
+        " default; comma-separated",
+    )
+    parser.add_argument(
+        "--ceiling-only",
+        action="store_true",
+        help="only the trivial workflow (--cases of them, --activities each)",
+    )
+    parser.add_argument("--activities", type=int, default=7, help="with --ceiling-only")
     args = parser.parse_args()
     configure_logging("WARNING")
     with bench_database() as url:
