@@ -4,6 +4,11 @@ The lines come from the read model (``read_models/ledger.py``); the words from
 ``domain.case.words``; dates in the policy's time zone. The CSV is UTF-8 with a byte-order
 mark, which Excel needs to open Chinese text correctly. The workbook is written by openpyxl
 with fixed document properties, so the same lines give the same sheet.
+
+Every text cell is written as text, never as a formula (``inert``): a description, measure or
+name a person typed that starts like a formula (``=``, ``+``, ``-``, ``@``, a tab or a carriage
+return) would otherwise run when the file is opened (CSV/formula injection). In the CSV such a
+value is prefixed with ``'``; in the workbook it is stored as a string cell, unchanged.
 """
 
 from __future__ import annotations
@@ -40,6 +45,16 @@ HEADINGS: tuple[str, ...] = (
 )
 _WIDTHS = (6, 16, 12, 28, 14, 14, 36, 36, 10, 12, 18, 14, 10, 10, 8)
 _FIXED = datetime(2000, 1, 1)
+# What a spreadsheet reads as the start of a formula (OWASP's list for CSV injection).
+FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def inert(value: object) -> object:
+    """``value`` as a CSV cell that no spreadsheet runs: text that starts like a formula gets a
+    leading ``'`` (which spreadsheets read as "this is text"); anything else as it is."""
+    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
+        return "'" + value
+    return value
 
 
 def _day(moment: datetime | None, zone: ZoneInfo) -> date | None:
@@ -81,7 +96,7 @@ def ledger_csv(lines: Sequence[LedgerLine], time_zone: str) -> bytes:
     writer.writerow(HEADINGS)
     for row in ledger_rows(lines, time_zone):
         writer.writerow(
-            ["" if c is None else c.isoformat() if isinstance(c, date) else c for c in row]
+            ["" if c is None else c.isoformat() if isinstance(c, date) else inert(c) for c in row]
         )
     return ("\ufeff" + buffer.getvalue()).encode("utf-8")
 
@@ -101,6 +116,10 @@ def ledger_xlsx(lines: Sequence[LedgerLine], time_zone: str, title: str) -> byte
         cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
     for row in ledger_rows(lines, time_zone):
         sheet.append(row)
+        for cell in sheet[sheet.max_row]:
+            if inert(cell.value) != cell.value:
+                # Kept as typed, but a string: openpyxl takes a leading "=" for a formula.
+                cell.data_type = "s"
     for index, width in enumerate(_WIDTHS, start=1):
         letter = get_column_letter(index)
         sheet.column_dimensions[letter].width = width

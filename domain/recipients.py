@@ -121,8 +121,9 @@ def resolve_recipients(
     enabled accounts; ``contacts``: the enterprise's contacts; ``channels``: the channels the
     deployment has besides the inbox; ``groups``: the bureau's group robots configured;
     ``default_language``: the words for those who have no account (contacts, groups).
-    A name matched by no unit of the path falls back to the accounts of that display name, so
-    a notice is never silently dropped because a grid unit changed its person.
+    A name matched by no unit of the path falls back to the grid's accounts (inspectors,
+    supervisors) of that display name on the case's path (``_named_grid_people``), so a notice
+    is never silently dropped because a grid unit changed its person.
     """
     available = frozenset(channels)
     people = [a for a in accounts if a.enabled]
@@ -147,7 +148,7 @@ def resolve_recipients(
         units = {u.code for u in grid_path if u.responsible_person == recipient_id}
         chosen = [a for a in people if a.role in GRID_ROLES and a.scope in units]
         if not chosen:
-            chosen = [a for a in people if a.display_name == recipient_id]
+            chosen = _named_grid_people(people, recipient_id, grid_path)
     elif recipient_kind == "grid_unit":
         chosen = [a for a in people if a.role in GRID_ROLES and a.scope == recipient_id]
     elif recipient_kind == "admin":
@@ -170,6 +171,21 @@ def resolve_recipients(
             if g in CHAT_CHANNELS
         ]
     return accounts_found + found
+
+
+def _named_grid_people(
+    people: Sequence[Person], name: str, grid_path: Sequence[GridUnit]
+) -> list[Person]:
+    """The fallback for a person no unit of the path names: the grid's accounts of that display
+    name, scoped to a unit of the case's path when there is one. Never an enterprise's or any
+    other account: a display name is typed by whoever holds the account, so anyone could take a
+    grid person's name and read what is addressed to them."""
+    on_path = {u.code for u in grid_path}
+    return [
+        a
+        for a in people
+        if a.display_name == name and a.role in GRID_ROLES and (not on_path or a.scope in on_path)
+    ]
 
 
 def _routes(

@@ -5,13 +5,16 @@ channels they use.
   queue; ``pending``: waiting for their next attempt) and channel; ``--figures`` the counts
   per channel (sent, failed attempts, pending, given up, the oldest wait).
 - ``retry``: given-up deliveries back in the queue (all, or ``--id`` ones).
-- ``contact``: an account's e-mail, phone, chat robot and quiet hours.
+- ``contact``: an account's e-mail, phone, chat robot and quiet hours. The robot's signing
+  secret is never an argument (arguments show in ``ps`` and the shell's history): it is read
+  from ``DUBAN_CHAT_SECRET`` or asked for, hidden, with ``--ask-chat-secret``.
 - ``enterprise-contact``: an enterprise's 主要负责人 (principal) / 安全管理人员 (safety_manager).
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from typing import Annotated
 
@@ -129,6 +132,17 @@ def notifications_retry(
     console.print(f"{count} given-up deliveries queued again", markup=False)
 
 
+CHAT_SECRET_VARIABLE = "DUBAN_CHAT_SECRET"
+
+
+def _chat_secret(ask: bool) -> str | None:
+    """The chat robot's signing secret: typed at a hidden prompt, or from the environment."""
+    if ask:
+        secret: str = typer.prompt("chat robot signing secret", hide_input=True)
+        return secret.strip() or None
+    return os.environ.get(CHAT_SECRET_VARIABLE, "").strip() or None
+
+
 @notifications_app.command("contact")
 def notifications_contact(
     login: Annotated[str, typer.Argument(help="the account's login name")],
@@ -136,12 +150,21 @@ def notifications_contact(
     phone: Annotated[str | None, typer.Option(help="mobile phone (SMS)")] = None,
     chat_kind: Annotated[str | None, typer.Option(help="wecom, dingtalk or feishu")] = None,
     chat_url: Annotated[str | None, typer.Option(help="the person's chat robot URL")] = None,
-    chat_secret: Annotated[str | None, typer.Option(help="its signing secret")] = None,
+    ask_chat_secret: Annotated[
+        bool,
+        typer.Option(
+            "--ask-chat-secret",
+            help=f"ask for the robot's signing secret (hidden); or set {CHAT_SECRET_VARIABLE}",
+        ),
+    ] = False,
     quiet_hours: Annotated[
         str | None, typer.Option(help="HH:MM-HH:MM in the policy's time zone, e.g. 22:00-07:00")
     ] = None,
 ) -> None:
-    """Set an account's contact channels and quiet hours (an option left out: none)."""
+    """Set an account's contact channels and quiet hours (an option left out: none). The chat
+    robot's signing secret: from the environment variable DUBAN_CHAT_SECRET, or typed at the
+    hidden prompt of --ask-chat-secret; never on the command line."""
+    chat_secret = _chat_secret(ask_chat_secret)
     runtime = command_runtime()
     try:
         set_account_contacts(

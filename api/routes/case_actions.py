@@ -105,7 +105,9 @@ CaseActionDep = Annotated[CaseAction, Depends(case_action)]
 def _evidence(case: CaseAction, items: list[Any]) -> tuple[Evidence, ...]:
     """The cited evidence as the event records it (an uploaded file's size and type read from
     the stored bytes). Called inside ``build``, which runs in the thread pool."""
-    return case.services.evidence_of([e.model_dump() for e in items])
+    return case.services.evidence_of(
+        case.principal, [e.model_dump() for e in items], hazard_id=case.hazard_id
+    )
 
 
 @router.post(

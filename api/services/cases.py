@@ -160,7 +160,7 @@ class CaseServices(FileServices):
                 found_by=principal.actor_id,
                 found_at=body["found_at"],
                 mode=RectificationMode(body["mode"]),
-                evidence=self.evidence_of(body["evidence"]),
+                evidence=self.evidence_of(principal, body["evidence"]),
                 checklist_clause=body.get("checklist_clause"),
                 deadline=body.get("deadline"),
                 measures=body.get("measures") or "",

@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from typing import Any, BinaryIO
 
+from sqlalchemy import text
+
 from activities.blobs import (
     BlobNotFound,
     BlobStore,
@@ -26,7 +28,7 @@ from activities.blobs.thumbnails import Thumbnail, ThumbnailUnavailable, thumbna
 from api.auth import Principal, with_article
 from api.services.access import AccessRules
 from api.services.refusals import Refused, forbidden
-from domain.case.events import Evidence, stored_file_uri
+from domain.case.events import STORED_FILE_SCHEME, Evidence, stored_file_uri
 from workflows.ids import case_stream_id
 
 # Who may upload: the people whose commands cite files (an inspector or supervisor registers,
@@ -63,23 +65,82 @@ class FileServices(AccessRules):
             )
         except EvidenceRefused as exc:
             raise evidence_refusal(exc) from None
+        # Who uploaded it: only they may cite it by its hash (``_may_cite``).
+        with self.engine.begin() as conn:
+            conn.execute(
+                text(
+                    "INSERT INTO evidence_uploads (sha256, actor) VALUES (:s, :a)"
+                    " ON CONFLICT (sha256, actor) DO NOTHING"
+                ),
+                {"s": accepted.sha256, "a": principal.actor_id},
+            )
         return {**accepted.as_event_data(), "uri": stored_file_uri(accepted.sha256)}
 
     # ---- citing ----
     def evidence_of(
-        self, items: Sequence[dict[str, Any]], field: str = "evidence"
+        self,
+        principal: Principal,
+        items: Sequence[dict[str, Any]],
+        field: str = "evidence",
+        hazard_id: str | None = None,
     ) -> tuple[Evidence, ...]:
         """What the event records of each cited item: a typed reference as given (``uri`` and
-        ``sha256``), or an uploaded file (``sha256`` and an optional ``name``, no ``uri``)
-        with its size and type read again from the stored bytes (never from the client)."""
+        ``sha256``; never a ``duban-file:`` one, which only an upload makes), or an uploaded
+        file (``sha256`` and an optional ``name``, no ``uri``) with its size and type read
+        again from the stored bytes (never from the client).
+
+        A stored file is cited only by an actor who uploaded it, or on a case (``hazard_id``)
+        whose events already name it: the store also holds others' uploads and the issued
+        documents' PDFs, whose hashes are public. Any other hash is answered as one never
+        uploaded, so the answer tells nothing of what the store holds."""
         out = []
+        case_files: set[str] | None = None
         for index, item in enumerate(items):
             where = f"{field}.{index}"
-            if item.get("uri") is not None:
-                out.append(Evidence(item["uri"], item["sha256"]))
+            uri = item.get("uri")
+            if uri is not None:
+                if uri.strip().lower().startswith(STORED_FILE_SCHEME):
+                    raise Refused(
+                        422,
+                        "evidence.uri_reserved",
+                        f"a {STORED_FILE_SCHEME} reference is made by an upload only: cite "
+                        "an uploaded file by its sha256 without a uri",
+                        f"{where}.uri",
+                    )
+                out.append(Evidence(uri, item["sha256"]))
                 continue
-            out.append(self._stored_evidence(item["sha256"].lower(), item.get("name"), where))
+            sha256 = item["sha256"].lower()
+            if not self._uploaded_by(principal, sha256):
+                if case_files is None:
+                    case_files = self._files_named(hazard_id)
+                if sha256 not in case_files:
+                    raise self._file_unknown(sha256, where)
+            out.append(self._stored_evidence(sha256, item.get("name"), where))
         return tuple(out)
+
+    def _uploaded_by(self, principal: Principal, sha256: str) -> bool:
+        with self.engine.connect() as conn:
+            row = conn.execute(
+                text("SELECT 1 FROM evidence_uploads WHERE sha256 = :s AND actor = :a"),
+                {"s": sha256, "a": principal.actor_id},
+            ).first()
+        return row is not None
+
+    def _files_named(self, hazard_id: str | None) -> set[str]:
+        if hazard_id is None:
+            return set()
+        events = self.store.read_stream(case_stream_id(hazard_id))
+        return {ref.sha256 for ref in files_in_events(e.data for e in events)}
+
+    @staticmethod
+    def _file_unknown(sha256: str, where: str) -> Refused:
+        return Refused(
+            422,
+            "evidence.file_unknown",
+            f"no uploaded file has SHA-256 {sha256}: upload it first (POST /api/v1/files), "
+            "or give its uri",
+            f"{where}.sha256",
+        )
 
     def _stored_evidence(self, sha256: str, name: str | None, where: str) -> Evidence:
         store = self.blob_store()
@@ -100,13 +161,7 @@ class FileServices(AccessRules):
                 media_type = detect_file(incoming.path) or OCTET_STREAM
                 size = incoming.size
         except (BlobNotFound, InvalidHash):
-            raise Refused(
-                422,
-                "evidence.file_unknown",
-                f"no uploaded file has SHA-256 {sha256}: upload it first (POST /api/v1/files), "
-                "or give its uri",
-                f"{where}.sha256",
-            ) from None
+            raise self._file_unknown(sha256, where) from None
         if media_type not in self.evidence_limits.allowed_types:
             raise Refused(
                 422,

@@ -4,15 +4,20 @@ records the hash, size, type and name; a reader of the case reads the file and i
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import io
 import uuid
 from dataclasses import replace
+from pathlib import Path
 from typing import Any
 
 from PIL import Image
 
 from activities.blobs import DirectoryBlobStore
+from activities.documents import load_document_rules
+from activities.documents.issuing import DocumentIssuer, PolicyBook
+from domain.documents.issued import DOCUMENT_ISSUED, IssuedDocument
 from tests.api.conftest import ApiHarness
 from tests.api.test_api_hazards import hazard
 from tests.blobs.samples import jpeg, png
@@ -295,3 +300,111 @@ async def test_a_verification_and_a_governance_plan_record_the_files_they_cite(a
         f"/api/v1/hazards/{hazard_id}/files", headers=api.grid.headers("auditor")
     )
     assert [f["sha256"] for f in files.json()["items"]] == [plan_ref["sha256"], site_ref["sha256"]]
+
+
+async def test_a_file_is_cited_by_its_uploader_or_on_a_case_naming_it_never_by_hash_alone(
+    api: ApiHarness,
+):
+    """A hash names a stored file, not a right to it: enterprise B may not put enterprise A's
+    upload into a case of its own (and read it back through that case), and may not type a
+    ``duban-file:`` reference either; the answer is the one a never-uploaded hash gets."""
+    secret = PDF + b"% A's own " + uuid.uuid4().hex.encode() + b"\n"
+    a_ref = (await upload(api, "enterprise_a", secret, "A的整改报告.pdf")).json()
+    created = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(api.grid, credit_code=api.grid.enterprise_b),
+        headers=api.grid.headers("inspector_b"),
+    )
+    assert created.status_code == 201, created.text
+    b_case = created.json()["hazard_id"]
+
+    async def b_reports(evidence: list[dict[str, str]]) -> Any:
+        return await api.client.post(
+            f"/api/v1/hazards/{b_case}/rectification-report",
+            json={"summary": "已整改", "evidence": evidence},
+            headers=api.grid.headers("enterprise_b"),
+        )
+
+    by_hash = await b_reports([{"sha256": a_ref["sha256"]}])
+    refusal(by_hash, 422, "evidence.file_unknown", "evidence.0.sha256")
+    never = await b_reports([{"sha256": "c" * 64}])
+    assert (
+        never.json()["error"]["message"].replace("c" * 64, a_ref["sha256"])
+        == (by_hash.json()["error"]["message"])
+    )  # nothing tells a stored file from one never uploaded
+    typed = await b_reports([{"uri": a_ref["uri"], "sha256": a_ref["sha256"]}])
+    refusal(typed, 422, "evidence.uri_reserved", "evidence.0.uri")
+    shouted = await b_reports([{"uri": " DUBAN-FILE:" + a_ref["sha256"], "sha256": "d" * 64}])
+    refusal(shouted, 422, "evidence.uri_reserved", "evidence.0.uri")
+    a_registers = await api.client.post(  # a registration has no case yet to name it
+        "/api/v1/hazards",
+        json=hazard(api.grid, evidence=[{"sha256": a_ref["sha256"]}]),
+        headers=api.grid.headers("inspector_a"),
+    )
+    refusal(a_registers, 422, "evidence.file_unknown", "evidence.0.sha256")
+    assert "RectificationReported" not in api.stream_types(case_stream_id(b_case))
+    got = await api.client.get(
+        f"/api/v1/hazards/{b_case}/files/{a_ref['sha256']}",
+        headers=api.grid.headers("enterprise_b"),
+    )
+    refusal(got, 404, "not_found", "sha256")
+
+    # B uploads the same bytes itself: then they are its own to cite.
+    again = (await upload(api, "enterprise_b", secret, "B.pdf")).json()
+    assert again["sha256"] == a_ref["sha256"]
+    cited = await b_reports([{"sha256": again["sha256"]}])
+    assert cited.status_code == 200, cited.text
+    # A file the case already names may be cited on it by another (the supervisor's check).
+    verified = await api.client.post(
+        f"/api/v1/hazards/{b_case}/verification",
+        json={"passed": True, "evidence": [{"sha256": again["sha256"]}]},
+        headers=api.grid.headers("supervisor_b"),
+    )
+    assert verified.status_code == 200, verified.text
+
+
+async def test_an_issued_documents_public_hash_cannot_be_cited_to_read_its_pdf(
+    isolated_api: ApiHarness, tmp_path: Path
+):
+    api, grid = isolated_api, isolated_api.grid
+    blobs = DirectoryBlobStore(tmp_path / "blobs")
+    api.services.blobs = blobs
+    created = await api.client.post(
+        "/api/v1/hazards", json=hazard(grid), headers=grid.headers("inspector_a")
+    )
+    assert created.status_code == 201, created.text
+    issuer = DocumentIssuer(
+        api.store,
+        blobs,
+        load_document_rules(),
+        PolicyBook.from_settings(api.settings),
+        public_url="https://duban.example.gov.cn",
+    )
+    assert await asyncio.to_thread(issuer.catch_up) >= 1
+    notice = next(
+        IssuedDocument.from_data(e.data)
+        for e in api.store.iter_all()
+        if e.event_type == DOCUMENT_ISSUED
+    )
+    api.project()
+    public = await api.client.get(f"/api/v1/public/documents/{notice.short_code}")
+    assert public.status_code == 200, public.text
+    digest = public.json()["sha256"]
+    assert blobs.exists(digest)  # the PDF is in the very store evidence is cited from
+
+    own = await api.client.post(
+        "/api/v1/hazards",
+        json=hazard(grid, credit_code=grid.enterprise_b),
+        headers=grid.headers("inspector_b"),
+    )
+    b_case = own.json()["hazard_id"]
+    cited = await api.client.post(
+        f"/api/v1/hazards/{b_case}/rectification-report",
+        json={"summary": "已整改", "evidence": [{"sha256": digest, "name": "x.pdf"}]},
+        headers=grid.headers("enterprise_b"),
+    )
+    refusal(cited, 422, "evidence.file_unknown", "evidence.0.sha256")
+    got = await api.client.get(
+        f"/api/v1/hazards/{b_case}/files/{digest}", headers=grid.headers("enterprise_b")
+    )
+    refusal(got, 404, "not_found", "sha256")

@@ -128,3 +128,51 @@ def test_contacts_deliveries_and_the_operators_queue_from_the_command_line(
     )
     bad = duban(demo_env, "notifications", "list", "--status", "lost")
     assert_one_line_refusal(bad, "status")
+
+
+def test_a_chat_robots_secret_is_never_an_argument_but_the_environment_or_a_hidden_prompt(
+    demo_env: dict[str, str], fresh_database_url: str
+):
+    """Arguments show in ``ps`` and the shell's history: ``--chat-secret`` is no option; the
+    secret comes from DUBAN_CHAT_SECRET or is typed at a hidden prompt, and is never echoed."""
+    made = duban(
+        demo_env, "user", "create", "duty", "--display-name", "值班员", "--role", "admin",
+        "--generate-password",
+    )  # fmt: skip
+    assert made.exit_code == 0, made.output
+    robot = ("--chat-kind", "wecom", "--chat-url", "https://qyapi.weixin.qq.com/cgi-bin/webhook")
+
+    def stored_secret() -> str | None:
+        engine = create_app_engine(fresh_database_url, APP_ROLE)
+        try:
+            with engine.connect() as conn:
+                secret: str | None = conn.execute(
+                    sa.text("SELECT chat_secret FROM accounts WHERE login = 'duty'")
+                ).scalar_one()
+            return secret
+        finally:
+            engine.dispose()
+
+    on_the_line = duban(
+        demo_env, "notifications", "contact", "duty", *robot, "--chat-secret", "SEC-argv"
+    )
+    assert on_the_line.exit_code == 2 and "No such option" in on_the_line.output
+    assert stored_secret() is None
+
+    from_env = duban(
+        {**demo_env, "DUBAN_CHAT_SECRET": "SEC-from-env"}, "notifications", "contact", "duty",
+        *robot,
+    )  # fmt: skip
+    assert from_env.exit_code == 0, from_env.output
+    assert stored_secret() == "SEC-from-env" and "SEC-from-env" not in from_env.output
+
+    typed = duban(
+        demo_env, "notifications", "contact", "duty", *robot, "--ask-chat-secret",
+        stdin="SEC-typed\n",
+    )  # fmt: skip
+    assert typed.exit_code == 0, typed.output
+    assert stored_secret() == "SEC-typed" and "SEC-typed" not in typed.output
+
+    none = duban(demo_env, "notifications", "contact", "duty", *robot)
+    assert none.exit_code == 0, none.output
+    assert stored_secret() is None  # an option left out: none

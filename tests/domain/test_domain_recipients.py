@@ -97,6 +97,41 @@ def test_a_name_no_unit_on_the_path_has_falls_back_to_the_accounts_of_that_name(
     assert resolve("enforcement", "执法大队 无名") == []
 
 
+def test_the_fallback_by_name_reaches_grid_accounts_on_the_cases_path_only():
+    """A display name is anyone's to type: an enterprise account, an auditor or an inspector
+    of another county named like the path's person reads nothing addressed to that person."""
+    name = "执法大队 钱队长"  # no unit on the path names them: the fallback by name
+    qian = Person("qian", name, "inspector", COUNTY.code)
+    impostors = (
+        Person("ent-zhao", name, "enterprise", ENTERPRISE.credit_code),
+        Person("aud-zhao", name, "auditor", None),
+        Person("adm-zhao", name, "admin", None),
+        Person("far-zhao", name, "inspector", "P99-C9-X9"),
+    )
+    found = resolve_recipients(
+        "enforcement",
+        name,
+        grid_path=PATH,
+        accounts=(*PEOPLE, qian, *impostors),
+        contacts=(),
+        channels=(),
+    )
+    assert [r.key for r in found] == ["account:qian"]
+    assert [
+        r.key
+        for r in resolve_recipients(
+            "listing_authority", name, grid_path=PATH, accounts=impostors, contacts=(), channels=()
+        )
+    ] == []
+    # No path (a credit record's notice): still the grid's accounts only.
+    assert [
+        r.key
+        for r in resolve_recipients(
+            "enforcement", name, grid_path=(), accounts=(*impostors, qian), contacts=(), channels=()
+        )
+    ] == ["account:far-zhao", "account:qian"]
+
+
 def test_quiet_hours_across_midnight_hold_until_their_end_on_the_policys_clock():
     quiet = parse_quiet_hours("22:00-07:00")
     assert quiet.covers(time(23, 30)) and quiet.covers(time(6, 59))
