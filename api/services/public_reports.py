@@ -16,6 +16,7 @@ import asyncio
 import hashlib
 import json
 import secrets
+from collections.abc import Sequence
 from datetime import timedelta
 from typing import Any
 
@@ -29,7 +30,7 @@ from api.auth import Principal
 from api.services.access import AccessRules, actor_of, grid_scope_of
 from api.services.refusals import Refused, domain_refusal, forbidden, not_found, temporal_answers
 from domain.case.commands import Actor, Role
-from domain.case.events import Evidence
+from domain.case.events import STORED_FILE_SCHEME, Evidence
 from domain.errors import DomainError
 from domain.grid import GridLevel
 from domain.policy import PublicReports
@@ -198,7 +199,7 @@ class PublicReportServices(AccessRules):
                 enterprise_name=enterprise.name if enterprise else None,
                 place=body["place"],
                 description=body["description"],
-                evidence=tuple(Evidence(e["uri"], e["sha256"]) for e in body.get("evidence") or ()),
+                evidence=_typed_evidence(body.get("evidence") or ()),
                 identity_digest=digest,
             )
             decide_report(None, command, self.clock(), self.policy)
@@ -367,3 +368,27 @@ class PublicReportServices(AccessRules):
             "hazard_ids": view.hazard_ids,
             "reward_yuan": view.reward_yuan,
         }
+
+
+def _typed_evidence(items: Sequence[dict[str, Any]]) -> tuple[Evidence, ...]:
+    """A reporter has no account to upload with: the report's evidence is typed (an address and
+    its SHA-256), never a stored file's reference."""
+    evidence = []
+    for index, item in enumerate(items):
+        uri = item.get("uri") or ""
+        if not uri:
+            raise Refused(
+                422,
+                "evidence.uri_required",
+                "a public report's evidence is an address (uri) and its SHA-256",
+                f"evidence.{index}.uri",
+            )
+        if uri.strip().lower().startswith(STORED_FILE_SCHEME):
+            raise Refused(
+                422,
+                "evidence.uri_reserved",
+                f"a {STORED_FILE_SCHEME} reference is made by an upload only",
+                f"evidence.{index}.uri",
+            )
+        evidence.append(Evidence(uri, item["sha256"]))
+    return tuple(evidence)

@@ -218,3 +218,33 @@ async def test_every_caller_on_the_grids_side_of_a_report(isolated_api: ApiHarne
     followed = await api.client.get(f"/api/v1/public/reports/{followed_receipts['receipt_code']}")
     assert followed.json()["status"] == "dismissed"
     assert followed.json()["dismissal_reason"] == "现场核查未发现所述情况"
+
+
+async def test_a_reports_evidence_is_typed_and_never_a_stored_files_reference(
+    isolated_api: ApiHarness,
+):
+    """A reporter has no account to upload with: evidence without an address, or citing a
+    stored file, is a 422 naming the item's uri (once a 500), and nothing is filed."""
+    api = isolated_api
+    for item, rule_id in (
+        ({"sha256": PHOTO["sha256"], "name": "现场.jpg"}, "evidence.uri_required"),
+        (
+            {"uri": f"duban-file:{PHOTO['sha256']}", "sha256": PHOTO["sha256"]},
+            "evidence.uri_reserved",
+        ),
+    ):
+        issued = await challenge(api)
+        answer = await api.client.post(
+            "/api/v1/public/reports",
+            json={
+                "challenge": issued["challenge"],
+                "nonce": solve(issued["challenge"], issued["bits"]),
+                "credit_code": api.grid.enterprise_a,
+                "place": "一号车间后门",
+                "description": "消防通道堵塞",
+                "evidence": [item],
+            },
+        )
+        assert answer.status_code == 422, answer.text
+        error = answer.json()["error"]
+        assert error["rule"] == rule_id and error["field"] == "evidence.0.uri", error
