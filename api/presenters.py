@@ -1,7 +1,7 @@
 """What the API (and the CLI) answer, built from the view models: the domain's grid units and
 enterprises, the read models' rows and pages, the workflows' views, the store's events.
 
-One function per view; the response models (``api/schemas.py``) read the objects' own
+One function per view; the response models (``api/schemas/``) read the objects' own
 attributes (``from_attributes``), so a field is named once, where the model declares it. Kept
 apart from the routes so that the CLI shows what the API answers.
 """

@@ -10,7 +10,8 @@ case replays exactly as it was decided.
 
 What lives where:
 
-- ``events``, ``commands``: the case's events (past tense) and commands (imperative).
+- ``events``, ``commands``: the case's events (past tense) and commands (imperative);
+  ``event_types`` holds the event classes, a module a phase, and ``events`` gathers them.
 - ``state``: ``CaseState``, ``evolve``, ``fold`` — what the events make of a case.
 - ``timers``: the timers a state waits for and when each falls due.
 - ``guards``: the checks every rule shares (role, text, a future deadline, grid authority).
