@@ -60,7 +60,7 @@ from activities.eventstore import (
     WrongExpectedVersion,
 )
 from activities.reference_data import ReferenceData
-from activities.rules import DRILL_POLICY, RulesActivities, shipped_policy
+from activities.rules import DEFAULT_POLICY, DRILL_POLICY, RulesActivities, shipped_policy
 from activities.settings import Settings
 from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.case.codec import event_from_data
@@ -133,7 +133,7 @@ class PolicyBook:
             # A broken policy or calendar file stops no process (each case start reports it):
             # the cases under the shipped policies still get their documents.
             log.warning("documents.configured_rules_unreadable", error=str(exc))
-        for name in ("default.toml", DRILL_POLICY):
+        for name in (DEFAULT_POLICY, DRILL_POLICY):
             shipped = shipped_policy(name)
             policies.append(shipped)
             if "time_zone" in settings.model_fields_set:
