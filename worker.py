@@ -152,7 +152,7 @@ def document_issuer(settings: Settings, store: EventStore) -> DocumentIssuer:
     rules and policies."""
     from activities.blobs import open_blob_store
     from activities.documents import load_document_rules
-    from activities.documents.issuing import PolicyBook
+    from activities.documents.policies import PolicyBook
 
     return DocumentIssuer(
         store,

@@ -43,13 +43,14 @@ import threading
 import uuid
 from collections import Counter
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 
 import orjson
 import structlog
 
 from activities.blobs import BlobNotFound, BlobStore, BlobStoreError
+from activities.documents.policies import PolicyBook
 from activities.documents.render import render_document
 from activities.eventstore import (
     EventIdReused,
@@ -60,15 +61,11 @@ from activities.eventstore import (
     WrongExpectedVersion,
 )
 from activities.reference_data import ReferenceData
-from activities.rules import DRILL_POLICY, RulesActivities, archived_policies, shipped_policy
-from activities.settings import Settings
-from domain.calendar import WorkingCalendar, parse_calendar_toml
 from domain.case.codec import event_from_data
 from domain.case.events import CaseEvent, HazardRegistered
 from domain.credit.codec import credit_event_from_data
 from domain.credit.events import CreditEvent, CreditEventRecorded
 from domain.documents import (
-    CaseDocumentContext,
     CreditDocumentContext,
     DocumentDraft,
     DocumentModel,
@@ -86,7 +83,6 @@ from domain.documents.issued import (
 )
 from domain.errors import DomainError
 from domain.grid import GridLevel, GridUnit
-from domain.policy import Policy
 from workflows.ids import case_stream_id, document_stream_id
 
 log = structlog.get_logger(__name__)
@@ -102,52 +98,6 @@ DEFAULT_PUBLIC_URL = "http://localhost:8000"
 
 def issue_event_id(key: str) -> uuid.UUID:
     return uuid.uuid5(ISSUE_NAMESPACE, key)
-
-
-@dataclass
-class PolicyBook:
-    """The policies documents may be worded under, by fingerprint, the current one (the first:
-    for a credit record no case names) and the working calendar."""
-
-    policies: dict[str, Policy]
-    current: Policy
-    calendar: WorkingCalendar = field(default_factory=WorkingCalendar)
-
-    @staticmethod
-    def of(*policies: Policy, calendar: WorkingCalendar | None = None) -> PolicyBook:
-        return PolicyBook(
-            {p.fingerprint: p for p in policies}, policies[0], calendar or WorkingCalendar()
-        )
-
-    @staticmethod
-    def from_settings(settings: Settings) -> PolicyBook:
-        """The configured policy (as a case starting now captures it) and the shipped ones,
-        with the configured calendar."""
-        policies: list[Policy] = []
-        calendar_text = ""
-        try:
-            snapshot = RulesActivities(settings).snapshot()
-            policies.append(Policy.from_data(snapshot.policy))
-            calendar_text = snapshot.calendar_text or ""
-        except DomainError as exc:
-            # A broken policy or calendar file stops no process (each case start reports it):
-            # the cases under the shipped policies still get their documents.
-            log.warning("documents.configured_rules_unreadable", error=str(exc))
-        for name in ("default.toml", DRILL_POLICY, *archived_policies()):
-            shipped = shipped_policy(name)
-            policies.append(shipped)
-            if "time_zone" in settings.model_fields_set:
-                data = shipped.to_data()
-                data["time_zone"] = settings.time_zone
-                policies.append(Policy.from_data(data))
-        calendar = WorkingCalendar(parse_calendar_toml(calendar_text))
-        return PolicyBook.of(*policies, calendar=calendar)
-
-    def context(self, fingerprint: str, rules: DocumentRules) -> CaseDocumentContext | None:
-        policy = self.policies.get(fingerprint)
-        if policy is None:
-            return None
-        return CaseDocumentContext(policy, self.calendar, rules)
 
 
 @dataclass(frozen=True)

@@ -377,7 +377,7 @@ def test_the_follower_issues_as_cases_are_recorded_and_stops_when_asked(bench: B
 def test_cases_registered_under_an_earlier_shipped_edition_still_get_their_documents() -> None:
     """An upgrade that changes the shipped policy files must not leave the cases registered
     under the earlier ones without documents: every archived edition is in the book."""
-    from activities.documents.issuing import PolicyBook
+    from activities.documents.policies import PolicyBook
     from activities.rules import archived_policies, shipped_policy
     from activities.settings import Settings
 
