@@ -258,7 +258,9 @@ async def case_view(services: Services, viewer: Viewer, hazard_id: str) -> CaseP
         hazard_id=hazard_id,
         case=case,
         state=state,
-        version=len(events),
+        # The state's version, not the events read after it: an event that lands between the
+        # two reads is newer than the state shown, and the next live poll brings it.
+        version=int(case.get("version") or len(events)),
         timeline=tuple(timeline_entry(e, policy) for e in reversed(events)),
         pending=pending_of(case),
         ladder=ladder_of(state, policy),
