@@ -12,7 +12,7 @@ from temporalio.client import WorkflowUpdateFailedError
 from temporalio.exceptions import ApplicationError
 
 from domain.case.commands import ListHazard, RecordRefusal, WithdrawCase
-from domain.case.events import ListingLevel
+from domain.policy import ListingLevel
 from tests.domain.domain_builders import COUNTY, FIVE, TOWNSHIP, VILLAGE, supervisor_of
 from tests.workflows.case_helpers import (
     SUPERVISOR,
