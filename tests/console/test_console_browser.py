@@ -51,7 +51,14 @@ async def check_page(page: Any, name: str, screenshots: Path) -> None:
         overflow = await page.evaluate(
             "() => document.documentElement.scrollWidth - document.documentElement.clientWidth"
         )
-        assert overflow <= 0, f"{name} at {label} px is {overflow} px wider than the screen"
+        widest = await page.evaluate(
+            "() => [...document.querySelectorAll('body *')]"
+            ".filter(e => e.getBoundingClientRect().right > document.documentElement.clientWidth)"
+            ".slice(0, 5).map(e => e.tagName + '.' + e.className + '#' + e.id)"
+        )
+        assert overflow <= 0, (
+            f"{name} at {label} px is {overflow} px wider than the screen: {widest}"
+        )
         results = await Axe().run(page)
         assert results.violations_count == 0, f"{name} at {label} px:\n{results.generate_report()}"
         # Rule names are shown on purpose, in <code>: the rest is words for people.

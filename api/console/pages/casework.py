@@ -361,7 +361,11 @@ async def case_action(
         if refusal.status in (401, 403, 404):
             raise
         view = await case_view(services, viewer, hazard_id)
+        documents = await run_in_threadpool(
+            services.case_documents, viewer.principal, hazard_id, limit=DOCUMENTS_SHOWN
+        )
         context = _context(view, services) | {
+            "documents": documents,
             "errors": errors,
             "failed": kind.value,
             "values": form,
