@@ -134,6 +134,8 @@ async def supervise(
         )
     finally:
         stopping.cancel()
+    if stop.is_set():  # parts that watch the same event may end first: they stopped as asked
+        return None
     for name, task in parts.items():
         if task not in done:
             continue

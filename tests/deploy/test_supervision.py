@@ -158,3 +158,24 @@ async def test_a_worker_process_whose_dispatcher_dies_exits_1(
     assert done.returncode == 1, output
     assert "worker.part_died" in output and "notification dispatcher" in output
     assert "worker.exiting" in output
+
+
+async def test_a_part_that_ends_because_the_stop_was_asked_has_not_died() -> None:
+    """The delivery dispatcher watches the same stop event and may end a moment before the
+    supervisor notices the stop: that is a clean stop (exit 0), not a part that died."""
+    import asyncio
+
+    from activities.health import ProcessHealth
+    from worker import supervise
+
+    stop = asyncio.Event()
+
+    async def stops_with_the_event() -> None:
+        await stop.wait()
+
+    part = asyncio.create_task(stops_with_the_event())
+    await asyncio.sleep(0)
+    stop.set()
+    await part  # the part has ended before the supervisor looks
+    health = ProcessHealth()
+    assert await supervise({"notification deliveries": part}, stop, health) is None
